@@ -1,0 +1,3 @@
+from ksystui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The ``ksystui`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+
+from ksystui import __version__
+
+
+def _positive(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if f <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return f
+
+
+def _count(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ksystui",
+        description="Terminal control room for DRaaS providers running IBM VM Recovery Manager DR (KSYS).",
+    )
+    p.add_argument("--version", action="version", version=f"ksystui {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="start the simulator with the seed scenario and the console on it")
+    demo.add_argument("--scenario", type=Path, help="scenario TOML (default: the seed scenario)")
+    demo.add_argument("--speed", type=_positive, default=20.0, help="simulated time speed-up (default 20)")
+
+    sim = sub.add_parser("sim", help="run the KSYS simulator alone (SSH + REST + admin endpoint)")
+    sim.add_argument("--scenario", type=Path, help="scenario TOML (default: the seed scenario)")
+    sim.add_argument("--state-dir", type=Path, help="where to write config.toml, known_hosts and the client key")
+    sim.add_argument("--speed", type=_positive, default=1.0, help="simulated time speed-up (default 1)")
+
+    parse = sub.add_parser("parse", help="show what ksystui understands of ksysmgr output (JSON)")
+    parse.add_argument("kind", help="ksysmgr class: vm, site, host, hmc, host_group, workgroup, storage_agent, "
+                       "disk_group, disk_pair, disk, event, notify, system, cluster, report, progress, version")
+    parse.add_argument("file", nargs="?", help="file with ksysmgr output (default: standard input)")
+
+    scen = sub.add_parser("scenario", help="generate a scale scenario for benchmarks")
+    scen.add_argument("--tenants", type=_count, required=True)
+    scen.add_argument("--vms-per-tenant", type=_count, required=True)
+    scen.add_argument("--tenants-per-host", type=_count, default=4)
+    scen.add_argument("-o", "--output", type=Path, help="write to this file (default: standard output)")
+    return p
+
+
+def _run_until_interrupted(coro) -> int:
+    """Run ``coro`` and turn Ctrl-C / SIGTERM into a clean cancellation."""
+
+    async def main() -> int:
+        task = asyncio.ensure_future(coro)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, task.cancel)
+        try:
+            return await task
+        except asyncio.CancelledError:
+            return 0
+
+    return asyncio.run(main())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "parse":
+        from ksystui.cli_parse import run_parse
+
+        return run_parse(args.kind, args.file, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "scenario":
+        from ksystui.sim.scale import generate_scale_scenario
+
+        text = generate_scale_scenario(args.tenants, args.vms_per_tenant, args.tenants_per_host)
+        if args.output:
+            args.output.write_text(text, encoding="utf-8")
+            print(f"wrote {args.output} ({args.tenants} tenants, {args.tenants * args.vms_per_tenant} VMs)")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if args.command == "sim":
+        from platformdirs import user_state_path
+
+        from ksystui.sim.runner import run_sim
+        from ksystui.sim.scenario import ScenarioError
+
+        state_dir = args.state_dir or user_state_path("ksystui") / "sim"
+        try:
+            return _run_until_interrupted(run_sim(args.scenario, state_dir, args.speed, sys.stdout))
+        except ScenarioError as exc:
+            print(f"ksystui sim: {exc}", file=sys.stderr)
+            return 2
+    if args.command == "demo":
+        from ksystui.demo import run_demo
+        from ksystui.sim.scenario import ScenarioError
+
+        try:
+            return run_demo(args.scenario, args.speed)
+        except ScenarioError as exc:
+            print(f"ksystui demo: {exc}", file=sys.stderr)
+            return 2
+    build_parser().print_help()
+    return 2

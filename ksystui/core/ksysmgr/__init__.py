@@ -1,0 +1,1 @@
+"""ksysmgr: the command's grammar, its output layouts, parsers and command builders."""

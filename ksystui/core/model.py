@@ -1,0 +1,318 @@
+"""The domain model: what a KSYS node knows, as frozen values.
+
+Every record type keeps the keys it did not recognise in ``extra`` (original
+key, value) so a newer KSYS release that adds a field loses nothing on its way
+through ksystui. Values are kept as the node printed them where converting
+would lose information (sizes such as ``memory_capacity: 4`` carry no unit).
+
+States marked INFERRED below are not shown verbatim by any public IBM source
+(see shared/ksys-reference.md §3.3); they are our reconstruction of the on-prem
+state machine and are kept in one place so they are easy to correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+Extra = tuple[tuple[str, str], ...]
+
+
+class Flavour(StrEnum):
+    """Which KSYS product a node runs."""
+
+    ONPREM = "onprem"  # VM Recovery Manager DR / GDR: sites, HMCs, hosts, storage agents
+    POWERVS = "powervs"  # PowerVS DR Automation orchestrator: workspaces, workgroups
+
+
+# --- VM states -------------------------------------------------------------
+# Sourced (S1): INIT, DISCOVERED, READY_TO_MOVE. The rest are INFERRED.
+VM_STATES: frozenset[str] = frozenset(
+    {
+        "UNMANAGED",  # INFERRED: shown under "Unmanaged VMs:" in on-prem query vm
+        "INIT",
+        "DISCOVERING",  # INFERRED: intermediate state while discovery runs
+        "DISCOVERED",
+        "DISCOVERY_FAILED",  # INFERRED
+        "VERIFYING",  # INFERRED
+        "READY_TO_MOVE",
+        "VERIFY_FAILED",  # INFERRED
+        "MOVING",  # INFERRED
+        "MOVED",  # INFERRED
+        "MOVE_FAILED",  # INFERRED
+        "SHUTDOWN_FAILED",  # INFERRED
+        "RESTART_FAILED",  # INFERRED
+        "RECOVERING",  # INFERRED
+        "CLEANING",  # INFERRED
+        "CLEANED",  # INFERRED
+        "CLEANUP_FAILED",  # INFERRED
+        "DOWN",  # INFERRED: production host failed under the VM
+    }
+)
+
+# Sourced (S1): INIT, ACTIVE, ACTIVE_COMPLETED, SHUTOFF, DRTESTCLEANUP_COMPLETED.
+DR_TEST_STATES: frozenset[str] = frozenset(
+    {
+        "INIT",
+        "ACTIVE",
+        "ACTIVE_COMPLETED",
+        "ACTIVE_FAILED",  # INFERRED
+        "SHUTOFF",
+        "DRTESTCLEANUP_COMPLETED",
+        "DRTESTCLEANUP_FAILED",  # INFERRED
+    }
+)
+
+# Replication (consistency group) states. consistent_copying is sourced (S1);
+# the others are IBM Spectrum Virtualize relationship states (INFERRED here).
+CG_STATES: frozenset[str] = frozenset(
+    {
+        "consistent_copying",
+        "consistent_synchronized",
+        "inconsistent_copying",
+        "inconsistent_stopped",
+        "consistent_stopped",
+        "idling",
+        "idling_disconnected",
+        "consistent_disconnected",
+        "inconsistent_disconnected",
+    }
+)
+
+EVENT_TYPES: frozenset[str] = frozenset({"error", "warning", "info"})
+
+
+@dataclass(frozen=True)
+class Vm:
+    name: str
+    uuid: str | None = None
+    state: str = "INIT"
+    dr_test_state: str | None = None
+    status: str | None = None  # power status: ACTIVE / SHUTOFF
+    host: str | None = None  # on-prem: the host the VM runs on (INFERRED field)
+    priority: str | None = None  # Low / Medium / High
+    partner: str | None = None
+    source_vm: str | None = None
+    clone_vm: str | None = None
+    active_vm: bool | None = None
+    ip_addresses: tuple[str, ...] = ()
+    memory_capacity: str | None = None
+    processors: str | None = None
+    processor_mode: str | None = None
+    workspace: str | None = None
+    networks: tuple[str, ...] = ()
+    system_type: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    sitetype: str | None = None  # on-prem: ACTIVE / BACKUP (INFERRED rendering)
+    region: str | None = None  # PowerVS
+    workspaces: tuple[str, ...] = ()  # PowerVS
+    active_workgroups: tuple[str, ...] = ()  # PowerVS
+    active_host_groups: tuple[str, ...] = ()  # on-prem (INFERRED)
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Hmc:
+    name: str
+    site: str | None = None
+    ip: str | None = None
+    login: str | None = None
+    managed_hosts: tuple[tuple[str, str], ...] = ()  # (host name, CEC UUID)
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Host:
+    """A managed system (CEC). Identified by its UUID: the same physical
+    recovery host seen by two tenants' KSYS nodes has the same UUID."""
+
+    name: str
+    uuid: str | None = None
+    site: str | None = None
+    pair: str | None = None
+    state: str | None = None  # HMC state of the CEC, e.g. Operating (INFERRED field)
+    fsp_id: str | None = None
+    vios: tuple[str, ...] = ()
+    hmcs: tuple[str, ...] = ()
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class HostGroup:
+    name: str
+    site: str | None = None
+    active_hosts: tuple[str, ...] = ()
+    backup_hosts: tuple[str, ...] = ()
+    memory_capacity: str | None = None
+    cpu_capacity: str | None = None
+    skip_power_on: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class StorageAgent:
+    name: str
+    serialnumber: str | None = None
+    storagetype: str | None = None
+    site: str | None = None
+    login: str | None = None
+    ip: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class DiskGroup:
+    name: str | None = None  # on-prem disk group name
+    workgroup: str | None = None  # PowerVS: WGName
+    cg_name: str | None = None
+    cg_state: str | None = None
+    progress: float | None = None  # percent, as printed
+    site: str | None = None
+    active_site: str | None = None
+    host_group: str | None = None
+    disk_pairs: tuple[str, ...] = ()
+    home_workspace: str | None = None
+    backup_workspace: str | None = None
+    active_workspace: str | None = None
+    volume_disk_group: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class DiskPair:
+    source: str
+    target: str | None = None
+    state: str | None = None
+    disk_group: str | None = None
+    source_agent: str | None = None
+    target_agent: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Disk:
+    """PowerVS ``query disk vm=<vm>``: the disks of one VM and their replication."""
+
+    vm: str
+    partner_vm: str | None = None
+    cg_name: str | None = None
+    cg_state: str | None = None
+    progress: float | None = None
+    disk_ids: tuple[str, ...] = ()  # "source -> target" or "id -> Unmanaged"
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Workgroup:
+    name: str
+    id: str | None = None
+    vms: tuple[str, ...] = ()
+    partner_vm: str | None = None
+    state: str | None = None
+    dr_test_state: str | None = None
+    priority: str | None = None
+    skip_auto_resync: str | None = None
+    home_workspace: str | None = None
+    backup_workspace: str | None = None
+    active_workspace: str | None = None
+    home_site: str | None = None
+    active_site: str | None = None
+    networks: tuple[str, ...] = ()
+    rehearsal_networks: tuple[str, ...] = ()
+    cg_name: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class KsysEvent:
+    """One KSYS event. From the tabular catalogue only name/type/description are
+    known; occurrences (record form) also carry time, resource and id (INFERRED)."""
+
+    name: str
+    type: str | None = None  # error / warning / info
+    description: str | None = None
+    time: str | None = None
+    resource: str | None = None
+    event_id: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    contacts: tuple[tuple[str, str], ...] = ()  # (user, contact)
+    scripts: tuple[tuple[str, str], ...] = ()  # (script path, event)
+    extra: Extra = ()  # keys of `query notify` records we do not know
+
+
+@dataclass(frozen=True)
+class SystemAttributes:
+    """``query system``: attribute name → value lines (multi-valued fields such
+    as ``Region`` keep one entry per printed line)."""
+
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    header: str | None = None  # e.g. "System-Wide Persistent Attributes"
+
+    def get(self, key: str) -> str | None:
+        for name, values in self.attributes:
+            if name == key:
+                return "\n".join(values)
+        return None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    state: str | None = None
+    type: str | None = None
+    ksysnodes: tuple[str, ...] = ()  # "<node>:<number>:<state>"
+    ksys_state: tuple[str, ...] = ()
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class Version:
+    ksysmgr_version: str
+    ksys_version: str | None = None
+    extra: Extra = ()
+
+
+@dataclass(frozen=True)
+class SystemReport:
+    """``ksysmgr [-v] report system``."""
+
+    messages: tuple[str, ...] = ()  # leading status lines ("KSYS is ready ...")
+    ksysmgr_version: str | None = None
+    ksys_version: str | None = None
+    status: str | None = None
+    counts: tuple[tuple[str, str], ...] = ()  # ("Number of sites", "2"), ("Total managed memory", "40960.00 MB")
+    environment: tuple[str, ...] = ()  # -v tree, lines as printed (stripped of trailing space)
+
+
+@dataclass(frozen=True)
+class ProgressLine:
+    """One line of discover / verify / move / cleanup / resync output."""
+
+    message: str
+    time: str | None = None  # HH:MM:SS when the node printed one
+    depth: int = 0  # 0 = operation level, 1 = nested step (indented)
+    # Classification of the message (filled by the parser; None when unknown):
+    step: str | None = None  # e.g. "Discovery", "Backup VM creation", "Boot up"
+    phase: str | None = None  # started / completed / failed / in_progress / finished
+    entity_kind: str | None = None  # VM / Workgroup / Site / Host_Group / Host
+    entity: str | None = None
+    detail: str | None = None  # text after the entity, e.g. "Verification has failed for VM x: <reason>"
+    extra: Extra = field(default=())
+
+
+@dataclass(frozen=True)
+class ProgressSummary:
+    """``N out of M managed VMs have been successfully <verb>``."""
+
+    succeeded: int
+    total: int
+    verb: str  # discovered / verified / moved / ...

@@ -1,0 +1,172 @@
+"""Scenario files: what a simulated fleet of KSYS nodes looks like at start.
+
+A scenario is TOML (see fixtures/scenarios/draas-seed.toml). It is validated
+with pydantic so a mistake names the file and the key instead of surfacing
+as a KeyError deep in the simulator.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ksystui.core.model import VM_STATES
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+SEED_SCENARIO = FIXTURES / "draas-seed.toml"
+
+
+class ScenarioError(ValueError):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TenantSpec(_Strict):
+    name: str
+    priority: int = Field(ge=1, description="agreement priority: 1 moves first")
+    tier: str = "standard"
+
+
+class SiteSpec(_Strict):
+    name: str
+    sitetype: Literal["active", "backup"]
+    region: str | None = None
+    workspaces: list[str] = []
+
+
+class HmcSpec(_Strict):
+    name: str
+    site: str
+    ip: str
+    login: str = "hscroot"
+
+
+class HostSpec(_Strict):
+    name: str
+    site: str
+    uuid: str
+    hmc: str | None = None
+    pair: str | None = None
+    vios: list[str] = []
+
+
+class StorageAgentSpec(_Strict):
+    name: str
+    site: str
+    storagetype: str
+    serialnumber: str
+    ip: str
+    login: str = "admin"
+
+
+class VmSpec(_Strict):
+    name: str
+    host: str | None = None  # on-prem
+    workspace: str | None = None  # PowerVS
+    memory_gb: float = 8
+    processors: float = 1.0
+    priority: Literal["Low", "Medium", "High"] = "Medium"
+    ip: str | None = None
+    networks: list[str] = []
+    system_type: str | None = None
+    disks: int = Field(default=2, ge=1, le=64)
+    state: str = "READY_TO_MOVE"
+
+    @model_validator(mode="after")
+    def _state_known(self) -> VmSpec:
+        if self.state not in VM_STATES:
+            raise ValueError(f"unknown VM state {self.state!r}")
+        return self
+
+
+class NodeSpec(_Strict):
+    name: str
+    tenant: str
+    flavour: Literal["onprem", "powervs"]
+    cluster: str
+    version: str = "1.10.0.0"
+    rest: bool = False
+    auto_discovery_time: str = "00:00"
+    sites: list[SiteSpec]
+    hmcs: list[HmcSpec] = []
+    hosts: list[HostSpec] = []
+    storage_agents: list[StorageAgentSpec] = []
+    vms: list[VmSpec] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NodeSpec:
+        sites = {s.name for s in self.sites}
+        if sorted(s.sitetype for s in self.sites) != ["active", "backup"]:
+            raise ValueError(f"node {self.name}: needs exactly one active and one backup site")
+        hosts = {h.name for h in self.hosts}
+        for item in [*self.hmcs, *self.hosts, *self.storage_agents]:
+            if item.site not in sites:
+                raise ValueError(f"node {self.name}: {item.name} names unknown site {item.site!r}")
+        for h in self.hosts:
+            if h.pair and h.pair not in hosts:
+                raise ValueError(f"node {self.name}: host {h.name} pairs with unknown host {h.pair!r}")
+        names = [v.name for v in self.vms]
+        if len(names) != len(set(names)):
+            raise ValueError(f"node {self.name}: duplicate VM names")
+        for v in self.vms:
+            if self.flavour == "onprem" and v.host not in hosts:
+                raise ValueError(f"node {self.name}: VM {v.name} runs on unknown host {v.host!r}")
+        return self
+
+
+class ScenarioInfo(_Strict):
+    name: str
+    description: str = ""
+
+
+class Scenario(_Strict):
+    scenario: ScenarioInfo
+    tenants: list[TenantSpec]
+    nodes: list[NodeSpec]
+
+    @model_validator(mode="after")
+    def _tenants_known(self) -> Scenario:
+        tenants = {t.name for t in self.tenants}
+        for n in self.nodes:
+            if n.tenant not in tenants:
+                raise ValueError(f"node {n.name} belongs to unknown tenant {n.tenant!r}")
+        names = [n.name for n in self.nodes]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate node names")
+        # A recovery host shared by tenants must be the same machine everywhere:
+        # one UUID, one name.
+        by_uuid: dict[str, str] = {}
+        for n in self.nodes:
+            for h in n.hosts:
+                if by_uuid.setdefault(h.uuid, h.name) != h.name:
+                    raise ValueError(f"host UUID {h.uuid} is named both {by_uuid[h.uuid]!r} and {h.name!r}")
+        return self
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source}: not valid TOML: {exc}") from None
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ScenarioError(f"{source}: {problems}") from None
+
+
+def load_scenario(path: Path | str | None = None) -> Scenario:
+    p = Path(path) if path else SEED_SCENARIO
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"{p}: cannot read scenario: {exc.strerror}") from None
+    return parse_scenario(text, str(p))
