@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint sim bench clean
+.PHONY: demo test lint sim clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,6 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -q
-
-bench: $(STAMP)
-	$(BIN)/python bench/parse_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
