@@ -43,7 +43,7 @@ class DemoNodesApp(App[None]):
         table = self.query_one(DataTable)
         for label in ("tenant", "prio", "KSYS node", "flavour", "endpoint", "VMs by state", "running now"):
             table.add_column(label, key=label)
-        for name, node in self.world.nodes.items():
+        for name in self.world.nodes:
             table.add_row(*self._cells(name), key=name)
         self.set_interval(1.0, self._refresh)
 

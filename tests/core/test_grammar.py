@@ -15,12 +15,12 @@ from ksystui.core.ksysmgr.commands import (
 )
 from ksystui.core.ksysmgr.errors import KsysmgrUsageError
 from ksystui.core.ksysmgr.grammar import (
+    ACTION_ALIASES,
+    CLASS_ALIASES,
     RC_INCORRECT_INPUT,
     RC_MISSING_INPUT,
     parse_command,
     resolve_alias,
-    ACTION_ALIASES,
-    CLASS_ALIASES,
 )
 
 

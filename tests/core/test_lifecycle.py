@@ -1,5 +1,8 @@
 """The VM lifecycle table that the simulator and the arbiter share."""
 
+from datetime import datetime
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -7,10 +10,6 @@ from ksystui.core import lifecycle
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import DR_TEST_STATES, VM_STATES
 from ksystui.core.schedule import next_daily_run, parse_hhmm
-
-from datetime import datetime
-
-import pytest
 
 
 def test_every_state_named_by_the_table_is_a_known_state():

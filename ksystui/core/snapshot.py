@@ -1,0 +1,223 @@
+"""What ksystui knows about one KSYS node at one instant, how fresh it is,
+and what changed since last time.
+
+Each kind of data (VMs, sites, hosts, disk groups, events, …) is read by its
+own ksysmgr query and so carries its own timestamp: a node whose
+``query vm`` keeps working while ``query disk_group`` times out shows fresh
+VMs and stale replication, not one blanket verdict.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from ksystui.core.model import (
+    DiskGroup,
+    DiskPair,
+    Flavour,
+    Host,
+    KsysEvent,
+    Site,
+    SystemAttributes,
+    Vm,
+    Workgroup,
+)
+
+STALE_AFTER_INTERVALS = 3
+
+
+class Freshness(StrEnum):
+    FRESH = "fresh"
+    STALE = "stale"  # no successful poll for three intervals
+    UNREACHABLE = "unreachable"  # the last attempt could not reach the node
+    UNKNOWN = "unknown"  # never read yet
+
+
+@dataclass(frozen=True)
+class Section:
+    """One kind of data of a node, as of its last successful read."""
+
+    kind: str  # vm, site, host, disk_group, disk_pair, workgroup, event, system
+    items: tuple[Any, ...] = ()
+    read_at: datetime | None = None  # last success
+    error: str | None = None  # last failure of this query, if the latest attempt failed
+
+
+@dataclass(frozen=True)
+class NodeHealth:
+    """Why a node's data is as fresh as it is (the nodes view shows this)."""
+
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    error_kind: str | None = None  # unreachable, auth_failed, host_key_mismatch, timeout, command_failed, parse
+    consecutive_failures: int = 0
+    latency_ms: float | None = None
+    host_key: str = "unknown"  # verified / mismatch / unknown / trusted-on-first-use
+    next_attempt: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NodeSnapshot:
+    node: str
+    tenant: str
+    flavour: Flavour
+    interval: float  # seconds between polls, for freshness
+    sections: Mapping[str, Section] = field(default_factory=dict)
+    health: NodeHealth = field(default_factory=NodeHealth)
+
+    def items(self, kind: str) -> tuple[Any, ...]:
+        s = self.sections.get(kind)
+        return s.items if s else ()
+
+    @property
+    def vms(self) -> tuple[Vm, ...]:
+        return self.items("vm")
+
+    @property
+    def sites(self) -> tuple[Site, ...]:
+        return self.items("site")
+
+    @property
+    def hosts(self) -> tuple[Host, ...]:
+        return self.items("host")
+
+    @property
+    def disk_groups(self) -> tuple[DiskGroup, ...]:
+        return self.items("disk_group")
+
+    @property
+    def disk_pairs(self) -> tuple[DiskPair, ...]:
+        return self.items("disk_pair")
+
+    @property
+    def workgroups(self) -> tuple[Workgroup, ...]:
+        return self.items("workgroup")
+
+    @property
+    def events(self) -> tuple[KsysEvent, ...]:
+        return self.items("event")
+
+    @property
+    def system(self) -> SystemAttributes | None:
+        items = self.items("system")
+        return items[0] if items else None
+
+    def freshness(self, now: datetime, kind: str | None = None) -> Freshness:
+        """Freshness of the node (kind None) or of one kind of its data."""
+        if kind is not None:
+            s = self.sections.get(kind)
+            return judge_freshness(now, s.read_at if s else None, self.interval, self.health)
+        return judge_freshness(now, self.health.last_success, self.interval, self.health)
+
+    def age(self, now: datetime, kind: str | None = None) -> timedelta | None:
+        when = self.health.last_success if kind is None else getattr(self.sections.get(kind), "read_at", None)
+        return None if when is None else now - when
+
+
+UNREACHABLE_KINDS = frozenset({"unreachable", "auth_failed", "host_key_mismatch", "timeout"})
+
+
+def judge_freshness(now: datetime, read_at: datetime | None, interval: float, health: NodeHealth) -> Freshness:
+    """The rule the whole product shows: fresh while the data is younger than
+    three poll intervals; unreachable (with its reason) as soon as the last
+    attempt could not reach the node; otherwise stale."""
+    if health.consecutive_failures and health.error_kind in UNREACHABLE_KINDS:
+        return Freshness.UNREACHABLE
+    if read_at is None:
+        return Freshness.UNKNOWN
+    if (now - read_at).total_seconds() > STALE_AFTER_INTERVALS * interval:
+        return Freshness.STALE
+    return Freshness.FRESH
+
+
+# --- change sets -----------------------------------------------------------
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class ChangeSet(Generic[K, V]):
+    """Keyed changes between two versions of a table (k9s's RowEvent)."""
+
+    added: Mapping[K, V] = field(default_factory=dict)
+    changed: Mapping[K, V] = field(default_factory=dict)
+    removed: tuple[K, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def __len__(self) -> int:
+        return len(self.added) + len(self.changed) + len(self.removed)
+
+
+def diff(old: Mapping[K, V], new: Mapping[K, V]) -> ChangeSet[K, V]:
+    added = {k: v for k, v in new.items() if k not in old}
+    changed = {k: v for k, v in new.items() if k in old and old[k] != v}
+    removed = tuple(k for k in old if k not in new)
+    return ChangeSet(added, changed, removed)
+
+
+def keyed(items: Iterable[V], key: Callable[[V], K]) -> dict[K, V]:
+    return {key(i): i for i in items}
+
+
+# --- events ------------------------------------------------------------------
+def event_identity(node: str, ev: KsysEvent) -> str:
+    """A stable identity for de-duplication: the node's own event id where it
+    prints one, else a digest of what the event says (a KSYS that prints no
+    id still never prints the same event twice at the same second)."""
+    if ev.event_id:
+        return f"{node}:{ev.event_id}"
+    digest = hashlib.sha1(
+        "\x1f".join([ev.name, ev.time or "", ev.resource or "", ev.description or ""]).encode()
+    ).hexdigest()[:16]
+    return f"{node}:{digest}"
+
+
+# --- shared recovery hosts ----------------------------------------------------
+@dataclass(frozen=True)
+class SharedHost:
+    """A physical recovery host (by CEC UUID) and the tenants that fail over to it."""
+
+    uuid: str
+    names: tuple[str, ...]  # as each tenant's KSYS calls it
+    tenants: tuple[str, ...]
+    pairs: tuple[tuple[str, str, str], ...]  # (tenant, node, production host)
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else self.uuid
+
+    @property
+    def shared(self) -> bool:
+        return len(self.tenants) > 1
+
+
+def recovery_hosts(snapshots: Iterable[NodeSnapshot]) -> dict[str, SharedHost]:
+    """Every recovery host paired by any tenant, keyed by CEC UUID. A host is
+    a recovery host for a node when a host of the node's active site is
+    paired with it."""
+    acc: dict[str, dict[str, set]] = {}
+    for snap in snapshots:
+        by_name = {h.name: h for h in snap.hosts}
+        active = {s.name for s in snap.sites if (s.sitetype or "").upper() in ("ACTIVE", "HOME")}
+        for h in snap.hosts:
+            if not h.pair or (active and h.site not in active):
+                continue
+            target = by_name.get(h.pair)
+            if target is None or not target.uuid:
+                continue
+            entry = acc.setdefault(target.uuid, {"names": set(), "tenants": set(), "pairs": set()})
+            entry["names"].add(target.name)
+            entry["tenants"].add(snap.tenant)
+            entry["pairs"].add((snap.tenant, snap.node, h.name))
+    return {
+        uuid: SharedHost(uuid, tuple(sorted(e["names"])), tuple(sorted(e["tenants"])), tuple(sorted(e["pairs"])))
+        for uuid, e in acc.items()
+    }

@@ -1,0 +1,121 @@
+"""The simulator's own control endpoint (plain HTTP on loopback).
+
+Nothing here exists on a real KSYS: it is how a test, a demo operator or a
+second console looks behind the curtain of the simulated fleet::
+
+    GET    /collisions          operations that overlapped on a shared host
+    GET    /faults              active faults
+    POST   /faults              {"kind": "slow", "target": "r7r3m116", "seconds": 3}
+    DELETE /faults[?kind=&target=]
+    GET    /nodes               name, tenant, flavour, ssh_port, rest_url
+
+Bad input is answered ``400 {"error": "..."}`` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from ksystui.sim.world import SimWorld
+
+NodesInfo = Callable[[], list[dict[str, Any]]]
+
+ROUTES = {
+    "GET /collisions": "operations that overlapped on a shared resource",
+    "GET /faults": "active faults",
+    "POST /faults": 'inject a fault: {"kind": ..., "target": ..., <params>}',
+    "DELETE /faults": "clear faults (all, or ?kind=&target=)",
+    "GET /nodes": "simulated nodes and their ports",
+}
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class AdminServer:
+    def __init__(self, world: SimWorld, nodes_info: NodesInfo, host: str = "127.0.0.1", port: int = 0):
+        self.world = world
+        self.nodes_info = nodes_info
+        self.host = host
+        self._requested_port = port
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.get("/", self._index),
+                web.get("/collisions", self._collisions),
+                web.get("/faults", self._faults),
+                web.post("/faults", self._inject),
+                web.delete("/faults", self._clear),
+                web.get("/nodes", self._nodes),
+            ]
+        )
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.make_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self._requested_port, reuse_address=True)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _index(self, request: web.Request) -> web.Response:
+        return web.json_response({"routes": ROUTES})
+
+    async def _collisions(self, request: web.Request) -> web.Response:
+        return web.json_response([c.to_json() for c in self.world.collisions.entries()])
+
+    async def _faults(self, request: web.Request) -> web.Response:
+        return web.json_response(self.world.faults.to_json())
+
+    async def _inject(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=json.loads)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(400, f"request body is not valid JSON: {exc}")
+        if not isinstance(body, dict):
+            return _error(400, 'request body must be a JSON object: {"kind": ..., "target": ...}')
+        kind, target = body.get("kind"), body.get("target")
+        if not isinstance(kind, str) or not kind:
+            return _error(400, '"kind" is required and must be a string')
+        if not isinstance(target, str) or not target:
+            return _error(400, '"target" is required and must be a string')
+        params = {k: v for k, v in body.items() if k not in ("kind", "target", "params")}
+        nested = body.get("params")
+        if nested is not None:
+            if not isinstance(nested, dict):
+                return _error(400, '"params" must be a JSON object')
+            params.update(nested)
+        try:
+            fault = self.world.faults.inject(kind, target, **params)
+        except (ValueError, TypeError) as exc:
+            return _error(400, str(exc))
+        return web.json_response(fault.to_json(), status=201)
+
+    async def _clear(self, request: web.Request) -> web.Response:
+        kind = request.query.get("kind") or None
+        target = request.query.get("target") or None
+        cleared = self.world.faults.clear(kind, target)
+        return web.json_response({"cleared": cleared})
+
+    async def _nodes(self, request: web.Request) -> web.Response:
+        return web.json_response(self.nodes_info())
