@@ -99,3 +99,35 @@ async def test_events_are_queryable_and_filtered(local):
     assert names == ["VERIFY_STARTED", "VERIFY_SUCCESS"]
     _, out, _ = await local("r7r3m116", "query event type=error")
     assert out.strip() == ""
+
+
+@pytest.mark.parametrize(
+    "node, query, kind, models",
+    [
+        ("r7r3m116", "query vm", "vm", lambda s: s.vm_models()),
+        ("r7r3m116", "query site", "site", lambda s: s.site_models()),
+        ("r7r3m116", "query host", "host", lambda s: s.host_models()),
+        ("r7r3m116", "query hmc", "hmc", lambda s: s.hmc_models()),
+        ("r7r3m116", "query storage_agent", "storage_agent", lambda s: s.storage_agent_models()),
+        ("r7r3m116", "query disk_group", "disk_group", lambda s: s.disk_group_models()),
+        ("r7r3m116", "query disk_pair", "disk_pair", lambda s: s.disk_pair_models()),
+        ("ksysorch-dal12", "query vm", "vm", lambda s: s.vm_models()),
+        ("ksysorch-dal12", "query site", "site", lambda s: s.site_models()),
+        ("ksysorch-dal12", "query workgroup", "workgroup", lambda s: s.workgroup_models()),
+        ("ksysorch-dal12", "query disk_group", "disk_group", lambda s: s.disk_group_models()),
+        ("ksysorch-dal12", "query disk vm=cC_ibmi01", "disk", lambda s: s.disk_models("cC_ibmi01")),
+    ],
+)
+async def test_simulator_output_parses_back_to_the_model_it_came_from(world, local, node, query, kind, models):
+    from ksystui.core.ksysmgr.parse import PARSERS
+
+    rc, out, _ = await local(node, query)
+    assert rc == 0
+    assert PARSERS[kind](out) == models(world.nodes[node].state)
+
+
+async def test_simulator_events_parse_back(world, local):
+    world.faults.inject("host_failure", "pbrazos")
+    await local("r7r3m116", "verify site customerA")
+    _, out, _ = await local("r7r3m116", "query event")
+    assert parse_event(out) == [e.to_model() for e in world.nodes["r7r3m116"].state.events]

@@ -1,0 +1,50 @@
+"""The store: SQLite (WAL) or PostgreSQL through sqlmodel, schema by alembic.
+
+Every process opens it the same way::
+
+    engine = open_engine(url)   # None: SQLite in the user data directory
+    migrate(engine)             # to the newest schema this ksystui knows
+    store = Store(engine)       # or Store.open(url), or AsyncStore.open(url)
+
+No secret is ever written here.
+"""
+
+from ksystui.store.codec import CodecError, dump_snapshot, load_snapshot
+from ksystui.store.engine import (
+    SchemaTooNewError,
+    StoreError,
+    current_revision,
+    default_database_path,
+    head_revision,
+    migrate,
+    open_engine,
+    read_connection,
+)
+from ksystui.store.repository import (
+    AsyncStore,
+    NodeSpec,
+    Store,
+    StoredEvent,
+    TenantSpec,
+    config_rows,
+)
+
+__all__ = [
+    "AsyncStore",
+    "CodecError",
+    "NodeSpec",
+    "SchemaTooNewError",
+    "Store",
+    "StoreError",
+    "StoredEvent",
+    "TenantSpec",
+    "config_rows",
+    "current_revision",
+    "default_database_path",
+    "dump_snapshot",
+    "head_revision",
+    "load_snapshot",
+    "migrate",
+    "open_engine",
+    "read_connection",
+]

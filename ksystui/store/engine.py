@@ -1,0 +1,175 @@
+"""Opening the store: ``engine = open_engine(url); migrate(engine)``.
+
+SQLite (the default, one console) is opened in WAL mode with a busy timeout
+and foreign keys on, and transactions start with ``BEGIN IMMEDIATE``: a
+writer takes the write lock when its transaction begins, so a second writer
+waits (up to the busy timeout) at its ``BEGIN`` instead of failing with
+"database is locked" half-way, after reading what the first writer has since
+changed. Readers use ``read_connection``, whose transactions begin deferred:
+in WAL mode they need no lock and never wait for a writer. pysqlite's own
+transaction handling is switched off for this (the SQLAlchemy recipe:
+``isolation_level = None`` on connect, our ``BEGIN`` on the engine's "begin"
+event), which also makes DDL transactional: a migration happens entirely or
+not at all.
+
+PostgreSQL (several consoles sharing one arbiter) is used as the URL says;
+its driver (``postgresql+psycopg://…`` → psycopg) is the user's to install.
+
+The schema is made only by alembic (``migrate``), from the migration scripts
+shipped inside this package; there is no alembic.ini.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from platformdirs import user_data_path
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+BUSY_TIMEOUT_MS = 5000
+_BEGIN_OPTION = "ksystui_sqlite_begin"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL: migrating consoles queue on this advisory lock (any constant will do).
+_PG_MIGRATION_LOCK = zlib.crc32(b"ksystui.store.migrate")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message is for the user."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was migrated by a newer ksystui than this one."""
+
+
+def default_database_path() -> Path:
+    return user_data_path("ksystui") / "ksystui.db"
+
+
+def open_engine(url: str | None = None) -> Engine:
+    """An engine on ``url`` (default: SQLite in the user data directory, which
+    is created). Call :func:`migrate` before using it."""
+    if url is None:
+        path = default_database_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sa_url: URL = URL.create("sqlite+pysqlite", database=str(path))
+    else:
+        try:
+            sa_url = make_url(url)
+        except ArgumentError:
+            raise StoreError(f"database URL {_safe(url)!r} is not a valid URL") from None
+    backend = sa_url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(f"database {sa_url.render_as_string()!r}: ksystui's store runs on SQLite or PostgreSQL")
+    try:
+        if backend == "sqlite":
+            engine = create_engine(sa_url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(sa_url, pool_pre_ping=True)
+    except (ImportError, NoSuchModuleError) as exc:
+        raise StoreError(
+            f"database {sa_url.render_as_string()!r}: its driver is not installed ({exc}); "
+            "for postgresql+psycopg:// install psycopg"
+        ) from None
+    return engine
+
+
+def _safe(url: str) -> str:
+    """A URL for a message: no password in it."""
+    head, sep, tail = url.partition("@")
+    if not sep:
+        return url
+    scheme, _, creds = head.partition("://")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{tail}"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when a transaction begins
+        # (pysqlite would begin late and DEFERRED, and never for DDL).
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")  # persistent; a no-op when already set
+            cur.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        if conn.get_execution_options().get(_BEGIN_OPTION) == "DEFERRED":
+            conn.exec_driver_sql("BEGIN")  # a reader: a consistent snapshot, no lock taken
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def read_connection(engine: Engine) -> Connection:
+    """A connection for reading only. On SQLite its transactions begin
+    DEFERRED: in WAL mode a reader then neither waits for nor blocks a writer
+    (every other transaction begins IMMEDIATE, taking the write lock at once).
+    Writing through it risks "database is locked": do not."""
+    return engine.connect().execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
+# --- migrations ----------------------------------------------------------------------
+def alembic_config() -> Config:
+    """An alembic Config for the migrations shipped in this package (no .ini)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise StoreError(f"the store's migrations have {len(heads)} heads; they must have one")
+    return heads[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None: never migrated)."""
+    with read_connection(engine) as conn:
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return heads[0] if heads else None
+
+
+def migrate(engine: Engine) -> str:
+    """Bring the schema to the newest revision this ksystui knows, in one
+    transaction; return that revision. Safe to call every start-up and from
+    several processes at once (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
+    advisory lock). A database migrated by a newer ksystui raises
+    :class:`SchemaTooNewError` and is left untouched."""
+    cfg = alembic_config()
+    script = ScriptDirectory.from_config(cfg)
+    known = {rev.revision for rev in script.walk_revisions()}
+    head = head_revision()
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+            current = MigrationContext.configure(conn).get_current_heads()
+            unknown = [rev for rev in current if rev not in known]
+            if unknown:
+                raise SchemaTooNewError(
+                    f"the database {_where(engine)} is at schema revision {', '.join(unknown)}, "
+                    f"newer than this ksystui knows (its newest is {head}): upgrade ksystui, "
+                    "or point it at another database"
+                )
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except DBAPIError as exc:
+        raise StoreError(f"cannot open the database {_where(engine)}: {exc.orig}") from exc
+    return head
+
+
+def _where(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
