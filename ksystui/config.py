@@ -1,0 +1,288 @@
+"""ksystui's configuration: tenants, their KSYS nodes and how to reach them.
+
+``config.toml`` lives in the XDG config dir (platformdirs) or wherever
+``--config`` points. It is validated with pydantic; a mistake is reported
+with the file, the line and the key, never as a traceback.
+
+Secrets: a REST token comes from an environment variable, a file, or the OS
+keyring. Writing it inline is possible only if the user insists
+(``token = "…"``), and then a warning says so. Tokens are ``SecretStr``
+values: they never print, and nothing here writes them anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_config_path
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_CONFIG = user_config_path("ksystui") / "config.toml"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the user."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SshConfig(_Model):
+    host: str
+    port: int = Field(default=22, ge=1, le=65535)
+    user: str = "root"
+    key_file: Path | None = None
+    use_agent: bool = False
+    known_hosts: Path = Field(default_factory=lambda: Path.home() / ".ssh" / "known_hosts")
+    trust_on_first_use: bool = False
+    connect_timeout: float = Field(default=10.0, gt=0, le=300)
+    command_timeout: float = Field(default=60.0, gt=0, le=3600)
+    keepalive_interval: float = Field(default=15.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _some_credential(self) -> SshConfig:
+        if self.key_file is None and not self.use_agent:
+            raise ValueError("give key_file or set use_agent = true")
+        return self
+
+
+class RestConfig(_Model):
+    url: str
+    instance_id: str
+    token_env: str | None = None
+    token_file: Path | None = None
+    token_keyring: str | None = None  # "service/username" in the OS keyring
+    token: SecretStr | None = None  # inline: discouraged, warned about
+    ca_file: Path | None = None
+    timeout: float = Field(default=10.0, gt=0, le=300)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, v: str) -> str:
+        if not re.match(r"^https://[^\s/]+", v):
+            raise ValueError("the DR Automation service URL must start with https://")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _one_token_source(self) -> RestConfig:
+        sources = [s for s in (self.token_env, self.token_file, self.token_keyring, self.token) if s is not None]
+        if len(sources) != 1:
+            raise ValueError("give exactly one of token_env, token_file, token_keyring (or, discouraged, token)")
+        return self
+
+
+class NodeConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    flavour: Literal["onprem", "powervs"] = "onprem"
+    ssh: SshConfig
+    rest: RestConfig | None = None
+    poll_interval: float | None = Field(default=None, gt=0, le=3600)
+
+
+class TenantConfig(_Model):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    priority: int = Field(ge=1, description="agreement priority: 1 is served first")
+    tier: str = "standard"
+    nodes: list[NodeConfig] = Field(min_length=1)
+
+
+class PollConfig(_Model):
+    interval: float = Field(default=10.0, gt=0, le=3600, description="seconds between polls of one node")
+    jitter: float = Field(default=0.1, ge=0, le=0.5, description="fraction of the interval")
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+
+
+class DatabaseConfig(_Model):
+    url: str | None = None  # default: SQLite in the XDG data dir
+
+
+class Config(_Model):
+    tenants: list[TenantConfig] = Field(min_length=1)
+    database: DatabaseConfig = DatabaseConfig()
+    poll: PollConfig = PollConfig()
+
+    @model_validator(mode="after")
+    def _unique(self) -> Config:
+        seen: set[str] = set()
+        for t in self.tenants:
+            if t.name in seen:
+                raise ValueError(f"tenant {t.name!r} is listed twice")
+            seen.add(t.name)
+        nodes: set[str] = set()
+        for t in self.tenants:
+            for n in t.nodes:
+                if n.name in nodes:
+                    raise ValueError(f"node {n.name!r} is listed twice")
+                nodes.add(n.name)
+                if n.flavour == "onprem" and n.rest is not None:
+                    raise ValueError(f"node {n.name!r}: only PowerVS nodes have a DR Automation REST service")
+        return self
+
+    def nodes(self) -> list[tuple[TenantConfig, NodeConfig]]:
+        return [(t, n) for t in self.tenants for n in t.nodes]
+
+    def tenant(self, name: str) -> TenantConfig | None:
+        return next((t for t in self.tenants if t.name == name), None)
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    path: Path
+    warnings: tuple[str, ...]
+
+
+def load_config(path: Path | None = None) -> LoadedConfig:
+    p = Path(path) if path else DEFAULT_CONFIG
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{p}: no configuration file (create one, or try `ksystui demo` / `ksystui sim --state-dir DIR`)"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    return parse_config(text, p)
+
+
+def parse_config(text: str, path: Path) -> LoadedConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        line = locate(text, loc)
+        key = _dotted(loc, data)
+        where = f"{path}:{line}" if line else str(path)
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(f"{where}: {key}: {err['msg']}{more}") from None
+    warnings = []
+    base = path.parent
+    resolved = []
+    for t in cfg.tenants:
+        nodes = []
+        for n in t.nodes:
+            if n.rest is not None and n.rest.token is not None:
+                warnings.append(
+                    f"{path}: node {n.name}: the REST token is written inline in the file; "
+                    "prefer token_env, token_file or token_keyring"
+                )
+            nodes.append(_relative_paths(n, base))
+        resolved.append(t.model_copy(update={"nodes": nodes}))
+    cfg = cfg.model_copy(update={"tenants": resolved})
+    return LoadedConfig(cfg, path, tuple(warnings))
+
+
+def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
+    """Paths in the file are relative to the file, as a user expects."""
+
+    def fix(p: Path | None) -> Path | None:
+        if p is None:
+            return None
+        p = p.expanduser()
+        return p if p.is_absolute() else base / p
+
+    ssh = node.ssh.model_copy(update={"key_file": fix(node.ssh.key_file), "known_hosts": fix(node.ssh.known_hosts)})
+    rest = node.rest
+    if rest is not None:
+        rest = rest.model_copy(update={"token_file": fix(rest.token_file), "ca_file": fix(rest.ca_file)})
+    return node.model_copy(update={"ssh": ssh, "rest": rest})
+
+
+def resolve_token(rest: RestConfig) -> str:
+    """The REST token, from wherever the configuration says it lives."""
+    if rest.token is not None:
+        return rest.token.get_secret_value()
+    if rest.token_env:
+        value = os.environ.get(rest.token_env)
+        if not value:
+            raise ConfigError(f"environment variable {rest.token_env} (REST token) is not set")
+        return value.strip()
+    if rest.token_file:
+        try:
+            return rest.token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{rest.token_file}: cannot read REST token: {exc.strerror}") from None
+    assert rest.token_keyring is not None
+    service, _, user = rest.token_keyring.partition("/")
+    try:
+        import keyring  # optional: only users who keep tokens in the OS keyring need it
+    except ImportError:
+        raise ConfigError("token_keyring needs the 'keyring' package: pip install keyring") from None
+    value = keyring.get_password(service, user or "ksystui")
+    if not value:
+        raise ConfigError(f"no REST token in the OS keyring for {rest.token_keyring}")
+    return value
+
+
+def _dotted(loc: tuple, data: dict) -> str:
+    """tenants[1].nodes[0].ssh.port, with names where the file gives them."""
+    parts: list[str] = []
+    cur: object = data
+    for item in loc:
+        if isinstance(item, int):
+            name = cur[item].get("name") if isinstance(cur, list) and item < len(cur) and isinstance(
+                cur[item], dict) else None
+            parts[-1] += f"[{name!r}]" if name else f"[{item}]"
+            cur = cur[item] if isinstance(cur, list) and item < len(cur) else None
+        else:
+            parts.append(str(item))
+            cur = cur.get(item) if isinstance(cur, dict) else None
+    return ".".join(parts) or "(file)"
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def locate(text: str, loc: tuple) -> int | None:
+    """The 1-based line of the TOML key at pydantic location ``loc`` (best
+    effort: tables and arrays of tables as ksystui's files use them)."""
+    want_path = [p for p in loc if isinstance(p, str)]
+    want_idx = [p for p in loc if isinstance(p, int)]
+    counters: dict[str, int] = {}
+    current: list[str] = []
+    current_idx: list[int] = []
+    best: int | None = None
+    for no, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if m:
+            name = m.group(2)
+            current = name.split(".")
+            if m.group(1) == "[[":
+                # a new element of an array of tables resets the counters below it
+                counters[name] = counters.get(name, -1) + 1
+                for k in list(counters):
+                    if k.startswith(name + "."):
+                        del counters[k]
+            current_idx = [counters.get(".".join(current[: i + 1]), -1) for i in range(len(current))]
+            current_idx = [i for i in current_idx if i >= 0]
+            if current == want_path[: len(current)] and current_idx == want_idx[: len(current_idx)]:
+                best = no
+                if current == want_path:
+                    return no
+            continue
+        k = _KEY.match(line)
+        if k and current + [k.group(1)] == want_path and current_idx == want_idx[: len(current_idx)]:
+            return no
+        if k and not current and [k.group(1)] == want_path[:1]:
+            best = best or no
+    return best
