@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "disk_group, disk_pair, disk, event, notify, system, cluster, report, progress, version")
     parse.add_argument("file", nargs="?", help="file with ksysmgr output (default: standard input)")
 
+    status = sub.add_parser("status", help="one-shot report of every tenant's KSYS nodes (exit 1 if any unreachable)")
+    status.add_argument("--config", type=Path, help="config.toml (default: in the XDG config dir)")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument("--tenant", help="one tenant only, and nothing of any other")
+
+    config = sub.add_parser("config", help="configuration tools")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    check = config_sub.add_parser("check", help="validate config.toml and try each node")
+    check.add_argument("--config", type=Path, help="config.toml (default: in the XDG config dir)")
+
     scen = sub.add_parser("scenario", help="generate a scale scenario for benchmarks")
     scen.add_argument("--tenants", type=_count, required=True)
     scen.add_argument("--vms-per-tenant", type=_count, required=True)
@@ -85,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         from ksystui.cli_parse import run_parse
 
         return run_parse(args.kind, args.file, sys.stdin, sys.stdout, sys.stderr)
+    if args.command == "status":
+        from ksystui.cli_status import run_status
+
+        return _run_until_interrupted(run_status(args.config, args.json, args.tenant, sys.stdout, sys.stderr))
+    if args.command == "config":
+        from ksystui.cli_status import run_config_check
+
+        return _run_until_interrupted(run_config_check(args.config, sys.stdout, sys.stderr))
     if args.command == "scenario":
         from ksystui.sim.scale import generate_scale_scenario
 

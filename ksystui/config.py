@@ -46,6 +46,8 @@ class SshConfig(_Model):
     port: int = Field(default=22, ge=1, le=65535)
     user: str = "root"
     key_file: Path | None = None
+    key_passphrase_env: str | None = None  # for a passphrase-protected key_file
+    key_passphrase_file: Path | None = None
     use_agent: bool = False
     known_hosts: Path = Field(default_factory=lambda: Path.home() / ".ssh" / "known_hosts")
     trust_on_first_use: bool = False
@@ -200,11 +202,30 @@ def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
         p = p.expanduser()
         return p if p.is_absolute() else base / p
 
-    ssh = node.ssh.model_copy(update={"key_file": fix(node.ssh.key_file), "known_hosts": fix(node.ssh.known_hosts)})
+    ssh = node.ssh.model_copy(update={
+        "key_file": fix(node.ssh.key_file),
+        "known_hosts": fix(node.ssh.known_hosts),
+        "key_passphrase_file": fix(node.ssh.key_passphrase_file),
+    })
     rest = node.rest
     if rest is not None:
         rest = rest.model_copy(update={"token_file": fix(rest.token_file), "ca_file": fix(rest.ca_file)})
     return node.model_copy(update={"ssh": ssh, "rest": rest})
+
+
+def resolve_passphrase(ssh: SshConfig) -> str | None:
+    """The passphrase of a protected SSH key, or None when it has none."""
+    if ssh.key_passphrase_env:
+        value = os.environ.get(ssh.key_passphrase_env)
+        if value is None:
+            raise ConfigError(f"environment variable {ssh.key_passphrase_env} (SSH key passphrase) is not set")
+        return value
+    if ssh.key_passphrase_file:
+        try:
+            return ssh.key_passphrase_file.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            raise ConfigError(f"{ssh.key_passphrase_file}: cannot read SSH key passphrase: {exc.strerror}") from None
+    return None
 
 
 def resolve_token(rest: RestConfig) -> str:

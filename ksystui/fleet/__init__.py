@@ -1,0 +1,1 @@
+"""Live fleet: one monitor per KSYS node, merged snapshots, change sets."""

@@ -1,0 +1,94 @@
+"""`ksystui status` against the simulator: what an operator (or cron) reads."""
+
+import io
+import json
+
+from ksystui.cli_status import run_config_check, run_status
+
+
+async def status(cfg, *args, tenant=None):
+    out, err = io.StringIO(), io.StringIO()
+    rc = await run_status(cfg, "--json" in args, tenant, out, err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+async def test_status_lists_tenants_vms_and_the_shared_host(served):
+    _, cfg = served
+    rc, out, err = await status(cfg)
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["TENANT", "PRIO", "NODE", "STATE"]
+    for tenant, node, vms in [("customerA", "r7r3m116", "READY_TO_MOVE=5"), ("customerB", "r7r3m108", "READY_TO_MOVE=5"),
+                              ("customerC", "ksysorch-dal12", "READY_TO_MOVE=3")]:
+        row = next(line for line in lines if line.startswith(tenant))
+        assert node in row and "fresh" in row and vms in row and "in sync" in row
+    shared = next(line for line in lines if line.strip().startswith("snorlax"))
+    assert "customerA, customerB" in shared
+
+
+async def test_status_json_says_the_same(served):
+    _, cfg = served
+    rc, out, _ = await status(cfg, "--json")
+    data = json.loads(out)
+    assert rc == 0
+    assert [t["name"] for t in data["tenants"]] == ["customerA", "customerB", "customerC"]
+    a = data["tenants"][0]["nodes"][0]
+    assert a["node"] == "r7r3m116" and a["state"] == "fresh" and a["vms_by_state"] == {"READY_TO_MOVE": 5}
+    assert data["shared_recovery_hosts"] == [
+        {"name": "snorlax", "uuid": "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10", "tenants": ["customerA", "customerB"],
+         "other_tenants": 0}
+    ]
+    assert data["unreachable"] == []
+
+
+async def test_scoped_status_shows_nothing_of_other_tenants(served, world):
+    _, cfg = served
+    others = ["customerA", "customerC", "r7r3m116", "ksysorch-dal12", "pbrazos", "cA_", "cC_", "vmhmc1", "salocal_A"]
+    for args in [(), ("--json",)]:
+        rc, out, err = await status(cfg, *args, tenant="customerB")
+        assert rc == 0
+        assert "customerB" in out and "r7r3m108" in out
+        for word in others:
+            assert word not in out and word not in err, word
+    _, out, _ = await status(cfg, tenant="customerB")
+    assert "shared with 1 other tenant" in out
+
+
+async def test_unreachable_node_makes_status_fail_with_the_reason(served, world):
+    _, cfg = served
+    world.faults.inject("node_down", "r7r3m108")
+    rc, out, _ = await status(cfg)
+    assert rc == 1
+    assert "r7r3m108" in out and "unreachable" in out
+    assert any(line.startswith("! r7r3m108: unreachable:") for line in out.splitlines())
+    # scoped to a tenant whose nodes are fine, status passes
+    rc, out, _ = await status(cfg, tenant="customerA")
+    assert rc == 0
+
+
+async def test_critical_events_of_the_last_day(served, world):
+    _, cfg = served
+    world.faults.inject("host_failure", "raichu")
+    rc, out, _ = await status(cfg)
+    assert "HOST_FAILURE" in out and "raichu" in out
+    assert "DOWN=5" in out
+
+
+async def test_bad_config_names_file_line_and_key(tmp_path):
+    bad = tmp_path / "config.toml"
+    bad.write_text('[[tenants]]\nname = "a"\npriority = "first"\n')
+    rc, out, err = await status(bad)
+    assert rc == 2 and f"{bad}:3: tenants['a'].priority" in err and "Traceback" not in err
+
+
+async def test_config_check_tries_each_node(served, world):
+    _, cfg = served
+    world.faults.inject("node_down", "r7r3m116")
+    out, err = io.StringIO(), io.StringIO()
+    rc = await run_config_check(cfg, out, err)
+    lines = out.getvalue().splitlines()
+    assert rc == 1
+    assert "valid (3 tenants, 3 nodes)" in lines[0]
+    assert any(line.startswith("customerA/r7r3m116: FAIL: ssh unreachable") for line in lines)
+    assert any(line.startswith("customerB/r7r3m108: OK") for line in lines)
+    assert any(line.startswith("customerC/ksysorch-dal12: OK") and "rest ok" in line for line in lines)
