@@ -48,6 +48,8 @@ async def run_status(config: Path | None, as_json: bool, tenant: str | None, out
     except Exception as exc:  # a broken database must not hide the fleet's state
         print(f"warning: database unavailable, nothing will be recorded: {exc}", file=err)
         store = None
+    if store is not None:
+        store = await _mirror_config(store, cfg, err)
     try:
         fleet = build_fleet(cfg, store)
     except ConfigError as exc:
@@ -57,6 +59,8 @@ async def run_status(config: Path | None, as_json: bool, tenant: str | None, out
         await fleet.refresh_all()
     finally:
         await close_fleet(fleet)
+    if store is not None:
+        await _prune_and_close(store, cfg, err)
     report = build_status(fleet.snapshots, tenant_infos(cfg), datetime.now(UTC), scope=tenant)
     if as_json:
         json.dump(to_json(report), out, indent=2)
@@ -64,6 +68,33 @@ async def run_status(config: Path | None, as_json: bool, tenant: str | None, out
     else:
         out.write(render_text(report))
     return EXIT_UNREACHABLE if report.unreachable else EXIT_OK
+
+
+async def _mirror_config(store, cfg, err: TextIO):
+    """Mirror the configuration in the store (names, priorities, tiers and
+    flavours only). A store that fails here is dropped, not fatal."""
+    from ksystui.store import config_rows
+
+    try:
+        tenants, nodes = config_rows(cfg)
+        await store.sync_config(tenants, nodes)
+        return store
+    except Exception as exc:
+        print(f"warning: database unavailable, nothing will be recorded: {exc}", file=err)
+        await store.close()
+        return None
+
+
+async def _prune_and_close(store, cfg, err: TextIO) -> None:
+    """Apply the event retention of the configuration."""
+    from datetime import timedelta
+
+    try:
+        await store.prune_events(datetime.now(UTC) - timedelta(days=cfg.poll.event_retention_days))
+    except Exception as exc:  # the report matters more than the bookkeeping
+        print(f"warning: event retention not applied: {exc}", file=err)
+    finally:
+        await store.close()
 
 
 async def run_config_check(config: Path | None, out: TextIO, err: TextIO) -> int:

@@ -91,6 +91,7 @@ class NodeMonitor:
         self._service_task: asyncio.Task | None = None
         self._service: Section | None = None
         self._service_error_kind: str | None = None
+        self._parsed: dict[str, tuple[str, tuple]] = {}
         self._poke = asyncio.Event()
 
     # --- one poll cycle ------------------------------------------------------
@@ -111,8 +112,7 @@ class NodeMonitor:
             prev = sections.get(kind, Section(kind))
             try:
                 result = await self.transport.run(build_query(kind), timeout=self.command_timeout)
-                text = result.stdout
-                items = () if not text.strip() else _as_tuple(PARSERS[kind](text))
+                items = self._parse(kind, result.stdout)
                 sections[kind] = Section(kind, items, datetime.now(UTC), None)
                 any_ok = True
             except KsysmgrParseError as exc:
@@ -172,6 +172,16 @@ class NodeMonitor:
     def _next_attempt(self, now: datetime) -> datetime:
         nxt = getattr(self.transport, "next_attempt_at", None)
         return nxt if isinstance(nxt, datetime) and nxt > now else now + timedelta(seconds=self.interval)
+
+    def _parse(self, kind: str, text: str) -> tuple:
+        """Parse a query's output; identical output (the common case: most
+        polls find nothing changed) reuses the previous parse."""
+        hit = self._parsed.get(kind)
+        if hit is not None and hit[0] == text:
+            return hit[1]
+        items = () if not text.strip() else _as_tuple(PARSERS[kind](text))
+        self._parsed[kind] = (text, items)
+        return items
 
     async def _poll_service(self) -> None:
         assert self.rest is not None

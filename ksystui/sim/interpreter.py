@@ -130,7 +130,8 @@ async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
             if missing:
                 return await _refuse(io, f"ERROR: VM {missing[0]} does not exist", RC_NOT_FOUND)
             vms = [by[n] for n in cmd.names]
-        return await _emit(node, cmd, io, render.render_vms(vms, node.flavour))
+        return await _emit(node, cmd, io, _cached(node, ("vm", cmd.names, want), vms,
+                                                  lambda xs: render.render_vms(xs, node.flavour)))
     if k == "site":
         return await _named(node, cmd, io, s.site_models(), lambda xs: render.render_sites(xs, node.flavour), "Site")
     if k == "host":
@@ -147,9 +148,11 @@ async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
         wg = cmd.attr("wg") or cmd.attr("workgroup")
         if wg:
             dgs = [d for d in dgs if d.workgroup == wg]
-        return await _emit(node, cmd, io, render.render_disk_groups(dgs, node.flavour))
+        return await _emit(node, cmd, io, _cached(node, ("disk_group", wg), dgs,
+                                                  lambda xs: render.render_disk_groups(xs, node.flavour)))
     if k == "disk_pair":
-        return await _emit(node, cmd, io, render.render_disk_pairs(s.disk_pair_models()))
+        return await _emit(node, cmd, io, _cached(node, ("disk_pair",), s.disk_pair_models(),
+                                                  render.render_disk_pairs))
     if k == "disk":
         vm = cmd.attr("vm")
         if not vm:
@@ -187,6 +190,18 @@ async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
         v = node.spec.version
         return await _emit(node, cmd, io, render.render_version(Version(ksysmgr_version=v, ksys_version=v)))
     return await _refuse(io, f"ERROR: query {k} is not simulated", RC_ERROR)
+
+
+def _cached(node: SimNode, key: tuple, models: list, renderer) -> str:
+    """Render again only when the models changed. The simulator stands in for
+    many machines at once; without this, rendering unchanged output for a
+    hundred nodes would make the simulator, not ksystui, the bottleneck."""
+    hit = node.render_cache.get(key)
+    if hit is not None and hit[0] == models:
+        return hit[1]
+    text = renderer(models)
+    node.render_cache[key] = (models, text)
+    return text
 
 
 async def _named(node, cmd, io, items, renderer, label: str) -> int:

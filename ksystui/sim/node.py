@@ -62,6 +62,7 @@ class SimNode:
         self.current_operation: str | None = None  # what holds the node's operation lock
         self._lock = asyncio.Lock()
         self.commands_run = 0
+        self.render_cache: dict[tuple, tuple[list, str]] = {}
 
     # --- the operation lock ------------------------------------------------
     # KSYS runs one operation at a time; a second is refused, never queued
