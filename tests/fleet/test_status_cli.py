@@ -92,3 +92,22 @@ async def test_config_check_tries_each_node(served, world):
     assert any(line.startswith("customerA/r7r3m116: FAIL: ssh unreachable") for line in lines)
     assert any(line.startswith("customerB/r7r3m108: OK") for line in lines)
     assert any(line.startswith("customerC/ksysorch-dal12: OK") and "rest ok" in line for line in lines)
+
+
+async def test_status_records_snapshots_and_each_event_once(served, world, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from ksystui.store import Store
+
+    _, cfg = served
+    world.faults.inject("host_failure", "raichu")
+    await status(cfg)
+    await status(cfg)  # the same events again: stored once
+    store = Store.open(f"sqlite:///{tmp_path}/k.db")
+    try:
+        events = store.recent_events(datetime.now(UTC) - timedelta(hours=1))
+        names = [(node, ev.name) for node, _tenant, ev, _seen in events]
+        assert names.count(("r7r3m108", "HOST_FAILURE")) == 1
+        assert set(store.load_snapshots()) == {"r7r3m116", "r7r3m108", "ksysorch-dal12"}
+    finally:
+        store.close()
