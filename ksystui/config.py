@@ -108,6 +108,12 @@ class PollConfig(_Model):
     event_retention_days: int = Field(default=30, ge=1, le=3650)
 
 
+class UiConfig(_Model):
+    theme: Literal["dark", "light", "high-contrast"] = "dark"
+    bell: bool = True  # ring the terminal bell on a new critical event
+    keys: dict[str, str] = {}  # action id -> key, e.g. "view.filter" = "f"
+
+
 class DatabaseConfig(_Model):
     url: str | None = None  # default: SQLite in the XDG data dir
 
@@ -116,6 +122,7 @@ class Config(_Model):
     tenants: list[TenantConfig] = Field(min_length=1)
     database: DatabaseConfig = DatabaseConfig()
     poll: PollConfig = PollConfig()
+    ui: UiConfig = UiConfig()
 
     @model_validator(mode="after")
     def _unique(self) -> Config:

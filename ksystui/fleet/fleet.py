@@ -30,6 +30,8 @@ ITEM_KEYS: dict[str, Callable] = {
     "workgroup": lambda w: w.name,
     "disk_group": lambda d: d.name or d.workgroup or d.cg_name,
     "disk_pair": lambda p: (p.source, p.target),
+    "hmc": lambda m: m.name,
+    "storage_agent": lambda a: a.name,
     "system": lambda _s: "system",
     "service": lambda _s: "service",
 }

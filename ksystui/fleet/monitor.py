@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 # What a monitor reads, per flavour, in this order (VM states first: they are
 # what an operator looks at, so they are the freshest).
 QUERIES: dict[Flavour, tuple[str, ...]] = {
-    Flavour.ONPREM: ("vm", "site", "host", "disk_group", "disk_pair", "event", "system"),
+    Flavour.ONPREM: ("vm", "site", "host", "disk_group", "disk_pair", "event", "system", "hmc", "storage_agent"),
     Flavour.POWERVS: ("vm", "site", "workgroup", "disk_group", "event", "system"),
 }
 

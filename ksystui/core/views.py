@@ -1,0 +1,256 @@
+"""What each view of the control room shows, as plain rows (pure).
+
+Every builder takes the snapshots and a scope. A scoped view (one tenant)
+is built only from that tenant's snapshots; of other tenants it may learn
+nothing but a count (how many others share a recovery host). Deciding that
+here, once, is what lets a test prove a scoped screen shows no other tenant.
+
+Rows carry a ``style``: "stale" when the data behind the row is older than
+three poll intervals, "unreachable" when its node cannot be reached, so the
+screen dims it and shows its age instead of passing it off as fresh.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from ksystui.core.events import event_def
+from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
+from ksystui.core.status import TenantInfo, replication_health
+
+
+@dataclass(frozen=True)
+class ViewRow:
+    key: tuple
+    cells: tuple[str, ...]
+    style: str | None = None  # None / "stale" / "unreachable" / "alert"
+    tenant: str | None = None
+    node: str | None = None
+    data: object = None
+
+
+@dataclass(frozen=True)
+class ViewSpec:
+    name: str
+    title: str
+    columns: tuple[tuple[str, str], ...]  # (key, label)
+
+
+VIEWS: dict[str, ViewSpec] = {
+    v.name: v
+    for v in (
+        ViewSpec("overview", "Overview", (("tenant", "TENANT"), ("prio", "PRIO"), ("tier", "TIER"), ("node", "NODE"),
+                                          ("conn", "CONN"), ("age", "AGE"), ("vms", "VMS"),
+                                          ("replication", "REPLICATION"), ("critical", "CRIT"),
+                                          ("shared", "SHARED HOSTS"))),
+        ViewSpec("vms", "VMs", (("tenant", "TENANT"), ("node", "NODE"), ("site", "SITE"), ("host", "HOST"),
+                                ("vm", "VM"), ("state", "STATE"), ("drtest", "DR TEST"), ("priority", "PRIO"),
+                                ("changed", "LAST CHANGE"), ("age", "AGE"))),
+        ViewSpec("replication", "Replication", (("tenant", "TENANT"), ("node", "NODE"), ("group", "DISK GROUP"),
+                                                ("cg", "CONSISTENCY GROUP"), ("state", "STATE"),
+                                                ("progress", "PROGRESS"), ("lag", "LAG"), ("pairs", "PAIRS"),
+                                                ("site", "ACTIVE SITE"), ("age", "AGE"))),
+        ViewSpec("events", "Events", (("time", "TIME"), ("tenant", "TENANT"), ("node", "NODE"),
+                                      ("severity", "SEVERITY"), ("event", "EVENT"), ("resource", "RESOURCE"),
+                                      ("description", "DESCRIPTION"), ("ack", "ACK"))),
+        ViewSpec("hosts", "Hosts", (("recovery", "RECOVERY HOST"), ("uuid", "CEC UUID"), ("tenant", "TENANT"),
+                                    ("node", "NODE"), ("production", "PRODUCTION HOST"), ("state", "STATE"),
+                                    ("shared", "SHARED WITH"))),
+        ViewSpec("nodes", "Nodes", (("node", "NODE"), ("tenant", "TENANT"), ("conn", "CONN"), ("latency", "LATENCY"),
+                                    ("success", "LAST SUCCESS"), ("error", "LAST ERROR"), ("hostkey", "HOST KEY"),
+                                    ("retry", "NEXT RETRY"))),
+        ViewSpec("tenant", "Tenant", (("kind", "KIND"), ("name", "NAME"), ("node", "NODE"), ("site", "SITE"),
+                                      ("detail", "DETAIL"))),
+    )
+}
+
+
+def ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 0:
+        seconds = 0
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
+    if seconds < 172800:
+        return f"{seconds // 3600:.0f}h{(seconds % 3600) // 60:02.0f}m"
+    return f"{seconds // 86400:.0f}d"
+
+
+def _style(f: Freshness) -> str | None:
+    return {Freshness.FRESH: None, Freshness.STALE: "stale", Freshness.UNREACHABLE: "unreachable",
+            Freshness.UNKNOWN: "stale"}[f]
+
+
+def _age(snap: NodeSnapshot, now: datetime, kind: str | None) -> tuple[str, str | None]:
+    """The age cell and row style. Fresh data reads "live" (its exact age
+    would change every second on every row); stale data shows how old it is."""
+    f = snap.freshness(now, kind)
+    if f is Freshness.FRESH:
+        return "live", None
+    a = snap.age(now, kind)
+    return ago(a.total_seconds() if a else None), _style(f)
+
+
+def scoped(snapshots: Mapping[str, NodeSnapshot], scope: str | None) -> list[NodeSnapshot]:
+    return [s for s in snapshots.values() if scope is None or s.tenant == scope]
+
+
+def vm_counts(snap: NodeSnapshot) -> str:
+    c = Counter(v.state for v in snap.vms)
+    return " ".join(f"{state}:{n}" for state, n in sorted(c.items())) or "-"
+
+
+# --- builders ----------------------------------------------------------------
+def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[TenantInfo], now: datetime,
+                  scope: str | None = None, open_critical: Mapping[str, int] | None = None) -> list[ViewRow]:
+    everyone = recovery_hosts(snapshots.values())
+    rows = []
+    for t in sorted(tenants, key=lambda t: (t.priority, t.name)):
+        if scope is not None and t.name != scope:
+            continue
+        for name in t.nodes:
+            snap = snapshots.get(name)
+            if snap is None:
+                continue
+            f = snap.freshness(now)
+            age, style = _age(snap, now, None)
+            mine = recovery_hosts([snap])
+            shared = []
+            for uuid, h in sorted(mine.items(), key=lambda kv: kv[1].name):
+                total = len(everyone[uuid].tenants) if uuid in everyone else 1
+                if total > 1:
+                    shared.append(f"{h.name} (+{total - 1})")
+            crit = (open_critical or {}).get(name, 0)
+            rows.append(ViewRow(
+                ("overview", name),
+                (t.name, str(t.priority), t.tier, name, f.value, age, vm_counts(snap),
+                 replication_health(snap.disk_groups), str(crit) if crit else "-", ", ".join(shared) or "-"),
+                "alert" if crit and style is None else style, t.name, name, snap,
+            ))
+    return rows
+
+
+def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[tuple, datetime] | None = None) -> list[ViewRow]:
+    """One node's VMs (the VM view is the union over nodes in scope)."""
+    age, style = _age(snap, now, "vm")
+    sites = {s.name for s in snap.sites}
+    host_site = {h.name: h.site for h in snap.hosts}
+    rows = []
+    for v in snap.vms:
+        key = ("vm", snap.node, v.name)
+        since = (changed or {}).get(key)
+        site = host_site.get(v.host or "", None) or (v.workspace if v.workspace else "")
+        if site not in sites and v.workspace:
+            site = v.workspace
+        rows.append(ViewRow(
+            key,
+            (snap.tenant, snap.node, site or "-", v.host or "-", v.name, v.state, v.dr_test_state or "-",
+             v.priority or "-", ago((now - since).total_seconds()) if since else "-", age),
+            style, snap.tenant, snap.node, v,
+        ))
+    return rows
+
+
+def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
+    age, style = _age(snap, now, "disk_group")
+    rows = []
+    for d in snap.disk_groups:
+        name = d.name or d.workgroup or d.cg_name or "?"
+        progress = "-" if d.progress is None else f"{d.progress:g}%"
+        lag = "-" if d.progress is None else f"{max(0.0, 100 - d.progress):g}%"
+        bad = d.cg_state not in ("consistent_synchronized", "consistent_copying")
+        rows.append(ViewRow(
+            ("replication", snap.node, name),
+            (snap.tenant, snap.node, name, d.cg_name or "-", d.cg_state or "-", progress, lag,
+             str(len(d.disk_pairs)) if d.disk_pairs else "-", d.active_site or d.site or "-", age),
+            style or ("alert" if bad else None), snap.tenant, snap.node, d,
+        ))
+    return rows
+
+
+def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
+    rows = []
+    for e in snap.events:
+        ident = event_identity(snap.node, e)
+        d = event_def(e.name)
+        severity = "critical" if d.critical or e.type == "error" else (e.type or d.type)
+        acked = ident in acknowledged
+        rows.append(ViewRow(
+            ("event", ident),
+            ((e.time or "?").replace("T", " ").rstrip("Z"), snap.tenant, snap.node, severity, e.name,
+             e.resource or "-", e.description or d.description, "yes" if acked else "-"),
+            "alert" if severity == "critical" and not acked else None, snap.tenant, snap.node, e,
+        ))
+    return rows
+
+
+def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
+    everyone = recovery_hosts(snapshots.values())
+    rows = []
+    for snap in scoped(snapshots, scope):
+        age, style = _age(snap, now, "host")
+        by_name = {h.name: h for h in snap.hosts}
+        for uuid, h in recovery_hosts([snap]).items():
+            total = everyone[uuid].tenants if uuid in everyone else (snap.tenant,)
+            others = [t for t in total if t != snap.tenant]
+            if scope is None:
+                shared = ", ".join(others) or "-"
+            else:
+                shared = (f"{len(others)} other tenant" + ("s" if len(others) > 1 else "")) if others else "-"
+            for _tenant, node, prod in h.pairs:
+                target = by_name.get(h.name)
+                rows.append(ViewRow(
+                    ("host", node, prod, uuid),
+                    (h.name, uuid, snap.tenant, node, prod, (target.state if target else None) or "-", shared),
+                    style, snap.tenant, node, h,
+                ))
+    return rows
+
+
+def node_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
+    rows = []
+    for snap in sorted(scoped(snapshots, scope), key=lambda s: (s.tenant, s.node)):
+        h = snap.health
+        f = snap.freshness(now)
+        latency = "-" if h.latency_ms is None else f"{h.latency_ms:.0f} ms"
+        success = "never" if h.last_success is None else ago((now - h.last_success).total_seconds()) + " ago"
+        retry = "-" if h.next_attempt is None else (
+            "now" if h.next_attempt <= now else "in " + ago((h.next_attempt - now).total_seconds()))
+        rows.append(ViewRow(
+            ("node", snap.node),
+            (snap.node, snap.tenant, f.value, latency, success, h.last_error or "-", h.host_key, retry),
+            _style(f), snap.tenant, snap.node, snap,
+        ))
+    return rows
+
+
+def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str) -> list[ViewRow]:
+    """Everything one tenant's KSYS nodes know of their configuration."""
+    rows = []
+    for snap in scoped(snapshots, tenant):
+        n = snap.node
+        for s in snap.sites:
+            rows.append(ViewRow(("t", n, "site", s.name), ("site", s.name, n, s.name,
+                                                          s.sitetype or s.region or "-"), None, tenant, n, s))
+        for m in snap.items("hmc"):
+            hosts = ", ".join(name for name, _ in m.managed_hosts) or "-"
+            rows.append(ViewRow(("t", n, "hmc", m.name), ("HMC", m.name, n, m.site or "-",
+                                                         f"{m.ip or '-'}  hosts: {hosts}"), None, tenant, n, m))
+        for h in snap.hosts:
+            rows.append(ViewRow(("t", n, "host", h.name), ("host", h.name, n, h.site or "-",
+                                                          f"pair {h.pair or '-'}  {h.state or ''}  {h.uuid or ''}"),
+                                None, tenant, n, h))
+        for a in snap.items("storage_agent"):
+            rows.append(ViewRow(("t", n, "sa", a.name), ("storage agent", a.name, n, a.site or "-",
+                                                        f"{a.storagetype or '-'} {a.serialnumber or ''}"),
+                                None, tenant, n, a))
+        for w in snap.workgroups:
+            rows.append(ViewRow(("t", n, "wg", w.name), ("workgroup", w.name, n, w.active_site or "-",
+                                                        f"{w.state or '-'}  {w.priority or ''}"), None, tenant, n, w))
+    return rows

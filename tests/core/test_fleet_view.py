@@ -1,0 +1,84 @@
+"""The console's picture of the fleet: keyed change sets, scoping, aging."""
+
+from datetime import UTC, datetime, timedelta
+
+from ksystui.core.model import Flavour, KsysEvent, Vm
+from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section, event_identity
+from ksystui.core.status import TenantInfo
+from ksystui.ui.state import FleetView
+
+T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self):
+        self.now = T0
+
+    def __call__(self):
+        return self.now
+
+
+def snap(node, tenant, vms, at=T0, events=()):
+    return NodeSnapshot(node, tenant, Flavour.ONPREM, 10, {
+        "vm": Section("vm", tuple(Vm(n, state=s) for n, s in vms), at),
+        "event": Section("event", tuple(events), at),
+    }, NodeHealth(last_success=at))
+
+
+TENANTS = [TenantInfo("customerA", 1, "gold", ("a",)), TenantInfo("customerB", 2, "silver", ("b",))]
+
+
+def test_one_vm_changing_state_changes_one_row():
+    clock = Clock()
+    fv = FleetView(TENANTS, clock=clock)
+    fv.update(snap("a", "customerA", [("v1", "READY_TO_MOVE"), ("v2", "READY_TO_MOVE")]))
+    clock.now = T0 + timedelta(seconds=5)
+    ch = fv.update(snap("a", "customerA", [("v1", "MOVING"), ("v2", "READY_TO_MOVE")], at=clock.now))
+    assert [r.key for r in ch["vms"].upsert] == [("vm", "a", "v1")]
+    assert ch["vms"].remove == []
+    assert fv.changed_at[("vm", "a", "v1")] == clock.now
+
+
+def test_vanished_vm_is_removed_and_other_nodes_untouched():
+    fv = FleetView(TENANTS, clock=Clock())
+    fv.update(snap("a", "customerA", [("v1", "INIT"), ("v2", "INIT")]))
+    fv.update(snap("b", "customerB", [("w1", "INIT")]))
+    ch = fv.update(snap("a", "customerA", [("v1", "INIT")]))
+    assert ch["vms"].remove == [("vm", "a", "v2")]
+    assert ("vm", "b", "w1") in fv.rows["vms"]
+
+
+def test_scope_hides_other_tenants_rows_but_counts_stay_possible():
+    fv = FleetView(TENANTS, scope="customerA", clock=Clock())
+    fv.update(snap("a", "customerA", [("v1", "INIT")]))
+    ch = fv.update(snap("b", "customerB", [("w1", "INIT")]))
+    assert "vms" not in ch
+    assert all(r.tenant == "customerA" for view in fv.rows.values() for r in view.values())
+    assert [n for n, *_ in fv.node_states()] == ["a"]
+    fv.set_scope(None)
+    assert ("vm", "b", "w1") in fv.rows["vms"]
+
+
+def test_rows_go_stale_as_time_passes_without_a_new_snapshot():
+    clock = Clock()
+    fv = FleetView(TENANTS, clock=clock)
+    fv.update(snap("a", "customerA", [("v1", "INIT")]))
+    assert fv.rows["vms"][("vm", "a", "v1")].style is None
+    clock.now = T0 + timedelta(seconds=31)
+    ch = fv.tick()
+    assert ch["vms"].upsert[0].style == "stale"
+    clock.now = T0 + timedelta(seconds=95)
+    ch = fv.tick()  # a stale row's age moves on
+    assert ch["vms"].upsert[0].cells[-1] == "1m35s"
+
+
+def test_acknowledging_an_event_clears_its_alert():
+    ev = KsysEvent("HOST_FAILURE", "error", "x", "2026-11-23T03:00:00Z", "pbrazos", "1")
+    fv = FleetView(TENANTS, clock=Clock())
+    fv.update(snap("a", "customerA", [], events=[ev]))
+    assert fv.open_critical() == {"a": 1}
+    ident = event_identity("a", ev)
+    assert fv.rows["events"][("event", ident)].style == "alert"
+    fv.acknowledge(ident)
+    assert fv.open_critical() == {}
+    assert fv.rows["events"][("event", ident)].style is None
