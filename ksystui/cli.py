@@ -38,11 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Terminal control room for DRaaS providers running IBM VM Recovery Manager DR (KSYS).",
     )
     p.add_argument("--version", action="version", version=f"ksystui {__version__}")
+    _console_options(p)
+    p.add_argument("--config", type=Path, help="config.toml (default: in the XDG config dir)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="start the simulator with the seed scenario and the console on it")
     demo.add_argument("--scenario", type=Path, help="scenario TOML (default: the seed scenario)")
     demo.add_argument("--speed", type=_positive, default=20.0, help="simulated time speed-up (default 20)")
+    _console_options(demo)
 
     sim = sub.add_parser("sim", help="run the KSYS simulator alone (SSH + REST + admin endpoint)")
     sim.add_argument("--scenario", type=Path, help="scenario TOML (default: the seed scenario)")
@@ -70,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     scen.add_argument("--tenants-per-host", type=_count, default=4)
     scen.add_argument("-o", "--output", type=Path, help="write to this file (default: standard output)")
     return p
+
+
+def _console_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tenant", dest="scope", help="show this tenant only, and nothing of any other")
+    p.add_argument("--readonly", action="store_true", help="watch only: no action can be started")
+    p.add_argument("--theme", choices=("dark", "light", "high-contrast"), help="colour theme")
 
 
 def _run_until_interrupted(coro) -> int:
@@ -126,13 +135,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"ksystui sim: {exc}", file=sys.stderr)
             return 2
     if args.command == "demo":
-        from ksystui.demo import run_demo
+        from ksystui.console import ConsoleError, run_demo
         from ksystui.sim.scenario import ScenarioError
 
         try:
-            return run_demo(args.scenario, args.speed)
-        except ScenarioError as exc:
+            return asyncio.run(run_demo(args.scenario, args.speed, scope=args.scope, readonly=args.readonly,
+                                        theme=args.theme))
+        except (ScenarioError, ConsoleError) as exc:
             print(f"ksystui demo: {exc}", file=sys.stderr)
             return 2
-    build_parser().print_help()
+    if args.command is None:
+        from ksystui.config import ConfigError, load_config
+        from ksystui.console import ConsoleError, run_console
+
+        try:
+            loaded = load_config(args.config)
+        except ConfigError as exc:
+            print(f"ksystui: {exc}", file=sys.stderr)
+            return 2
+        for w in loaded.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+        try:
+            return asyncio.run(run_console(loaded.config, scope=args.scope, readonly=args.readonly,
+                                           theme=args.theme))
+        except ConsoleError as exc:
+            print(f"ksystui: {exc}", file=sys.stderr)
+            return 2
     return 2

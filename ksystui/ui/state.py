@@ -144,7 +144,14 @@ class FleetView:
 
     # --- rows ------------------------------------------------------------------------
     def rows_of(self, view: str) -> list[ViewRow]:
-        return list(self.rows[view].values())
+        """A view's rows in their natural order: tenants by agreement
+        priority, then node, then as the node lists them (fleet-wide views
+        are built in their own order already)."""
+        rows = list(self.rows[view].values())
+        if view in PER_NODE:
+            rank = {t.name: (t.priority, t.name) for t in self.tenants}
+            rows.sort(key=lambda r: (rank.get(r.tenant or "", (99, "")), r.node or ""))
+        return rows
 
     def _rebuild_node(self, snap: NodeSnapshot, now: datetime) -> dict[str, ViewChanges]:
         builders = {

@@ -1,0 +1,262 @@
+"""The screens of the control room: one table screen per view, detail
+screens for drill-down, help, and the queue placeholder."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, Input, Static
+
+from ksystui.core.views import VIEWS, ViewRow
+from ksystui.ui.actions import help_rows
+from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader
+from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
+
+if TYPE_CHECKING:
+    from ksystui.ui.app import ControlRoomApp
+    from ksystui.ui.state import ViewChanges
+
+
+def to_row(r: ViewRow) -> Row:
+    return Row(key=r.key, cells=r.cells, style=r.style, data=r)
+
+
+_RIGHT = {"prio", "progress", "lag", "pairs", "critical", "latency"}
+
+
+def columns_for(view: str) -> list[Column]:
+    return [Column(key=k, label=label, align="right" if k in _RIGHT else "left") for k, label in VIEWS[view].columns]
+
+
+class FilterBar(Input):
+    DEFAULT_CSS = """
+    FilterBar { dock: bottom; display: none; height: 1; border: none; padding: 0 1; }
+    FilterBar.-shown { display: block; }
+    """
+
+
+class BaseScreen(Screen):
+    """Header, breadcrumb, banner and footer: the frame every screen shares."""
+
+    view: str = "overview"
+
+    def compose_frame(self) -> ComposeResult:
+        yield FleetHeader(id="header")
+        yield Breadcrumb(id="breadcrumb")
+        yield Banner(id="banner")
+
+    @property
+    def control(self) -> ControlRoomApp:
+        return self.app  # type: ignore[return-value]
+
+    def crumb(self) -> str:
+        return VIEWS[self.view].title if self.view in VIEWS else self.view
+
+    def on_screen_resume(self) -> None:
+        self.control.refresh_chrome(self)
+
+
+class TableScreen(BaseScreen):
+    """A view as a virtual table: filter, sort, drill down."""
+
+    def __init__(self, view: str, *, preset_filter: str = "", tenant: str | None = None, title: str | None = None):
+        super().__init__()
+        self.view = view
+        self.preset_filter = preset_filter
+        self.tenant = tenant  # for the tenant detail view
+        self.title_text = title
+        self._sort_index = -1
+
+    def crumb(self) -> str:
+        base = self.title_text or VIEWS[self.view].title
+        return f"{base} [{self.preset_filter}]" if self.preset_filter else base
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield VirtualTable(columns_for(self.view), id="table")
+        yield FilterBar(placeholder="filter: words, or column:value  (Enter keeps, Esc clears)", id="filter")
+        yield Footer()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one(VirtualTable)
+
+    def on_mount(self) -> None:
+        self.reload()
+        if self.preset_filter:
+            self.table.set_filter(self.preset_filter)
+        self.table.focus()
+
+    def reload(self) -> None:
+        self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
+
+    def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
+        if self.view == "tenant":
+            if changes:
+                self.reload()
+            return
+        ch = changes.get(self.view)
+        if ch:
+            self.table.apply(RowChanges(upsert=tuple(to_row(r) for r in ch.upsert), remove=tuple(ch.remove)))
+
+    def selected(self) -> ViewRow | None:
+        row = self.table.cursor_row
+        return row.data if row is not None else None  # type: ignore[return-value]
+
+    # --- actions ------------------------------------------------------------------
+    def action_filter(self) -> None:
+        bar = self.query_one(FilterBar)
+        bar.add_class("-shown")
+        bar.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FilterBar):
+            self.table.set_filter(" ".join(p for p in (self.preset_filter, event.value) if p))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if isinstance(event.input, FilterBar):
+            if not event.value:
+                event.input.remove_class("-shown")
+            self.table.focus()
+
+    def close_filter(self) -> bool:
+        bar = self.query_one(FilterBar)
+        if bar.has_class("-shown"):
+            bar.value = ""
+            bar.remove_class("-shown")
+            self.table.set_filter(self.preset_filter)
+            self.table.focus()
+            return True
+        return False
+
+    def action_sort_next(self) -> None:
+        cols = VIEWS[self.view].columns
+        self._sort_index = (self._sort_index + 1) % len(cols)
+        self.table.sort_by(cols[self._sort_index][0])
+        self.notify(f"sorted by {cols[self._sort_index][1]}", timeout=1.5)
+
+    def action_sort_reverse(self) -> None:
+        if self._sort_index >= 0:
+            self.table.sort_by(VIEWS[self.view].columns[self._sort_index][0])
+
+    def action_open(self) -> None:
+        row = self.selected()
+        if row is not None:
+            self.control.drill_down(self, row)
+
+    def on_virtual_table_row_activated(self, event: VirtualTable.RowActivated) -> None:
+        row = event.row.data if event.row is not None else None
+        if row is not None:
+            self.control.drill_down(self, row)
+
+    def action_refresh(self) -> None:
+        row = self.selected()
+        if row is not None and row.node:
+            self.control.refresh_node(row.node)
+
+    def action_acknowledge(self) -> None:
+        row = self.selected()
+        if row is not None and row.key[0] == "event":
+            self.control.acknowledge(row.key[1])
+
+
+class DetailScreen(BaseScreen):
+    """Every field of one thing (a VM, an event, a node), as key: value."""
+
+    def __init__(self, title: str, pairs: list[tuple[str, str]], view: str = "detail"):
+        super().__init__()
+        self.title_text = title
+        self.pairs = pairs
+        self.view = view
+
+    def crumb(self) -> str:
+        return self.title_text
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        text = Text()
+        width = max((len(k) for k, _ in self.pairs), default=0) + 2
+        for k, v in self.pairs:
+            text.append(f"{k + ':':<{width}}", style="bold")
+            text.append(f"{v}\n")
+        with VerticalScroll(id="detail"):
+            yield Static(text)
+        yield Footer()
+
+
+def object_pairs(obj: object) -> list[tuple[str, str]]:
+    """A model object's fields (unknown keys the node printed included)."""
+    if not is_dataclass(obj):
+        return [("value", str(obj))]
+    out = []
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if f.name == "extra":
+            out += [(k, val) for k, val in v]
+        elif v is None or v == ():
+            continue
+        elif isinstance(v, tuple):
+            out.append((f.name, ", ".join(str(x) if not isinstance(x, tuple) else " ".join(map(str, x)) for x in v)))
+        else:
+            out.append((f.name, str(v)))
+    return out
+
+
+class HelpScreen(ModalScreen):
+    """``?``: the keys of the current view, from the action registry."""
+
+    BINDINGS = [("escape,question_mark,q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 80; max-height: 80%; border: round $accent; background: $surface;
+                                  padding: 0 1; }
+    """
+
+    def __init__(self, view: str, readonly: bool, actions):
+        super().__init__()
+        self.view_name = view
+        self.readonly = readonly
+        self.actions = actions
+
+    def compose(self) -> ComposeResult:
+        t = Text()
+        t.append(f"Keys in the {self.view_name} view\n\n", style="bold")
+        for key, desc, note in help_rows(self.actions, self.view_name, self.readonly):
+            t.append(f"{key:>8}  ", style="bold")
+            t.append(desc)
+            if note:
+                t.append(f"  ({note})", style="dim")
+            t.append("\n")
+        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue  tenant NAME  "
+                  "scope TENANT|all  theme NAME  help  quit\n", style="dim")
+        t.append("Filter (/):  words match any column; column:value matches one column.\n", style="dim")
+        with VerticalScroll():
+            yield Static(t)
+
+    def action_dismiss(self) -> None:
+        self.dismiss()
+
+
+class QueueScreen(BaseScreen):
+    """The arbiter's queue. The arbiter is the next piece of ksystui; until it
+    lands this view says so instead of showing an empty queue as if it were one."""
+
+    view = "queue"
+
+    def crumb(self) -> str:
+        return "Queue"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield Static(
+            "\n  The operations queue is not available yet: the arbiter that serialises discover / verify /"
+            "\n  move / DR test / cleanup per shared recovery host is being built. Until then this console"
+            "\n  only watches; it starts nothing on any node.\n",
+            id="queue-note",
+        )
+        yield Footer()

@@ -1,0 +1,99 @@
+"""The console over a simulated fleet, without a network: a transport that
+hands ksysmgr command lines straight to the in-process simulator, so the real
+monitors, parsers and fleet run exactly as they do over SSH."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from ksystui.core.model import Flavour
+from ksystui.fleet.fleet import Fleet
+from ksystui.fleet.monitor import NodeMonitor
+from ksystui.sim.world import SimWorld
+from ksystui.transport.base import CommandResult
+from ksystui.transport.errors import CommandFailed, Unreachable
+
+FROZEN = datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
+
+
+class _Capture:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.err: list[str] = []
+
+    async def write(self, text: str) -> None:
+        self.out.append(text)
+
+    async def write_err(self, text: str) -> None:
+        self.err.append(text)
+
+    async def readline(self) -> str | None:
+        return None
+
+
+class LocalTransport:
+    """KsysTransport straight into a SimNode (honours the node_down fault)."""
+
+    def __init__(self, world: SimWorld, node: str):
+        self.world = world
+        self.node = node
+        self.host_key_status = "verified"
+        self.next_attempt_at = None
+
+    async def run(self, argv, *, timeout=None, input=None, check=True):
+        if self.world.faults.node_down(self.node):
+            raise Unreachable(self.node, "connection refused")
+        io = _Capture()
+        t0 = time.monotonic()
+        rc = await self.world.nodes[self.node].run_ksysmgr(list(argv[1:]), io)
+        res = CommandResult(tuple(argv), rc, "".join(io.out), "".join(io.err), time.monotonic() - t0)
+        if check and rc != 0:
+            raise CommandFailed(self.node, f"exit {rc}", rc=rc, stdout=res.stdout, stderr=res.stderr)
+        return res
+
+    async def close(self) -> None:
+        return None
+
+
+def local_fleet(world: SimWorld, interval: float = 0.3) -> Fleet:
+    fleet = Fleet()
+    for name, node in world.nodes.items():
+        fleet.add(NodeMonitor(name, node.tenant, Flavour(node.flavour), LocalTransport(world, name),
+                              interval=interval, jitter=0.0))
+    return fleet
+
+
+def tenant_infos(world: SimWorld):
+    from ksystui.core.status import TenantInfo
+
+    return [TenantInfo(t.name, t.priority, t.tier, tuple(n for n, node in world.nodes.items() if node.tenant == t.name))
+            for t in world.tenants.values()]
+
+
+@pytest.fixture
+def world() -> SimWorld:
+    return SimWorld.seed(speed=200)
+
+
+@pytest.fixture
+async def polled(world):
+    """A fleet whose every node has been read once."""
+    fleet = local_fleet(world)
+    await fleet.refresh_all()
+    yield fleet
+    await fleet.stop()
+
+
+def screen_text(app) -> str:
+    """Everything on screen as plain text, as a person would read it."""
+    import re
+
+    svg = app.export_screenshot()
+    # the SVG holds the screen's text in <text> elements, one span per run
+    runs = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    import html
+
+    return html.unescape(" ".join(re.sub(r"<[^>]+>", "", r) for r in runs)).replace("\xa0", " ")
