@@ -311,24 +311,25 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        fill = self.rich_style
         scroll_x = round(self.scroll_x)
+        model = self._model
+        index = round(self.scroll_y) + y - 1
         if y == 0:
-            strip = self._header_strip()
+            fill = self.get_component_rich_style("virtual-table--header")
+            strip = self._header_strip(fill)
+        elif index < model.row_count:
+            row = model.row_at(index)
+            fill = self._row_style(index, row, index == model.cursor_index)
+            strip = self._row_strip(row, fill)
+        elif index == 0 and model.total_count:
+            style = self.get_component_rich_style("virtual-table--empty")
+            strip = Strip([Segment(f" no row matches {model.filter_text!r}", style)])
         else:
-            index = round(self.scroll_y) + y - 1
-            model = self._model
-            if index < model.row_count:
-                strip = self._row_strip(index, model.row_at(index), index == model.cursor_index)
-            elif index == 0 and model.total_count:
-                style = self.get_component_rich_style("virtual-table--empty")
-                strip = Strip([Segment(f" no row matches {model.filter_text!r}", style)])
-            else:
-                return Strip.blank(width, base)
-        return strip.crop_extend(scroll_x, scroll_x + width, base)
+            return Strip.blank(width, fill)
+        return strip.crop_extend(scroll_x, scroll_x + width, fill)
 
-    def _header_strip(self) -> Strip:
-        style = self.get_component_rich_style("virtual-table--header")
+    def _header_strip(self, style: Style) -> Strip:
         sort = self._model.sort_state
         parts: list[str] = []
         for column, width in zip(self._columns, self._widths, strict=True):
@@ -338,24 +339,23 @@ class VirtualTable(ScrollView, can_focus=True):
             parts.append(_fit(label, width, column.align))
         return Strip([Segment("".join(parts), style)])
 
-    def _row_strip(self, index: int, row: Row, is_cursor: bool) -> Strip:
-        style = self._row_style(index, row, is_cursor)
+    def _row_strip(self, row: Row, style: Style) -> Strip:
         segments: list[Segment] = []
-        plain: list[str] = []
-        console = self.app.console
+        plain: list[str] = []  # runs of plain-string cells become one segment
         for column, width, cell in zip(self._columns, self._widths, row.cells, strict=False):
             if type(cell) is str:
                 plain.append(_fit(cell, width, column.align))
                 continue
-            if plain:
-                segments.append(Segment("".join(plain), style))
-                plain = []
             text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
             text.truncate(width, overflow="ellipsis")
-            pad = width - text.cell_len
-            text.pad_left(1 + (pad if column.align == "right" else 0))
-            text.pad_right(1 + (0 if column.align == "right" else pad))
-            segments.extend(Segment.apply_style(text.render(console), style))
+            pad = " " * (width - text.cell_len)
+            left, right = (pad, "") if column.align == "right" else ("", pad)
+            plain.append(f" {left}")
+            segments.append(Segment("".join(plain), style))
+            plain = [f"{right} "]
+            console = self.app.console
+            own = style + console.get_style(text.style, default=Style.null())
+            segments.extend(Segment.apply_style(text.render(console), own))
         if plain:
             segments.append(Segment("".join(plain), style))
         return Strip(segments)

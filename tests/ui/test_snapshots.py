@@ -1,0 +1,87 @@
+"""Snapshot tests of every view on the seed scenario, at 120x40 and 80x24.
+
+Times are pinned (clock, read times, event times, latencies) so the screens
+are the same on every run; regenerate with ``pytest --snapshot-update`` after
+a deliberate change and review the SVG diff."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from ksystui.core.snapshot import NodeHealth, Section
+from ksystui.sim.world import SimWorld
+from ksystui.ui.app import ControlRoomApp
+
+from .conftest import FROZEN, local_fleet, tenant_infos
+
+SIZES = [(120, 40), (80, 24)]
+
+
+def pinned_fleet(faults=()):
+    world = SimWorld.seed(speed=1000)
+    for kind, target in faults:
+        world.faults.inject(kind, target)
+    fleet = local_fleet(world)
+    asyncio.run(fleet.refresh_all())
+    read = FROZEN - timedelta(seconds=1)
+    for name, snap in list(fleet.snapshots.items()):
+        sections = {}
+        for kind, sec in snap.sections.items():
+            items = sec.items
+            if kind == "event":
+                items = tuple(replace(e, time=f"2026-11-23T02:5{i % 10}:00Z") for i, e in enumerate(items))
+            sections[kind] = Section(kind, items, read, sec.error)
+        h = snap.health
+        down = h.consecutive_failures > 0
+        health = NodeHealth(
+            last_attempt=read, last_success=None if down else read, last_error=h.last_error,
+            error_kind=h.error_kind, consecutive_failures=h.consecutive_failures,
+            latency_ms=None if down else 12.0, host_key="verified",
+            next_attempt=FROZEN + timedelta(seconds=9),
+        )
+        fleet.snapshots[name] = replace(snap, sections=sections, health=health)
+    return world, fleet
+
+
+def app_for(faults=(), **kw):
+    world, fleet = pinned_fleet(faults)
+    return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, clock=lambda: FROZEN,
+                          tick_seconds=3600, **kw)
+
+
+VIEWS = {
+    "overview": [],
+    "vms": ["1"],
+    "replication": ["2"],
+    "events": ["3"],
+    "hosts": ["4"],
+    "nodes": ["5"],
+    "queue": ["6"],
+    "tenant": ["enter"],
+    "vm-detail": ["1", "enter"],
+    "help": ["question_mark"],
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("view", list(VIEWS))
+def test_view(snap_compare, view, size):
+    faults = [("host_failure", "raichu")] if view == "events" else []
+    assert snap_compare(app_for(faults), terminal_size=size, press=VIEWS[view])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_unreachable_node_banner(snap_compare, size):
+    assert snap_compare(app_for([("node_down", "r7r3m108")]), terminal_size=size, press=["1"])
+
+
+def test_scoped_overview(snap_compare):
+    assert snap_compare(app_for(scope="customerB"), terminal_size=(120, 40))
+
+
+def test_high_contrast(snap_compare):
+    assert snap_compare(app_for(theme="high-contrast"), terminal_size=(120, 40), press=["1"])

@@ -1,0 +1,87 @@
+"""The real program, in a real terminal: `ksystui demo` in tmux, driven by
+keystrokes and read back with capture-pane, as a person would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Tmux:
+    def __init__(self, command: list[str], width: int = 140, height: int = 36):
+        self.name = f"ksystui-{uuid.uuid4().hex[:8]}"
+        self.socket = f"ksystui-test-{uuid.uuid4().hex[:8]}"
+        env = {**os.environ, "TERM": "xterm-256color"}
+        env.pop("NO_COLOR", None)
+        self._run("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
+                  " ".join(command), env=env)
+
+    def _run(self, *args: str, env=None) -> str:
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True,
+                              env=env, timeout=20).stdout
+
+    def keys(self, *keys: str) -> None:
+        self._run("send-keys", "-t", self.name, *keys)
+
+    def type(self, text: str) -> None:
+        self._run("send-keys", "-t", self.name, "-l", text)
+
+    def screen(self) -> str:
+        return self._run("capture-pane", "-p", "-t", self.name)
+
+    def wait_for(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} did not appear; the screen shows:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        """Whether the program still runs (its session closes when it exits)."""
+        r = subprocess.run(["tmux", "-L", self.socket, "has-session", "-t", self.name], capture_output=True,
+                           timeout=20)
+        return r.returncode == 0
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
+
+
+def test_demo_in_tmux_vms_filter_and_drill_down():
+    term = Tmux([sys.executable, "-m", "ksystui", "demo"])
+    try:
+        screen = term.wait_for("snorlax (+1)", timeout=60)
+        assert "customerA" in screen and "r7r3m116" in screen and "fresh" in screen
+        term.type(":")
+        term.wait_for("Tab completes")
+        term.type("vms")
+        term.keys("Enter")
+        screen = term.wait_for("LAST CHANGE")
+        assert "cA_oradb01" in screen and "cB_db2core" in screen
+        term.type("/")
+        term.type("db2")
+        term.keys("Enter")
+        time.sleep(1.0)
+        screen = term.screen()
+        assert "cB_db2core" in screen and "cA_oradb01" not in screen
+        term.keys("Enter")  # drill down into the VM
+        screen = term.wait_for("VM cB_db2core")
+        assert "uuid:" in screen and "READY_TO_MOVE" in screen and "raichu" in screen
+        term.keys("Escape")
+        term.wait_for("LAST CHANGE")
+        term.type("q")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and term.alive():
+            time.sleep(0.2)
+        assert not term.alive(), "q did not quit the console"
+    finally:
+        term.close()
