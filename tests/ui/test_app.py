@@ -304,3 +304,11 @@ class _Null:
 
     async def readline(self):
         return None
+
+
+async def test_no_color_is_respected(world, polled, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app(world, polled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.no_color

@@ -1,0 +1,91 @@
+"""Estimates and schedules (pure): how long an operation will take, and a
+staggered daily ``auto_discovery_time`` for every node.
+
+The seed article's advice — keep the automatic discovery/verification of
+nodes that share a recovery host at different times — becomes a plan: nodes
+that share a host get non-overlapping daily windows (observed duration plus
+a margin); nodes that share nothing may run at the same time.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+DAY_MINUTES = 24 * 60
+
+
+def estimate_seconds(history: Sequence[float], *, default: float | None = None) -> float | None:
+    """An ETA from past durations of the same operation on the same node:
+    the median of the last ten (robust to the one run that hung)."""
+    recent = [d for d in history[-10:] if d > 0]
+    if not recent:
+        return default
+    return float(statistics.median(recent))
+
+
+@dataclass(frozen=True)
+class NodeWindow:
+    node: str
+    start_minute: int  # minutes after midnight
+    minutes: int  # the window length planned (duration + margin)
+
+    @property
+    def hhmm(self) -> str:
+        return f"{self.start_minute // 60:02d}:{self.start_minute % 60:02d}"
+
+    def overlaps(self, other: NodeWindow) -> bool:
+        a0, a1 = self.start_minute, self.start_minute + self.minutes
+        b0, b1 = other.start_minute, other.start_minute + other.minutes
+        # on a 24-hour circle: compare on both sides of midnight
+        return any(a0 < b1 + k and b0 + k < a1 for k in (-DAY_MINUTES, 0, DAY_MINUTES))
+
+
+class PlanError(ValueError):
+    pass
+
+
+def plan_auto_discovery(
+    durations: Mapping[str, float],
+    shares: Mapping[str, Iterable[str]],
+    *,
+    margin_minutes: int = 15,
+    start_minute: int = 0,
+    step_minutes: int = 5,
+) -> list[NodeWindow]:
+    """Give every node a daily window so that no two nodes sharing a
+    recovery host overlap. ``durations``: observed seconds of discovery +
+    verification per node; ``shares``: node -> recovery host ids it uses.
+    The longest windows are placed first; each at the earliest time, from
+    ``start_minute``, that avoids every conflicting node already placed."""
+    hosts = {n: set(shares.get(n, ())) for n in durations}
+    order = sorted(durations, key=lambda n: (-durations[n], n))
+    placed: list[NodeWindow] = []
+    for node in order:
+        length = max(1, -(-int(durations[node]) // 60)) + margin_minutes
+        if length > DAY_MINUTES:
+            raise PlanError(f"{node}: a {length}-minute window does not fit in a day")
+        rivals = [w for w in placed if hosts[w.node] & hosts[node]]
+        for offset in range(0, DAY_MINUTES, step_minutes):
+            cand = NodeWindow(node, (start_minute + offset) % DAY_MINUTES, length)
+            if not any(cand.overlaps(r) for r in rivals):
+                placed.append(cand)
+                break
+        else:
+            raise PlanError(
+                f"{node}: no free {length}-minute window left in the day among the "
+                f"{len(rivals)} nodes sharing its recovery host(s); shorten the margin or the durations"
+            )
+    return sorted(placed, key=lambda w: (w.start_minute, w.node))
+
+
+def conflicts(windows: Sequence[NodeWindow], shares: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
+    """Pairs of nodes that share a recovery host and whose windows overlap."""
+    hosts = {w.node: set(shares.get(w.node, ())) for w in windows}
+    out = []
+    for i, a in enumerate(windows):
+        for b in windows[i + 1 :]:
+            if hosts[a.node] & hosts[b.node] and a.overlaps(b):
+                out.append((a.node, b.node))
+    return out
