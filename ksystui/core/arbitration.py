@@ -49,6 +49,7 @@ CLASS_OF: dict[Op, OpClass] = {
     Op.DR_TEST: OpClass.DR_TEST,
     Op.DISCOVER: OpClass.DISCOVER,
     Op.RESYNC: OpClass.DISCOVER,
+    Op.CONFIGURE: OpClass.DISCOVER,
 }
 
 CLASS_RANK: dict[OpClass, int] = {c: i for i, c in enumerate(OpClass)}

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ksystui.core.model import VM_STATES
+
 
 class Op(StrEnum):
     DISCOVER = "discover"
@@ -28,6 +30,7 @@ class Op(StrEnum):
     CLEANUP = "cleanup"  # after an unplanned move: clean the old active site (INFERRED)
     RECOVER = "recover"  # retry restarts that failed during a move (INFERRED)
     RESYNC = "resync"
+    CONFIGURE = "configure"  # ksysmgr modify system …: changes settings, touches no VM
 
 
 # States from which each operation may start, per VM.
@@ -46,6 +49,7 @@ ALLOWED_FROM: dict[Op, frozenset[str]] = {
     Op.CLEANUP: frozenset({"MOVED"}),
     Op.RECOVER: frozenset({"RESTART_FAILED", "MOVE_FAILED"}),
     Op.RESYNC: frozenset({"READY_TO_MOVE", "DISCOVERED", "VERIFY_FAILED"}),
+    Op.CONFIGURE: frozenset(VM_STATES),
 }
 
 # Dr Test State preconditions (None: any).
@@ -66,6 +70,7 @@ TRANSIENT: dict[Op, str | None] = {
     Op.CLEANUP: "CLEANING",
     Op.RECOVER: "RECOVERING",
     Op.RESYNC: None,
+    Op.CONFIGURE: None,
 }
 
 SUCCESS: dict[Op, str | None] = {
@@ -78,6 +83,7 @@ SUCCESS: dict[Op, str | None] = {
     Op.CLEANUP: "MOVED",
     Op.RECOVER: "MOVED",
     Op.RESYNC: None,
+    Op.CONFIGURE: None,
 }
 
 FAILURE: dict[Op, str | None] = {
@@ -90,6 +96,7 @@ FAILURE: dict[Op, str | None] = {
     Op.CLEANUP: "CLEANUP_FAILED",
     Op.RECOVER: "RESTART_FAILED",
     Op.RESYNC: None,
+    Op.CONFIGURE: None,
 }
 
 DR_TEST_TRANSIENT = {Op.DR_TEST: "ACTIVE", Op.DR_TEST_CLEANUP: None}
@@ -132,4 +139,4 @@ def dr_test_state_after(op: Op, dr_test_state: str | None, ok: bool) -> str | No
 def touches_recovery_host(op: Op) -> bool:
     """Operations that work on the backup site's hosts (and so collide when two
     tenants share a recovery host). Discovery works on the production site."""
-    return op not in (Op.DISCOVER, Op.RESYNC)
+    return op not in (Op.DISCOVER, Op.RESYNC, Op.CONFIGURE)

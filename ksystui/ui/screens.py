@@ -3,6 +3,7 @@ screens for drill-down, help, and the queue placeholder."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields, is_dataclass
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,27 @@ def to_row(r: ViewRow) -> Row:
     return Row(key=r.key, cells=r.cells, style=r.style, data=r)
 
 
-_RIGHT = {"prio", "progress", "lag", "pairs", "critical", "latency"}
+_NUMERIC = {"prio", "progress", "lag", "pairs", "critical", "latency"}
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _numeric(index: int):
+    """Sort a column by the number in it ("10" after "2"; "-" last)."""
+
+    def key(data: object) -> float:
+        cells = getattr(data, "cells", None)
+        m = _NUMBER.search(cells[index]) if cells else None
+        return float(m.group()) if m else float("inf")
+
+    return key
 
 
 def columns_for(view: str) -> list[Column]:
-    return [Column(key=k, label=label, align="right" if k in _RIGHT else "left") for k, label in VIEWS[view].columns]
+    return [
+        Column(key=k, label=label, align="right" if k in _NUMERIC else "left",
+               sort_key=_numeric(i) if k in _NUMERIC else None)
+        for i, (k, label) in enumerate(VIEWS[view].columns)
+    ]
 
 
 class FilterBar(Input):

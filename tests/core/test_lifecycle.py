@@ -53,7 +53,7 @@ def test_unplanned_move_accepts_vms_whose_host_died():
 
 
 def test_only_discovery_and_resync_stay_off_the_recovery_host():
-    assert {op for op in Op if not lifecycle.touches_recovery_host(op)} == {Op.DISCOVER, Op.RESYNC}
+    assert {op for op in Op if not lifecycle.touches_recovery_host(op)} == {Op.DISCOVER, Op.RESYNC, Op.CONFIGURE}
 
 
 @given(st.sampled_from(sorted(VM_STATES)), st.sampled_from(list(Op)), st.booleans())

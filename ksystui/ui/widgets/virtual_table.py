@@ -18,16 +18,12 @@ what harlequin needs for query results, but it does not fit a live fleet:
   across changes, filters and sorts would be ours anyway;
 - it pulls ``pyarrow`` (tens of MB) into a terminal UI for no other use.
 
-What it would have given us, rendering only the visible lines, is the
-small part: Textual's Line API (``ScrollView.render_line`` returning a
-``Strip``) does it in ~150 lines here. The keyed change sets, coalescing,
+What it would have given us, drawing only the visible lines, is the small
+part: Textual's Line API (``ScrollView.render_line`` returning a ``Strip``)
+does it here with :mod:`.table_render`. The keyed change sets, coalescing,
 ordering, filtering and cursor logic live in :mod:`.table_model` (pure, no
-Textual import, property-tested); this module only draws and handles input.
-
-Drawing: line 0 is the header (it does not scroll vertically); line ``y``
-shows view row ``scroll_y + y - 1``. Each column takes its width plus one
-cell of padding each side. Widths come from the model's incremental
-histograms, never from a scan at paint time.
+Textual import, property-tested). Line 0 is the header (it never scrolls
+vertically); line ``y`` shows view row ``scroll_y + y - 1``.
 """
 
 from __future__ import annotations
@@ -35,10 +31,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Sequence
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Size
@@ -48,10 +41,19 @@ from textual.strip import Strip
 from textual.timer import Timer
 
 from ksystui.ui.widgets.table_model import Column, Row, RowChanges, TableModel
+from ksystui.ui.widgets.table_render import ROW_CLASSES, header_strip, row_strip, row_style
 
 __all__ = ["Column", "Row", "RowChanges", "VirtualTable"]
 
-ROW_CLASSES = ("stale", "unreachable", "alert", "selected-op")
+
+class _RowMessage(Message):
+    def __init__(self, table: VirtualTable, key: Hashable | None, row: Row | None) -> None:
+        super().__init__()
+        self.table, self.key, self.row = table, key, row
+
+    @property
+    def control(self) -> VirtualTable:
+        return self.table
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -75,11 +77,7 @@ class VirtualTable(ScrollView, can_focus=True):
         height: 1fr;
         background: $surface;
         color: $foreground;
-        & > .virtual-table--header {
-            text-style: bold;
-            background: $panel;
-            color: $foreground;
-        }
+        & > .virtual-table--header { text-style: bold; background: $panel; color: $foreground; }
         & > .virtual-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -90,27 +88,12 @@ class VirtualTable(ScrollView, can_focus=True):
             color: $block-cursor-foreground;
             text-style: $block-cursor-text-style;
         }
-        & > .virtual-table--even-row {
-            background: $surface-lighten-1 50%;
-        }
-        & > .virtual-table--stale {
-            color: $text-muted;
-        }
-        & > .virtual-table--unreachable {
-            color: $text-disabled;
-            text-style: italic;
-        }
-        & > .virtual-table--alert {
-            color: $text-error;
-            text-style: bold;
-        }
-        & > .virtual-table--selected-op {
-            background: $accent-muted;
-        }
-        & > .virtual-table--empty {
-            color: $text-muted;
-            text-style: italic;
-        }
+        & > .virtual-table--even-row { background: $surface-lighten-1 50%; }
+        & > .virtual-table--stale { color: $text-muted; }
+        & > .virtual-table--unreachable { color: $text-disabled; text-style: italic; }
+        & > .virtual-table--alert { color: $text-error; text-style: bold; }
+        & > .virtual-table--selected-op { background: $accent-muted; }
+        & > .virtual-table--empty { color: $text-muted; text-style: italic; }
     }
     """
 
@@ -124,31 +107,11 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "activate", "Open", show=False),
     ]
 
-    class RowActivated(Message):
+    class RowActivated(_RowMessage):
         """Enter or a double click on a row."""
 
-        def __init__(self, table: VirtualTable, key: Hashable, row: Row) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class CursorMoved(Message):
+    class CursorMoved(_RowMessage):
         """The cursor moved to another key (``None`` when the table shows no row)."""
-
-        def __init__(self, table: VirtualTable, key: Hashable | None, row: Row | None) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-            self.row = row
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
 
     def __init__(
         self,
@@ -220,8 +183,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._model.queue(changes)
         if self._paint_interval <= 0:
             self.flush()
-        elif self._timer is None and self.is_mounted:
-            self._timer = self.set_timer(self._paint_interval, self._on_paint_timer)
+        elif self.is_mounted:
+            self._schedule()
 
     def flush(self) -> None:
         """Apply the queued changes now."""
@@ -285,8 +248,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def on_mount(self) -> None:
         super().on_mount()
-        if self._model.has_pending and self._timer is None:
-            self._timer = self.set_timer(self._paint_interval, self._on_paint_timer)
+        if self._model.has_pending:
+            self._schedule()
         self._report_cursor()
 
     def on_unmount(self) -> None:
@@ -317,65 +280,18 @@ class VirtualTable(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y - 1
         if y == 0:
             fill = self.get_component_rich_style("virtual-table--header")
-            strip = self._header_strip(fill)
+            strip = header_strip(self._columns, self._widths, model.sort_state, fill)
         elif index < model.row_count:
             row = model.row_at(index)
-            fill = self._row_style(index, row, index == model.cursor_index)
-            strip = self._row_strip(row, fill)
+            get = self.get_component_rich_style
+            fill = row_style(self.rich_style, get, index, row, index == model.cursor_index, self._zebra)
+            strip = row_strip(self._columns, self._widths, row, fill, self.app.console)
         elif index == 0 and model.total_count:
             style = self.get_component_rich_style("virtual-table--empty")
             strip = Strip([Segment(f" no row matches {model.filter_text!r}", style)])
         else:
             return Strip.blank(width, fill)
         return strip.crop_extend(scroll_x, scroll_x + width, fill)
-
-    def _header_strip(self, style: Style) -> Strip:
-        sort = self._model.sort_state
-        parts: list[str] = []
-        for column, width in zip(self._columns, self._widths, strict=True):
-            label = column.label
-            if sort is not None and sort[0] == column.key:
-                label = set_cell_size(label, max(0, width - 1)).rstrip() + ("▼" if sort[1] else "▲")
-            parts.append(_fit(label, width, column.align))
-        return Strip([Segment("".join(parts), style)])
-
-    def _row_strip(self, row: Row, style: Style) -> Strip:
-        segments: list[Segment] = []
-        plain: list[str] = []  # runs of plain-string cells become one segment
-        for column, width, cell in zip(self._columns, self._widths, row.cells, strict=False):
-            if type(cell) is str:
-                plain.append(_fit(cell, width, column.align))
-                continue
-            text = cell.copy() if isinstance(cell, Text) else Text(str(cell))
-            text.truncate(width, overflow="ellipsis")
-            pad = " " * (width - text.cell_len)
-            left, right = (pad, "") if column.align == "right" else ("", pad)
-            plain.append(f" {left}")
-            segments.append(Segment("".join(plain), style))
-            plain = [f"{right} "]
-            console = self.app.console
-            own = style + console.get_style(text.style, default=Style.null())
-            segments.extend(Segment.apply_style(text.render(console), own))
-        if plain:
-            segments.append(Segment("".join(plain), style))
-        return Strip(segments)
-
-    def _row_style(self, index: int, row: Row, is_cursor: bool) -> Style:
-        style = self.rich_style
-        get = self.get_component_rich_style
-        if self._zebra and index % 2:
-            style += get("virtual-table--even-row")
-        if row.style:
-            for name in row.style.split():
-                if name in ROW_CLASSES:
-                    full = get(f"virtual-table--{name}")
-                    own_background = get(f"virtual-table--{name}", partial=True).bgcolor
-                    style += full.without_color + Style.from_color(
-                        full.color, full.bgcolor if own_background else None
-                    )
-        if is_cursor:
-            style += get("virtual-table--cursor")
-        return style
 
     # ------------------------------------------------------------------ internals
 
@@ -453,7 +369,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._model.move_cursor(index)
         self._cursor_moved()
 
-    def _cursor_moved(self) -> None:
+    def _cursor_moved(self) -> None:  # by the operator: bring it into view
         self._scroll_cursor_into_view()
         self.refresh()
         self._report_cursor()
@@ -464,6 +380,10 @@ class VirtualTable(ScrollView, can_focus=True):
             self._reported_key = key
             self.post_message(self.CursorMoved(self, key, self.cursor_row))
 
+    def _schedule(self) -> None:
+        if self._timer is None:
+            self._timer = self.set_timer(self._paint_interval, self._on_paint_timer)
+
     def _on_paint_timer(self) -> None:
         self._timer = None
         self.flush()
@@ -472,16 +392,3 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-
-
-def _fit(text: str, width: int, align: str) -> str:
-    """``text`` padded or cut (with an ellipsis) to ``width`` cells, with one
-    cell of padding each side."""
-    if width <= 0:
-        return "  "
-    length = len(text) if text.isascii() else cell_len(text)
-    if length > width:
-        cut = text[: width - 1] if text.isascii() else set_cell_size(text, width - 1)
-        return f" {cut}… "
-    pad = " " * (width - length)
-    return f" {pad}{text} " if align == "right" else f" {text}{pad} "
