@@ -67,6 +67,43 @@ def build_parser() -> argparse.ArgumentParser:
     check = config_sub.add_parser("check", help="validate config.toml and try each node")
     check.add_argument("--config", type=Path, help="config.toml (default: in the XDG config dir)")
 
+    def with_config(parser):
+        parser.add_argument("--config", type=Path, help="config.toml (default: in the XDG config dir)")
+        return parser
+
+    sb = with_config(sub.add_parser("submit", help="queue an operation through the arbiter"))
+    sb.add_argument("op", choices=["discover", "verify", "move", "move-unplanned", "dr-test", "cleanup", "recover"])
+    sb.add_argument("tenant")
+    sb.add_argument("--site", help="site to act on (default: the tenant's active site)")
+    sb.add_argument("--to", help="target site of a move (default: the backup site)")
+    sb.add_argument("--node", help="the tenant's KSYS node (default: its first)")
+    sb.add_argument("--wait", action="store_true", help="dispatch too, follow progress, exit with the outcome")
+    qu = with_config(sub.add_parser("queue", help="what runs and what waits, per shared recovery host"))
+    qu.add_argument("--json", action="store_true")
+    qu.add_argument("--tenant", help="one tenant only")
+    ca = with_config(sub.add_parser("cancel", help="cancel a queued operation"))
+    ca.add_argument("id", type=int)
+    ca.add_argument("--reason", default="", help="why (audited)")
+    ra = with_config(sub.add_parser("raise", help="raise a queued operation over the others (audited)"))
+    ra.add_argument("id", type=int)
+    ra.add_argument("--reason", required=True, help="the written reason (required)")
+    rs = with_config(sub.add_parser("resolve", help="settle an operation left in doubt (audited)"))
+    rs.add_argument("id", type=int)
+    rs.add_argument("state", choices=["succeeded", "failed", "cancelled"])
+    rs.add_argument("--reason", required=True)
+    with_config(sub.add_parser("arbiter", help="run the dispatcher headless (for a service manager)"))
+    au = sub.add_parser("audit", help="the audit trail")
+    au_sub = au.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    with_config(au_sub.add_parser("verify", help="check the hash chain; names any tampered row"))
+    ex = with_config(au_sub.add_parser("export", help="write the trail as JSON lines"))
+    ex.add_argument("--tenant", help="this tenant's entries only")
+    sc = sub.add_parser("schedule", help="stagger auto_discovery_time across nodes sharing recovery hosts")
+    sc_sub = sc.add_subparsers(dest="schedule_command", metavar="ACTION", required=True)
+    for name, text in (("plan", "show the proposed schedule"), ("apply", "push it through the arbiter")):
+        p_ = with_config(sc_sub.add_parser(name, help=text))
+        p_.add_argument("--margin", type=int, default=15, help="minutes between windows (default 15)")
+        p_.add_argument("--yes", action="store_true", help="apply without asking")
+
     scen = sub.add_parser("scenario", help="generate a scale scenario for benchmarks")
     scen.add_argument("--tenants", type=_count, required=True)
     scen.add_argument("--vms-per-tenant", type=_count, required=True)
@@ -98,6 +135,28 @@ def _run_until_interrupted(coro) -> int:
     return asyncio.run(main())
 
 
+def _arbiter_command(args) -> int:
+    from ksystui import cli_arbiter as ca
+
+    out, err = sys.stdout, sys.stderr
+    coro = {
+        "submit": lambda: ca.run_submit(args.config, args.op, args.tenant, site=args.site, to=args.to,
+                                        node=args.node, wait=args.wait, out=out, err=err),
+        "queue": lambda: ca.run_queue(args.config, as_json=args.json, tenant=args.tenant, out=out, err=err),
+        "cancel": lambda: ca.run_cancel(args.config, args.id, args.reason, out, err),
+        "raise": lambda: ca.run_raise(args.config, args.id, args.reason, out, err),
+        "resolve": lambda: ca.run_resolve(args.config, args.id, args.state, args.reason, out, err),
+        "arbiter": lambda: ca.run_arbiter(args.config, out, err),
+        "audit": lambda: ca.run_audit(args.config, args.audit_command, getattr(args, "tenant", None), out, err),
+        "schedule": lambda: ca.run_schedule(args.config, args.schedule_command, margin=args.margin, yes=args.yes,
+                                            out=out, err=err),
+    }[args.command]
+    try:
+        return _run_until_interrupted(coro())
+    except SystemExit as exc:
+        return int(exc.code or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "parse":
@@ -112,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         from ksystui.cli_status import run_config_check
 
         return _run_until_interrupted(run_config_check(args.config, sys.stdout, sys.stderr))
+    if args.command in ("submit", "queue", "cancel", "raise", "resolve", "arbiter", "audit", "schedule"):
+        return _arbiter_command(args)
     if args.command == "scenario":
         from ksystui.sim.scale import generate_scale_scenario
 

@@ -212,8 +212,12 @@ class NodeMonitor:
             await asyncio.sleep(max(0.05, wait))
 
     def refresh_now(self) -> None:
-        """Poll again without waiting for the interval (after an operation)."""
-        self._poke.set()
+        """Poll again without waiting for the interval (after an operation).
+        A monitor that is not looping (a one-shot command) polls once."""
+        if self._task is not None:
+            self._poke.set()
+        else:
+            self._oneshot = asyncio.ensure_future(self.poll_once())
 
     async def _run(self) -> None:
         while True:

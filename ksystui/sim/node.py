@@ -62,6 +62,7 @@ class SimNode:
         self.current_operation: str | None = None  # what holds the node's operation lock
         self._lock = asyncio.Lock()
         self.commands_run = 0
+        self.command_log: list[tuple[str, ...]] = []  # every command line received: a test oracle
         self.render_cache: dict[tuple, tuple[list, str]] = {}
 
     # --- the operation lock ------------------------------------------------
@@ -82,6 +83,7 @@ class SimNode:
         from ksystui.sim import interpreter  # the interpreter imports this module
 
         self.commands_run += 1
+        self.command_log.append(tuple(args))
         try:
             cmd = parse_command(args)
         except KsysmgrUsageError as exc:

@@ -21,6 +21,7 @@ class Context:
     view: str
     readonly: bool
     has_selection: bool = False
+    arbiter: bool = False  # this console has an arbiter to submit to
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,18 @@ def _needs_selection(ctx: Context) -> str | None:
     return None if ctx.has_selection else "select a row first"
 
 
+def _needs_arbiter(ctx: Context) -> str | None:
+    if not ctx.arbiter:
+        return "this console has no arbiter (no database): it can only watch"
+    return _needs_selection(ctx)
+
+
+def _needs_arbiter_only(ctx: Context) -> str | None:
+    return None if ctx.arbiter else "this console has no arbiter (no database): it can only watch"
+
+
 TABLE_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant", "queue")
+OP_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant")
 
 ACTIONS: tuple[Action, ...] = (
     Action("app.command", "colon", "Command (:vms, :events, :scope …)", "command"),
@@ -61,6 +73,24 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", views=TABLE_VIEWS, footer=False),
     Action("view.refresh", "r", "Poll the selected node now", "refresh", views=TABLE_VIEWS, guard=_needs_selection),
     Action("event.ack", "a", "Acknowledge event", "acknowledge", views=("events",), guard=_needs_selection),
+    Action("op.discover", "d", "Discover: queue a discovery of the selected tenant's site", "operate('discover')",
+           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("op.verify", "v", "Verify: queue a verification (uses the recovery host)", "operate('verify')",
+           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("op.move", "m", "Planned move to the backup site", "operate('move')",
+           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("op.move_unplanned", "M", "Unplanned move (disaster): type the tenant's name to confirm",
+           "operate('move-unplanned')", dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("op.dr_test", "t", "DR test (failover rehearsal)", "operate('dr-test')",
+           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("op.cleanup", "c", "Cleanup (after a DR test or an unplanned move)", "operate('cleanup')",
+           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+    Action("queue.cancel", "x", "Cancel the selected queued operation", "cancel_op",
+           dangerous=True, views=("queue",), guard=_needs_arbiter),
+    Action("queue.raise", "p", "Raise the selected operation over others (written reason)", "raise_op",
+           dangerous=True, views=("queue",), guard=_needs_arbiter),
+    Action("alert.recover", "exclamation_mark", "Act on the latest critical alert (pre-filled)", "recover_alert",
+           dangerous=True, footer=False, guard=_needs_arbiter_only),
     Action("goto.overview", "0", "Overview", "goto('overview')", footer=False),
     Action("goto.vms", "1", "VMs", "goto('vms')", footer=False),
     Action("goto.replication", "2", "Replication", "goto('replication')", footer=False),
@@ -114,7 +144,8 @@ def help_rows(actions: Iterable[Action], view: str, readonly: bool) -> list[tupl
     return rows
 
 
-_KEY_NAMES = {"colon": ":", "slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter"}
+_KEY_NAMES = {"colon": ":", "slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter",
+              "exclamation_mark": "!"}
 
 
 def display_key(key: str) -> str:

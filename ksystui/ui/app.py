@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
@@ -21,22 +22,19 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
 from ksystui.core.events import event_def
+from ksystui.core.operations import OP_WORDS as OP_BY_WORD
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.status import TenantInfo
 from ksystui.core.views import ViewRow, tenant_rows
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, remap
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
-from ksystui.ui.screens import (
-    BaseScreen,
-    DetailScreen,
-    HelpScreen,
-    QueueScreen,
-    TableScreen,
-    object_pairs,
-)
+from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
+from ksystui.ui.screens import BaseScreen, DetailScreen, HelpScreen, TableScreen, object_pairs
 from ksystui.ui.state import FleetView, ViewChanges
 
 THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
+# the recovery an alert offers, pre-filled (the seed: a production host fails → move)
+RECOVERY_FOR = {"HOST_FAILURE": "move-unplanned"}
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
 VIEW_COMMANDS = ("overview", "tenants", "vms", "replication", "events", "hosts", "nodes", "queue")
 
@@ -109,6 +107,7 @@ class ControlRoomApp(App):
         start_fleet: bool = True,
         tick_seconds: float = 2.0,
         clock: Callable[[], datetime] | None = None,
+        arbiter=None,  # ArbiterPort: how this console queues operations (None: watch only)
     ):
         self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
         super().__init__(css_path=_theme_css(theme))
@@ -124,6 +123,8 @@ class ControlRoomApp(App):
         self.tick_seconds = tick_seconds
         self.clock = clock or (lambda: datetime.now(UTC))
         self.state = FleetView(self.tenants, scope, clock=self.clock)
+        self.arbiter = arbiter
+        self.last_alert: tuple[str, str, str] | None = None  # (tenant, node, event name)
         self._unsubscribe = None
 
     # --- life cycle -------------------------------------------------------------------
@@ -164,6 +165,20 @@ class ControlRoomApp(App):
                     title="Critical event", severity="error", timeout=15)
         if self.bell_on_alert:
             self.bell()
+        self.last_alert = (snap.tenant, snap.node, ev.name)
+        if self.arbiter is not None and ev.name in RECOVERY_FOR:
+            self._offer_recovery(snap.node, ev.name)
+
+    @work(group="alerts")
+    async def _offer_recovery(self, node: str, event: str) -> None:
+        try:
+            p = await self.arbiter.preview(node, OP_BY_WORD[RECOVERY_FOR[event]], scope=self.scope)
+        except Exception as exc:  # the node may be unreadable right now: say so
+            self.notify(f"recovery for {node} cannot be planned yet: {exc}", severity="warning", timeout=10)
+            return
+        self.notify(f"Recovery ready: {p.label} of {p.planned.tenant} ({p.planned.command}), queue position "
+                    f"{p.position}. Press ! to review and confirm.", title="Recovery", severity="warning",
+                    timeout=30)
 
     def _tick(self) -> None:
         self._apply(self.state.tick())
@@ -203,8 +218,8 @@ class ControlRoomApp(App):
     def context(self) -> Context:
         screen = self.screen
         view = getattr(screen, "view", "overview")
-        has = isinstance(screen, TableScreen) and screen.selected() is not None
-        return Context(view=view, readonly=self.readonly, has_selection=has)
+        has = isinstance(screen, TableScreen | QueueScreen) and screen.selected() is not None
+        return Context(view=view, readonly=self.readonly, has_selection=has, arbiter=self.arbiter is not None)
 
     async def action_guarded(self, action_id: str) -> None:
         action = next(a for a in self.actions if a.id == action_id)
@@ -235,6 +250,59 @@ class ControlRoomApp(App):
 
     def action_goto(self, view: str) -> None:
         self.run_command(view)
+
+    # --- operations (through the arbiter) -------------------------------------------------
+    def action_operate(self, word: str) -> None:
+        row = self.screen.selected() if isinstance(self.screen, TableScreen) else None
+        node = row.node if row is not None else None
+        if node is None and row is not None and row.tenant:
+            t = next((t for t in self.tenants if t.name == row.tenant), None)
+            node = t.nodes[0] if t and t.nodes else None
+        if node is None:
+            self.notify("select a row of a tenant's node first", severity="warning")
+            return
+        self._review(node, OP_BY_WORD[word])
+
+    def action_recover_alert(self) -> None:
+        if self.last_alert is None:
+            self.notify("no critical alert to act on", severity="warning")
+            return
+        _tenant, node, event = self.last_alert
+        self._review(node, OP_BY_WORD[RECOVERY_FOR.get(event, "verify")])
+
+    @work(group="operate")
+    async def _review(self, node: str, op) -> None:
+        try:
+            preview = await self.arbiter.preview(node, op, scope=self.scope)
+        except Exception as exc:
+            self.notify(f"cannot plan it: {exc}", severity="error")
+            return
+        typed = await self.push_screen_wait(ConfirmScreen(preview))
+        if typed is None:
+            self.notify("cancelled: nothing queued", timeout=2)
+            return
+        try:
+            op_id = await self.arbiter.submit(preview, typed or None)
+        except Exception as exc:
+            self.notify(f"not queued: {exc}", severity="error")
+            return
+        self.notify(f"queued #{op_id}: {preview.planned.command}", title="Queued", timeout=6)
+
+    @work(group="operate")
+    async def cancel_queued(self, op_id: int) -> None:
+        ok = await self.arbiter.cancel(op_id, "cancelled from the console")
+        self.notify(f"#{op_id} cancelled" if ok else f"#{op_id} could not be cancelled (no longer queued)",
+                    severity="information" if ok else "warning")
+
+    @work(group="operate")
+    async def raise_queued(self, op_id: int) -> None:
+        reason = await self.push_screen_wait(ReasonScreen(f"Raise #{op_id} over the other waiting operations. "
+                                                          "Why? (audited)"))
+        if not reason:
+            return
+        ok = await self.arbiter.raise_priority(op_id, reason)
+        self.notify(f"#{op_id} raised: {reason}" if ok else f"#{op_id} could not be raised",
+                    severity="information" if ok else "warning")
 
     def refresh_node(self, node: str) -> None:
         self.fleet.refresh_now(node)

@@ -257,23 +257,3 @@ class HelpScreen(ModalScreen):
 
     def action_dismiss(self) -> None:
         self.dismiss()
-
-
-class QueueScreen(BaseScreen):
-    """The arbiter's queue. The arbiter is the next piece of ksystui; until it
-    lands this view says so instead of showing an empty queue as if it were one."""
-
-    view = "queue"
-
-    def crumb(self) -> str:
-        return "Queue"
-
-    def compose(self) -> ComposeResult:
-        yield from self.compose_frame()
-        yield Static(
-            "\n  The operations queue is not available yet: the arbiter that serialises discover / verify /"
-            "\n  move / DR test / cleanup per shared recovery host is being built. Until then this console"
-            "\n  only watches; it starts nothing on any node.\n",
-            id="queue-note",
-        )
-        yield Footer()

@@ -8,7 +8,8 @@ import pytest
 
 from ksystui.ui.actions import KeymapError
 from ksystui.ui.app import ControlRoomApp
-from ksystui.ui.screens import DetailScreen, HelpScreen, QueueScreen, TableScreen
+from ksystui.ui.operate import QueueScreen
+from ksystui.ui.screens import DetailScreen, HelpScreen, TableScreen
 
 from .conftest import local_fleet, screen_text, tenant_infos
 
@@ -41,7 +42,7 @@ async def test_overview_first_then_colon_commands_switch_views(world, polled):
             assert app.screen.view == view, view
         await type_command(pilot, "queue")
         assert isinstance(app.screen, QueueScreen)
-        assert "not available yet" in screen_text(app)
+        assert "no arbiter" in screen_text(app)
         await type_command(pilot, "tenants")
         assert app.screen.view == "overview"
         await type_command(pilot, "nonsense")
@@ -207,7 +208,7 @@ async def test_quit(world, polled):
 
 
 async def test_keys_remap_by_action_id(world, polled):
-    app = make_app(world, polled, keys={"view.filter": "f", "app.quit": "x"})
+    app = make_app(world, polled, keys={"view.filter": "f", "app.quit": "z"})
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("1", "f", *"raichu")
         await pilot.pause(0.1)

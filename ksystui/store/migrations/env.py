@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from ksystui.store import tables
+from ksystui.store import queue_tables, tables  # noqa: F401 (autogenerate sees every table)
 
 target_metadata = tables.metadata
 

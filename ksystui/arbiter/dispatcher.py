@@ -1,0 +1,240 @@
+"""The dispatcher: admits what the pure rules allow, runs it on the node
+under fenced claims, records everything, and reconciles after a crash.
+
+Every console and every ``submit --wait`` runs one; they are safe together
+because exclusivity lives in the database (a partial unique index over held
+claims), not in any one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ksystui.arbiter.killpoints import maybe_die
+from ksystui.core.arbitration import decide
+from ksystui.core.ksysmgr.errors import KsysmgrParseError
+from ksystui.core.ksysmgr.parse import parse_report
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import judge_outcome, preconditions
+from ksystui.transport.errors import TransportError
+
+log = logging.getLogger(__name__)
+
+READY = "KSYS is ready to be issued a command"  # sourced: `ksysmgr report system`
+TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class DispatchEvent:
+    """What the UI hears: an operation's state or a progress line."""
+
+    op_id: int
+    kind: str  # admitted / started / progress / finished / refused / reconciled
+    text: str = ""
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        queue,  # AsyncQueue
+        fleet,  # Fleet: snapshots and monitors of every node
+        transports: Mapping[str, object],  # node -> KsysTransport
+        actor,  # store.queue.Actor
+        *,
+        tick: float = 0.5,
+        orphan_after: float = 30.0,
+        on_event: Callable[[DispatchEvent], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.queue = queue
+        self.fleet = fleet
+        self.transports = transports
+        self.actor = actor
+        self.console = actor.console
+        self.tick = tick
+        self.orphan_after = orphan_after
+        self.on_event = on_event
+        self.clock = clock
+        self.running: dict[int, asyncio.Task] = {}
+        self._wake = asyncio.Event()
+        self._host = socket.gethostname()
+
+    # --- the loop --------------------------------------------------------------------
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        await self.queue.heartbeat(self.console, self.actor)
+        while True:
+            try:
+                await self.step()
+            except Exception:  # one bad step must not stop dispatching
+                log.exception("dispatcher step failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+
+    async def stop(self) -> None:
+        """Stop admitting. Operations already sent run to their end: a move is
+        never abandoned half-way because a console closes."""
+        for task in list(self.running.values()):
+            with contextlib.suppress(Exception):
+                await task
+
+    async def step(self) -> list[int]:
+        await self.queue.heartbeat(self.console, self.actor)
+        await self.reconcile()
+        waiting = await self.queue.waiting()
+        if not waiting:
+            return []
+        active = await self.queue.holding()  # in_doubt ops keep their claims
+        decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
+        by_id = {o.id: o for o in waiting}
+        admitted = []
+        for req in decision.admit:
+            op = by_id[req.id]
+            if op.node not in self.transports:
+                continue  # a node this console cannot reach: another console will
+            fence = await self.queue.admit(op.id, self.console, self.actor)
+            if fence is None:
+                continue  # another console was faster; the database said no
+            maybe_die("after_admit")
+            admitted.append(op.id)
+            self._emit(op.id, "admitted", f"fence {fence}")
+            self.running[op.id] = asyncio.create_task(self._execute(op, fence), name=f"op:{op.id}")
+            self.running[op.id].add_done_callback(lambda _t, i=op.id: self.running.pop(i, None))
+        return admitted
+
+    # --- one operation ---------------------------------------------------------------------
+    async def _execute(self, op, fence: int) -> None:
+        node = op.node
+        monitor = self.fleet.monitors.get(node)
+        if monitor is not None:
+            await monitor.poll_once()  # judge on the latest state, not the last poll's
+        snap = self.fleet.snapshots.get(node)
+        reasons = ["no snapshot of the node"] if snap is None else preconditions(Op(op.op), snap, self.clock())
+        if reasons:
+            text = "refused before sending: " + "; ".join(reasons)
+            await self.queue.finish(op.id, fence, "failed", None, text, "", self.actor)
+            self._emit(op.id, "refused", text)
+            return
+        if not await self.queue.mark_running(op.id, fence, self.actor):
+            return  # the hold was lost (resolved by an operator): send nothing
+        maybe_die("after_start")
+        self._emit(op.id, "started", " ".join(op.argv))
+        tail: list[str] = []
+        rc: int | None = None
+        stderr = ""
+        try:
+            async with self.transports[node].stream(list(op.argv), timeout=None) as stream:
+                first = True
+                async for line in stream:
+                    tail = (tail + [line])[-TAIL_LINES:]
+                    milestone = bool(line) and not line[0].isspace()
+                    await self.queue.add_progress(op.id, fence, line, self.actor, milestone=milestone)
+                    self._emit(op.id, "progress", line)
+                    if first:
+                        maybe_die("after_send")
+                        first = False
+                rc = stream.returncode
+                stderr = stream.stderr or ""
+        except TransportError as exc:
+            # The node may still be working on it: never resend, find out.
+            state, why = await self._judge(op)
+            if state == "running":
+                state, why = "in_doubt", f"connection lost mid-command ({exc}); {why}"
+            await self.queue.finish(op.id, fence, state, None, why, "\n".join(tail), self.actor)
+            self._emit(op.id, "finished", f"{state}: {why}")
+            if monitor is not None:
+                monitor.refresh_now()
+            return
+        maybe_die("before_finish")
+        state = "succeeded" if rc == 0 else "failed"
+        outcome = f"exit {rc}" + (f": {stderr.strip().splitlines()[-1]}" if stderr.strip() else "")
+        await self.queue.finish(op.id, fence, state, rc, outcome, "\n".join(tail), self.actor)
+        maybe_die("after_finish")
+        self._emit(op.id, "finished", f"{state}: {outcome}")
+        if monitor is not None:
+            monitor.refresh_now()
+
+    def _emit(self, op_id: int, kind: str, text: str) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(DispatchEvent(op_id, kind, text))
+            except Exception:
+                log.exception("dispatch listener failed")
+
+    # --- reconciliation ---------------------------------------------------------------
+    def _live_consoles(self, rows) -> set[str]:
+        live = set()
+        for d in rows:
+            if d.console_id == self.console:
+                live.add(d.console_id)
+            elif d.host == self._host and not pid_alive(d.pid):
+                continue  # a console of this machine that died (kill -9): orphaned at once
+            else:
+                live.add(d.console_id)
+        return live
+
+    async def reconcile(self) -> list[int]:
+        """Operations held by consoles that are gone: requeue what was never
+        sent, and judge what was sent from the node's real state. A move is
+        never re-sent; what cannot be told becomes in_doubt for an operator."""
+        rows = await self.queue.dispatchers(alive_within=self.orphan_after)
+        live = self._live_consoles(rows)
+        done = []
+        for op in await self.queue.active():
+            if op.holder in live or op.id in self.running:
+                continue
+            if op.node not in self.transports:
+                continue
+            if op.state == "admitted":
+                if await self.queue.requeue(op.id, op.fence, f"console {op.holder} is gone; never sent",
+                                            self.actor):
+                    self._emit(op.id, "reconciled", "requeued: it was never sent")
+                    done.append(op.id)
+                continue
+            state, why = await self._judge(op)
+            if state == "running":
+                continue  # look again on the next step
+            if await self.queue.finish(op.id, op.fence, state, None, f"after a crash: {why}", "", self.actor):
+                self._emit(op.id, "reconciled", f"{state}: {why}")
+                done.append(op.id)
+        return done
+
+    async def _judge(self, op) -> tuple[str, str]:
+        node = op.node
+        busy = False
+        try:
+            res = await self.transports[node].run(["ksysmgr", "report", "system"], timeout=30, check=False)
+            status = parse_report(res.stdout).status or ""
+            busy = bool(status) and READY not in status
+        except (TransportError, KsysmgrParseError) as exc:
+            return "running", f"cannot ask the node ({exc})"
+        monitor = self.fleet.monitors.get(node)
+        if monitor is not None:
+            await monitor.poll_once()
+        snap = self.fleet.snapshots.get(node)
+        if snap is None:
+            return "running", "no snapshot of the node yet"
+        started = op.started_at or op.admitted_at or op.submitted_at
+        return judge_outcome(Op(op.op), started, snap, busy)
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,88 @@
+"""What the console may do with the arbiter. The UI holds one of these and
+never touches the queue's database itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ksystui.arbiter.service import SubmitError, plan_for, queue_lines, submit, unpaired_rehearsals
+from ksystui.core.arbitration import Request, claims, decide, ordered
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import OP_LABEL, PlannedOp, preconditions
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Everything the confirmation says before anything is queued."""
+
+    planned: PlannedOp
+    label: str
+    priority: int
+    position: int  # where it would stand among the waiting, 1-based
+    holders: tuple[str, ...]  # who holds what it needs, right now
+    warnings: tuple[str, ...]  # why it would be refused if dispatched now
+    needs_typed_confirmation: bool  # unplanned move: type the tenant's name
+
+    @property
+    def dangerous(self) -> bool:
+        return self.planned.op is not Op.DISCOVER
+
+
+class ArbiterPort:
+    def __init__(self, queue, fleet, actor, priorities: dict[str, int], dispatcher=None):
+        self.queue = queue
+        self.fleet = fleet
+        self.actor = actor
+        self.priorities = priorities
+        self.dispatcher = dispatcher
+
+    async def preview(self, node: str, op: Op, *, scope: str | None = None) -> Preview:
+        planned = await plan_for(self.fleet, node, op, confirmed=True)
+        if scope is not None and planned.tenant != scope:
+            raise SubmitError("no such node in this console")
+        prio = self.priorities.get(planned.tenant, 99)
+        active = await self.queue.holding()
+        waiting = await self.queue.waiting()
+        me = Request(-1, planned.tenant, node, planned.op, prio, 1 << 62, frozenset(planned.recovery_hosts))
+        mine = claims(me)
+        holders = []
+        for o in active:
+            shared = mine & claims(o.to_request())
+            if shared:
+                who = f"#{o.id} {o.tenant} {OP_LABEL.get(Op(o.op), o.op)}" if scope is None or o.tenant == scope \
+                    else "another tenant's operation"
+                what = ", ".join(sorted(o.host_names)) if any(c.kind == "host" for c in shared) else node
+                holders.append(f"{what} held by {who} ({o.state})")
+        order = ordered([*(w.to_request() for w in waiting), me])
+        position = next(i for i, r in enumerate(order, start=1) if r.id == -1)
+        decision = decide([o.to_request() for o in active], order)
+        if any(r.id == -1 for r in decision.admit):
+            holders.append("nothing blocks it: it would start at once")
+        snap = self.fleet.snapshots.get(node)
+        warnings = tuple(preconditions(planned.op, snap, datetime.now(UTC))) if snap else ("node not read yet",)
+        return Preview(planned, OP_LABEL[planned.op], prio, position, tuple(holders), warnings,
+                       planned.op is Op.MOVE_UNPLANNED)
+
+    async def submit(self, preview: Preview, typed: str | None = None) -> int:
+        if preview.needs_typed_confirmation and typed != preview.planned.tenant:
+            raise SubmitError(f"type the tenant's name ({preview.planned.tenant}) to confirm an unplanned move")
+        row = await submit(self.queue, self.fleet, preview.planned, priority=preview.priority, actor=self.actor,
+                           confirmed=True)
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+        return row.id
+
+    async def lines(self, scope: str | None = None):
+        return await queue_lines(self.queue, tenant=scope)
+
+    async def rehearsals_left(self, scope: str | None = None) -> list[str]:
+        ops = await self.queue.list(tenant=scope)
+        return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
+                for o in unpaired_rehearsals(ops)]
+
+    async def cancel(self, op_id: int, reason: str) -> bool:
+        return await self.queue.cancel(op_id, self.actor, reason)
+
+    async def raise_priority(self, op_id: int, reason: str) -> bool:
+        return await self.queue.raise_priority(op_id, self.actor, reason)

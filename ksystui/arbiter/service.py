@@ -1,0 +1,146 @@
+"""Submitting operations and reading the queue: shared by the command line
+and the console, so both go through the same arbiter and database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ksystui.arbiter.killpoints import maybe_die
+from ksystui.core.arbitration import decide
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
+from ksystui.core.planning import estimate_seconds
+from ksystui.core.snapshot import Freshness
+
+TERMINAL = ("succeeded", "failed", "cancelled", "in_doubt")
+
+
+class SubmitError(ValueError):
+    pass
+
+
+async def plan_for(fleet, node: str, op: Op, *, confirmed: bool, site: str | None = None,
+                   to_site: str | None = None) -> PlannedOp:
+    """Plan on the node's latest state (reading it first when we have none
+    fresh)."""
+    monitor = fleet.monitors.get(node)
+    if monitor is None:
+        raise SubmitError(f"node {node} is not in the configuration")
+    # read the node now: the command names sites, and a move flips them
+    snap = await monitor.poll_once()
+    if snap.freshness(datetime.now(UTC), "vm") is Freshness.UNKNOWN:
+        raise SubmitError(f"node {node} could not be read: {snap.health.last_error or 'no answer'}")
+    try:
+        return plan(op, snap, force=confirmed, site=site, to_site=to_site)
+    except (PlanRefused, ValueError) as exc:
+        raise SubmitError(str(exc)) from None
+
+
+async def submit(queue, fleet, planned: PlannedOp, *, priority: int, actor, confirmed: bool,
+                 pair_id: int | None = None):
+    """Queue a planned operation durably; returns the queued row."""
+    from ksystui.store.queue import NewOp
+
+    if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
+        # a DR test and its cleanup are tracked as a pair
+        for prev in reversed(await queue.list(tenant=planned.tenant)):
+            if prev.node == planned.node and prev.op == Op.DR_TEST.value:
+                pair_id = prev.id
+                break
+    new = NewOp(
+        tenant=planned.tenant, node=planned.node, op=planned.op.value, argv=planned.argv, site=planned.site,
+        to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
+        priority=priority, confirmed=confirmed, pair_id=pair_id,
+    )
+    row = await queue.submit(new, actor)
+    maybe_die("after_submit")
+    return row
+
+
+@dataclass(frozen=True)
+class QueueLine:
+    """One line of the queue view / `ksystui queue`."""
+
+    id: int
+    host: str  # the shared recovery host it needs (names), or "-"
+    tenant: str
+    node: str
+    op: str
+    state: str
+    position: int | None  # 1-based place among the waiting
+    tier_priority: int
+    detail: str  # elapsed / ETA for the running; why it waits for the waiting
+    command: str
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(seconds)
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None = None) -> list[QueueLine]:
+    """Running operations with elapsed time and ETA, waiting ones with their
+    position and the reason they wait — scoped to a tenant when asked
+    (another tenant's operation then shows only as 'another tenant')."""
+    now = now or datetime.now(UTC)
+    active = await queue.holding()  # running, admitted, and in_doubt (they keep their hosts)
+    waiting = await queue.waiting()
+    decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
+    blocked = {b.request: b for b in decision.blocked}
+    owners = {o.id: o for o in [*active, *waiting]}
+    lines = []
+
+    def who(op_id: int) -> str:
+        o = owners.get(op_id)
+        if o is None:
+            return f"#{op_id}"
+        if tenant is not None and o.tenant != tenant:
+            return "another tenant's operation"
+        return f"#{o.id} {o.tenant} {OP_LABEL.get(Op(o.op), o.op)}"
+
+    for o in active:
+        if tenant is not None and o.tenant != tenant:
+            continue
+        started = o.started_at or o.admitted_at
+        elapsed = (now - started).total_seconds() if started else None
+        eta = estimate_seconds(await queue.durations(o.op, o.node))
+        left = None if eta is None or elapsed is None else max(0.0, eta - elapsed)
+        detail = f"running {_fmt(elapsed)}, ETA {_fmt(left) if left is not None else 'unknown (no past runs)'}"
+        if o.state == "admitted":
+            detail = "admitted, starting"
+        elif o.state == "in_doubt":
+            detail = (f"IN DOUBT, keeps its hosts until an operator decides "
+                      f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
+                               OP_LABEL.get(Op(o.op), o.op), o.state, None, o.priority, detail, " ".join(o.argv)))
+    for position, o in enumerate(waiting, start=1):
+        if tenant is not None and o.tenant != tenant:
+            continue
+        b = blocked.get(o.id)
+        if b is None:
+            reason = "about to be admitted"
+        else:
+            parts = [f"{c.kind} held by {who(i)}" for c, i in b.held_by]
+            parts += [f"{c.kind} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
+            reason = "waits: " + "; ".join(parts)
+        if o.raised:
+            reason += f" (raised: {o.raise_reason})"
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
+                               OP_LABEL.get(Op(o.op), o.op), "queued", position, o.priority, reason,
+                               " ".join(o.argv)))
+    return lines
+
+
+def unpaired_rehearsals(ops: Sequence) -> list:
+    """DR tests that succeeded and were never cleaned up: the rehearsal VMs
+    are still using the recovery host."""
+    cleaned = {o.pair_id for o in ops if o.op == Op.DR_TEST_CLEANUP.value and o.state not in ("failed", "cancelled")}
+    return [o for o in ops if o.op == Op.DR_TEST.value and o.state == "succeeded" and o.id not in cleaned]
+
+
+def terminal(states: Iterable[str]) -> bool:
+    return all(s in TERMINAL for s in states)

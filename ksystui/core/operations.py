@@ -1,0 +1,195 @@
+"""Operations as the arbiter sees them (pure): from an operator's intent and
+the node's latest snapshot to the exact ksysmgr command, the recovery hosts
+it touches, whether it may run now, and — after a crash — what became of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ksystui.core import lifecycle
+from ksystui.core.ksysmgr import commands
+from ksystui.core.lifecycle import Op
+from ksystui.core.model import Flavour, Host, KsysEvent
+from ksystui.core.snapshot import Freshness, NodeSnapshot
+
+# The words of the command line (`ksystui submit OP …`) and of the UI.
+OP_WORDS: dict[str, Op] = {
+    "discover": Op.DISCOVER,
+    "verify": Op.VERIFY,
+    "move": Op.MOVE_PLANNED,
+    "move-unplanned": Op.MOVE_UNPLANNED,
+    "dr-test": Op.DR_TEST,
+    "cleanup": Op.CLEANUP,  # becomes DR_TEST_CLEANUP when a rehearsal is what needs cleaning
+    "recover": Op.RECOVER,
+}
+
+OP_LABEL: dict[Op, str] = {
+    Op.DISCOVER: "discover",
+    Op.VERIFY: "verify",
+    Op.MOVE_PLANNED: "planned move",
+    Op.MOVE_UNPLANNED: "unplanned move",
+    Op.DR_TEST: "DR test",
+    Op.DR_TEST_CLEANUP: "DR test cleanup",
+    Op.CLEANUP: "cleanup",
+    Op.RECOVER: "recover",
+    Op.RESYNC: "resync",
+    Op.CONFIGURE: "configure",
+}
+
+
+class PlanRefused(ValueError):
+    """The operation cannot even be planned (unknown site, wrong flavour…)."""
+
+
+@dataclass(frozen=True)
+class PlannedOp:
+    op: Op
+    node: str
+    tenant: str
+    argv: tuple[str, ...]
+    site: str
+    to_site: str | None
+    recovery_hosts: tuple[str, ...]  # CEC UUIDs
+    host_names: tuple[str, ...]
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.argv)
+
+
+def _sites(snap: NodeSnapshot) -> tuple[str, str]:
+    active = [s.name for s in snap.sites if (s.sitetype or "").upper() in ("ACTIVE", "HOME")]
+    backup = [s.name for s in snap.sites if (s.sitetype or "").upper() == "BACKUP"]
+    if snap.flavour is Flavour.POWERVS and not active:
+        # PowerVS sites carry no type: the active one is where the workgroups run
+        names = [s.name for s in snap.sites]
+        running = [s.name for s in snap.sites if s.active_workgroups]
+        active = running[:1] or names[:1]
+        backup = [n for n in names if n not in active][:1]
+    if not active or not backup:
+        raise PlanRefused(f"{snap.node}: cannot tell the active and backup sites (read the node first)")
+    return active[0], backup[0]
+
+
+def recovery_hosts(op: Op, snap: NodeSnapshot, active_site: str) -> list[Host]:
+    """The hosts at the other site that this operation works on."""
+    hosts = {h.name: h for h in snap.hosts}
+    if op in (Op.CLEANUP, Op.RECOVER):
+        # after a move the VMs run on what used to be the recovery host
+        names = {v.host for v in snap.vms if v.host}
+        return sorted((hosts[n] for n in names if n in hosts and hosts[n].uuid), key=lambda h: h.name)
+    out = {}
+    for h in snap.hosts:
+        if h.site == active_site and h.pair and h.pair in hosts and hosts[h.pair].uuid:
+            out[h.pair] = hosts[h.pair]
+    if not out and snap.flavour is Flavour.POWERVS:
+        out = {h.name: h for h in snap.hosts if h.site != active_site and h.uuid}
+    return sorted(out.values(), key=lambda h: h.name)
+
+
+def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None) -> PlannedOp:
+    """The exact command for ``op`` on this node. ``force`` (-f, skip the
+    node's own prompts) is given only after the operator confirmed."""
+    active, backup = _sites(snap)
+    if op is Op.CLEANUP and any((v.dr_test_state or "INIT") not in ("INIT", "DRTESTCLEANUP_COMPLETED") for v in snap.vms):
+        op = Op.DR_TEST_CLEANUP
+    src = site or active
+    dst = to_site or backup
+    if op is Op.VERIFY and snap.flavour is Flavour.POWERVS:
+        raise PlanRefused("PowerVS DR Automation has no verify: discovery makes VMs ready")
+    if op is Op.DISCOVER:
+        argv = commands.build_discover_site(src)
+    elif op is Op.VERIFY:
+        argv = commands.build_verify_site(src)
+    elif op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED):
+        argv = commands.build_move_site(src, dst, force=force,
+                                        dr_type="unplanned" if op is Op.MOVE_UNPLANNED else "planned")
+    elif op is Op.DR_TEST:
+        argv = commands.build_move_site(src, dst, dr_test=True, force=force)
+    elif op is Op.DR_TEST_CLEANUP:
+        argv = commands.build_cleanup_site(src, dr_test=True, force=force)
+    elif op is Op.CLEANUP:
+        # INFERRED: after an unplanned move, clean up the old active site (now the backup)
+        argv = commands.build_cleanup_site(site or backup, force=force)
+        src = site or backup
+    elif op is Op.RECOVER:
+        argv = ["ksysmgr", "-t", "recover", "site", commands.check_name(src, "site")]
+    else:
+        raise PlanRefused(f"{op.value} is not an operation the arbiter runs")
+    hosts = recovery_hosts(op, snap, active) if lifecycle.touches_recovery_host(op) else []
+    return PlannedOp(op, snap.node, snap.tenant, tuple(argv), src,
+                     dst if op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST) else None,
+                     tuple(h.uuid for h in hosts if h.uuid), tuple(h.name for h in hosts))
+
+
+ALL_VMS_MUST_QUALIFY = (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST)
+SOME_VM_MUST_QUALIFY = (Op.DR_TEST_CLEANUP, Op.CLEANUP, Op.RECOVER)
+
+
+def preconditions(op: Op, snap: NodeSnapshot, now: datetime) -> list[str]:
+    """Why ``op`` must not be sent now, judged on the node's latest snapshot
+    (empty: it may). Stale data is no ground for a move."""
+    f = snap.freshness(now, "vm")
+    if f is not Freshness.FRESH:
+        why = f" ({snap.health.last_error})" if snap.health.last_error else ""
+        return [f"{snap.node}: VM states are {f.value}{why}"]
+    managed = [v for v in snap.vms if v.state != "UNMANAGED"]
+    refusals = [r.reason for v in managed if (r := lifecycle.refusal(op, v.name, v.state, v.dr_test_state))]
+    if op in ALL_VMS_MUST_QUALIFY:
+        return refusals
+    if op in SOME_VM_MUST_QUALIFY and managed and len(refusals) == len(managed):
+        return [f"no VM of {snap.node} needs a {OP_LABEL[op]}: " + refusals[0]]
+    return []
+
+
+# --- after a crash: what became of an operation that was sent ----------------------------
+_OUTCOME_EVENTS: dict[Op, tuple[str, ...]] = {
+    Op.DISCOVER: ("DISCOVERY",),
+    Op.VERIFY: ("VERIFY",),
+    Op.MOVE_PLANNED: ("MOVE",),
+    Op.MOVE_UNPLANNED: ("MOVE",),
+    Op.DR_TEST: ("DRTEST",),
+    Op.DR_TEST_CLEANUP: ("CLEANUP",),
+    Op.CLEANUP: ("CLEANUP",),
+    Op.RECOVER: ("RECOVERY",),
+}
+
+
+def _event_time(ev: KsysEvent) -> datetime | None:
+    try:
+        return datetime.fromisoformat((ev.time or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: bool) -> tuple[str, str]:
+    """(state, why) for an operation found running after a crash:
+    'running' while the node still works on something, else succeeded /
+    failed from the node's own events after the start, else in_doubt for an
+    operator to decide. Never a reason to send anything again."""
+    if node_busy:
+        return "running", "the node is still running an operation"
+    bases = _OUTCOME_EVENTS.get(op, ())
+    verdict: tuple[str, str] | None = None
+    since = started_at.replace(microsecond=0)  # node event times have whole seconds
+    for ev in snap.events:
+        t = _event_time(ev)
+        if t is None or t < since:
+            continue
+        for base in bases:
+            if ev.name in (f"{base}_SUCCESS", f"{base}_FAILED"):
+                ok = ev.name.endswith("_SUCCESS")
+                verdict = ("succeeded" if ok else "failed", f"node event {ev.name} at {ev.time}")
+    if verdict is not None:
+        return verdict
+    return "in_doubt", "no outcome event from the node after the start; check the node and decide"
+
+
+def vm_summary(vms: Iterable) -> str:
+    from collections import Counter
+
+    c = Counter(v.state for v in vms)
+    return ", ".join(f"{s}:{n}" for s, n in sorted(c.items())) or "no VMs"

@@ -1,0 +1,266 @@
+"""The audit trail in the store: an append-only, hash-chained table.
+
+``AuditLog.append`` seals a record with ``core.audit.seal`` *inside the
+caller's transaction* and moves the ``audit_head`` anchor in the same
+transaction, so an operation's transition and its audit row commit or vanish
+together. Appends are serialised: the first thing an append (or a
+``Queue`` write) does is lock the head row (``SELECT … FOR UPDATE`` on
+PostgreSQL; on SQLite the ``BEGIN IMMEDIATE`` write lock already did), so
+sequence numbers have no gaps and every record follows the one before.
+
+``verify`` reads the whole table and the head and reports every break the
+chain shows (an edited, deleted or inserted row, named by its id and seq).
+What it cannot see is a rewrite of the whole chain *and* its head by someone
+with write access to the database: keep a copy of ``head()`` elsewhere
+(export it) to catch that.
+
+No secret is written. The detail of a record is what its caller passes, and
+callers pass argv lists (ksysmgr names and ``attr=value`` words), reasons,
+states and fences — never a password, key or token. As a guard, a detail
+with a key that looks like a secret (password, token, passphrase, api_key,
+secret, …), or a string ``name=value`` whose name does, is refused with
+:class:`SecretRefused` and nothing is written.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from ksystui.core.audit import GENESIS, AuditRecord, ChainProblem, seal, verify_chain
+from ksystui.store.engine import StoreError, read_connection
+from ksystui.store.queue_tables import audit, audit_head
+
+Clock = Callable[[], datetime]
+
+_SECRET = r"passw\w*|pass_?phrase|token|secret\w*|api[_-]?key|private[_-]?key|credentials?"
+_SECRET_KEY = re.compile(_SECRET, re.I)
+_SECRET_ASSIGNMENT = re.compile(
+    rf"(?:^|[\s,;&?'\"-])((?:\w*[_-])?(?:{_SECRET}))\s*[=:]\s*(?!\[redacted\])\S", re.I)
+_EXPORT_PAGE = 500
+
+
+class SecretRefused(ValueError):
+    """A detail (or argv) that looks like it carries a secret: never stored."""
+
+
+def check_no_secret(value: object, where: str = "detail") -> None:
+    """Raise :class:`SecretRefused` if ``value`` has a key that looks like a
+    secret, or a string ``name=value`` whose name does (recursively)."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            if _SECRET_KEY.search(str(key)):
+                raise SecretRefused(f"{where}: the key {key!r} looks like a secret; secrets are never stored")
+            check_no_secret(inner, f"{where}.{key}")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for i, inner in enumerate(value):
+            check_no_secret(inner, f"{where}[{i}]")
+    elif isinstance(value, str) and (m := _SECRET_ASSIGNMENT.search(value)):
+        raise SecretRefused(f"{where}: {m.group(1)!r}=… looks like a secret; secrets are never stored")
+
+
+def redact(line: str) -> str:
+    """A line with nothing after a secret-looking ``name=`` (for output that
+    is stored, like progress lines, where refusing is no option)."""
+    return re.sub(rf"((?:{_SECRET})\s*[=:]\s*)\S+", r"\1[redacted]", line, flags=re.I)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: the OS user, the machine, and the console (process) id."""
+
+    user: str
+    host: str
+    console: str
+
+    @classmethod
+    def current(cls, console_id: str) -> Actor:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (some containers)
+            user = f"uid{os.getuid()}"
+        return cls(user, socket.gethostname(), console_id)
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}/{self.console}"
+
+
+def transaction_time(conn: Connection, clock: Clock | None = None) -> datetime:
+    """The time to stamp a change with: ``clock`` when given (tests), else the
+    database's clock on PostgreSQL (consoles on several machines share one
+    clock) and this machine's on SQLite (one machine by construction)."""
+    if clock is not None:
+        now = clock()
+    elif conn.dialect.name == "postgresql":
+        now = conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+    else:
+        now = datetime.now(UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+
+def _anchor(seq: int, hash_: str) -> AuditRecord | None:
+    """The record to seal after, as far as ``seal`` needs it (seq and hash),
+    taken from the head anchor rather than from the newest row: a deleted
+    newest row then stays visible as a gap instead of being papered over."""
+    if seq == 0 and hash_ == GENESIS:
+        return None
+    return AuditRecord(seq=seq, at="", actor="", action="", operation=None, tenant=None, node=None, detail={},
+                       prev_hash="", hash=hash_)
+
+
+class AuditLog:
+    """The audit table of one store."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None):
+        self.engine = engine
+        self.clock = clock
+
+    # --- writing ------------------------------------------------------------------------
+    @staticmethod
+    def lock(conn: Connection) -> tuple[int, str]:
+        """Lock the head anchor for this transaction and return (last seq,
+        last hash). Every writer that audits calls this first, so writers
+        queue here in one order and never deadlock."""
+        row = conn.execute(
+            sa.select(audit_head.c.last_seq, audit_head.c.last_hash).where(audit_head.c.id == 1).with_for_update()
+        ).first()
+        if row is None:
+            raise StoreError("the audit head anchor is missing: the audit trail was tampered with "
+                             "(run `ksystui audit verify`); nothing more is recorded until it is repaired")
+        return int(row.last_seq), str(row.last_hash)
+
+    def append(self, conn: Connection, *, actor: Actor | str, action: str, operation: int | None = None,
+               tenant: str | None = None, node: str | None = None, detail: Mapping[str, object] | None = None,
+               at: datetime | None = None) -> AuditRecord:
+        """Seal and insert the next record inside ``conn``'s transaction and move
+        the head; return the record. Refuses a detail that looks secret."""
+        check_no_secret(dict(detail or {}))
+        # What is hashed is exactly what is stored and read back.
+        plain = json.loads(json.dumps(dict(detail or {}), default=str))
+        last_seq, last_hash = self.lock(conn)
+        when = at if at is not None else transaction_time(conn, self.clock)
+        rec = seal(_anchor(last_seq, last_hash), at=when.astimezone(UTC).isoformat(timespec="microseconds"),
+                   actor=str(actor), action=action, operation=operation, tenant=tenant, node=node, detail=plain)
+        conn.execute(sa.insert(audit).values(
+            id=rec.seq, seq=rec.seq, at=rec.at, actor=rec.actor, action=rec.action, operation=rec.operation,
+            tenant=rec.tenant, node=rec.node, detail=json.dumps(plain, sort_keys=True, ensure_ascii=False),
+            prev_hash=rec.prev_hash, hash=rec.hash,
+        ))
+        conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(last_seq=rec.seq, last_hash=rec.hash))
+        return rec
+
+    def record(self, *, actor: Actor | str, action: str, operation: int | None = None, tenant: str | None = None,
+               node: str | None = None, detail: Mapping[str, object] | None = None) -> AuditRecord:
+        """Append in a transaction of its own (for actions outside the queue)."""
+        with self.engine.begin() as conn:
+            return self.append(conn, actor=actor, action=action, operation=operation, tenant=tenant, node=node,
+                               detail=detail)
+
+    # --- reading ------------------------------------------------------------------------
+    def head(self) -> tuple[int, str] | None:
+        """(last seq, last hash): worth keeping outside the database."""
+        with read_connection(self.engine) as conn:
+            row = conn.execute(sa.select(audit_head.c.last_seq, audit_head.c.last_hash)
+                               .where(audit_head.c.id == 1)).first()
+        return None if row is None else (row.last_seq, row.last_hash)
+
+    def verify(self) -> list[ChainProblem]:
+        """Every break in the chain; empty when the trail is intact."""
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(sa.select(audit).order_by(audit.c.seq, audit.c.id)).all()
+            head_rows = conn.execute(sa.select(audit_head.c.id, audit_head.c.last_seq, audit_head.c.last_hash)).all()
+        problems: list[ChainProblem] = []
+        records: list[tuple[int | None, AuditRecord]] = []
+        for row in rows:
+            if not _whole(row.seq):
+                problems.append(ChainProblem(None, row.id, f"seq {row.seq!r} is not a whole number (forged)"))
+                continue
+            if row.id != row.seq:
+                problems.append(ChainProblem(row.seq, row.id, f"row id {row.id} differs from its seq (renumbered "
+                                                              "or forged)"))
+            records.append((row.id, _record(row)))
+        head = _head(head_rows, problems)
+        problems += verify_chain(records, head)
+        problems += _beyond_head(records, head)
+        return problems
+
+    def export(self, tenant: str | None = None) -> Iterator[dict]:
+        """Records in order as JSON-ready dicts; with ``tenant``, only that
+        tenant's records (records of no tenant are not included either)."""
+        after: int | None = None
+        while True:
+            query = sa.select(audit).order_by(audit.c.seq).limit(_EXPORT_PAGE)
+            if after is not None:
+                query = query.where(audit.c.seq > after)
+            if tenant is not None:
+                query = query.where(audit.c.tenant == tenant)
+            with read_connection(self.engine) as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                yield {
+                    "id": row.id, "seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
+                    "operation": row.operation, "tenant": row.tenant, "node": row.node,
+                    "detail": _detail(row.detail), "prev_hash": row.prev_hash, "hash": row.hash,
+                }
+            if len(rows) < _EXPORT_PAGE:
+                return
+            after = rows[-1].seq
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _detail(text: object) -> object:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
+
+
+def _record(row) -> AuditRecord:
+    detail = _detail(row.detail)
+    if not isinstance(detail, Mapping):
+        detail = {"<unreadable detail>": row.detail}  # cannot match its hash: reported as edited
+    return AuditRecord(seq=row.seq, at=row.at, actor=row.actor, action=row.action, operation=row.operation,
+                       tenant=row.tenant, node=row.node, detail=detail, prev_hash=row.prev_hash, hash=row.hash)
+
+
+def _head(rows, problems: list[ChainProblem]) -> tuple[int, str] | None:
+    if len(rows) > 1:  # the CHECK (id = 1) forbids this; a database without it may not
+        problems.append(ChainProblem(None, None, f"{len(rows)} head anchors instead of one"))
+    for row in rows:
+        if row.id == 1:
+            return int(row.last_seq), str(row.last_hash)
+    return None
+
+
+def _beyond_head(records: list[tuple[int | None, AuditRecord]],
+                 head: tuple[int, str] | None) -> list[ChainProblem]:
+    """Name the rows a head mismatch is about (the core reports the mismatch
+    itself, without a row): rows after the anchored seq were added behind
+    the arbiter's back; anchored seqs past the chain's end were deleted."""
+    if head is None:
+        return []
+    head_seq, head_hash = head
+    last_seq = records[-1][1].seq if records else 0
+    out = [ChainProblem(rec.seq, row_id, f"comes after the head anchor (seq {head_seq}): added without "
+                                         "the arbiter (inserted)")
+           for row_id, rec in records if rec.seq > head_seq]
+    if head_seq > last_seq:
+        missing = range(last_seq + 1, head_seq + 1)
+        out += [ChainProblem(seq, None, f"row seq {seq} is anchored by the head but missing (deleted)")
+                for seq in list(missing)[:20]]
+    elif head_seq == last_seq and records and records[-1][1].hash != head_hash:
+        row_id, rec = records[-1]
+        out.append(ChainProblem(rec.seq, row_id, "its hash is not the one the head anchors (replaced)"))
+    return out

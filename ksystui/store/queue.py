@@ -1,0 +1,611 @@
+"""The arbiter's durable queue: what was asked, who holds what, what happened.
+
+Every method is one short transaction (SQLite writes under ``BEGIN
+IMMEDIATE``, reads through ``read_connection``); ``AsyncQueue`` runs the
+same methods in a worker thread. Every transition writes its audit record in
+its own transaction (``AuditLog.append``), and every writer that audits first
+locks the audit head, so writers are serialised in one order on both
+backends (no gaps in ``arrival`` or the audit's seq, no deadlocks).
+
+How exclusivity works: ``admit`` takes the next fence, inserts the
+operation's claims as *held*, and marks it admitted, in one transaction. The
+partial unique index over held claims makes the database refuse a second
+holder of any resource; ``admit`` then rolls everything back and returns
+None. Which operation *should* be admitted next is not decided here: that is
+``core.arbitration.decide``, run by the dispatcher over ``waiting()`` and
+``holding()``.
+
+Fencing: every call a holder makes after ``admit`` names the fence it was
+given and changes rows only ``WHERE id = :id AND fence = :fence AND state IN
+(…)``. A console that lost its hold (requeued, resolved by an operator,
+re-admitted by another console under a newer fence) gets False and changes
+nothing. Nothing is ever released because time passed: ``orphans`` reports
+holds whose console stopped heartbeating, and only a decision (``requeue``,
+``finish`` with the fence, an operator's ``resolve``) releases them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ksystui.core.arbitration import CLASS_OF, CLASS_RANK, Request, claims
+from ksystui.core.audit import AuditRecord, ChainProblem
+from ksystui.core.lifecycle import Op, touches_recovery_host
+from ksystui.store.audit_log import Actor, AuditLog, check_no_secret, redact, transaction_time
+from ksystui.store.engine import migrate, open_engine, read_connection
+from ksystui.store.queue_tables import claims as _claims
+from ksystui.store.queue_tables import dispatchers as _dispatchers
+from ksystui.store.queue_tables import fence_counter as _fence
+from ksystui.store.queue_tables import operations as _ops
+from ksystui.store.queue_tables import progress as _progress
+
+__all__ = ["Actor", "AsyncQueue", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp"]
+
+_CLAIM_INDEX = "uq_claims_held_resource"
+
+
+class OpState(StrEnum):
+    QUEUED = "queued"
+    ADMITTED = "admitted"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    IN_DOUBT = "in_doubt"  # sent, outcome unknown: keeps its claims until an operator resolves it
+
+
+# plain strings for SQL parameters (drivers need not know our enum)
+ACTIVE: tuple[str, ...] = (OpState.ADMITTED.value, OpState.RUNNING.value)
+HOLDING: tuple[str, ...] = (*ACTIVE, OpState.IN_DOUBT.value)
+
+
+def _with_verify(op: Op, argv: Sequence[str]) -> bool:
+    """``discover … verify=yes`` also works on the recovery hosts."""
+    return op is Op.DISCOVER and "verify=yes" in argv
+
+
+@dataclass(frozen=True)
+class NewOp:
+    """An operation to submit. ``argv`` is the exact ksysmgr command line."""
+
+    tenant: str
+    node: str
+    op: Op | str
+    argv: Sequence[str]
+    site: str | None = None
+    to_site: str | None = None
+    recovery_hosts: Sequence[str] = ()  # CEC UUIDs it works on at the target site
+    host_names: Sequence[str] = ()  # their names, for display
+    priority: int = 1  # the tenant's agreement priority: 1 is served first
+    confirmed: bool = False  # the operator confirmed: the command may carry -f
+    pair_id: int | None = None  # the DR test this cleanup belongs to (or the reverse)
+
+
+@dataclass(frozen=True)
+class QueuedOp:
+    """An operation as the store holds it (a row of ``operations``)."""
+
+    id: int
+    tenant: str
+    node: str
+    op: Op
+    argv: tuple[str, ...]
+    site: str | None
+    to_site: str | None
+    recovery_hosts: tuple[str, ...]
+    host_names: tuple[str, ...]
+    priority: int
+    class_rank: int
+    arrival: int
+    raised: int
+    raise_reason: str | None
+    state: OpState
+    fence: int | None
+    holder: str | None
+    confirmed: bool
+    pair_id: int | None
+    submitted_by: str
+    submitted_at: datetime
+    admitted_at: datetime | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    rc: int | None
+    outcome: str | None
+    output_tail: str | None
+
+    def to_request(self) -> Request:
+        return Request(id=self.id, tenant=self.tenant, node=self.node, op=self.op, priority=self.priority,
+                       arrival=self.arrival, recovery_hosts=frozenset(self.recovery_hosts), raised=self.raised,
+                       with_verify=_with_verify(self.op, self.argv))
+
+    def claims(self) -> tuple[str, ...]:
+        """The resources it holds while admitted: "node:<name>", "host:<uuid>"."""
+        return tuple(sorted(f"{c.kind}:{c.name}" for c in claims(self.to_request())))
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """A console that dispatches, as it last reported itself."""
+
+    console_id: str
+    user: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen: datetime
+
+
+def _to_op(row: Any) -> QueuedOp:
+    m = row._mapping
+    return QueuedOp(
+        id=m["id"], tenant=m["tenant"], node=m["node"], op=Op(m["op"]), argv=tuple(json.loads(m["argv"])),
+        site=m["site"], to_site=m["to_site"], recovery_hosts=tuple(json.loads(m["recovery_hosts"])),
+        host_names=tuple(json.loads(m["host_names"])), priority=m["priority"], class_rank=m["class_rank"],
+        arrival=m["arrival"], raised=m["raised"], raise_reason=m["raise_reason"], state=OpState(m["state"]),
+        fence=m["fence"], holder=m["holder"], confirmed=bool(m["confirmed"]), pair_id=m["pair_id"],
+        submitted_by=m["submitted_by"], submitted_at=m["submitted_at"], admitted_at=m["admitted_at"],
+        started_at=m["started_at"], finished_at=m["finished_at"], rc=m["rc"], outcome=m["outcome"],
+        output_tail=m["output_tail"],
+    )
+
+
+def _strings(values: Iterable[str], what: str) -> tuple[str, ...]:
+    out = tuple(values)
+    if not all(isinstance(v, str) and v for v in out):
+        raise ValueError(f"{what} must be non-empty strings, not {out!r}")
+    return out
+
+
+def _reason(reason: str, what: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValueError(f"{what} needs a written reason (it is audited)")
+    return text
+
+
+def _claim_conflict(exc: IntegrityError) -> bool:
+    """Did the partial unique index over held claims refuse this?"""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None) == _CLAIM_INDEX:
+        return True
+    text = str(exc.orig)
+    return _CLAIM_INDEX in text or "UNIQUE constraint failed: claims.resource" in text
+
+
+class _Refused(Exception):
+    """Roll the transaction back: the guarded change did not apply."""
+
+
+class Queue:
+    """The queue on one (migrated) engine. ``clock`` replaces the time source
+    (tests); by default PostgreSQL's clock, or this machine's on SQLite."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None):
+        self.engine = engine
+        self.clock = clock
+        self.audit = AuditLog(engine, clock=clock)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, clock: Callable[[], datetime] | None = None) -> Queue:
+        engine = open_engine(url)
+        migrate(engine)
+        return cls(engine, clock=clock)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _write(self, *, audited: bool = True) -> Iterator[tuple[Connection, datetime]]:
+        """A write transaction; an audited one first locks the audit head (the
+        one lock every auditing writer takes first). Raising ``_Refused``
+        inside rolls it back."""
+        with self.engine.begin() as conn:
+            if audited:
+                self.audit.lock(conn)
+            yield conn, transaction_time(conn, self.clock)
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
+
+    # --- submitting and reading -------------------------------------------------------------
+    def submit(self, new: NewOp, actor: Actor) -> QueuedOp:
+        """Queue ``new``; it is committed (with its audit record) when this returns."""
+        try:
+            op = Op(new.op)
+            rank = CLASS_RANK[CLASS_OF[op]]
+        except (ValueError, KeyError):
+            raise ValueError(f"{new.op!r} is not an operation the arbiter queues") from None
+        tenant, node = _strings((new.tenant, new.node), "tenant and node")
+        argv = _strings(new.argv, "argv")
+        if not argv:
+            raise ValueError("argv is empty: an operation runs an exact ksysmgr command line")
+        hosts = tuple(dict.fromkeys(_strings(new.recovery_hosts, "recovery_hosts")))
+        names = _strings(new.host_names, "host_names")
+        if (touches_recovery_host(op) or _with_verify(op, argv)) and not hosts:
+            raise ValueError(f"{op.value} on {node} works on recovery hosts: name them (CEC UUIDs), or it "
+                             "could run on a shared host at the same time as another tenant's operation")
+        check_no_secret(list(argv), "argv")
+        try:
+            with self._write() as (conn, now):
+                arrival = conn.execute(sa.select(sa.func.coalesce(sa.func.max(_ops.c.arrival), 0))).scalar_one() + 1
+                if new.pair_id is not None and conn.execute(
+                        sa.select(_ops.c.id).where(_ops.c.id == new.pair_id)).first() is None:
+                    raise _Refused(f"pair_id {new.pair_id}: no such operation")
+                op_id = conn.execute(sa.insert(_ops).values(
+                    tenant=tenant, node=node, op=op.value, site=new.site, to_site=new.to_site,
+                    argv=json.dumps(argv), recovery_hosts=json.dumps(hosts), host_names=json.dumps(names),
+                    priority=int(new.priority), class_rank=rank, arrival=arrival, raised=0, state=OpState.QUEUED.value,
+                    confirmed=bool(new.confirmed), pair_id=new.pair_id, submitted_by=str(actor), submitted_at=now,
+                ).returning(_ops.c.id)).scalar_one()
+                if new.pair_id is not None:  # the pair points both ways: the test knows its cleanup
+                    conn.execute(sa.update(_ops).where(_ops.c.id == new.pair_id).values(pair_id=op_id))
+                self.audit.append(conn, actor=actor, action="submit", operation=op_id, tenant=tenant, node=node,
+                                  at=now, detail={
+                                      "op": op.value, "argv": argv, "site": new.site, "to_site": new.to_site,
+                                      "recovery_hosts": hosts, "priority": int(new.priority),
+                                      "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival})
+                row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
+        except _Refused as exc:
+            raise ValueError(str(exc)) from None
+        return _to_op(row)
+
+    def _select(self, query: sa.Select) -> list[QueuedOp]:
+        with read_connection(self.engine) as conn:
+            return [_to_op(r) for r in conn.execute(query).all()]
+
+    def get(self, op_id: int) -> QueuedOp | None:
+        found = self._select(sa.select(_ops).where(_ops.c.id == op_id))
+        return found[0] if found else None
+
+    def waiting(self) -> list[QueuedOp]:
+        """Queued operations in arbitration order (``arbitration.order_key``)."""
+        return self._select(sa.select(_ops).where(_ops.c.state == OpState.QUEUED.value).order_by(
+            _ops.c.raised.desc(), _ops.c.class_rank, _ops.c.priority, _ops.c.arrival, _ops.c.id))
+
+    def active(self) -> list[QueuedOp]:
+        """Admitted and running operations, in admission (fence) order."""
+        return self._select(sa.select(_ops).where(_ops.c.state.in_(ACTIVE)).order_by(_ops.c.fence, _ops.c.id))
+
+    def holding(self) -> list[QueuedOp]:
+        """Every operation that holds claims: the active ones and those in doubt
+        (what arbitration must treat as running)."""
+        return self._select(sa.select(_ops).where(_ops.c.state.in_(HOLDING)).order_by(_ops.c.fence, _ops.c.id))
+
+    def list(self, states: Iterable[str] | None = None, tenant: str | None = None,
+             limit: int | None = None) -> list[QueuedOp]:
+        """Operations oldest first (with ``limit``: the newest ``limit`` of them)."""
+        query = sa.select(_ops).order_by(_ops.c.id.desc())
+        if states is not None:
+            query = query.where(_ops.c.state.in_([OpState(s).value for s in states]))
+        if tenant is not None:
+            query = query.where(_ops.c.tenant == tenant)
+        if limit is not None:
+            query = query.limit(limit)
+        return self._select(query)[::-1]
+
+    # --- admission and the holder's calls ----------------------------------------------------
+    def admit(self, op_id: int, console: str, actor: Actor) -> int | None:
+        """Hold the operation's claims under a new fence and mark it admitted;
+        return the fence. None when it is not queued, or when any of its
+        claims is held already (the database refuses; nothing changes)."""
+        try:
+            with self._write() as (conn, now):
+                row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id).with_for_update()).first()
+                if row is None or row.state != OpState.QUEUED:
+                    raise _Refused
+                op = _to_op(row)
+                fence = conn.execute(sa.update(_fence).where(_fence.c.id == 1).values(value=_fence.c.value + 1)
+                                     .returning(_fence.c.value)).scalar_one()
+                resources = op.claims()
+                # one multi-row INSERT (not executemany): all claims or, on a conflict, none
+                conn.execute(sa.insert(_claims).values(
+                    [{"operation_id": op_id, "resource": r, "fence": fence, "held": True} for r in resources]))
+                conn.execute(sa.update(_ops).where(_ops.c.id == op_id).values(
+                    state=OpState.ADMITTED.value, holder=console, fence=fence, admitted_at=now))
+                self.audit.append(conn, actor=actor, action="admit", operation=op_id, tenant=op.tenant,
+                                  node=op.node, at=now,
+                                  detail={"fence": fence, "console": console, "claims": list(resources)})
+        except _Refused:
+            return None
+        except IntegrityError as exc:
+            if _claim_conflict(exc):
+                return None
+            raise
+        return fence
+
+    def _guarded(self, op_id: int, fence: int, states: Sequence[str], values: dict, *, action: str,
+                 actor: Actor, detail: dict, release: bool = False) -> bool:
+        """UPDATE … WHERE id AND fence AND state IN states; optionally release
+        the claims held under that fence; audit. False (nothing changed) when
+        the hold is not (or no longer) this fence's."""
+        try:
+            with self._write() as (conn, now):
+                row = conn.execute(
+                    sa.update(_ops)
+                    .where(_ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state.in_(states))
+                    .values(**{k: (now if v is _NOW else v) for k, v in values.items()})
+                    .returning(_ops.c.tenant, _ops.c.node)
+                ).first()
+                if row is None:
+                    raise _Refused
+                if release:
+                    detail["released"] = self._release(conn, op_id, fence)
+                self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
+                                  node=row.node, at=now, detail={"fence": fence, **detail})
+        except _Refused:
+            return False
+        return True
+
+    @staticmethod
+    def _release(conn: Connection, op_id: int, fence: int | None = None) -> list[str]:
+        query = sa.update(_claims).where(_claims.c.operation_id == op_id, _claims.c.held.is_(True))
+        if fence is not None:
+            query = query.where(_claims.c.fence == fence)
+        return sorted(conn.execute(query.values(held=False).returning(_claims.c.resource)).scalars().all())
+
+    def mark_running(self, op_id: int, fence: int, actor: Actor) -> bool:
+        """Write-ahead: record that the command is about to be sent. Call it
+        *before* sending; False means the hold is lost: send nothing."""
+        return self._guarded(op_id, fence, (OpState.ADMITTED.value,), {"state": OpState.RUNNING.value, "started_at": _NOW},
+                             action="start", actor=actor, detail={})
+
+    def add_progress(self, op_id: int, fence: int, line: str, actor: Actor, milestone: bool = False) -> bool:
+        """Append an output line of a running operation (a milestone is also
+        audited). False when the hold is not this fence's."""
+        line = redact(line)
+        try:
+            with self._write(audited=milestone) as (conn, now):
+                row = conn.execute(sa.select(_ops.c.tenant, _ops.c.node).where(
+                    _ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state == OpState.RUNNING.value).with_for_update()
+                ).first()
+                if row is None:
+                    raise _Refused
+                seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(_progress.c.seq), 0))
+                                   .where(_progress.c.operation_id == op_id)).scalar_one() + 1
+                conn.execute(sa.insert(_progress).values(operation_id=op_id, seq=seq, at=now, line=line))
+                if milestone:
+                    self.audit.append(conn, actor=actor, action="progress", operation=op_id, tenant=row.tenant,
+                                      node=row.node, at=now, detail={"fence": fence, "line": line})
+        except _Refused:
+            return False
+        return True
+
+    def finish(self, op_id: int, fence: int, state: str, rc: int | None, outcome: str, output_tail: str,
+               actor: Actor) -> bool:
+        """Record the end: succeeded / failed release the claims; in_doubt
+        keeps them until an operator resolves it."""
+        end = OpState(state)
+        if end not in (OpState.SUCCEEDED, OpState.FAILED, OpState.IN_DOUBT):
+            raise ValueError(f"finish to {state!r}: an operation finishes succeeded, failed or in_doubt")
+        return self._guarded(op_id, fence, ACTIVE, {"state": end.value, "rc": rc, "outcome": outcome,
+                                                    "output_tail": output_tail, "finished_at": _NOW},
+                             action="finish", actor=actor, release=end is not OpState.IN_DOUBT,
+                             detail={"state": end.value, "rc": rc, "outcome": outcome})
+
+    def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
+        """An admitted operation that was never started goes back to the queue
+        at its old place (its arrival is kept); its claims are released."""
+        return self._guarded(op_id, fence, (OpState.ADMITTED.value,), {"state": OpState.QUEUED.value, "holder": None,
+                                                                 "fence": None, "admitted_at": None},
+                             action="requeue", actor=actor, release=True, detail={"reason": reason})
+
+    # --- operator decisions ------------------------------------------------------------------
+    def resolve(self, op_id: int, state: str, actor: Actor, reason: str) -> bool:
+        """An operator settles an operation in doubt (or orphaned: admitted or
+        running under a console that is gone) as succeeded, failed or
+        cancelled, and releases its claims. The reason is required and audited."""
+        end = OpState(state)
+        if end not in (OpState.SUCCEEDED, OpState.FAILED, OpState.CANCELLED):
+            raise ValueError(f"resolve to {state!r}: an operator settles as succeeded, failed or cancelled")
+        text = _reason(reason, "resolving an operation")
+        try:
+            with self._write() as (conn, now):
+                row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id).with_for_update()).first()
+                if row is None or row.state not in HOLDING:
+                    raise _Refused
+                outcome = f"resolved {end.value} by {actor}: {text}"
+                conn.execute(sa.update(_ops).where(_ops.c.id == op_id).values(
+                    state=end.value, outcome=f"{row.outcome}; {outcome}" if row.outcome else outcome,
+                    finished_at=row.finished_at or now))
+                released = self._release(conn, op_id)
+                self.audit.append(conn, actor=actor, action="resolve", operation=op_id, tenant=row.tenant,
+                                  node=row.node, at=now, detail={"from": row.state, "to": end.value, "reason": text,
+                                                                 "fence": row.fence, "released": released})
+        except _Refused:
+            return False
+        return True
+
+    def cancel(self, op_id: int, actor: Actor, reason: str = "") -> bool:
+        """Cancel a queued operation (only queued: an admitted one may be
+        under way; an operator resolves those)."""
+        return self._update_queued(op_id, actor, "cancel", {"state": OpState.CANCELLED.value, "finished_at": _NOW,
+                                                            "outcome": f"cancelled by {actor}" +
+                                                            (f": {reason}" if reason else "")},
+                                   {"reason": reason})
+
+    def raise_priority(self, op_id: int, actor: Actor, reason: str) -> bool:
+        """Put a queued operation ahead of every other (raised = max + 1). A
+        written reason is required (ValueError) and audited."""
+        text = _reason(reason, "raising an operation over others")
+        return self._update_queued(op_id, actor, "raise", {"raised": _TOP, "raise_reason": text}, {"reason": text})
+
+    def _update_queued(self, op_id: int, actor: Actor, action: str, values: dict, detail: dict) -> bool:
+        try:
+            with self._write() as (conn, now):
+                if values.get("raised") is _TOP:
+                    values = {**values, "raised": conn.execute(
+                        sa.select(sa.func.coalesce(sa.func.max(_ops.c.raised), 0))).scalar_one() + 1}
+                    detail = {**detail, "raised": values["raised"]}
+                row = conn.execute(
+                    sa.update(_ops).where(_ops.c.id == op_id, _ops.c.state == OpState.QUEUED.value)
+                    .values(**{k: (now if v is _NOW else v) for k, v in values.items()})
+                    .returning(_ops.c.tenant, _ops.c.node)
+                ).first()
+                if row is None:
+                    raise _Refused
+                self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
+                                  node=row.node, at=now, detail=detail)
+        except _Refused:
+            return False
+        return True
+
+    # --- consoles ----------------------------------------------------------------------------
+    def heartbeat(self, console_id: str, actor: Actor) -> None:
+        """This console is alive (and dispatching)."""
+        with self._write(audited=False) as (conn, now):
+            ins = self._insert(_dispatchers).values(console_id=console_id, user=actor.user, host=actor.host,
+                                                     pid=os.getpid(), started_at=now, last_seen=now)
+            conn.execute(ins.on_conflict_do_update(index_elements=["console_id"], set_={
+                "user": ins.excluded.user, "host": ins.excluded.host, "pid": ins.excluded.pid, "last_seen": now}))
+
+    def _alive_since(self, conn: Connection, alive_within: float) -> datetime:
+        return transaction_time(conn, self.clock) - timedelta(seconds=alive_within)
+
+    def dispatchers(self, alive_within: float) -> list[Dispatcher]:
+        """Consoles seen within the last ``alive_within`` seconds."""
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(sa.select(_dispatchers).where(
+                _dispatchers.c.last_seen >= self._alive_since(conn, alive_within)
+            ).order_by(_dispatchers.c.console_id)).all()
+        return [Dispatcher(r.console_id, r.user, r.host, r.pid, r.started_at, r.last_seen) for r in rows]
+
+    def orphans(self, alive_within: float) -> list[QueuedOp]:
+        """Admitted or running operations whose console has not been seen
+        within ``alive_within`` seconds — for reconciliation. Nothing is changed:
+        a hold is never released because time passed."""
+        with read_connection(self.engine) as conn:
+            alive = sa.select(_dispatchers.c.console_id).where(
+                _dispatchers.c.last_seen >= self._alive_since(conn, alive_within))
+            rows = conn.execute(sa.select(_ops).where(
+                _ops.c.state.in_(ACTIVE), sa.or_(_ops.c.holder.is_(None), _ops.c.holder.not_in(alive))
+            ).order_by(_ops.c.fence, _ops.c.id)).all()
+        return [_to_op(r) for r in rows]
+
+    # --- history -----------------------------------------------------------------------------
+    def progress(self, op_id: int) -> list[str]:
+        with read_connection(self.engine) as conn:
+            return list(conn.execute(sa.select(_progress.c.line).where(_progress.c.operation_id == op_id)
+                                     .order_by(_progress.c.seq)).scalars())
+
+    def durations(self, op: str, node: str, limit: int = 10) -> list[float]:
+        """Seconds taken by the last ``limit`` successful runs of ``op`` on
+        ``node``, newest last (for ETAs)."""
+        with read_connection(self.engine) as conn:
+            rows = conn.execute(sa.select(_ops.c.started_at, _ops.c.finished_at).where(
+                _ops.c.op == Op(op).value, _ops.c.node == node, _ops.c.state == OpState.SUCCEEDED.value,
+                _ops.c.started_at.is_not(None), _ops.c.finished_at.is_not(None),
+            ).order_by(_ops.c.finished_at.desc(), _ops.c.id.desc()).limit(limit)).all()
+        return [(f - s).total_seconds() for s, f in reversed(rows)]
+
+    # --- the audit trail ---------------------------------------------------------------------
+    def verify_audit(self) -> list[ChainProblem]:
+        return self.audit.verify()
+
+    def export_audit(self, tenant: str | None = None) -> list[dict]:
+        return list(self.audit.export(tenant))
+
+    def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
+        """Audit an action that is not a queue transition (same chain)."""
+        return self.audit.record(actor=actor, action=action, **kw)
+
+
+_NOW = object()  # placeholder in update values: the transaction's time
+_TOP = object()  # placeholder: max(raised) + 1
+
+
+class AsyncQueue:
+    """The same calls for an event loop: each runs in a worker thread."""
+
+    def __init__(self, queue: Queue | Engine):
+        self.queue = queue if isinstance(queue, Queue) else Queue(queue)
+
+    @classmethod
+    async def open(cls, url: str | None = None) -> AsyncQueue:
+        return cls(await asyncio.to_thread(Queue.open, url))
+
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kw)
+
+    async def close(self) -> None:
+        await self._run(self.queue.close)
+
+    async def submit(self, new: NewOp, actor: Actor) -> QueuedOp:
+        return await self._run(self.queue.submit, new, actor)
+
+    async def get(self, op_id: int) -> QueuedOp | None:
+        return await self._run(self.queue.get, op_id)
+
+    async def waiting(self) -> list[QueuedOp]:
+        return await self._run(self.queue.waiting)
+
+    async def active(self) -> list[QueuedOp]:
+        return await self._run(self.queue.active)
+
+    async def holding(self) -> list[QueuedOp]:
+        return await self._run(self.queue.holding)
+
+    async def list(self, states: Iterable[str] | None = None, tenant: str | None = None,
+                   limit: int | None = None) -> list[QueuedOp]:
+        return await self._run(self.queue.list, None if states is None else tuple(states), tenant, limit)
+
+    async def admit(self, op_id: int, console: str, actor: Actor) -> int | None:
+        return await self._run(self.queue.admit, op_id, console, actor)
+
+    async def mark_running(self, op_id: int, fence: int, actor: Actor) -> bool:
+        return await self._run(self.queue.mark_running, op_id, fence, actor)
+
+    async def add_progress(self, op_id: int, fence: int, line: str, actor: Actor, milestone: bool = False) -> bool:
+        return await self._run(self.queue.add_progress, op_id, fence, line, actor, milestone)
+
+    async def finish(self, op_id: int, fence: int, state: str, rc: int | None, outcome: str, output_tail: str,
+                     actor: Actor) -> bool:
+        return await self._run(self.queue.finish, op_id, fence, state, rc, outcome, output_tail, actor)
+
+    async def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
+        return await self._run(self.queue.requeue, op_id, fence, reason, actor)
+
+    async def resolve(self, op_id: int, state: str, actor: Actor, reason: str) -> bool:
+        return await self._run(self.queue.resolve, op_id, state, actor, reason)
+
+    async def cancel(self, op_id: int, actor: Actor, reason: str = "") -> bool:
+        return await self._run(self.queue.cancel, op_id, actor, reason)
+
+    async def raise_priority(self, op_id: int, actor: Actor, reason: str) -> bool:
+        return await self._run(self.queue.raise_priority, op_id, actor, reason)
+
+    async def heartbeat(self, console_id: str, actor: Actor) -> None:
+        await self._run(self.queue.heartbeat, console_id, actor)
+
+    async def dispatchers(self, alive_within: float) -> list[Dispatcher]:
+        return await self._run(self.queue.dispatchers, alive_within)
+
+    async def orphans(self, alive_within: float) -> list[QueuedOp]:
+        return await self._run(self.queue.orphans, alive_within)
+
+    async def progress(self, op_id: int) -> list[str]:
+        return await self._run(self.queue.progress, op_id)
+
+    async def durations(self, op: str, node: str, limit: int = 10) -> list[float]:
+        return await self._run(self.queue.durations, op, node, limit)
+
+    async def verify_audit(self) -> list[ChainProblem]:
+        return await self._run(self.queue.verify_audit)
+
+    async def export_audit(self, tenant: str | None = None) -> list[dict]:
+        return await self._run(self.queue.export_audit, tenant)
+
+    async def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
+        return await self._run(self.queue.record, actor, action, **kw)

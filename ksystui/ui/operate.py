@@ -1,0 +1,180 @@
+"""Starting operations from the console: the confirmation that says exactly
+what will run where, the written reason for raising a request, and the
+queue view. Everything goes through the arbiter port the app was given."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Static
+
+from ksystui.ui.screens import BaseScreen
+from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
+
+
+def preview_text(p) -> Text:
+    t = Text()
+    planned = p.planned
+    t.append(f"{p.label.upper()} for {planned.tenant}\n\n", style="bold")
+    t.append("command   ", style="bold")
+    t.append(f"{planned.command}\n")
+    t.append("node      ", style="bold")
+    t.append(f"{planned.node}\n")
+    t.append("needs     ", style="bold")
+    t.append((", ".join(planned.host_names) or "only its own node") + "\n")
+    t.append("queue     ", style="bold")
+    t.append(f"position {p.position}, agreement priority {p.priority}\n")
+    for h in p.holders:
+        t.append(f"          {h}\n", style="yellow" if "held by" in h else "green")
+    for w in p.warnings:
+        t.append(f"\n! would be refused now: {w}", style="bold red")
+    return t
+
+
+class ConfirmScreen(ModalScreen[str | None]):
+    """Enter confirms (returns "" or the typed name); Esc cancels (None)."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ConfirmScreen { align: center middle; }
+    ConfirmScreen > Vertical { width: 100; height: auto; max-height: 90%; border: thick $warning;
+                               background: $surface; padding: 1 2; }
+    ConfirmScreen Input { margin-top: 1; }
+    """
+
+    def __init__(self, preview):
+        super().__init__()
+        self.preview = preview
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(preview_text(self.preview), id="preview")
+            if self.preview.needs_typed_confirmation:
+                yield Static(f"\nThis is a disaster move. Type the tenant's name ({self.preview.planned.tenant}) "
+                             "and press Enter to queue it; Esc cancels.", id="typed-help")
+                yield Input(placeholder="tenant name", id="typed")
+            else:
+                yield Static("\nEnter queues it through the arbiter; Esc cancels.", id="confirm-help")
+
+    def on_mount(self) -> None:
+        if self.preview.needs_typed_confirmation:
+            self.query_one(Input).focus()
+
+    def key_enter(self) -> None:
+        if not self.preview.needs_typed_confirmation:
+            self.dismiss("")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() != self.preview.planned.tenant:
+            self.notify("the name does not match: nothing queued", severity="warning")
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ReasonScreen(ModalScreen[str | None]):
+    """A written reason, required (raising a request over others is audited)."""
+
+    BINDINGS = [("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    ReasonScreen { align: center middle; }
+    ReasonScreen > Vertical { width: 90; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, prompt: str):
+        super().__init__()
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.prompt)
+            yield Input(placeholder="reason (recorded in the audit trail)", id="reason")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            self.notify("a written reason is required", severity="warning")
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+QUEUE_COLUMNS = [
+    Column("pos", "POS", align="right"), Column("id", "ID", align="right"), Column("host", "SHARED HOST"),
+    Column("tenant", "TENANT"), Column("node", "NODE"), Column("op", "OPERATION"), Column("state", "STATE"),
+    Column("prio", "PRIO", align="right"), Column("detail", "WHY / PROGRESS", max_width=80),
+]
+
+
+class QueueScreen(BaseScreen):
+    """Per shared host: what runs (elapsed, ETA) and what waits (position,
+    priority, and why)."""
+
+    view = "queue"
+
+    def crumb(self) -> str:
+        return "Queue"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield Static("", id="queue-note")
+        yield VirtualTable(QUEUE_COLUMNS, id="table", paint_interval=0.2)
+        yield Footer()
+
+    @property
+    def table(self) -> VirtualTable:
+        return self.query_one(VirtualTable)
+
+    def on_mount(self) -> None:
+        self._keys: set = set()
+        port = self.control.arbiter
+        if port is None:
+            self.query_one("#queue-note", Static).update(
+                "  This console has no arbiter (no database configured): it watches, it queues nothing.")
+            return
+        self.reload()
+        self.set_interval(1.0, self.reload)
+        self.table.focus()
+
+    def selected(self):
+        row = self.table.cursor_row
+        return row.data if row is not None else None
+
+    @work(exclusive=True, group="queue-reload")
+    async def reload(self) -> None:
+        port = self.control.arbiter
+        scope = self.control.scope
+        lines = await port.lines(scope)
+        left = await port.rehearsals_left(scope)
+        rows = [Row(line.id, (str(line.position or "▶"), f"#{line.id}", line.host, line.tenant, line.node, line.op,
+                              line.state, str(line.tier_priority), line.detail),
+                    style="alert" if line.state == "in_doubt" else None, data=line) for line in lines]
+        keys = {r.key for r in rows}
+        self.table.apply(RowChanges(upsert=tuple(rows), remove=tuple(self._keys - keys)))
+        self._keys = keys
+        note = "  Operations per shared recovery host, in the order they will run."
+        if left:
+            note += "\n  ! " + "\n  ! ".join(left)
+        if not lines:
+            note += "\n  The queue is empty."
+        self.query_one("#queue-note", Static).update(note)
+
+    def action_cancel_op(self) -> None:
+        line = self.selected()
+        if line is None or line.state != "queued":
+            self.notify("select a queued operation", severity="warning")
+            return
+        self.control.cancel_queued(line.id)
+
+    def action_raise_op(self) -> None:
+        line = self.selected()
+        if line is None or line.state != "queued":
+            self.notify("select a queued operation", severity="warning")
+            return
+        self.control.raise_queued(line.id)

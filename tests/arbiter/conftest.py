@@ -1,0 +1,66 @@
+"""The arbiter against the simulator: real SSH to the simulated nodes, a
+real queue in SQLite, the simulator's collision log as the oracle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ksystui.arbiter.dispatcher import Dispatcher
+from ksystui.arbiter.port import ArbiterPort
+from ksystui.config import Config, load_config
+from ksystui.fleet.connect import build_fleet, close_fleet
+from ksystui.sim.runner import SimRunner
+from ksystui.sim.world import SimWorld
+from ksystui.store.queue import Actor, AsyncQueue
+
+
+@dataclass
+class Rig:
+    world: SimWorld
+    runner: SimRunner
+    config_path: Path
+    cfg: Config
+    queue: AsyncQueue
+    fleet: object
+    actor: Actor
+
+    def dispatcher(self, **kw) -> Dispatcher:
+        transports = {n: m.transport for n, m in self.fleet.monitors.items()}
+        kw.setdefault("tick", 0.1)
+        return Dispatcher(self.queue, self.fleet, transports, self.actor, **kw)
+
+    def port(self, dispatcher=None) -> ArbiterPort:
+        return ArbiterPort(self.queue, self.fleet, self.actor, {t.name: t.priority for t in self.cfg.tenants},
+                           dispatcher)
+
+    def sent(self, node: str, word: str) -> int:
+        """How many command lines with this action word the node received."""
+        return sum(1 for argv in self.world.nodes[node].command_log if word in argv)
+
+
+def write_config(state: Path, db: Path) -> Path:
+    cfg = state / "config.toml"
+    text = cfg.read_text().replace(f'url = "sqlite:///{state}/ksystui.db"', f'url = "sqlite:///{db}"')
+    cfg.write_text(text)
+    return cfg
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    world = SimWorld.seed(speed=60)
+    state = tmp_path / "state"
+    async with SimRunner(world, state) as runner:
+        path = write_config(state, tmp_path / "k.db")
+        cfg = load_config(path).config
+        queue = await AsyncQueue.open(cfg.database.url)
+        fleet = build_fleet(cfg)
+        await fleet.refresh_all()
+        try:
+            yield Rig(world, runner, path, cfg, queue, fleet, Actor.current("test-console"))
+        finally:
+            await close_fleet(fleet)
+            await queue.close()
