@@ -95,7 +95,9 @@ class Dispatcher:
         if not waiting:
             return []
         active = await self.queue.holding()  # in_doubt ops keep their claims
-        decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
+        decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting],
+                          presorted=True, explain=False,  # waiting() is in arbitration order
+                          waiting_nodes={o.node for o in waiting})
         by_id = {o.id: o for o in waiting}
         admitted = []
         for req in decision.admit:

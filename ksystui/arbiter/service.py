@@ -116,7 +116,8 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
             detail = (f"IN DOUBT, keeps its hosts until an operator decides "
                       f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
         lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
-                               OP_LABEL.get(Op(o.op), o.op), o.state, None, o.priority, detail, " ".join(o.argv)))
+                               OP_LABEL.get(Op(o.op), str(o.op)), str(o.state), None, o.priority, detail,
+                               " ".join(o.argv)))
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
@@ -130,7 +131,7 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
         lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
-                               OP_LABEL.get(Op(o.op), o.op), "queued", position, o.priority, reason,
+                               OP_LABEL.get(Op(o.op), str(o.op)), "queued", position, o.priority, reason,
                                " ".join(o.argv)))
     return lines
 

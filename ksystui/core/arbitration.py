@@ -26,8 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import attrgetter
+from typing import NamedTuple
 
 from ksystui.core.lifecycle import Op, touches_recovery_host
+
+_NODE = attrgetter("node")
 
 
 class OpClass(StrEnum):
@@ -55,13 +59,15 @@ CLASS_OF: dict[Op, OpClass] = {
 CLASS_RANK: dict[OpClass, int] = {c: i for i, c in enumerate(OpClass)}
 
 
-@dataclass(frozen=True, order=True)
-class Claim:
+class Claim(NamedTuple):
+    """A resource an operation holds. A tuple, so that hashing it — done
+    thousands of times per admission decision — happens in C."""
+
     kind: str  # "node" or "host"
     name: str  # node name, or recovery host CEC UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     """A queued operation, as arbitration sees it (no I/O handles here)."""
 
@@ -75,16 +81,25 @@ class Request:
     raised: int = 0  # > 0: raised over others by an operator (higher first)
     with_verify: bool = False  # discover ... verify=yes touches the recovery host
 
+    # computed once: admission looks at thousands of requests per decision
+    claims: frozenset[Claim] = field(init=False, repr=False, compare=False)
+    key: tuple[int, int, int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        c = {Claim("node", self.node)}
+        if touches_recovery_host(self.op) or self.with_verify:
+            c |= {Claim("host", uuid) for uuid in self.recovery_hosts}
+        object.__setattr__(self, "claims", frozenset(c))
+        object.__setattr__(self, "key", (-self.raised, CLASS_RANK[CLASS_OF[self.op]], self.priority, self.arrival,
+                                         self.id))
+
     @property
     def op_class(self) -> OpClass:
         return CLASS_OF[self.op]
 
 
 def claims(req: Request) -> frozenset[Claim]:
-    out = {Claim("node", req.node)}
-    if touches_recovery_host(req.op) or req.with_verify:
-        out |= {Claim("host", uuid) for uuid in req.recovery_hosts}
-    return frozenset(out)
+    return req.claims
 
 
 def conflict(a: Request, b: Request) -> bool:
@@ -92,7 +107,7 @@ def conflict(a: Request, b: Request) -> bool:
 
 
 def order_key(req: Request) -> tuple[int, int, int, int, int]:
-    return (-req.raised, CLASS_RANK[req.op_class], req.priority, req.arrival, req.id)
+    return req.key
 
 
 def ordered(waiting: Iterable[Request]) -> list[Request]:
@@ -116,28 +131,67 @@ class Decision:
     blocked: tuple[Blocked, ...]
 
 
-def decide(running: Sequence[Request], waiting: Iterable[Request]) -> Decision:
-    """Which waiting requests start now (pure and deterministic)."""
+def decide(running: Sequence[Request], waiting: Iterable[Request], *, presorted: bool = False,
+           explain: bool = True, waiting_nodes: Iterable[str] | None = None) -> Decision:
+    """Which waiting requests start now (pure and deterministic).
+
+    ``presorted``: ``waiting`` is already in the documented order (the store
+    returns it so), which saves a sort of the whole queue. ``explain=False``
+    (the dispatcher's hot path) stops as soon as every node with waiting work
+    is held or reserved: every request claims its node, so nothing after that
+    point could start, and the blocked list is then left incomplete.
+    ``waiting_nodes``: the distinct nodes of ``waiting`` when the caller
+    already knows them (the store answers that from an index), sparing a
+    pass over the whole queue."""
     held: dict[Claim, int] = {}
     for r in running:
-        for c in claims(r):
+        for c in r.claims:
             held.setdefault(c, r.id)
+    queue = waiting if presorted else ordered(waiting)
+    if not isinstance(queue, list):
+        queue = list(queue)
+    if not explain:
+        return Decision(_admit_fast(held, queue, waiting_nodes), ())
     reserved: dict[Claim, int] = {}
     admit: list[Request] = []
     blocked: list[Blocked] = []
-    for position, req in enumerate(ordered(waiting), start=1):
-        mine = claims(req)
-        by_running = tuple(sorted((c, held[c]) for c in mine if c in held))
-        by_waiting = tuple(sorted((c, reserved[c]) for c in mine if c in reserved))
-        if by_running or by_waiting:
-            blocked.append(Blocked(req.id, position, by_running, by_waiting))
+    for position, req in enumerate(queue, start=1):
+        mine = req.claims
+        if held.keys().isdisjoint(mine) and reserved.keys().isdisjoint(mine):
+            admit.append(req)
             for c in mine:
-                reserved.setdefault(c, req.id)
-            continue
-        admit.append(req)
-        for c in mine:
-            held[c] = req.id
+                held[c] = req.id
+        else:
+            blocked.append(Blocked(
+                req.id, position,
+                tuple(sorted((c, held[c]) for c in mine if c in held)),
+                tuple(sorted((c, reserved[c]) for c in mine if c in reserved)),
+            ))
+            for c in mine:
+                if c not in held:
+                    reserved.setdefault(c, req.id)
     return Decision(tuple(admit), tuple(blocked))
+
+
+def _admit_fast(held: dict[Claim, int], queue: list[Request],
+                waiting_nodes: Iterable[str] | None = None) -> tuple[Request, ...]:
+    """The same admission as ``decide`` without the explanations: one set of
+    taken claims (held or reserved), and a stop as soon as every node with
+    waiting work is taken — every request claims its node, so nothing after
+    that point could start."""
+    taken = set(held)
+    open_nodes = set(waiting_nodes) if waiting_nodes is not None else set(map(_NODE, queue))
+    open_nodes.difference_update(c.name for c in held if c.kind == "node")
+    admit = []
+    for req in queue:
+        mine = req.claims
+        if taken.isdisjoint(mine):
+            admit.append(req)
+        taken.update(mine)
+        open_nodes.discard(req.node)
+        if not open_nodes:
+            break
+    return tuple(admit)
 
 
 def admissible(running: Sequence[Request], waiting: Iterable[Request]) -> list[Request]:

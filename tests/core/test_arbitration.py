@@ -1,6 +1,6 @@
 """Arbitration rules, proven by example and by Hypothesis state machines."""
 
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -134,3 +134,17 @@ class Queue(RuleBasedStateMachine):
 
 Queue.TestCase.settings = settings(max_examples=1000, stateful_step_count=30, deadline=None)
 TestQueue = Queue.TestCase
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(NODES), st.sampled_from(list(Op)), st.integers(1, 3),
+                       st.sets(st.sampled_from(HOSTS), max_size=2), st.sampled_from([0, 0, 1])), max_size=40),
+    st.lists(st.tuples(st.sampled_from(NODES), st.sets(st.sampled_from(HOSTS), max_size=2)), max_size=3),
+)
+def test_the_dispatchers_fast_path_admits_exactly_what_the_explained_decision_admits(waiting, running):
+    reqs = [Request(i, "t", n, op, p, i, frozenset(h), r) for i, (n, op, p, h, r) in enumerate(waiting)]
+    run = [Request(1000 + i, "t", n, Op.VERIFY, 1, 0, frozenset(h)) for i, (n, h) in enumerate(running)]
+    slow = decide(run, reqs)
+    fast = decide(run, ordered(reqs), presorted=True, explain=False)
+    assert [r.id for r in fast.admit] == [r.id for r in slow.admit]

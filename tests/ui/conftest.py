@@ -4,6 +4,7 @@ monitors, parsers and fleet run exactly as they do over SSH."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 
@@ -54,8 +55,57 @@ class LocalTransport:
             raise CommandFailed(self.node, f"exit {rc}", rc=rc, stdout=res.stdout, stderr=res.stderr)
         return res
 
+    def stream(self, argv, *, timeout=None, input=None):
+        return _LocalStream(self.world, self.node, list(argv))
+
     async def close(self) -> None:
         return None
+
+
+class _LocalStream:
+    """The output of a long ksysmgr command, line by line, as SSH would give it."""
+
+    def __init__(self, world: SimWorld, node: str, argv: list[str]):
+        self.world, self.node, self.argv = world, node, argv
+        self.lines: asyncio.Queue = asyncio.Queue()
+        self.returncode: int | None = None
+        self.stderr = ""
+        self._task = None
+
+    async def __aenter__(self):
+        owner = self
+
+        class _IO:
+            async def write(self, text):
+                for line in text.splitlines():
+                    owner.lines.put_nowait(line)
+
+            async def write_err(self, text):
+                owner.stderr += text
+
+            async def readline(self):
+                return None
+
+        async def run():
+            try:
+                self.returncode = await self.world.nodes[self.node].run_ksysmgr(self.argv[1:], _IO())
+            finally:
+                self.lines.put_nowait(None)
+
+        self._task = asyncio.create_task(run())
+        return self
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        line = await self.lines.get()
+        if line is None:
+            raise StopAsyncIteration
+        return line
+
+    async def __aexit__(self, *exc):
+        await self._task
 
 
 def local_fleet(world: SimWorld, interval: float = 0.3) -> Fleet:

@@ -1,0 +1,199 @@
+"""Operations from the console: the confirmation says exactly what runs
+where and what it waits for; an unplanned move needs the tenant's name
+typed; the queue view shows what runs and why the rest waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ksystui.arbiter.dispatcher import Dispatcher
+from ksystui.arbiter.port import ArbiterPort
+from ksystui.store.queue import Actor, AsyncQueue, Queue
+from ksystui.ui.app import ControlRoomApp
+from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
+
+from .conftest import local_fleet, screen_text, tenant_infos
+
+
+@pytest.fixture
+async def armed(world, tmp_path):
+    """A console with an arbiter: a real queue in SQLite, a dispatcher we
+    start only when a test wants operations to run."""
+    fleet = local_fleet(world)
+    await fleet.refresh_all()
+    queue = AsyncQueue(Queue.open(f"sqlite:///{tmp_path}/q.db"))
+    actor = Actor.current("ui-test")
+    transports = {n: m.transport for n, m in fleet.monitors.items()}
+    dispatcher = Dispatcher(queue, fleet, transports, actor, tick=0.1)
+    port = ArbiterPort(queue, fleet, actor, {t.name: t.priority for t in world.tenants.values()}, dispatcher)
+    yield fleet, queue, dispatcher, port
+    await dispatcher.stop()
+    await queue.close()
+
+
+def app_with(world, fleet, port, **kw):
+    return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, arbiter=port, **kw)
+
+
+async def wait_for(cond, timeout=10.0):
+    async with asyncio.timeout(timeout):
+        while not await cond():
+            await asyncio.sleep(0.1)
+
+
+async def test_verify_key_confirms_with_the_exact_command_and_queues_it(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("v")  # on customerA's node
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ConfirmScreen)
+        text = screen_text(app)
+        assert "VERIFY for customerA" in text and "ksysmgr -t verify site customerA" in text
+        assert "r7r3m116" in text and "snorlax" in text and "position 1" in text
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        ops = await queue.list()
+        assert [(o.tenant, o.op.value, o.state.value) for o in ops] == [("customerA", "verify", "queued")]
+
+
+async def test_escape_queues_nothing(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("m")
+        await pilot.pause(0.5)
+        assert "planned move".upper() in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert await queue.list() == []
+
+
+async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.press("down", "M")  # customerB's row
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ConfirmScreen) and "Type the tenant's name (customerB)" in screen_text(app)
+        await pilot.press(*"customerA", "enter")  # the wrong name
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ConfirmScreen) and await queue.list() == []
+        await pilot.press(*["backspace"] * 9, *"customerB", "enter")
+        await pilot.pause(0.5)
+        (op,) = await queue.list()
+        assert op.op.value == "move-unplanned" and "dr_type=unplanned" in op.argv
+
+
+async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_waits(world, armed):
+    fleet, queue, dispatcher, port = armed
+    world.speed = 5  # customerA's verify takes a while
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("v", "enter")  # customerA verify
+        await pilot.pause(0.5)
+        run = asyncio.create_task(dispatcher.run())
+        await wait_for(lambda: _state(queue, 1, "running"))
+        await pilot.press("down", "v")  # customerB verify: snorlax is busy
+        await pilot.pause(0.5)
+        text = screen_text(app)
+        assert "snorlax held by #1 customerA verify (running)" in text
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        await pilot.press("6")  # the queue view
+        await pilot.pause(1.5)
+        assert isinstance(app.screen, QueueScreen)
+        text = screen_text(app)
+        assert "running" in text and "ETA" in text
+        assert "waits: host held by #1 customerA verify" in text
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+
+
+async def _state(queue, op_id, state):
+    op = await queue.get(op_id)
+    return op is not None and op.state.value == state
+
+
+async def test_cancel_and_raise_from_the_queue_view(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("v", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("down", "v", "enter")
+        await pilot.pause(0.3)
+        await pilot.press("6")
+        await pilot.pause(1.5)
+        await pilot.press("down", "p")  # raise customerB's verify
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press("enter")  # no reason: refused
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, ReasonScreen)
+        await pilot.press(*"auditor on site", "enter")
+        await pilot.pause(0.5)
+        ops = {o.id: o for o in await queue.list()}
+        assert ops[2].raised and ops[2].raise_reason == "auditor on site"
+        await pilot.pause(1.2)
+        app.screen.table.move_cursor_to(1)
+        await pilot.press("x")
+        await pilot.pause(0.5)
+        assert (await queue.get(1)).state.value == "cancelled"
+    entries = [e["action"] for e in await queue.export_audit()]
+    assert "raise" in entries and "cancel" in entries
+
+
+async def test_readonly_console_refuses_every_operation(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port, readonly=True)
+    async with app.run_test(size=(140, 45)) as pilot:
+        for key in ("d", "v", "m", "M", "t", "c"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, ConfirmScreen)
+        assert any("read-only" in n.message for n in app._notifications)
+    assert await queue.list() == []
+
+
+async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, armed):
+    fleet, queue, _, port = armed
+    fleet2 = local_fleet(world, interval=0.2)
+    await fleet2.refresh_all()
+    port.fleet = fleet2
+    app = ControlRoomApp(fleet2, tenant_infos(world), start_fleet=True, arbiter=port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        world.faults.inject("host_failure", "raichu")
+        await asyncio.sleep(1.0)
+        await pilot.pause()
+        toasts = [n.message for n in app._notifications]
+        assert any("Recovery ready: unplanned move of customerB" in m and "queue position 1" in m for m in toasts)
+        await pilot.press("exclamation_mark")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "dr_type=unplanned" in screen_text(app) and "customerB" in screen_text(app)
+    await fleet2.stop()
+
+
+async def test_dr_test_without_cleanup_is_flagged(world, armed):
+    fleet, queue, dispatcher, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("t", "enter")
+        await pilot.pause(0.3)
+        run = asyncio.create_task(dispatcher.run())
+        await wait_for(lambda: _state(queue, 1, "succeeded"), 20)
+        await pilot.press("6")
+        await pilot.pause(1.5)
+        assert "DR test on r7r3m116 succeeded and was never cleaned up" in screen_text(app)
+        await pilot.press("0", "c", "enter")  # the cleanup, paired with the test
+        await pilot.pause(0.5)
+        await wait_for(lambda: _state(queue, 2, "succeeded"), 20)
+        assert (await queue.get(2)).pair_id == 1
+        await pilot.press("6")
+        await pilot.pause(1.5)
+        assert "never cleaned up" not in screen_text(app)
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
