@@ -164,3 +164,18 @@ async def test_kill_9_at_each_point_loses_nothing_and_never_moves_twice(served, 
     assert world.collisions.entries() == []
     rc, out, _ = await ksystui("audit", "verify", "--config", str(cfg))
     assert rc == 0, out
+
+
+async def test_schedule_staggers_nodes_that_share_a_recovery_host(served):
+    world, cfg, _ = served
+    rc, out, err = await ksystui("schedule", "plan", "--config", str(cfg))
+    assert rc == 0, err
+    times = {line.split()[0]: line.split()[2] for line in out.splitlines() if "auto_discovery_time" in line}
+    assert set(times) == {"r7r3m116", "r7r3m108", "ksysorch-dal12"}
+    assert times["r7r3m116"] != times["r7r3m108"]  # both use snorlax
+    rc, out, err = await ksystui("schedule", "apply", "--yes", "--config", str(cfg))
+    assert rc == 0, (out, err)
+    for node, hhmm in times.items():
+        assert world.nodes[node].state.system["auto_discovery_time"] == hhmm
+    rc, out, _ = await ksystui("audit", "export", "--config", str(cfg))
+    assert "auto_discovery_time=" in out
