@@ -31,9 +31,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,7 +39,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ksystui.core.arbitration import CLASS_OF, CLASS_RANK, Request, claims
+from ksystui.core.arbitration import CLASS_OF, CLASS_RANK
 from ksystui.core.audit import AuditRecord, ChainProblem
 from ksystui.core.lifecycle import Op, touches_recovery_host
 from ksystui.store.audit_log import Actor, AuditLog, check_no_secret, redact, transaction_time
@@ -51,101 +49,19 @@ from ksystui.store.queue_tables import dispatchers as _dispatchers
 from ksystui.store.queue_tables import fence_counter as _fence
 from ksystui.store.queue_tables import operations as _ops
 from ksystui.store.queue_tables import progress as _progress
+from ksystui.store.queue_types import (  # the queue's public types, re-exported
+    ACTIVE,
+    HOLDING,
+    Dispatcher,
+    NewOp,
+    OpState,
+    QueuedOp,
+    _with_verify,
+)
 
 __all__ = ["Actor", "AsyncQueue", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp"]
 
 _CLAIM_INDEX = "uq_claims_held_resource"
-
-
-class OpState(StrEnum):
-    QUEUED = "queued"
-    ADMITTED = "admitted"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    IN_DOUBT = "in_doubt"  # sent, outcome unknown: keeps its claims until an operator resolves it
-
-
-# plain strings for SQL parameters (drivers need not know our enum)
-ACTIVE: tuple[str, ...] = (OpState.ADMITTED.value, OpState.RUNNING.value)
-HOLDING: tuple[str, ...] = (*ACTIVE, OpState.IN_DOUBT.value)
-
-
-def _with_verify(op: Op, argv: Sequence[str]) -> bool:
-    """``discover … verify=yes`` also works on the recovery hosts."""
-    return op is Op.DISCOVER and "verify=yes" in argv
-
-
-@dataclass(frozen=True)
-class NewOp:
-    """An operation to submit. ``argv`` is the exact ksysmgr command line."""
-
-    tenant: str
-    node: str
-    op: Op | str
-    argv: Sequence[str]
-    site: str | None = None
-    to_site: str | None = None
-    recovery_hosts: Sequence[str] = ()  # CEC UUIDs it works on at the target site
-    host_names: Sequence[str] = ()  # their names, for display
-    priority: int = 1  # the tenant's agreement priority: 1 is served first
-    confirmed: bool = False  # the operator confirmed: the command may carry -f
-    pair_id: int | None = None  # the DR test this cleanup belongs to (or the reverse)
-
-
-@dataclass(frozen=True)
-class QueuedOp:
-    """An operation as the store holds it (a row of ``operations``)."""
-
-    id: int
-    tenant: str
-    node: str
-    op: Op
-    argv: tuple[str, ...]
-    site: str | None
-    to_site: str | None
-    recovery_hosts: tuple[str, ...]
-    host_names: tuple[str, ...]
-    priority: int
-    class_rank: int
-    arrival: int
-    raised: int
-    raise_reason: str | None
-    state: OpState
-    fence: int | None
-    holder: str | None
-    confirmed: bool
-    pair_id: int | None
-    submitted_by: str
-    submitted_at: datetime
-    admitted_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    rc: int | None
-    outcome: str | None
-    output_tail: str | None
-
-    def to_request(self) -> Request:
-        return Request(id=self.id, tenant=self.tenant, node=self.node, op=self.op, priority=self.priority,
-                       arrival=self.arrival, recovery_hosts=frozenset(self.recovery_hosts), raised=self.raised,
-                       with_verify=_with_verify(self.op, self.argv))
-
-    def claims(self) -> tuple[str, ...]:
-        """The resources it holds while admitted: "node:<name>", "host:<uuid>"."""
-        return tuple(sorted(f"{c.kind}:{c.name}" for c in claims(self.to_request())))
-
-
-@dataclass(frozen=True)
-class Dispatcher:
-    """A console that dispatches, as it last reported itself."""
-
-    console_id: str
-    user: str
-    host: str
-    pid: int
-    started_at: datetime
-    last_seen: datetime
 
 
 def _to_op(row: Any) -> QueuedOp:

@@ -23,6 +23,7 @@ from ksystui.store.engine import (
 )
 from ksystui.store.queue import Actor, NewOp, Queue
 from tests.store import pg
+from tests.store.threads import race
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
 
@@ -59,25 +60,6 @@ def verify(tenant: str, node: str) -> NewOp:
     return NewOp(tenant, node, Op.VERIFY, ["ksysmgr", "verify", "site", "Austin"], recovery_hosts=[SNORLAX])
 
 
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(i, fn):
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
 
 
 def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):

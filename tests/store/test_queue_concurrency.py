@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from ksystui.core.lifecycle import Op
 from ksystui.store.engine import open_engine, read_connection
 from ksystui.store.queue import Actor, NewOp, Queue
+from tests.store.threads import race
 
 SNORLAX = "8f2a5f4e-0000-4000-8000-00000000a001"
 HOSTS = (SNORLAX, "8f2a5f4e-0000-4000-8000-00000000a002")
@@ -43,26 +44,6 @@ def consoles(url):
     second.close()
 
 
-def race(*calls):
-    """Run the calls in threads released together; return their results."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(i: int, fn) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    return results
 
 
 def test_two_consoles_admitting_conflicting_operations_exactly_one_wins(consoles):
