@@ -135,7 +135,8 @@ async def run_queue(config, *, as_json: bool, tenant: str | None, out: TextIO, e
         if not lines:
             print("the queue is empty", file=out)
         for line in lines:
-            pos = f"{line.position:>3}" if line.position else "  *"
+            pos = f"{line.position:>3}" if line.position else {"succeeded": "  ✓", "failed": "  ✗",
+                                                                  "cancelled": "  –"}.get(line.state, "  ▶")
             print(f"{pos}  #{line.id:<5} {line.host:<12} {line.tenant:<12} {line.op:<16} {line.state:<9} "
                   f"{line.detail}", file=out)
         return 0

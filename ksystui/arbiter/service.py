@@ -15,6 +15,8 @@ from ksystui.core.planning import estimate_seconds
 from ksystui.core.snapshot import Freshness
 
 TERMINAL = ("succeeded", "failed", "cancelled", "in_doubt")
+RECENT_SECONDS = 3600  # the queue view also lists what finished in the last hour…
+RECENT_LIMIT = 10  # …at most this many
 
 
 class SubmitError(ValueError):
@@ -132,6 +134,16 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
             reason += f" (raised: {o.raise_reason})"
         lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
                                OP_LABEL.get(Op(o.op), str(o.op)), "queued", position, o.priority, reason,
+                               " ".join(o.argv)))
+    # the last outcomes, so a finished drill does not just vanish from the screen
+    recent = [o for o in await queue.list(states=("succeeded", "failed", "cancelled"), tenant=tenant)
+              if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
+    for o in sorted(recent, key=lambda o: o.finished_at, reverse=True)[:RECENT_LIMIT]:
+        took = (o.finished_at - o.started_at).total_seconds() if o.started_at else None
+        detail = f"{o.state} {_fmt((now - o.finished_at).total_seconds())} ago" + (
+            f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
+                               OP_LABEL.get(Op(o.op), str(o.op)), str(o.state), None, o.priority, detail,
                                " ".join(o.argv)))
     return lines
 

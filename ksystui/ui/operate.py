@@ -152,17 +152,19 @@ class QueueScreen(BaseScreen):
         scope = self.control.scope
         lines = await port.lines(scope)
         left = await port.rehearsals_left(scope)
-        rows = [Row(line.id, (str(line.position or "▶"), f"#{line.id}", line.host, line.tenant, line.node, line.op,
+        mark = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
+        rows = [Row(line.id, (str(line.position or mark.get(line.state, "▶")), f"#{line.id}", line.host, line.tenant, line.node, line.op,
                               line.state, str(line.tier_priority), line.detail),
-                    style="alert" if line.state == "in_doubt" else None, data=line) for line in lines]
+                    style="alert" if line.state in ("in_doubt", "failed") else (
+                        "stale" if line.state in mark else None), data=line) for line in lines]
         keys = {r.key for r in rows}
         self.table.apply(RowChanges(upsert=tuple(rows), remove=tuple(self._keys - keys)))
         self._keys = keys
         note = "  Operations per shared recovery host, in the order they will run."
         if left:
             note += "\n  ! " + "\n  ! ".join(left)
-        if not lines:
-            note += "\n  The queue is empty."
+        if not any(line.state in ("queued", "admitted", "running", "in_doubt") for line in lines):
+            note += "\n  Nothing runs or waits now."
         self.query_one("#queue-note", Static).update(note)
 
     def action_cancel_op(self) -> None:

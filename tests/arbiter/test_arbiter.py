@@ -145,3 +145,13 @@ async def test_the_port_previews_exactly_what_will_run(rig):
         await port.submit(p, "customerA")
     op_id = await port.submit(p, "customerB")
     assert (await rig.queue.get(op_id)).state == "queued"
+
+
+async def test_the_queue_lists_recent_outcomes_too(rig):
+    from ksystui.arbiter.service import queue_lines
+
+    v = await queue_op(rig, "customerA", Op.VERIFY)
+    await run_until_settled(rig, [v.id])
+    (line,) = await queue_lines(rig.queue)
+    assert line.id == v.id and line.state == "succeeded" and "ago" in line.detail and "exit 0" in line.detail
+    assert await queue_lines(rig.queue, tenant="customerB") == []
