@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TextIO
 
-from ksystui.arbiter.dispatcher import Dispatcher, pid_alive
+from ksystui.arbiter.dispatcher import Dispatcher, live_dispatchers
 from ksystui.arbiter.service import SubmitError, plan_for, queue_lines, submit
 from ksystui.config import Config, ConfigError, load_config
 from ksystui.core.lifecycle import Op
@@ -88,8 +88,7 @@ async def run_submit(config, op_word: str, tenant: str, *, site=None, to=None, n
         print(f"queued #{row.id}: {planned.command}  (node {target}"
               + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
         if not wait:
-            alive = [d for d in await env.queue.dispatchers(alive_within=DISPATCHER_ALIVE)
-                     if d.host != socket.gethostname() or pid_alive(d.pid)]
+            alive = live_dispatchers(await env.queue.dispatchers(alive_within=DISPATCHER_ALIVE))
             if alive:
                 print(f"a dispatcher is running ({alive[0].console_id}); it will run when its turn comes", file=out)
             else:

@@ -95,7 +95,3 @@ async def run_demo(scenario: Path | None, speed: float, *, scope: str | None = N
                 "database": cfg.database.model_copy(update={"url": f"sqlite:///{state / 'demo.db'}"}),
             })
             return await run_console(cfg, scope=scope, readonly=readonly, theme=theme)
-
-
-async def run_from_config(path: Path | None, **kwargs) -> int:
-    return await run_console(load_config(path).config, **kwargs)

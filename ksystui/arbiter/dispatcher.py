@@ -64,7 +64,6 @@ class Dispatcher:
         self.clock = clock
         self.running: dict[int, asyncio.Task] = {}
         self._wake = asyncio.Event()
-        self._host = socket.gethostname()
 
     # --- the loop --------------------------------------------------------------------
     def wake(self) -> None:
@@ -175,15 +174,7 @@ class Dispatcher:
 
     # --- reconciliation ---------------------------------------------------------------
     def _live_consoles(self, rows) -> set[str]:
-        live = set()
-        for d in rows:
-            if d.console_id == self.console:
-                live.add(d.console_id)
-            elif d.host == self._host and not pid_alive(d.pid):
-                continue  # a console of this machine that died (kill -9): orphaned at once
-            else:
-                live.add(d.console_id)
-        return live
+        return {d.console_id for d in live_dispatchers(rows)} | {self.console}
 
     async def reconcile(self) -> list[int]:
         """Operations held by consoles that are gone: requeue what was never
@@ -228,6 +219,13 @@ class Dispatcher:
             return "running", "no snapshot of the node yet"
         started = op.started_at or op.admitted_at or op.submitted_at
         return judge_outcome(Op(op.op), started, snap, busy)
+
+
+def live_dispatchers(rows):
+    """Dispatchers that heartbeat recently and, on this machine, whose
+    process still exists (a console killed with -9 is orphaned at once)."""
+    here = socket.gethostname()
+    return [d for d in rows if d.host != here or pid_alive(d.pid)]
 
 
 def pid_alive(pid: int | None) -> bool:

@@ -3,7 +3,7 @@ and the console, so both go through the same arbiter and database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -153,7 +153,3 @@ def unpaired_rehearsals(ops: Sequence) -> list:
     are still using the recovery host."""
     cleaned = {o.pair_id for o in ops if o.op == Op.DR_TEST_CLEANUP.value and o.state not in ("failed", "cancelled")}
     return [o for o in ops if o.op == Op.DR_TEST.value and o.state == "succeeded" and o.id not in cleaned]
-
-
-def terminal(states: Iterable[str]) -> bool:
-    return all(s in TERMINAL for s in states)

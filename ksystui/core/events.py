@@ -10,6 +10,9 @@ counterparts of sourced names; confirm them on a real node.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from ksystui.core.model import KsysEvent
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,22 @@ _DEFS = [
 ]
 
 CATALOGUE: dict[str, EventDef] = {d.name: d for d in _DEFS}
+
+
+def is_critical(ev: KsysEvent) -> bool:
+    """Worth an alert: critical by the catalogue, or printed as an error."""
+    return event_def(ev.name).critical or ev.type == "error"
+
+
+def event_time(ev: KsysEvent) -> datetime | None:
+    """When an event happened, if the node printed a time we can read
+    (INFERRED format: ISO 8601, ``Z`` for UTC)."""
+    if not ev.time:
+        return None
+    try:
+        return datetime.fromisoformat(ev.time.replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def event_def(name: str) -> EventDef:

@@ -5,14 +5,14 @@ it touches, whether it may run now, and — after a crash — what became of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core import lifecycle
+from ksystui.core.events import event_time
 from ksystui.core.ksysmgr import commands
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import Flavour, Host, KsysEvent
+from ksystui.core.model import Flavour, Host
 from ksystui.core.snapshot import Freshness, NodeSnapshot
 
 # The words of the command line (`ksystui submit OP …`) and of the UI.
@@ -158,13 +158,6 @@ _OUTCOME_EVENTS: dict[Op, tuple[str, ...]] = {
 }
 
 
-def _event_time(ev: KsysEvent) -> datetime | None:
-    try:
-        return datetime.fromisoformat((ev.time or "").replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: bool) -> tuple[str, str]:
     """(state, why) for an operation found running after a crash:
     'running' while the node still works on something, else succeeded /
@@ -176,7 +169,7 @@ def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: b
     verdict: tuple[str, str] | None = None
     since = started_at.replace(microsecond=0)  # node event times have whole seconds
     for ev in snap.events:
-        t = _event_time(ev)
+        t = event_time(ev)
         if t is None or t < since:
             continue
         for base in bases:
@@ -186,10 +179,3 @@ def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: b
     if verdict is not None:
         return verdict
     return "in_doubt", "no outcome event from the node after the start; check the node and decide"
-
-
-def vm_summary(vms: Iterable) -> str:
-    from collections import Counter
-
-    c = Counter(v.state for v in vms)
-    return ", ".join(f"{s}:{n}" for s, n in sorted(c.items())) or "no VMs"

@@ -120,7 +120,8 @@ class NodeSnapshot:
         return None if when is None else now - when
 
 
-UNREACHABLE_KINDS = frozenset({"unreachable", "auth_failed", "host_key_mismatch", "timeout"})
+# transport error kinds after which a node counts as not there at all
+UNREACHABLE_KINDS = frozenset({"unreachable", "auth_failed", "host_key_mismatch", "host_key_unknown", "timeout"})
 
 
 def judge_freshness(now: datetime, read_at: datetime | None, interval: float, health: NodeHealth) -> Freshness:

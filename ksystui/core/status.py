@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ksystui.core.events import event_def
+from ksystui.core.events import event_time, is_critical
 from ksystui.core.model import DiskGroup, KsysEvent
 from ksystui.core.snapshot import Freshness, NodeSnapshot, recovery_hosts
 
@@ -81,22 +81,13 @@ def replication_health(groups: Iterable[DiskGroup]) -> str:
     return "in sync"
 
 
-def _event_time(ev: KsysEvent) -> datetime | None:
-    if not ev.time:
-        return None
-    try:
-        return datetime.fromisoformat(ev.time.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def critical_events(node: str, events: Iterable[KsysEvent], now: datetime, hours: int = 24) -> tuple[CriticalEvent, ...]:
     since = now - timedelta(hours=hours)
     out = []
     for ev in events:
-        if not event_def(ev.name).critical and ev.type != "error":
+        if not is_critical(ev):
             continue
-        t = _event_time(ev)
+        t = event_time(ev)
         if t is not None and t < since:
             continue
         out.append(CriticalEvent(node, ev.name, ev.time, ev.resource, ev.description))

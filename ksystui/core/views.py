@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from ksystui.core.events import event_def
+from ksystui.core.events import event_def, is_critical
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
 from ksystui.core.status import TenantInfo, replication_health
 
@@ -179,7 +179,7 @@ def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = fro
     for e in snap.events:
         ident = event_identity(snap.node, e)
         d = event_def(e.name)
-        severity = "critical" if d.critical or e.type == "error" else (e.type or d.type)
+        severity = "critical" if is_critical(e) else (e.type or d.type)
         acked = ident in acknowledged
         rows.append(ViewRow(
             ("event", ident),

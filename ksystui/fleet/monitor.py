@@ -22,7 +22,7 @@ from ksystui.core.ksysmgr.commands import build_query
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import PARSERS
 from ksystui.core.model import Flavour
-from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
+from ksystui.core.snapshot import UNREACHABLE_KINDS, NodeHealth, NodeSnapshot, Section
 from ksystui.transport.errors import CommandFailed, TransportError
 
 log = logging.getLogger(__name__)
@@ -34,8 +34,6 @@ QUERIES: dict[Flavour, tuple[str, ...]] = {
     Flavour.POWERVS: ("vm", "site", "workgroup", "disk_group", "event", "system"),
 }
 
-# Errors after which the rest of the cycle is pointless: the node is not there.
-_FATAL = ("unreachable", "auth_failed", "host_key_mismatch", "host_key_unknown", "timeout")
 
 Publish = Callable[[NodeSnapshot], Awaitable[None] | None]
 
@@ -126,7 +124,7 @@ class NodeMonitor:
             except TransportError as exc:
                 sections[kind] = replace(prev, error=str(exc))
                 last_error = (exc.kind, str(exc))
-                if exc.kind in _FATAL:
+                if exc.kind in UNREACHABLE_KINDS:  # the node is not there: the rest is pointless
                     fatal = exc
                     break
         if service is not None:

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input
 
-from ksystui.core.events import event_def
+from ksystui.core.events import is_critical
 from ksystui.core.operations import OP_WORDS as OP_BY_WORD
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.status import TenantInfo
@@ -156,7 +156,7 @@ class ControlRoomApp(App):
         snap = message.snapshot
         if self.state.in_scope(snap.tenant):
             for ev in message.new_events:
-                if event_def(ev.name).critical or ev.type == "error":
+                if is_critical(ev):
                     self._alert(snap, ev)
 
     def _alert(self, snap: NodeSnapshot, ev) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ksystui.core.events import event_def
+from ksystui.core.events import is_critical
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity
 from ksystui.core.status import TenantInfo
 from ksystui.core.views import (
@@ -135,8 +135,7 @@ class FleetView:
         for name, snap in self.snapshots.items():
             n = sum(
                 1 for e in snap.events
-                if (event_def(e.name).critical or e.type == "error")
-                and event_identity(name, e) not in self.acknowledged
+                if is_critical(e) and event_identity(name, e) not in self.acknowledged
             )
             if n:
                 counts[name] = n

@@ -89,3 +89,9 @@ def test_shared_recovery_hosts_by_uuid_even_if_named_differently():
     assert shared.names == ("snorlax", "snorlax-b")
     assert not hosts["U-OTHER"].shared
     assert "u-pbrazos" not in hosts  # production hosts are not recovery hosts
+
+
+def test_an_unknown_host_key_counts_as_unreachable_like_a_mismatch():
+    for kind in ("host_key_unknown", "host_key_mismatch"):
+        h = NodeHealth(last_success=T0, consecutive_failures=1, error_kind=kind)
+        assert judge_freshness(T0 + timedelta(seconds=1), T0, 10, h) is Freshness.UNREACHABLE
