@@ -52,7 +52,8 @@ def columns_for(view: str) -> list[Column]:
 
 class FilterBar(Input):
     DEFAULT_CSS = """
-    FilterBar { dock: bottom; display: none; height: 1; border: none; padding: 0 1; }
+    FilterBar { display: none; height: 1; border: none; padding: 0 1; }  /* in flow: between table and footer */
+    FilterBar:focus { border: none; }  /* Input's focus border would leave no row for the text */
     FilterBar.-shown { display: block; }
     """
 

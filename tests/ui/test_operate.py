@@ -89,7 +89,7 @@ async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
 
 async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_waits(world, armed):
     fleet, queue, dispatcher, port = armed
-    world.speed = 5  # customerA's verify takes a while
+    world.speed = 1  # customerA's verify lasts ~17 s: it is surely still running when we look
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.press("v", "enter")  # customerA verify
@@ -108,6 +108,7 @@ async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_w
         text = screen_text(app)
         assert "running" in text and "ETA" in text
         assert "waits: host held by #1 customerA verify" in text
+        world.speed = 1000  # let the verify finish now
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
 

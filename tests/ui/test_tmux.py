@@ -68,6 +68,7 @@ def test_demo_in_tmux_vms_filter_and_drill_down():
         screen = term.wait_for("LAST CHANGE")
         assert "cA_oradb01" in screen and "cB_db2core" in screen
         term.type("/")
+        term.wait_for("filter: words")  # a person types once the filter bar is there
         term.type("db2")
         term.keys("Enter")
         time.sleep(1.0)
