@@ -21,6 +21,7 @@ shipped inside this package; there is no alembic.ini.
 
 from __future__ import annotations
 
+import time
 import zlib
 from pathlib import Path
 
@@ -148,6 +149,24 @@ def migrate(engine: Engine) -> str:
     several processes at once (SQLite: BEGIN IMMEDIATE; PostgreSQL: an
     advisory lock). A database migrated by a newer ksystui raises
     :class:`SchemaTooNewError` and is left untouched."""
+    # SQLite: two processes creating the same new database at once can get
+    # "database is locked" before the busy timeout applies (switching a new
+    # file to WAL takes an exclusive lock); a short retry settles it.
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            return _migrate_once(engine)
+        except StoreError as exc:
+            locked = "database is locked" in str(exc) and engine.dialect.name == "sqlite"
+            if not locked or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.1 * 2**attempt)  # start-up, in a worker thread (AsyncStore/AsyncQueue.open)
+    raise AssertionError("unreachable")
+
+
+_LOCKED_RETRIES = 6
+
+
+def _migrate_once(engine: Engine) -> str:
     cfg = alembic_config()
     script = ScriptDirectory.from_config(cfg)
     known = {rev.revision for rev in script.walk_revisions()}
