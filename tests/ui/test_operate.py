@@ -167,8 +167,9 @@ async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, a
     app = ControlRoomApp(fleet2, tenant_infos(world), start_fleet=True, arbiter=port)
     async with app.run_test(size=(160, 45)) as pilot:
         world.faults.inject("host_failure", "raichu")
-        await asyncio.sleep(1.0)
-        await pilot.pause()
+        async with asyncio.timeout(10):
+            while not any("Recovery ready" in n.message for n in app._notifications):
+                await pilot.pause(0.05)
         toasts = [n.message for n in app._notifications]
         assert any("Recovery ready: unplanned move of customerB" in m and "queue position 1" in m for m in toasts)
         await pilot.press("exclamation_mark")
