@@ -184,9 +184,14 @@ class ControlRoomApp(App):
         self._apply(self.state.tick())
 
     def _clock(self) -> None:
-        self.refresh_chrome(self.screen)
+        if self.screen_stack:
+            self.refresh_chrome(self.screen)
 
     def _apply(self, changes: dict[str, ViewChanges]) -> None:
+        # Snapshots and ticks are queued messages: one can arrive after shutdown has popped every
+        # screen. The state is already updated; a screen pushed later reloads from it.
+        if not self.screen_stack:
+            return
         screen = self.screen
         if isinstance(screen, TableScreen):
             screen.apply_changes(changes)

@@ -114,6 +114,8 @@ class TableScreen(BaseScreen):
         self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
 
     def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
+        if not self.query(VirtualTable):  # composing, or torn down at shutdown: on_mount reloads
+            return
         if self.view == "tenant":
             if changes:
                 self.reload()

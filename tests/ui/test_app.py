@@ -10,6 +10,7 @@ from ksystui.ui.actions import KeymapError
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.operate import QueueScreen
 from ksystui.ui.screens import DetailScreen, HelpScreen, TableScreen
+from ksystui.ui.state import ViewChanges
 
 from .conftest import local_fleet, screen_text, tenant_infos
 
@@ -333,3 +334,20 @@ async def test_no_color_is_respected(world, polled, monkeypatch):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.no_color
+
+
+async def test_updates_that_arrive_during_shutdown_are_dropped_quietly(world, polled):
+    """The fleet keeps publishing while the console closes: a snapshot or a clock tick
+    queued behind the quit must not crash the exit (seen in CI as ScreenStackError)."""
+    app = make_app(world, polled)
+    snap = next(iter(polled.snapshots.values()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.table.remove()  # what shutdown does to the screen's children first
+        await pilot.pause()
+        screen.apply_changes({"overview": ViewChanges(upsert=app.state.rows_of("overview"))})
+    assert not app.screen_stack
+    app.state.snapshots.pop(snap.node)
+    app._apply(app.state.update(snap))
+    app._clock()
