@@ -5,7 +5,7 @@ queue view. Everything goes through the arbiter port the app was given."""
 from __future__ import annotations
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -63,8 +63,11 @@ class ConfirmScreen(ModalScreen[str | None]):
         if self.preview.needs_typed_confirmation:
             self.query_one(Input).focus()
 
-    def key_enter(self) -> None:
+    def key_enter(self, event: events.Key) -> None:
         if not self.preview.needs_typed_confirmation:
+            # Stop the key here: left to bubble, it reaches the app after the dismiss and
+            # the app's Enter (drill down) would act on the view behind the dialog.
+            event.stop()
             self.dismiss("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

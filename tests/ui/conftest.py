@@ -147,3 +147,19 @@ def screen_text(app) -> str:
     import html
 
     return html.unescape(" ".join(re.sub(r"<[^>]+>", "", r) for r in runs)).replace("\xa0", " ")
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Wait until what the operator would see has happened (a busy machine is
+    slower, never wrong), then let one paint land."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await pilot.pause(0.05)
+    await pilot.pause(0.6)
+
+
+async def wait_for(condition, timeout: float = 10.0) -> None:
+    """Wait until an async condition (the queue in the store, say) holds."""
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.05)

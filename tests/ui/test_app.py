@@ -12,7 +12,7 @@ from ksystui.ui.operate import QueueScreen
 from ksystui.ui.screens import DetailScreen, HelpScreen, TableScreen
 from ksystui.ui.state import ViewChanges
 
-from .conftest import local_fleet, screen_text, tenant_infos
+from .conftest import local_fleet, screen_text, tenant_infos, until
 
 
 def make_app(world, fleet, **kw) -> ControlRoomApp:
@@ -306,15 +306,6 @@ async def test_themes(world, polled, theme):
         assert app.ansi_color is (theme == "high-contrast")
         await type_command(pilot, "theme light")
         assert app.theme == "textual-light"
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Wait until what the operator would see has happened (a busy machine is
-    slower, never wrong), then let one paint land."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await pilot.pause(0.05)
-    await pilot.pause(0.6)
 
 
 class _Null:

@@ -13,8 +13,9 @@ from ksystui.arbiter.port import ArbiterPort
 from ksystui.store.queue import Actor, AsyncQueue, Queue
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
+from ksystui.ui.screens import TableScreen
 
-from .conftest import local_fleet, screen_text, tenant_infos
+from .conftest import local_fleet, screen_text, tenant_infos, until, wait_for
 
 
 @pytest.fixture
@@ -37,26 +38,20 @@ def app_with(world, fleet, port, **kw):
     return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, arbiter=port, **kw)
 
 
-async def wait_for(cond, timeout=10.0):
-    async with asyncio.timeout(timeout):
-        while not await cond():
-            await asyncio.sleep(0.1)
-
-
 async def test_verify_key_confirms_with_the_exact_command_and_queues_it(world, armed):
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("v")  # on customerA's node
-        await pilot.pause(0.5)
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: confirming(app))
         text = screen_text(app)
         assert "VERIFY for customerA" in text and "ksysmgr -t verify site customerA" in text
         assert "r7r3m116" in text and "snorlax" in text and "position 1" in text
-        await pilot.press("enter")
-        await pilot.pause(0.5)
+        await confirm(pilot, app, queue, 1)
         ops = await queue.list()
         assert [(o.tenant, o.op.value, o.state.value) for o in ops] == [("customerA", "verify", "queued")]
+        # the Enter that confirmed does not also drill into the row behind the dialog
+        assert isinstance(app.screen, TableScreen) and app.screen.view == "overview"
 
 
 async def test_escape_queues_nothing(world, armed):
@@ -64,10 +59,10 @@ async def test_escape_queues_nothing(world, armed):
     app = app_with(world, fleet, port)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("m")
-        await pilot.pause(0.5)
+        await until(pilot, lambda: confirming(app))
         assert "planned move".upper() in screen_text(app)
         await pilot.press("escape")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert await queue.list() == []
 
 
@@ -76,13 +71,13 @@ async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
     app = app_with(world, fleet, port)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press("down", "M")  # customerB's row
-        await pilot.pause(0.5)
-        assert isinstance(app.screen, ConfirmScreen) and "Type the tenant's name (customerB)" in screen_text(app)
+        await until(pilot, lambda: confirming(app))
+        assert "Type the tenant's name (customerB)" in screen_text(app)
         await pilot.press(*"customerA", "enter")  # the wrong name
         await pilot.pause(0.3)
         assert isinstance(app.screen, ConfirmScreen) and await queue.list() == []
         await pilot.press(*["backspace"] * 9, *"customerB", "enter")
-        await pilot.pause(0.5)
+        await wait_for(lambda: queued(queue, 1))
         (op,) = await queue.list()
         assert op.op.value == "move-unplanned" and "dr_type=unplanned" in op.argv
 
@@ -92,25 +87,50 @@ async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_w
     world.speed = 1  # customerA's verify lasts ~17 s: it is surely still running when we look
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.press("v", "enter")  # customerA verify
-        await pilot.pause(0.5)
+        await pilot.press("v")  # customerA verify
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, 1)
         run = asyncio.create_task(dispatcher.run())
         await wait_for(lambda: _state(queue, 1, "running"))
         await pilot.press("down", "v")  # customerB verify: snorlax is busy
-        await pilot.pause(0.5)
+        await until(pilot, lambda: confirming(app))
         text = screen_text(app)
         assert "snorlax held by #1 customerA verify (running)" in text
-        await pilot.press("enter")
-        await pilot.pause(0.3)
+        await confirm(pilot, app, queue, 2)
         await pilot.press("6")  # the queue view
-        await pilot.pause(1.5)
-        assert isinstance(app.screen, QueueScreen)
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "waits:" in screen_text(app))
         text = screen_text(app)
         assert "running" in text and "ETA" in text
         assert "waits: host held by #1 customerA verify" in text
         world.speed = 1000  # let the verify finish now
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
+
+
+async def confirm(pilot, app, queue, n: int) -> None:
+    """Enter on the confirmation: the request is in the store and the operator is back on the view."""
+    await pilot.press("enter")
+    await wait_for(lambda: queued(queue, n))
+    await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+
+
+def confirming(app) -> bool:
+    """The confirmation is up and has its preview (command, hosts, position) filled in."""
+    return isinstance(app.screen, ConfirmScreen) and "ksysmgr" in screen_text(app)
+
+
+async def queued(queue, n: int) -> bool:
+    return len(await queue.list()) == n
+
+
+async def raised(queue, op_id: int) -> bool:
+    op = await queue.get(op_id)
+    return op is not None and op.raised
+
+
+def raised_first(app) -> bool:
+    rows = app.screen.table.visible_rows()
+    return len(rows) > 1 and "customerB" in " ".join(rows[0].cells)
 
 
 async def _state(queue, op_id, state):
@@ -122,27 +142,27 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.press("v", "enter")
-        await pilot.pause(0.3)
-        await pilot.press("down", "v", "enter")
-        await pilot.pause(0.3)
+        await pilot.press("v")
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, 1)
+        await pilot.press("down", "v")
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, 2)
         await pilot.press("6")
-        await pilot.pause(1.5)
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "customerB" in screen_text(app))
         await pilot.press("down", "p")  # raise customerB's verify
-        await pilot.pause(0.3)
-        assert isinstance(app.screen, ReasonScreen)
+        await until(pilot, lambda: isinstance(app.screen, ReasonScreen))
         await pilot.press("enter")  # no reason: refused
         await pilot.pause(0.2)
         assert isinstance(app.screen, ReasonScreen)
         await pilot.press(*"auditor on site", "enter")
-        await pilot.pause(0.5)
+        await wait_for(lambda: raised(queue, 2))
         ops = {o.id: o for o in await queue.list()}
         assert ops[2].raised and ops[2].raise_reason == "auditor on site"
-        await pilot.pause(1.2)
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and raised_first(app))
         app.screen.table.move_cursor_to(1)
         await pilot.press("x")
-        await pilot.pause(0.5)
-        assert (await queue.get(1)).state.value == "cancelled"
+        await wait_for(lambda: _state(queue, 1, "cancelled"))
     entries = [e["action"] for e in await queue.export_audit()]
     assert "raise" in entries and "cancel" in entries
 
@@ -173,8 +193,7 @@ async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, a
         toasts = [n.message for n in app._notifications]
         assert any("Recovery ready: unplanned move of customerB" in m and "queue position 1" in m for m in toasts)
         await pilot.press("exclamation_mark")
-        await pilot.pause(0.5)
-        assert isinstance(app.screen, ConfirmScreen)
+        await until(pilot, lambda: confirming(app))
         assert "dr_type=unplanned" in screen_text(app) and "customerB" in screen_text(app)
     await fleet2.stop()
 
@@ -183,19 +202,20 @@ async def test_dr_test_without_cleanup_is_flagged(world, armed):
     fleet, queue, dispatcher, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.press("t", "enter")
-        await pilot.pause(0.3)
+        await pilot.press("t")
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, 1)
         run = asyncio.create_task(dispatcher.run())
         await wait_for(lambda: _state(queue, 1, "succeeded"), 20)
         await pilot.press("6")
-        await pilot.pause(1.5)
-        assert "DR test on r7r3m116 succeeded and was never cleaned up" in screen_text(app)
-        await pilot.press("0", "c", "enter")  # the cleanup, paired with the test
-        await pilot.pause(0.5)
+        await until(pilot, lambda: "DR test on r7r3m116 succeeded and was never cleaned up" in screen_text(app))
+        await pilot.press("0", "c")  # the cleanup, paired with the test
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, 2)
         await wait_for(lambda: _state(queue, 2, "succeeded"), 20)
         assert (await queue.get(2)).pair_id == 1
         await pilot.press("6")
-        await pilot.pause(1.5)
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "cleanup" in screen_text(app))
         assert "never cleaned up" not in screen_text(app)
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
