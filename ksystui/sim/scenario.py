@@ -14,9 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ksystui.core.model import VM_STATES
+from ksystui.resources import SCENARIOS_DIR
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
-SEED_SCENARIO = FIXTURES / "draas-seed.toml"
+SEED_SCENARIO = SCENARIOS_DIR / "draas-seed.toml"
 
 
 class ScenarioError(ValueError):

@@ -26,13 +26,13 @@ from ksystui.core.operations import OP_WORDS as OP_BY_WORD
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.status import TenantInfo
 from ksystui.core.views import ViewRow, tenant_rows
+from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, remap
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import BaseScreen, DetailScreen, HelpScreen, TableScreen, object_pairs
 from ksystui.ui.state import FleetView, ViewChanges
 
-THEMES_DIR = Path(__file__).resolve().parents[2] / "themes"
 # the recovery an alert offers, pre-filled (the seed: a production host fails → move)
 RECOVERY_FOR = {"HOST_FAILURE": "move-unplanned"}
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
