@@ -262,8 +262,21 @@ class Queue:
                 self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail={"fence": fence, **detail})
         except _Refused:
+            self._audit_refusal(op_id, fence, action, actor)
             return False
         return True
+
+    def _audit_refusal(self, op_id: int, fence: int, action: str, actor: Actor) -> None:
+        """Nothing changed, but a console acting under a hold it no longer has
+        (paused, partitioned, or racing a reconciler) is worth a line: who
+        tried what, under which fence, and whose the operation is now."""
+        with self._write() as (conn, now):
+            row = conn.execute(sa.select(_ops.c.tenant, _ops.c.node, _ops.c.state, _ops.c.fence, _ops.c.holder)
+                               .where(_ops.c.id == op_id)).first()
+            now_held = {} if row is None else {"state": row.state, "current_fence": row.fence, "holder": row.holder}
+            self.audit.append(conn, actor=actor, action="refused", operation=op_id,
+                              tenant=row.tenant if row else None, node=row.node if row else None, at=now,
+                              detail={"attempted": action, "fence": fence, **now_held})
 
     @staticmethod
     def _release(conn: Connection, op_id: int, fence: int | None = None) -> list[str]:

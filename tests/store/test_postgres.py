@@ -159,8 +159,8 @@ def test_lifecycle_fencing_and_audit_verify_on_postgresql(consoles, url):
     one.heartbeat("console-1", ALICE)
     assert [d.console_id for d in two.dispatchers(alive_within=60)] == ["console-1"]
     assert one.verify_audit() == []
-    assert [e["action"] for e in one.export_audit("customerA")] == ["submit", "admit", "start", "progress",
-                                                                    "finish", "resolve"]
+    assert [e["action"] for e in one.export_audit("customerA")] == ["submit", "admit", "refused", "start",
+                                                                    "progress", "finish", "resolve"]
     with one.engine.begin() as conn:  # an intruder edits one row
         conn.exec_driver_sql("UPDATE audit SET actor = 'mallory' WHERE seq = 3")
     problems = one.verify_audit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -68,6 +69,18 @@ def snapshot(q: Queue) -> dict:
     with read_connection(q.engine) as conn:
         return {t: conn.execute(sa.select(queue_tables.__dict__[t]).order_by(*queue_tables.__dict__[t].primary_key))
                 .all() for t in ("operations", "claims", "progress", "audit", "audit_head", "fence_counter")}
+
+
+def only_refusals_since(q: Queue, before: dict) -> list:
+    """Nothing changed since ``before`` but audit rows, and those are all
+    refusals; returns them."""
+    after = snapshot(q)
+    added = after["audit"][len(before["audit"]):]
+    assert after["audit"][:len(before["audit"])] == before["audit"]
+    assert {k: v for k, v in after.items() if not k.startswith("audit")} == \
+        {k: v for k, v in before.items() if not k.startswith("audit")}
+    assert all(r.action == "refused" for r in added)
+    return added
 
 
 def held(q: Queue) -> list[tuple[str, int, int]]:
@@ -346,7 +359,18 @@ def test_a_wrong_fence_returns_false_and_changes_nothing(q, call):
             "requeue": (op.id, wrong, "forged", BOB),
         }[call]
         assert getattr(q, call)(*args) is False
-    assert snapshot(q) == before
+    refusals = only_refusals_since(q, before)
+    # who tried is recorded (not every forged progress line: the finish under it is refused too)
+    if call == "add_progress":
+        assert refusals == []
+    else:
+        assert [(r.action, r.actor, json.loads(r.detail)["attempted"]) for r in refusals] == \
+            [("refused", str(BOB), call_action(call))] * 2
+        assert json.loads(refusals[0].detail)["current_fence"] == fence
+
+
+def call_action(call: str) -> str:
+    return {"mark_running": "start", "finish": "finish", "requeue": "requeue"}[call]
 
 
 def test_a_console_that_lost_its_hold_cannot_complete_fail_or_release_it(q):
@@ -361,7 +385,9 @@ def test_a_console_that_lost_its_hold_cannot_complete_fail_or_release_it(q):
     assert not q.add_progress(op.id, old, "stale line", ALICE)
     assert not q.finish(op.id, old, "failed", 1, "stale", "", ALICE)
     assert not q.requeue(op.id, old, "stale", ALICE)
-    assert snapshot(q) == before
+    refusals = only_refusals_since(q, before)
+    assert [json.loads(r.detail)["attempted"] for r in refusals] == ["start", "finish", "requeue"]
+    assert {json.loads(r.detail)["holder"] for r in refusals} == {"console-2"}
     # an operator resolves it: the holder's own fence no longer completes it either
     assert q.mark_running(op.id, new, BOB)
     assert q.resolve(op.id, "failed", ALICE, "operator stopped it on the HMC")
