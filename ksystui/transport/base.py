@@ -72,6 +72,25 @@ class CommandStream(Protocol):
     def __aiter__(self) -> AsyncIterator[str]: ...
 
 
+class ClosedOnExit:
+    """``async with transport:`` closes the transport on the way out, however
+    the block ends (the transports define ``close``)."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
 @runtime_checkable
 class KsysTransport(Protocol):
     node: str

@@ -17,14 +17,13 @@ import ssl
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 
 from ksystui.transport.backoff import Backoff
-from ksystui.transport.base import TransportHealth
+from ksystui.transport.base import ClosedOnExit, TransportHealth
 from ksystui.transport.errors import (
     AuthFailed,
     HttpError,
@@ -70,7 +69,7 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class RestTransport:
+class RestTransport(ClosedOnExit):
     """DR Automation service API of one PowerVS KSYS node."""
 
     def __init__(
@@ -176,17 +175,6 @@ class RestTransport:
         session, self._session = self._session, None
         if session is not None and not session.closed:
             await session.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # --- requests -------------------------------------------------------------
 

@@ -42,6 +42,7 @@ from ksystui.transport.base import (
     HOST_KEY_TOFU,
     HOST_KEY_UNKNOWN,
     HOST_KEY_VERIFIED,
+    ClosedOnExit,
     CommandResult,
     TransportHealth,
 )
@@ -143,7 +144,7 @@ class _Client(asyncssh.SSHClient):
             self._on_lost(self._conn, exc)
 
 
-class SshTransport:
+class SshTransport(ClosedOnExit):
     """:class:`~ksystui.transport.base.KsysTransport` over SSH."""
 
     def __init__(
@@ -309,17 +310,6 @@ class SshTransport:
             conn.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(conn.wait_closed(), _CLOSE_WAIT)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def _exec(
         self, conn: asyncssh.SSHClientConnection, command: str, input: str | None
