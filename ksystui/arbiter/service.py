@@ -80,6 +80,8 @@ class QueueLine:
 def _fmt(seconds: float | None) -> str:
     if seconds is None:
         return "?"
+    if seconds < 1:
+        return "<1s"  # not "0s": it did take time
     seconds = int(seconds)
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 

@@ -37,6 +37,7 @@ class ViewSpec:
     name: str
     title: str
     columns: tuple[tuple[str, str], ...]  # (key, label)
+    default_sort: tuple[str, bool] | None = None  # (column key, descending); None: the natural order
 
 
 VIEWS: dict[str, ViewSpec] = {
@@ -55,7 +56,9 @@ VIEWS: dict[str, ViewSpec] = {
                                                 ("site", "ACTIVE SITE"), ("age", "AGE"))),
         ViewSpec("events", "Events", (("time", "TIME"), ("tenant", "TENANT"), ("node", "NODE"),
                                       ("severity", "SEVERITY"), ("event", "EVENT"), ("resource", "RESOURCE"),
-                                      ("description", "DESCRIPTION"), ("ack", "ACK"))),
+                                      ("description", "DESCRIPTION"), ("ack", "ACK")),
+                 # a live stream: what just happened on top, whichever tenant it came from
+                 default_sort=("time", True)),
         ViewSpec("hosts", "Hosts", (("recovery", "RECOVERY HOST"), ("uuid", "CEC UUID"), ("tenant", "TENANT"),
                                     ("node", "NODE"), ("production", "PRODUCTION HOST"), ("state", "STATE"),
                                     ("shared", "SHARED WITH"))),

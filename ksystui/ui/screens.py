@@ -106,6 +106,10 @@ class TableScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.reload()
+        default = VIEWS[self.view].default_sort
+        if default is not None:
+            self.table.set_sort(*default)
+            self._sort_index = [key for key, _ in VIEWS[self.view].columns].index(default[0])
         if self.preset_filter:
             self.table.set_filter(self.preset_filter)
         self.table.focus()

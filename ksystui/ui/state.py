@@ -144,12 +144,15 @@ class FleetView:
     # --- rows ------------------------------------------------------------------------
     def rows_of(self, view: str) -> list[ViewRow]:
         """A view's rows in their natural order: tenants by agreement
-        priority, then node, then as the node lists them (fleet-wide views
-        are built in their own order already)."""
+        priority, then node, then as the node lists them; hosts by recovery
+        host, then tenant (other fleet-wide views are built in their own order
+        already). A view may sort itself on top (events: newest first)."""
         rows = list(self.rows[view].values())
+        rank = {t.name: (t.priority, t.name) for t in self.tenants}
         if view in PER_NODE:
-            rank = {t.name: (t.priority, t.name) for t in self.tenants}
             rows.sort(key=lambda r: (rank.get(r.tenant or "", (99, "")), r.node or ""))
+        elif view == "hosts":  # each recovery host's tenants together, in agreement order
+            rows.sort(key=lambda r: (r.cells[0], rank.get(r.tenant or "", (99, "")), r.node or ""))
         return rows
 
     def _rebuild_node(self, snap: NodeSnapshot, now: datetime) -> dict[str, ViewChanges]:

@@ -342,3 +342,33 @@ async def test_updates_that_arrive_during_shutdown_are_dropped_quietly(world, po
     app.state.snapshots.pop(snap.node)
     app._apply(app.state.update(snap))
     app._clock()
+
+
+async def test_events_stream_newest_first_whichever_tenant(world, polled):
+    """customerA's failure, then a second later customerB's: B's is on top,
+    although A comes first everywhere else (agreement priority)."""
+    app = make_app(world, polled)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        world.faults.inject("host_failure", "pbrazos")
+        await polled.refresh_all()
+        await asyncio.sleep(1.1)  # event times are whole seconds
+        world.faults.inject("host_failure", "raichu")
+        await polled.refresh_all()
+
+        def failures():
+            return [r.cells[1] for r in app.screen.table.visible_rows() if r.cells[4] == "HOST_FAILURE"]
+
+        await until(pilot, lambda: len(failures()) == 2)
+        assert failures() == ["customerB", "customerA"]
+        assert "TIME▼" in screen_text(app)
+
+
+async def test_hosts_list_each_recovery_host_in_agreement_order_whoever_answered_first(world, polled):
+    from ksystui.ui.state import FleetView
+
+    view = FleetView(tenant_infos(world))
+    for node in ("r7r3m108", "r7r3m116"):  # customerB's node answers first
+        view.update(polled.snapshots[node])
+    assert [(r.cells[0], r.tenant) for r in view.rows_of("hosts")] == [("snorlax", "customerA"),
+                                                                       ("snorlax", "customerB")]

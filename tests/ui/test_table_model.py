@@ -148,6 +148,18 @@ def test_sort_cycles_and_ties_keep_natural_order() -> None:
     assert model.sort_state == ("prio", False)
 
 
+def test_set_sort_goes_straight_to_a_direction_and_back() -> None:
+    model = model_with(row("a", "x", prio="2"), row("b", "y", prio="1"), row("c", "z", prio="3"))
+    model.set_sort("prio", descending=True)
+    assert keys(model) == ["c", "a", "b"] and model.sort_state == ("prio", True)
+    model.sort_by("prio")  # the cycle goes on from there: back to the natural order
+    assert keys(model) == ["a", "b", "c"] and model.sort_state is None
+    model.set_sort("prio")
+    assert keys(model) == ["b", "a", "c"]
+    model.set_sort(None)
+    assert keys(model) == ["a", "b", "c"]
+
+
 def test_sort_key_gets_data_and_none_sorts_last() -> None:
     cols = (Column("age", "Age", sort_key=lambda d: getattr(d, "real", None)),)
     model = TableModel(cols)

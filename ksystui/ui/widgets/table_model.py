@@ -268,6 +268,10 @@ class TableModel:
             self._view = self._scan(self._order.source(), terms)
         self._settle_cursor(None, -1)
 
+    def set_sort(self, column_key: str | None, descending: bool = False) -> None:
+        """Sort by a column (None: the natural order)."""
+        self._set_sort(None if column_key is None else (self._column_index(column_key), descending))
+
     def sort_by(self, column_key: str) -> None:
         """Ascending, then descending, then back to the natural order."""
         index = self._column_index(column_key)

@@ -203,6 +203,12 @@ class VirtualTable(ScrollView, can_focus=True):
         self._model.set_filter(text)
         self._changed(anchor, keep_cursor_visible=True)
 
+    def set_sort(self, column_key: str | None, descending: bool = False) -> None:
+        """Sort by a column (None: the natural order)."""
+        anchor = self._anchor()
+        self._model.set_sort(column_key, descending)
+        self._changed(anchor, keep_cursor_visible=True)
+
     def sort_by(self, column_key: str) -> None:
         """Ascending, then descending, then the natural order again."""
         anchor = self._anchor()
