@@ -237,7 +237,7 @@ class HelpScreen(ModalScreen):
     BINDINGS = [("escape,question_mark,q", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 80; max-height: 80%; border: round $accent; background: $surface;
+    HelpScreen > VerticalScroll { width: 84; max-width: 100%; max-height: 90%; border: round $accent; background: $surface;
                                   padding: 0 1; }
     """
 
@@ -250,14 +250,20 @@ class HelpScreen(ModalScreen):
     def compose(self) -> ComposeResult:
         t = Text()
         t.append(f"Keys in the {self.view_name} view\n\n", style="bold")
-        for key, desc, note in help_rows(self.actions, self.view_name, self.readonly):
-            t.append(f"{key:>8}  ", style="bold")
-            t.append(desc)
-            if note:
-                t.append(f"  ({note})", style="dim")
-            t.append("\n")
-        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue  tenant NAME  "
-                  "scope TENANT|all  theme NAME  help  quit\n", style="dim")
+        rows = help_rows(self.actions, self.view_name, self.readonly)
+        for key, desc, note in rows:
+            # a mark column, not a trailing note: a note wraps under the next key in a narrow dialog
+            mark = "" if not note else ("×" if "read-only" in note else "!")
+            t.append(f"{key:>6} ", style="bold")
+            t.append(f"{mark:1} ", style="bold red" if mark == "!" else "dim")
+            t.append(desc + "\n", style="dim" if mark == "×" else "")
+        legend = [f"{m} {what}" for m, what in (("!", "changes a node: asks for confirmation first"),
+                                                 ("×", "disabled: this console is read-only"))
+                  if any(m == ("×" if "read-only" in n else "!") for _, _, n in rows if n)]
+        if legend:
+            t.append("\n" + "    ".join(legend) + "\n", style="dim")
+        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue\n"
+                 "               tenant NAME  scope TENANT|all  theme NAME  help  quit\n", style="dim")
         t.append("Filter (/):  words match any column; column:value matches one column.\n", style="dim")
         with VerticalScroll():
             yield Static(t)

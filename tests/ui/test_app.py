@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -156,6 +157,7 @@ async def test_help_lists_the_keys_of_the_current_view(world, polled):
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
         assert "Keys in the events view" in text and "Acknowledge event" in text and "Filter rows" in text
+        assert re.search(r"!\s+Verify", text) and re.search(r"!\s+changes a node: asks for confirmation first", text)
         await pilot.press("escape")
         await pilot.press("1", "question_mark")
         await pilot.pause(0.1)
@@ -295,6 +297,11 @@ async def test_readonly_console_says_so(world, polled):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert "READ-ONLY" in screen_text(app)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        text = screen_text(app)
+        assert re.search(r"×\s+Verify", text) and re.search(r"×\s+disabled: this console is read-only", text)
+        assert not re.search(r"!\s+Verify", text)
 
 
 @pytest.mark.parametrize("theme", ["dark", "light", "high-contrast"])
