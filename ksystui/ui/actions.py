@@ -133,14 +133,19 @@ def bindings(actions: Iterable[Action]) -> list[Binding]:
     ]
 
 
+# what the mark beside a key in ``?`` means
+HELP_MARKS = {"!": "changes a node: asks for confirmation first", "×": "disabled: this console is read-only"}
+
+
 def help_rows(actions: Iterable[Action], view: str, readonly: bool) -> list[tuple[str, str, str]]:
-    """(key, description, note) for the actions of a view, as ``?`` lists them."""
+    """(key, description, mark) for the actions of a view, as ``?`` lists
+    them; the mark is "", or a key of HELP_MARKS."""
     rows = []
     for a in actions:
         if not a.applies(view):
             continue
-        note = "disabled: read-only" if a.dangerous and readonly else ("changes a node" if a.dangerous else "")
-        rows.append((display_key(a.key), a.description, note))
+        mark = ("×" if readonly else "!") if a.dangerous else ""
+        rows.append((display_key(a.key), a.description, mark))
     return rows
 
 

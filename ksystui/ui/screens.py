@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
 from ksystui.core.views import VIEWS, ViewRow
-from ksystui.ui.actions import help_rows
+from ksystui.ui.actions import HELP_MARKS, help_rows
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader
 from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
 
@@ -251,15 +251,13 @@ class HelpScreen(ModalScreen):
         t = Text()
         t.append(f"Keys in the {self.view_name} view\n\n", style="bold")
         rows = help_rows(self.actions, self.view_name, self.readonly)
-        for key, desc, note in rows:
+        for key, desc, mark in rows:
             # a mark column, not a trailing note: a note wraps under the next key in a narrow dialog
-            mark = "" if not note else ("×" if "read-only" in note else "!")
             t.append(f"{key:>6} ", style="bold")
             t.append(f"{mark:1} ", style="bold red" if mark == "!" else "dim")
             t.append(desc + "\n", style="dim" if mark == "×" else "")
-        legend = [f"{m} {what}" for m, what in (("!", "changes a node: asks for confirmation first"),
-                                                 ("×", "disabled: this console is read-only"))
-                  if any(m == ("×" if "read-only" in n else "!") for _, _, n in rows if n)]
+        used = {mark for _, _, mark in rows}
+        legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
         t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue\n"
