@@ -23,6 +23,12 @@ def one_line(text: str, limit: int = 300) -> str:
     return line
 
 
+def with_suffix(text: str, suffix: str, limit: int = 300) -> str:
+    """``text; suffix`` on one line within ``limit``, cutting ``text`` rather
+    than the suffix (which says what happens next)."""
+    return f"{one_line(text, max(20, limit - len(suffix) - 2))}; {suffix}"
+
+
 class TransportError(Exception):
     """Base of every transport error."""
 

@@ -55,6 +55,7 @@ from ksystui.transport.errors import (
     TransportError,
     Unreachable,
     one_line,
+    with_suffix,
 )
 from ksystui.transport.known_hosts import (
     KnownHostsEntry,
@@ -379,14 +380,14 @@ class SshTransport(ClosedOnExit):
         if isinstance(last, HostKeyMismatch):
             raise type(last)(
                 self.node,
-                f"{last.message}; {nxt}",
+                with_suffix(last.message, nxt),
                 known_hosts_file=last.known_hosts_file,
                 line=last.line,
             )
         if isinstance(last, AuthFailed):
-            raise AuthFailed(self.node, f"{last.message}; {nxt}")
+            raise AuthFailed(self.node, with_suffix(last.message, nxt))
         reason = last.message if last is not None else "the last attempt failed"
-        raise Unreachable(self.node, f"not retrying yet ({reason}); {nxt}")
+        raise Unreachable(self.node, with_suffix(f"not retrying yet ({reason})", nxt))
 
     async def _open(self) -> asyncssh.SSHClientConnection:
         try:

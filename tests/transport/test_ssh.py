@@ -29,6 +29,7 @@ from ksystui.transport.errors import (
     Timeout,
     TransportError,
     Unreachable,
+    with_suffix,
 )
 from ksystui.transport.known_hosts import KnownHostsFile, known_hosts_line, match_files
 from ksystui.transport.ssh import SshTransport
@@ -335,7 +336,7 @@ async def test_silent_server_is_a_connect_timeout_then_backoff(make_ssh) -> None
     server = await asyncio.start_server(mute, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        t = make_ssh(port=port, connect_timeout=0.3)
+        t = make_ssh(port=port, connect_timeout=0.3, backoff=Backoff(initial=5, cap=5, jitter=0))
         t0 = time.monotonic()
         with pytest.raises(Timeout) as info:
             await t.run(QUERY_VM)
@@ -384,7 +385,8 @@ async def test_mismatch_is_never_trusted_on_first_use(
     path = tmp_path / "known_hosts"
     path.write_text(hosts_line(sim, ONPREM_A, impostor))
     tofu = tmp_path / "tofu"
-    t = make_ssh(known_hosts=path, trust_on_first_use=True, tofu_known_hosts=tofu)
+    # a backoff long enough that the second call surely falls inside it, however busy the machine
+    t = make_ssh(known_hosts=path, trust_on_first_use=True, tofu_known_hosts=tofu, backoff=Backoff(initial=5, cap=5, jitter=0))
     with pytest.raises(HostKeyMismatch) as info:
         await t.run(QUERY_VM)
     assert type(info.value) is HostKeyMismatch and info.value.line == 1
@@ -556,6 +558,15 @@ async def test_errors_are_one_line_naming_the_node() -> None:
 
     back = pickle.loads(pickle.dumps(HostKeyMismatch("n1", "m", known_hosts_file=Path("/k"), line=4)))
     assert back.line == 4 and back.known_hosts_file == Path("/k") and str(back) == "n1: m"
+
+
+def test_a_long_reason_is_cut_before_what_happens_next() -> None:
+    """In backoff the error says when the next attempt is; a long reason (a
+    deep known_hosts path, a fingerprint) must not push that off the line."""
+    long_reason = "host key does not match the key stored in /" + "deep/" * 80 + "known_hosts"
+    err = HostKeyMismatch("n1", with_suffix(long_reason, "next attempt at 03:00:05 (in 4.9 s)"))
+    assert str(err).endswith("…; next attempt at 03:00:05 (in 4.9 s)") and len(err.message) <= 300
+    assert with_suffix("short", "next") == "short; next"
 
 
 # --- known_hosts matching -------------------------------------------------------------

@@ -21,6 +21,8 @@ class Tmux:
         self.socket = f"ksystui-test-{uuid.uuid4().hex[:8]}"
         env = {**os.environ, "TERM": "xterm-256color"}
         env.pop("NO_COLOR", None)
+        for size in ("COLUMNS", "LINES"):  # Textual obeys these over the real terminal; a runner may set them
+            env.pop(size, None)
         self._run("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height),
                   " ".join(command), env=env)
 
