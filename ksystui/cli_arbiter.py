@@ -45,7 +45,8 @@ class Env:
 
 @contextlib.asynccontextmanager
 async def environment(config: Path | None, err: TextIO):
-    from ksystui.store.queue import Actor, AsyncQueue
+    from ksystui.store.queue import Actor
+    from ksystui.store.queue_async import AsyncQueue
 
     try:
         loaded = load_config(config)

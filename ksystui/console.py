@@ -29,7 +29,7 @@ async def run_console(cfg: Config, *, scope: str | None = None, readonly: bool =
     store = queue = None
     if use_store:
         from ksystui.store import AsyncStore
-        from ksystui.store.queue import AsyncQueue
+        from ksystui.store.queue_async import AsyncQueue
 
         try:
             store = await AsyncStore.open(cfg.database.url)

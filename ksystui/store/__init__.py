@@ -51,6 +51,7 @@ __all__ = [
 
 # The arbiter's durable queue and the audit trail (migration 0002).
 from ksystui.store.audit_log import Actor, AuditLog, SecretRefused  # noqa: E402
-from ksystui.store.queue import AsyncQueue, Dispatcher, NewOp, OpState, Queue, QueuedOp  # noqa: E402
+from ksystui.store.queue import Dispatcher, NewOp, OpState, Queue, QueuedOp  # noqa: E402
+from ksystui.store.queue_async import AsyncQueue  # noqa: E402
 
 __all__ += ["Actor", "AsyncQueue", "AuditLog", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp", "SecretRefused"]

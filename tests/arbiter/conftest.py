@@ -15,7 +15,8 @@ from ksystui.config import Config, load_config
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-from ksystui.store.queue import Actor, AsyncQueue
+from ksystui.store.queue import Actor
+from ksystui.store.queue_async import AsyncQueue
 
 
 @dataclass

@@ -17,7 +17,8 @@ from ksystui.core.lifecycle import Op
 from ksystui.store import queue_tables, tables
 from ksystui.store.audit_log import SecretRefused
 from ksystui.store.engine import head_revision, read_connection
-from ksystui.store.queue import Actor, AsyncQueue, NewOp, OpState, Queue
+from ksystui.store.queue import Actor, NewOp, OpState, Queue
+from ksystui.store.queue_async import AsyncQueue
 
 SNORLAX = "8f2a5f4e-0000-4000-8000-00000000a001"  # a shared recovery host (CEC UUID)
 PIKACHU = "8f2a5f4e-0000-4000-8000-00000000a002"

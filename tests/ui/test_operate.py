@@ -10,7 +10,8 @@ import pytest
 
 from ksystui.arbiter.dispatcher import Dispatcher
 from ksystui.arbiter.port import ArbiterPort
-from ksystui.store.queue import Actor, AsyncQueue, Queue
+from ksystui.store.queue import Actor, Queue
+from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import TableScreen
