@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import asyncssh
+import tomli_w
 
 from ksystui.sim import keys
 from ksystui.sim.admin_server import AdminServer
@@ -252,61 +253,41 @@ class SimRunner:
 
     def config_toml(self, state: Path) -> str:
         """The ksystui configuration for this run (never holds a token)."""
-        w = TomlWriter()
-        w.comment("Written by `ksystui sim` for this simulator run.")
-        w.comment("Ports change on every run; host keys, client key and CA are reused.")
-        w.comment(f"Simulator admin endpoint (not part of ksystui's config): {self.admin_url}")
-        w.blank()
-        w.table("database")
-        w.kv("url", f"sqlite:///{state / 'ksystui.db'}")
         by_tenant: dict[str, list[str]] = {}
         for name, node in self.world.nodes.items():
             by_tenant.setdefault(node.tenant, []).append(name)
-        tenants = list(self.world.tenants.values())
-        known = {t.name for t in tenants}
-        for tenant in tenants:
-            if not by_tenant.get(tenant.name):
-                w.blank()
-                w.comment(f"Tenant {tenant.name} has no KSYS node in this scenario.")
-                continue
-            self._tenant_toml(w, state, tenant.name, tenant.priority, tenant.tier, by_tenant)
-        for orphan in by_tenant.keys() - known:  # nodes naming a tenant the world lacks
-            self._tenant_toml(w, state, orphan, 99, "standard", by_tenant)
-        return w.text()
+        tenants = [(t.name, t.priority, t.tier) for t in self.world.tenants.values() if by_tenant.get(t.name)]
+        known = {t.name for t in self.world.tenants.values()}
+        tenants += [(orphan, 99, "standard") for orphan in by_tenant.keys() - known]  # nodes naming no tenant
+        doc = {
+            "database": {"url": f"sqlite:///{state / 'ksystui.db'}"},
+            "tenants": [{"name": name, "priority": priority, "tier": tier,
+                         "nodes": [self._node_config(state, node) for node in by_tenant[name]]}
+                        for name, priority, tier in tenants],
+        }
+        header = [
+            "Written by `ksystui sim` for this simulator run.",
+            "Ports change on every run; host keys, client key and CA are reused.",
+            f"Simulator admin endpoint (not part of ksystui's config): {self.admin_url}",
+            *(f"Tenant {t.name} has no KSYS node in this scenario."
+              for t in self.world.tenants.values() if not by_tenant.get(t.name)),
+        ]
+        return "".join(f"# {line}\n" for line in header) + "\n" + tomli_w.dumps(doc)
 
-    def _tenant_toml(
-        self,
-        w: TomlWriter,
-        state: Path,
-        tenant: str,
-        priority: int,
-        tier: str,
-        by_tenant: dict[str, list[str]],
-    ) -> None:
-        w.blank()
-        w.array_table("tenants")
-        w.kv("name", tenant)
-        w.kv("priority", priority)
-        w.kv("tier", tier)
-        for name in by_tenant.get(tenant, []):
-            node = self.world.nodes[name]
-            ep = self.endpoints[name]
-            w.blank()
-            w.array_table("tenants.nodes")
-            w.kv("name", name)
-            w.kv("flavour", str(node.flavour))
-            w.table("tenants.nodes.ssh")
-            w.kv("host", self.host)
-            w.kv("port", ep.ssh_port)
-            w.kv("user", "root")
-            w.kv("key_file", str(state / keys.CLIENT_KEY_FILE))
-            w.kv("known_hosts", str(state / "known_hosts"))
-            if node.rest is not None and ep.rest_url is not None:
-                w.table("tenants.nodes.rest")
-                w.kv("url", ep.rest_url)
-                w.kv("instance_id", node.rest.instance_id)
-                w.kv("token_file", str(state / "tokens" / f"{name}.token"))
-                w.kv("ca_file", str(state / keys.CA_FILE))
+    def _node_config(self, state: Path, name: str) -> dict[str, Any]:
+        node = self.world.nodes[name]
+        ep = self.endpoints[name]
+        entry: dict[str, Any] = {
+            "name": name,
+            "flavour": str(node.flavour),
+            "ssh": {"host": self.host, "port": ep.ssh_port, "user": "root",
+                    "key_file": str(state / keys.CLIENT_KEY_FILE), "known_hosts": str(state / "known_hosts")},
+        }
+        if node.rest is not None and ep.rest_url is not None:
+            entry["rest"] = {"url": ep.rest_url, "instance_id": node.rest.instance_id,
+                             "token_file": str(state / "tokens" / f"{name}.token"),
+                             "ca_file": str(state / keys.CA_FILE)}
+        return entry
 
 
 def _make_private_dir(path: Path) -> None:
@@ -324,72 +305,6 @@ def _read_extra_authorized_keys(state: Path | None) -> list[asyncssh.SSHKey]:
     except (OSError, asyncssh.KeyImportError, ValueError) as exc:
         log.warning("%s: ignored, cannot read keys: %s", path, exc)
         return []
-
-
-# --- a small TOML writer ------------------------------------------------------
-
-
-def toml_string(value: str) -> str:
-    """A TOML basic string with every character that needs it escaped."""
-    out = ['"']
-    for ch in value:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def toml_value(value: str | int | float | bool) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return toml_string(value)
-    raise TypeError(f"no TOML form for {type(value).__name__}")
-
-
-class TomlWriter:
-    """Just enough TOML for a config file: tables, arrays of tables, scalars."""
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []
-
-    def comment(self, text: str) -> None:
-        for line in text.splitlines() or [""]:
-            self._lines.append(f"# {line}".rstrip())
-
-    def blank(self) -> None:
-        if self._lines and self._lines[-1] != "":
-            self._lines.append("")
-
-    def table(self, name: str) -> None:
-        self._lines.append(f"[{name}]")
-
-    def array_table(self, name: str) -> None:
-        self._lines.append(f"[[{name}]]")
-
-    def kv(self, key: str, value: str | int | float | bool) -> None:
-        bare = key.replace("_", "").replace("-", "").isalnum() and key.isascii()
-        self._lines.append(f"{key if bare else toml_string(key)} = {toml_value(value)}")
-
-    def text(self) -> str:
-        return "\n".join(self._lines).rstrip("\n") + "\n"
 
 
 # --- `ksystui sim` ------------------------------------------------------------

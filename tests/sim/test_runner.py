@@ -16,7 +16,7 @@ import asyncssh
 
 from ksystui.config import parse_config
 from ksystui.sim import keys
-from ksystui.sim.runner import SimRunner, TomlWriter, run_sim, toml_string
+from ksystui.sim.runner import SimRunner, run_sim
 from ksystui.sim.world import SimWorld
 
 # small synchronous file helpers (blocking calls stay out of the async tests)
@@ -259,14 +259,12 @@ async def test_run_sim_returns_0_when_asked_to_stop(state_dir: Path) -> None:
     assert await asyncio.wait_for(task, 5) == 0
 
 
-def test_toml_strings_are_escaped() -> None:
-    nasty = 'C:\\temp\\"quoted"\nnew\tline\x01\x7f é'
-    w = TomlWriter()
-    w.comment("a\nb")
-    w.table("t")
-    w.kv("s", nasty)
-    w.kv("n", 3)
-    w.kv("odd key", True)
-    parsed = tomllib.loads(w.text())
-    assert parsed == {"t": {"s": nasty, "n": 3, "odd key": True}}
-    assert toml_string("plain") == '"plain"'
+async def test_config_survives_an_awkward_state_directory(tmp_path: Path) -> None:
+    """Quotes, a backslash, spaces and non-ASCII in the path: config.toml still
+    parses and names the files exactly."""
+    state = tmp_path / 'odd "dir" \\ é'
+    async with SimRunner(SimWorld.seed(), state):
+        config = tomllib.loads((state / "config.toml").read_text(encoding="utf-8"))
+    assert config["database"]["url"] == f"sqlite:///{state}/ksystui.db"
+    ssh = config["tenants"][0]["nodes"][0]["ssh"]
+    assert ssh["key_file"] == str(state / "id_ed25519") and ssh["known_hosts"] == str(state / "known_hosts")
