@@ -30,7 +30,14 @@ from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, remap
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
-from ksystui.ui.screens import BaseScreen, DetailScreen, HelpScreen, TableScreen, object_pairs
+from ksystui.ui.screens import (
+    BaseScreen,
+    DetailScreen,
+    HelpScreen,
+    TableScreen,
+    TableViewScreen,
+    object_pairs,
+)
 from ksystui.ui.state import FleetView, ViewChanges
 
 # the recovery an alert offers, pre-filled (the seed: a production host fails → move)
@@ -223,7 +230,7 @@ class ControlRoomApp(App):
     def context(self) -> Context:
         screen = self.screen
         view = getattr(screen, "view", "overview")
-        has = isinstance(screen, TableScreen | QueueScreen) and screen.selected() is not None
+        has = isinstance(screen, TableViewScreen) and screen.selected() is not None
         return Context(view=view, readonly=self.readonly, has_selection=has, arbiter=self.arbiter is not None)
 
     async def action_guarded(self, action_id: str) -> None:
@@ -248,7 +255,7 @@ class ControlRoomApp(App):
 
     def action_back(self) -> None:
         screen = self.screen
-        if isinstance(screen, TableScreen) and screen.close_filter():
+        if isinstance(screen, TableViewScreen) and screen.close_filter():
             return
         if len([s for s in self.screen_stack if isinstance(s, BaseScreen)]) > 1:
             self.pop_screen()

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from ksystui.ui.screens import BaseScreen
-from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
+from ksystui.ui.screens import TableViewScreen
+from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges
 
 
 def preview_text(p) -> Text:
@@ -115,7 +115,7 @@ QUEUE_COLUMNS = [
 ]
 
 
-class QueueScreen(BaseScreen):
+class QueueScreen(TableViewScreen):
     """Per shared host: what runs (elapsed, ETA) and what waits (position,
     priority, and why)."""
 
@@ -127,12 +127,8 @@ class QueueScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_frame()
         yield Static("", id="queue-note")
-        yield VirtualTable(QUEUE_COLUMNS, id="table", paint_interval=0.2)
+        yield from self.compose_table(QUEUE_COLUMNS, paint_interval=0.2)
         yield Footer()
-
-    @property
-    def table(self) -> VirtualTable:
-        return self.query_one(VirtualTable)
 
     def on_mount(self) -> None:
         self._keys: set = set()
@@ -144,10 +140,6 @@ class QueueScreen(BaseScreen):
         self.reload()
         self.set_interval(1.0, self.reload)
         self.table.focus()
-
-    def selected(self):
-        row = self.table.cursor_row
-        return row.data if row is not None else None
 
     @work(exclusive=True, group="queue-reload")
     async def reload(self) -> None:

@@ -79,60 +79,25 @@ class BaseScreen(Screen):
         self.control.refresh_chrome(self)
 
 
-class TableScreen(BaseScreen):
-    """A view as a virtual table: filter, sort, drill down."""
+class TableViewScreen(BaseScreen):
+    """A screen around one virtual table: ``/`` filters it, ``s``/``S`` sort
+    it (the fleet views, the queue and the audit trail share this)."""
 
-    def __init__(self, view: str, *, preset_filter: str = "", tenant: str | None = None, title: str | None = None):
-        super().__init__()
-        self.view = view
-        self.preset_filter = preset_filter
-        self.tenant = tenant  # for the tenant detail view
-        self.title_text = title
-        self._sort_index = -1
+    preset_filter: str = ""
+    _sort_index: int = -1
 
-    def crumb(self) -> str:
-        base = self.title_text or VIEWS[self.view].title
-        return f"{base} [{self.preset_filter}]" if self.preset_filter else base
-
-    def compose(self) -> ComposeResult:
-        yield from self.compose_frame()
-        yield VirtualTable(columns_for(self.view), id="table")
+    def compose_table(self, columns: list[Column], **kw) -> ComposeResult:
+        yield VirtualTable(columns, id="table", **kw)
         yield FilterBar(placeholder="filter: words, or column:value  (Enter keeps, Esc clears)", id="filter")
-        yield Footer()
 
     @property
     def table(self) -> VirtualTable:
         return self.query_one(VirtualTable)
 
-    def on_mount(self) -> None:
-        self.reload()
-        default = VIEWS[self.view].default_sort
-        if default is not None:
-            self.table.set_sort(*default)
-            self._sort_index = [key for key, _ in VIEWS[self.view].columns].index(default[0])
-        if self.preset_filter:
-            self.table.set_filter(self.preset_filter)
-        self.table.focus()
-
-    def reload(self) -> None:
-        self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
-
-    def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
-        if not self.query(VirtualTable):  # composing, or torn down at shutdown: on_mount reloads
-            return
-        if self.view == "tenant":
-            if changes:
-                self.reload()
-            return
-        ch = changes.get(self.view)
-        if ch:
-            self.table.apply(RowChanges(upsert=tuple(to_row(r) for r in ch.upsert), remove=tuple(ch.remove)))
-
-    def selected(self) -> ViewRow | None:
+    def selected(self):
         row = self.table.cursor_row
-        return row.data if row is not None else None  # type: ignore[return-value]
+        return row.data if row is not None else None
 
-    # --- actions ------------------------------------------------------------------
     def action_filter(self) -> None:
         bar = self.query_one(FilterBar)
         bar.add_class("-shown")
@@ -159,15 +124,61 @@ class TableScreen(BaseScreen):
         return False
 
     def action_sort_next(self) -> None:
-        cols = VIEWS[self.view].columns
+        cols = self.table.columns
         self._sort_index = (self._sort_index + 1) % len(cols)
-        self.table.sort_by(cols[self._sort_index][0])
-        self.notify(f"sorted by {cols[self._sort_index][1]}", timeout=1.5)
+        self.table.sort_by(cols[self._sort_index].key)
+        self.notify(f"sorted by {cols[self._sort_index].label}", timeout=1.5)
 
     def action_sort_reverse(self) -> None:
         if self._sort_index >= 0:
-            self.table.sort_by(VIEWS[self.view].columns[self._sort_index][0])
+            self.table.sort_by(self.table.columns[self._sort_index].key)
 
+
+class TableScreen(TableViewScreen):
+    """A fleet view as a virtual table: filter, sort, drill down."""
+
+    def __init__(self, view: str, *, preset_filter: str = "", tenant: str | None = None, title: str | None = None):
+        super().__init__()
+        self.view = view
+        self.preset_filter = preset_filter
+        self.tenant = tenant  # for the tenant detail view
+        self.title_text = title
+        self._sort_index = -1
+
+    def crumb(self) -> str:
+        base = self.title_text or VIEWS[self.view].title
+        return f"{base} [{self.preset_filter}]" if self.preset_filter else base
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield from self.compose_table(columns_for(self.view))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+        default = VIEWS[self.view].default_sort
+        if default is not None:
+            self.table.set_sort(*default)
+            self._sort_index = [key for key, _ in VIEWS[self.view].columns].index(default[0])
+        if self.preset_filter:
+            self.table.set_filter(self.preset_filter)
+        self.table.focus()
+
+    def reload(self) -> None:
+        self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
+
+    def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
+        if not self.query(VirtualTable):  # composing, or torn down at shutdown: on_mount reloads
+            return
+        if self.view == "tenant":
+            if changes:
+                self.reload()
+            return
+        ch = changes.get(self.view)
+        if ch:
+            self.table.apply(RowChanges(upsert=tuple(to_row(r) for r in ch.upsert), remove=tuple(ch.remove)))
+
+    # --- actions ------------------------------------------------------------------
     def action_open(self) -> None:
         row = self.selected()
         if row is not None:

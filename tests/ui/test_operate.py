@@ -220,3 +220,27 @@ async def test_dr_test_without_cleanup_is_flagged(world, armed):
         assert "never cleaned up" not in screen_text(app)
         run.cancel()
         await asyncio.gather(run, return_exceptions=True)
+
+
+async def test_the_queue_view_filters_and_sorts_like_every_table(world, armed):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for keys, n in ((("v",), 1), (("down", "v"), 2)):
+            await pilot.press(*keys)
+            await until(pilot, lambda: confirming(app))
+            await confirm(pilot, app, queue, n)
+        await pilot.press("6")
+
+        def tenants():
+            return [r.cells[3] for r in app.screen.table.visible_rows()] if isinstance(app.screen, QueueScreen) else []
+
+        await until(pilot, lambda: tenants() == ["customerA", "customerB"])
+        await pilot.press("slash", *"customerB", "enter")
+        await until(pilot, lambda: tenants() == ["customerB"])
+        await pilot.press("escape")  # clears the filter, stays on the queue
+        await until(pilot, lambda: tenants() == ["customerA", "customerB"])
+        await pilot.press("s", "s")  # POS, then ID
+        await until(pilot, lambda: any("sorted by ID" in n.message for n in app._notifications))
+        await pilot.press("S")  # reversed
+        await until(pilot, lambda: tenants() == ["customerB", "customerA"])
