@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ksystui.arbiter.audit_lines import AuditLine, audit_line, chain_status
 from ksystui.arbiter.service import SubmitError, plan_for, queue_lines, submit, unpaired_rehearsals
 from ksystui.core.arbitration import Request, claims, decide, ordered
 from ksystui.core.lifecycle import Op
@@ -80,6 +81,13 @@ class ArbiterPort:
         ops = await self.queue.list(tenant=scope)
         return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
+
+    async def audit(self, scope: str | None = None, limit: int = 500) -> list[AuditLine]:
+        """The newest records, newest first; scoped: that tenant's only."""
+        return [audit_line(e) for e in await self.queue.recent_audit(limit, scope)]
+
+    async def audit_status(self, scope: str | None = None) -> str:
+        return chain_status(await self.queue.verify_audit(), scoped=scope is not None)
 
     async def cancel(self, op_id: int, reason: str) -> bool:
         return await self.queue.cancel(op_id, self.actor, reason)

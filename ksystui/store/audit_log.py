@@ -205,15 +205,27 @@ class AuditLog:
                 query = query.where(audit.c.tenant == tenant)
             with read_connection(self.engine) as conn:
                 rows = conn.execute(query).all()
-            for row in rows:
-                yield {
-                    "id": row.id, "seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
-                    "operation": row.operation, "tenant": row.tenant, "node": row.node,
-                    "detail": _detail(row.detail), "prev_hash": row.prev_hash, "hash": row.hash,
-                }
+            yield from map(_as_dict, rows)
             if len(rows) < _EXPORT_PAGE:
                 return
             after = rows[-1].seq
+
+    def latest(self, limit: int, tenant: str | None = None) -> list[dict]:
+        """The newest ``limit`` records, newest first (what a screen shows);
+        with ``tenant``, only that tenant's, as :meth:`export`."""
+        query = sa.select(audit).order_by(audit.c.seq.desc()).limit(limit)
+        if tenant is not None:
+            query = query.where(audit.c.tenant == tenant)
+        with read_connection(self.engine) as conn:
+            return [_as_dict(row) for row in conn.execute(query).all()]
+
+
+def _as_dict(row) -> dict:
+    return {
+        "id": row.id, "seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
+        "operation": row.operation, "tenant": row.tenant, "node": row.node,
+        "detail": _detail(row.detail), "prev_hash": row.prev_hash, "hash": row.hash,
+    }
 
 
 def _whole(value: object) -> bool:

@@ -97,5 +97,8 @@ class AsyncQueue:
     async def export_audit(self, tenant: str | None = None) -> list[dict]:
         return await self._run(self.queue.export_audit, tenant)
 
+    async def recent_audit(self, limit: int = 500, tenant: str | None = None) -> list[dict]:
+        return await self._run(self.queue.recent_audit, limit, tenant)
+
     async def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
         return await self._run(self.queue.record, actor, action, **kw)

@@ -61,16 +61,17 @@ def _needs_arbiter_only(ctx: Context) -> str | None:
 
 
 TABLE_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant", "queue")
+LIST_VIEWS = (*TABLE_VIEWS, "audit")  # filter and sort work in every table, the audit trail's too
 OP_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant")
 
 ACTIONS: tuple[Action, ...] = (
     Action("app.command", "colon", "Command (:vms, :events, :scope …)", "command"),
-    Action("view.filter", "slash", "Filter rows", "filter", views=TABLE_VIEWS),
+    Action("view.filter", "slash", "Filter rows", "filter", views=LIST_VIEWS),
     Action("view.open", "enter", "Drill down", "open", views=TABLE_VIEWS, footer=False, guard=_needs_selection),
     Action("app.back", "escape", "Back", "back"),
     Action("app.help", "question_mark", "Help: keys of this view", "help"),
-    Action("view.sort", "s", "Sort by next column", "sort_next", views=TABLE_VIEWS),
-    Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", views=TABLE_VIEWS, footer=False),
+    Action("view.sort", "s", "Sort by next column", "sort_next", views=LIST_VIEWS),
+    Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", views=LIST_VIEWS, footer=False),
     Action("view.refresh", "r", "Poll the selected node now", "refresh", views=TABLE_VIEWS, guard=_needs_selection),
     Action("event.ack", "a", "Acknowledge event", "acknowledge", views=("events",), guard=_needs_selection),
     Action("op.discover", "d", "Discover: queue a discovery of the selected tenant's site", "operate('discover')",
@@ -98,6 +99,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("goto.hosts", "4", "Hosts", "goto('hosts')", footer=False),
     Action("goto.nodes", "5", "Nodes", "goto('nodes')", footer=False),
     Action("goto.queue", "6", "Queue", "goto('queue')", footer=False),
+    Action("goto.audit", "7", "Audit trail", "goto('audit')", footer=False),
     Action("app.quit", "q", "Quit", "quit"),
 )
 

@@ -28,6 +28,7 @@ from ksystui.core.status import TenantInfo
 from ksystui.core.views import ViewRow, tenant_rows
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, remap
+from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import (
@@ -43,7 +44,7 @@ from ksystui.ui.state import FleetView, ViewChanges
 # the recovery an alert offers, pre-filled (the seed: a production host fails → move)
 RECOVERY_FOR = {"HOST_FAILURE": "move-unplanned"}
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
-VIEW_COMMANDS = ("overview", "tenants", "vms", "replication", "events", "hosts", "nodes", "queue")
+VIEW_COMMANDS = ("overview", "tenants", "vms", "replication", "events", "hosts", "nodes", "queue", "audit")
 
 
 @dataclass
@@ -234,6 +235,11 @@ class ControlRoomApp(App):
         return Context(view=view, readonly=self.readonly, has_selection=has, arbiter=self.arbiter is not None)
 
     async def action_guarded(self, action_id: str) -> None:
+        if isinstance(self.screen, TableViewScreen) and not self.screen.ready:
+            # A key typed right after the one that opened this view ("0" then "c"): act on
+            # the view once it is there, not on a table that does not exist yet.
+            self.call_after_refresh(self._guarded_when_ready, action_id)
+            return
         action = next(a for a in self.actions if a.id == action_id)
         reason = action.refusal(self.context())
         if reason:
@@ -242,6 +248,11 @@ class ControlRoomApp(App):
         name, _, args = action.method.partition("(")
         target = self.screen if hasattr(self.screen, f"action_{name}") else self
         await self.run_action(action.method, target)
+
+    async def _guarded_when_ready(self, action_id: str) -> None:
+        if isinstance(self.screen, TableViewScreen) and not self.screen.ready:
+            return  # still not there (the console is closing): drop the key
+        await self.action_guarded(action_id)
 
     def action_command(self) -> None:
         self.push_screen(CommandScreen(self.command_words()), self._command_done)
@@ -340,6 +351,8 @@ class ControlRoomApp(App):
             self._switch(TableScreen(word, preset_filter=arg))
         elif word == "queue":
             self._switch(QueueScreen())
+        elif word == "audit":
+            self._switch(AuditScreen())
         elif word == "tenant":
             if not arg or not self.state.in_scope(arg) or arg not in {t.name for t in self.tenants}:
                 # never confirm or deny another tenant's existence in a scoped console

@@ -94,7 +94,14 @@ class TableViewScreen(BaseScreen):
     def table(self) -> VirtualTable:
         return self.query_one(VirtualTable)
 
+    @property
+    def ready(self) -> bool:
+        """Whether the table is mounted (a screen just pushed composes first)."""
+        return bool(self.query(VirtualTable))
+
     def selected(self):
+        if not self.ready:
+            return None
         row = self.table.cursor_row
         return row.data if row is not None else None
 
@@ -168,7 +175,7 @@ class TableScreen(TableViewScreen):
         self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
 
     def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
-        if not self.query(VirtualTable):  # composing, or torn down at shutdown: on_mount reloads
+        if not self.ready:  # composing, or torn down at shutdown: on_mount reloads
             return
         if self.view == "tenant":
             if changes:
@@ -271,7 +278,7 @@ class HelpScreen(ModalScreen):
         legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
-        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue\n"
+        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue  audit\n"
                  "               tenant NAME  scope TENANT|all  theme NAME  help  quit\n", style="dim")
         t.append("Filter (/):  words match any column; column:value matches one column.\n", style="dim")
         with VerticalScroll():

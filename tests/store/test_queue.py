@@ -490,3 +490,12 @@ async def test_the_async_facade_runs_the_same_calls(db):
                                                                              "progress", "finish"]
     finally:
         await aq.close()
+
+
+def test_recent_audit_is_newest_first_limited_and_scoped(q):
+    q.submit(verify_op(), ALICE)
+    q.submit(verify_op("customerB", "r7r3m200", hosts=(PIKACHU,)), BOB)
+    q.record(ALICE, "note", detail={"text": "no tenant"})
+    assert [e["seq"] for e in q.recent_audit(2)] == [3, 2]
+    assert [(e["seq"], e["tenant"]) for e in q.recent_audit(10, "customerA")] == [(1, "customerA")]
+    assert q.recent_audit(10) == list(reversed(q.export_audit()))

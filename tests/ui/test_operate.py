@@ -5,6 +5,7 @@ typed; the queue view shows what runs and why the rest waits."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
 import pytest
 
@@ -13,6 +14,7 @@ from ksystui.arbiter.port import ArbiterPort
 from ksystui.store.queue import Actor, Queue
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.app import ControlRoomApp
+from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import TableScreen
 
@@ -244,3 +246,51 @@ async def test_the_queue_view_filters_and_sorts_like_every_table(world, armed):
         await until(pilot, lambda: any("sorted by ID" in n.message for n in app._notifications))
         await pilot.press("S")  # reversed
         await until(pilot, lambda: tenants() == ["customerB", "customerA"])
+
+
+async def test_the_audit_view_shows_who_did_what_and_notices_tampering(world, armed, tmp_path):
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for keys, n in ((("v",), 1), (("down", "v"), 2)):
+            await pilot.press(*keys)
+            await until(pilot, lambda: confirming(app))
+            await confirm(pilot, app, queue, n)
+        await pilot.press("7")
+
+        def rows():
+            return [r.cells for r in app.screen.table.visible_rows()] if isinstance(app.screen, AuditScreen) else []
+
+        await until(pilot, lambda: len(rows()) == 2 and "intact" in screen_text(app))
+        newest, oldest = rows()
+        assert [newest[0], newest[3], newest[4], newest[5]] == ["2", "submit", "#2", "customerB"]
+        assert oldest[5] == "customerA" and "ksysmgr -t verify site customerA" in oldest[7]
+        assert newest[2] == str(port.actor)  # who: OS user, host and console
+        # someone edits the trail behind the console's back
+        with sqlite3.connect(tmp_path / "q.db") as db:
+            db.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 1")
+        await queue.record(port.actor, "note", tenant="customerA", detail={"text": "shift handover"})
+        await until(pilot, lambda: "BROKEN at row 1" in screen_text(app))
+
+    scoped = app_with(world, fleet, port, scope="customerB")
+    async with scoped.run_test(size=(160, 45)) as pilot:
+        await pilot.press("7")
+        await until(pilot, lambda: isinstance(scoped.screen, AuditScreen) and "BROKEN" in screen_text(scoped))
+        text = screen_text(scoped)
+        assert "customerA" not in text and "row 1" not in text and "customerB" in text
+
+
+async def test_a_key_typed_while_a_view_is_still_opening_acts_on_that_view(world, armed):
+    """"0" then "c" typed fast: the second key reached a screen whose table was not
+    mounted yet and crashed the console (NoMatches; seen under load in CI)."""
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.pause()
+        opening = TableScreen("vms")
+        app.push_screen(opening)  # not awaited: its table is not mounted yet
+        assert not opening.ready and opening.selected() is None
+        await app.action_guarded("op.verify")
+        await until(pilot, lambda: confirming(app))
+        assert "VERIFY for customerA" in screen_text(app)
+        assert app.screen_stack[-2] is opening

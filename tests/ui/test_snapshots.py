@@ -12,13 +12,20 @@ from datetime import timedelta
 
 import pytest
 
+from ksystui.arbiter.port import ArbiterPort
+from ksystui.core.lifecycle import Op
 from ksystui.core.snapshot import NodeHealth, Section
 from ksystui.sim.world import SimWorld
+from ksystui.store.queue import Actor, NewOp, Queue
+from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.app import ControlRoomApp
+from ksystui.ui.audit_screen import AuditScreen
+from ksystui.ui.operate import QueueScreen
 
-from .conftest import FROZEN, local_fleet, tenant_infos
+from .conftest import FROZEN, local_fleet, tenant_infos, until
 
 SIZES = [(120, 40), (80, 24)]
+SNORLAX = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"  # the seed's shared recovery host, by CEC UUID
 
 
 def pinned_fleet(faults=()):
@@ -47,8 +54,8 @@ def pinned_fleet(faults=()):
     return world, fleet
 
 
-def app_for(faults=(), **kw):
-    world, fleet = pinned_fleet(faults)
+def app_for(faults=(), pinned=None, **kw):
+    world, fleet = pinned or pinned_fleet(faults)
     return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, clock=lambda: FROZEN,
                           tick_seconds=3600, **kw)
 
@@ -60,7 +67,6 @@ VIEWS = {
     "events": ["3"],
     "hosts": ["4"],
     "nodes": ["5"],
-    "queue": ["6"],
     "tenant": ["enter"],
     "vm-detail": ["1", "enter"],
     "help": ["question_mark"],
@@ -77,6 +83,33 @@ def test_view(snap_compare, view, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_unreachable_node_banner(snap_compare, size):
     assert snap_compare(app_for([("node_down", "r7r3m108")]), terminal_size=size, press=["1"])
+
+
+def armed_app_for(db: str, **kw) -> ControlRoomApp:
+    """A console with an arbiter whose queue and audit trail are pinned too:
+    customerA's and customerB's verify wait for snorlax."""
+    world, fleet = pinned_fleet()
+    queue = Queue.open(f"sqlite:///{db}", clock=lambda: FROZEN)
+    actor = Actor("operator", "noc1", "console-1")
+    for tenant, node in (("customerA", "r7r3m116"), ("customerB", "r7r3m108")):
+        queue.submit(NewOp(tenant=tenant, node=node, op=Op.VERIFY, argv=["ksysmgr", "-t", "verify", "site", tenant],
+                           recovery_hosts=(SNORLAX,), host_names=("snorlax",), priority=world.tenants[tenant].priority),
+                     actor)
+    port = ArbiterPort(AsyncQueue(queue), fleet, actor, {t.name: t.priority for t in world.tenants.values()})
+    return app_for(pinned=(world, fleet), arbiter=port, **kw)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("key,screen", [pytest.param("6", QueueScreen, id="queue"),
+                                        pytest.param("7", AuditScreen, id="audit")])
+def test_arbiter_views(snap_compare, tmp_path, key, screen, size):
+    app = armed_app_for(str(tmp_path / "q.db"))
+
+    async def open_view(pilot):
+        await pilot.press(key)
+        await until(pilot, lambda: isinstance(app.screen, screen) and len(app.screen.table.visible_rows()) == 2)
+
+    assert snap_compare(app, terminal_size=size, run_before=open_view)
 
 
 def test_scoped_overview(snap_compare):

@@ -1,0 +1,66 @@
+"""`:audit` — who did what, when and why: the arbiter's hash-chained trail,
+newest first, with whether the chain still holds. Read through the arbiter
+port like the queue; a scoped console sees its tenant's records only."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.widgets import Footer, Static
+
+from ksystui.ui.screens import TableViewScreen
+from ksystui.ui.widgets.virtual_table import Column, Row
+
+AUDIT_COLUMNS = [
+    Column("seq", "SEQ", align="right"), Column("at", "TIME (UTC)"), Column("actor", "WHO"),
+    Column("action", "ACTION"), Column("op", "OP", align="right"), Column("tenant", "TENANT"),
+    Column("node", "NODE"), Column("what", "WHAT", max_width=90),
+]
+# an operation's life in the trail, so a person sees at a glance what went wrong
+_ALERT = {"refused", "resolve"}
+_QUIET = {"progress", "heartbeat"}
+SHOWN = 500  # the newest records on screen; `ksystui audit export` has them all
+
+
+class AuditScreen(TableViewScreen):
+    view = "audit"
+
+    def crumb(self) -> str:
+        return "Audit"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield Static("", id="audit-note")
+        yield from self.compose_table(AUDIT_COLUMNS, paint_interval=0.2)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._newest: int | None = None
+        if self.control.arbiter is None:
+            self.query_one("#audit-note", Static).update(
+                "  This console has no arbiter (no database configured): there is no trail to show.")
+            return
+        self.reload()
+        self.set_interval(2.0, self.reload)
+        self.table.focus()
+
+    @work(exclusive=True, group="audit-reload")
+    async def reload(self) -> None:
+        port = self.control.arbiter
+        scope = self.control.scope
+        lines = await port.audit(scope, SHOWN)
+        self.table.set_rows(
+            Row(line.seq, (str(line.seq), line.at, line.actor, line.action,
+                           "-" if line.operation is None else f"#{line.operation}", line.tenant, line.node,
+                           line.what),
+                style="alert" if line.action in _ALERT else ("stale" if line.action in _QUIET else None),
+                data=line)
+            for line in lines)
+        newest = lines[0].seq if lines else 0
+        if newest != self._newest:  # verify again only when the trail grew (it reads every record)
+            self._newest = newest
+            status = await port.audit_status(scope)
+            shown = f"the newest {len(lines)} records" if len(lines) >= SHOWN else (
+                "1 record" if len(lines) == 1 else f"{len(lines)} records")
+            self.query_one("#audit-note", Static).update(
+                f"  Who did what, newest first ({shown}). {status[0].upper()}{status[1:]}.")
