@@ -117,6 +117,14 @@ async def confirm(pilot, app, queue, n: int) -> None:
     await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
 
 
+async def verify_both(pilot, app, queue) -> None:
+    """customerA's verify, then customerB's, confirmed from the overview."""
+    for keys, n in ((("v",), 1), (("down", "v"), 2)):
+        await pilot.press(*keys)
+        await until(pilot, lambda: confirming(app))
+        await confirm(pilot, app, queue, n)
+
+
 def confirming(app) -> bool:
     """The confirmation is up and has its preview (command, hosts, position) filled in."""
     return isinstance(app.screen, ConfirmScreen) and "ksysmgr" in screen_text(app)
@@ -145,12 +153,7 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.press("v")
-        await until(pilot, lambda: confirming(app))
-        await confirm(pilot, app, queue, 1)
-        await pilot.press("down", "v")
-        await until(pilot, lambda: confirming(app))
-        await confirm(pilot, app, queue, 2)
+        await verify_both(pilot, app, queue)
         await pilot.press("6")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "customerB" in screen_text(app))
         await pilot.press("down", "p")  # raise customerB's verify
@@ -228,10 +231,7 @@ async def test_the_queue_view_filters_and_sorts_like_every_table(world, armed):
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        for keys, n in ((("v",), 1), (("down", "v"), 2)):
-            await pilot.press(*keys)
-            await until(pilot, lambda: confirming(app))
-            await confirm(pilot, app, queue, n)
+        await verify_both(pilot, app, queue)
         await pilot.press("6")
 
         def tenants():
@@ -252,10 +252,7 @@ async def test_the_audit_view_shows_who_did_what_and_notices_tampering(world, ar
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        for keys, n in ((("v",), 1), (("down", "v"), 2)):
-            await pilot.press(*keys)
-            await until(pilot, lambda: confirming(app))
-            await confirm(pilot, app, queue, n)
+        await verify_both(pilot, app, queue)
         await pilot.press("7")
 
         def rows():
