@@ -16,9 +16,10 @@ AUDIT_COLUMNS = [
     Column("action", "ACTION"), Column("op", "OP", align="right"), Column("tenant", "TENANT"),
     Column("node", "NODE"), Column("what", "WHAT", max_width=90),
 ]
-# an operation's life in the trail, so a person sees at a glance what went wrong
+# records that deserve a second look (a console acting on a hold it lost, an
+# operator settling an operation in doubt) stand out; output lines recede
 _ALERT = {"refused", "resolve"}
-_QUIET = {"progress", "heartbeat"}
+_QUIET = {"progress"}
 SHOWN = 500  # the newest records on screen; `ksystui audit export` has them all
 
 
