@@ -43,7 +43,7 @@ async def run_console(cfg: Config, *, scope: str | None = None, readonly: bool =
     try:
         app = ControlRoomApp(fleet, tenant_infos(cfg), scope=scope, readonly=readonly,
                              theme=theme or cfg.ui.theme, keys=cfg.ui.keys, bell=cfg.ui.bell,
-                             arbiter=None if readonly else port)
+                             arbiter=port)  # read-only: it shows the queue and the audit, starts nothing
     except KeymapError as exc:
         raise ConsoleError(str(exc)) from None
     dispatching = asyncio.create_task(dispatcher.run()) if dispatcher is not None and not readonly else None

@@ -174,7 +174,7 @@ class ControlRoomApp(App):
         if self.bell_on_alert:
             self.bell()
         self.last_alert = (snap.tenant, snap.node, ev.name)
-        if self.arbiter is not None and ev.name in RECOVERY_FOR:
+        if self.arbiter is not None and not self.readonly and ev.name in RECOVERY_FOR:
             self._offer_recovery(snap.node, ev.name)
 
     @work(group="alerts")

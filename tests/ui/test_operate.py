@@ -11,6 +11,7 @@ import pytest
 
 from ksystui.arbiter.dispatcher import Dispatcher
 from ksystui.arbiter.port import ArbiterPort
+from ksystui.core.lifecycle import Op
 from ksystui.store.queue import Actor, Queue
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.app import ControlRoomApp
@@ -182,7 +183,16 @@ async def test_readonly_console_refuses_every_operation(world, armed):
             await pilot.pause(0.1)
             assert not isinstance(app.screen, ConfirmScreen)
         assert any("read-only" in n.message for n in app._notifications)
-    assert await queue.list() == []
+        assert await queue.list() == []
+        # what another console queued is on view here, and nothing can be done to it
+        await port.submit(await port.preview("r7r3m116", Op.VERIFY))
+        await pilot.press("6")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "customerA" in screen_text(app))
+        await pilot.press("x", "p")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, ReasonScreen) and (await queue.get(1)).state.value == "queued"
+        await pilot.press("7")
+        await until(pilot, lambda: isinstance(app.screen, AuditScreen) and "submit" in screen_text(app))
 
 
 async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, armed):
