@@ -96,6 +96,7 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
     decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
     blocked = {b.request: b for b in decision.blocked}
     owners = {o.id: o for o in [*active, *waiting]}
+    waiting_ids = {o.id for o in waiting}
     lines = []
 
     def who(op_id: int) -> str:
@@ -129,7 +130,10 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
         if b is None:
             reason = "about to be admitted"
         else:
-            parts = [f"{c.kind} held by {who(i)}" for c, i in b.held_by]
+            # a claim "held" by a request that is itself still waiting is one this very
+            # decision admits: say it is about to be taken, not that it is held
+            parts = [f"{c.kind} held by {who(i)}" if i not in waiting_ids else
+                     f"{c.kind} about to be taken by {who(i)}" for c, i in b.held_by]
             parts += [f"{c.kind} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
             reason = "waits: " + "; ".join(parts)
         if o.raised:
