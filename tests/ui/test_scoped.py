@@ -4,11 +4,17 @@ tables, details, completions, the palette, events or the hosts view."""
 from __future__ import annotations
 
 from ksystui.ui.app import ControlRoomApp
+from ksystui.ui.screens import TableScreen, TableViewScreen
 
-from .conftest import screen_text, tenant_infos
+from .conftest import screen_text, tenant_infos, until
 
 OTHERS = ["customerA", "customerC", "r7r3m116", "ksysorch-dal12", "pbrazos", "vmhmc1", "salocal_A", "cA_", "cC_",
           "dh-wdc06", "DAL", "custC"]
+
+
+def showing(app, view: str) -> bool:
+    screen = app.screen
+    return getattr(screen, "view", None) == view and (not isinstance(screen, TableViewScreen) or screen.ready)
 
 
 def assert_clean(text: str) -> None:
@@ -24,24 +30,27 @@ async def test_every_view_and_the_palette_show_only_the_scoped_tenant(world, pol
     seen = []
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
-        for key in ("0", "1", "2", "3", "4", "5", "6"):
-            await pilot.press(key)
-            await pilot.pause(0.2)
+        views = ("overview", "vms", "replication", "events", "hosts", "nodes", "queue", "audit")
+        for key, view in enumerate(views):
+            await pilot.press(str(key))
+            await until(pilot, lambda v=view: showing(app, v))  # the view itself, not a screen still opening
             text = screen_text(app)
             seen.append(text)
             assert_clean(text)
         await pilot.press("4")
-        await pilot.pause(0.1)
-        assert "1 other tenant" in screen_text(app)
+        await until(pilot, lambda: showing(app, "hosts") and "1 other tenant" in screen_text(app))
         # drill into every kind of row there is
         for key in ("0", "1", "3", "5"):
-            await pilot.press(key, "enter")
-            await pilot.pause(0.2)
+            await pilot.press(key)
+            await until(pilot, lambda k=key: showing(app, views[int(k)]) and app.screen.selected() is not None)
+            await pilot.press("enter")
+            await until(pilot, lambda: not isinstance(app.screen, TableScreen) or app.screen.view == "tenant")
             assert_clean(screen_text(app))
             await pilot.press("escape")
-        await pilot.press("0", "enter")  # tenant detail
-        await pilot.pause(0.2)
-        assert "raichu" in screen_text(app)
+        await pilot.press("0")
+        await until(pilot, lambda: showing(app, "overview") and app.screen.selected() is not None)
+        await pilot.press("enter")  # tenant detail
+        await until(pilot, lambda: showing(app, "tenant") and "raichu" in screen_text(app))
         assert_clean(screen_text(app))
         # the palette lists only this tenant's commands
         await pilot.press("ctrl+p")
