@@ -149,13 +149,13 @@ def screen_text(app) -> str:
     return html.unescape(" ".join(re.sub(r"<[^>]+>", "", r) for r in runs)).replace("\xa0", " ")
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
+async def until(pilot, condition, timeout: float = 10.0, settle: float = 0.6) -> None:
     """Wait until what the operator would see has happened (a busy machine is
-    slower, never wrong), then let one paint land."""
+    slower, never wrong), then let one paint land (``settle`` seconds)."""
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.05)
-    await pilot.pause(0.6)
+    await pilot.pause(settle)
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:
