@@ -234,11 +234,13 @@ class ControlRoomApp(App):
         has = isinstance(screen, TableViewScreen) and screen.selected() is not None
         return Context(view=view, readonly=self.readonly, has_selection=has, arbiter=self.arbiter is not None)
 
-    async def action_guarded(self, action_id: str) -> None:
+    async def action_guarded(self, action_id: str, deferred: bool = False) -> None:
         if isinstance(self.screen, TableViewScreen) and not self.screen.ready:
             # A key typed right after the one that opened this view ("0" then "c"): act on
-            # the view once it is there, not on a table that does not exist yet.
-            self.call_after_refresh(self._guarded_when_ready, action_id)
+            # the view once it is there, not on a table that does not exist yet. Still not
+            # there after a refresh (the console is closing): drop the key.
+            if not deferred:
+                self.call_after_refresh(self.action_guarded, action_id, True)
             return
         action = next(a for a in self.actions if a.id == action_id)
         reason = action.refusal(self.context())
@@ -248,11 +250,6 @@ class ControlRoomApp(App):
         name, _, args = action.method.partition("(")
         target = self.screen if hasattr(self.screen, f"action_{name}") else self
         await self.run_action(action.method, target)
-
-    async def _guarded_when_ready(self, action_id: str) -> None:
-        if isinstance(self.screen, TableViewScreen) and not self.screen.ready:
-            return  # still not there (the console is closing): drop the key
-        await self.action_guarded(action_id)
 
     def action_command(self) -> None:
         self.push_screen(CommandScreen(self.command_words()), self._command_done)
