@@ -5,10 +5,8 @@ port like the queue; a scoped console sees its tenant's records only."""
 from __future__ import annotations
 
 from textual import work
-from textual.app import ComposeResult
-from textual.widgets import Footer, Static
 
-from ksystui.ui.screens import TableViewScreen
+from ksystui.ui.screens import ArbiterTableScreen
 from ksystui.ui.widgets.virtual_table import Column, Row
 
 AUDIT_COLUMNS = [
@@ -23,27 +21,15 @@ _QUIET = {"progress"}
 SHOWN = 500  # the newest records on screen; `ksystui audit export` has them all
 
 
-class AuditScreen(TableViewScreen):
+class AuditScreen(ArbiterTableScreen):
     view = "audit"
+    columns = AUDIT_COLUMNS
+    poll_seconds = 2.0
+    without_arbiter = "there is no trail to show."
+    _newest: int | None = None  # the newest record when the chain was last verified
 
     def crumb(self) -> str:
         return "Audit"
-
-    def compose(self) -> ComposeResult:
-        yield from self.compose_frame()
-        yield Static("", id="audit-note")
-        yield from self.compose_table(AUDIT_COLUMNS, paint_interval=0.2)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self._newest: int | None = None
-        if self.control.arbiter is None:
-            self.query_one("#audit-note", Static).update(
-                "  This console has no arbiter (no database configured): there is no trail to show.")
-            return
-        self.reload()
-        self.set_interval(2.0, self.reload)
-        self.table.focus()
 
     @work(exclusive=True, group="audit-reload")
     async def reload(self) -> None:
@@ -63,5 +49,5 @@ class AuditScreen(TableViewScreen):
             status = await port.audit_status(scope)
             shown = f"the newest {len(lines)} records" if len(lines) >= SHOWN else (
                 "1 record" if len(lines) == 1 else f"{len(lines)} records")
-            self.query_one("#audit-note", Static).update(
+            self.note(
                 f"  Who did what, newest first ({shown}). {status[0].upper()}{status[1:]}.")

@@ -9,10 +9,10 @@ from textual import events, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
-from ksystui.ui.screens import TableViewScreen
-from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges
+from ksystui.ui.screens import ArbiterTableScreen
+from ksystui.ui.widgets.virtual_table import Column, Row
 
 
 def preview_text(p) -> Text:
@@ -115,31 +115,17 @@ QUEUE_COLUMNS = [
 ]
 
 
-class QueueScreen(TableViewScreen):
+class QueueScreen(ArbiterTableScreen):
     """Per shared host: what runs (elapsed, ETA) and what waits (position,
     priority, and why)."""
 
     view = "queue"
+    columns = QUEUE_COLUMNS
+    poll_seconds = 1.0
+    without_arbiter = "it watches, it queues nothing."
 
     def crumb(self) -> str:
         return "Queue"
-
-    def compose(self) -> ComposeResult:
-        yield from self.compose_frame()
-        yield Static("", id="queue-note")
-        yield from self.compose_table(QUEUE_COLUMNS, paint_interval=0.2)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self._keys: set = set()
-        port = self.control.arbiter
-        if port is None:
-            self.query_one("#queue-note", Static).update(
-                "  This console has no arbiter (no database configured): it watches, it queues nothing.")
-            return
-        self.reload()
-        self.set_interval(1.0, self.reload)
-        self.table.focus()
 
     @work(exclusive=True, group="queue-reload")
     async def reload(self) -> None:
@@ -148,19 +134,19 @@ class QueueScreen(TableViewScreen):
         lines = await port.lines(scope)
         left = await port.rehearsals_left(scope)
         mark = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
-        rows = [Row(line.id, (str(line.position or mark.get(line.state, "▶")), f"#{line.id}", line.host, line.tenant, line.node, line.op,
-                              line.state, str(line.tier_priority), line.detail),
-                    style="alert" if line.state in ("in_doubt", "failed") else (
-                        "stale" if line.state in mark else None), data=line) for line in lines]
-        keys = {r.key for r in rows}
-        self.table.apply(RowChanges(upsert=tuple(rows), remove=tuple(self._keys - keys)))
-        self._keys = keys
+        # set_rows, not keyed upserts: the lines come in queue order, and a raise reorders them
+        self.table.set_rows(
+            Row(line.id, (str(line.position or mark.get(line.state, "▶")), f"#{line.id}", line.host, line.tenant,
+                          line.node, line.op, line.state, str(line.tier_priority), line.detail),
+                style="alert" if line.state in ("in_doubt", "failed") else (
+                    "stale" if line.state in mark else None), data=line)
+            for line in lines)
         note = "  Operations per shared recovery host, in the order they will run."
         if left:
             note += "\n  ! " + "\n  ! ".join(left)
         if not any(line.state in ("queued", "admitted", "running", "in_doubt") for line in lines):
             note += "\n  Nothing runs or waits now."
-        self.query_one("#queue-note", Static).update(note)
+        self.note(note)
 
     def action_cancel_op(self) -> None:
         line = self.selected()

@@ -130,6 +130,11 @@ class TableViewScreen(BaseScreen):
             return True
         return False
 
+    def start_sorted(self, column_key: str, descending: bool) -> None:
+        """Open sorted by a column; ``s``/``S`` go on from it."""
+        self.table.set_sort(column_key, descending)
+        self._sort_index = [c.key for c in self.table.columns].index(column_key)
+
     def action_sort_next(self) -> None:
         cols = self.table.columns
         self._sort_index = (self._sort_index + 1) % len(cols)
@@ -141,6 +146,36 @@ class TableViewScreen(BaseScreen):
             self.table.sort_by(self.table.columns[self._sort_index].key)
 
 
+class ArbiterTableScreen(TableViewScreen):
+    """A table read from the arbiter (the queue, the audit trail): a note
+    above it, the rows polled every ``poll_seconds``. Subclasses say what
+    their table holds and fill it in ``reload``."""
+
+    columns: list[Column]
+    poll_seconds: float
+    without_arbiter: str  # what the view cannot show when the console has no database
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield Static("", id="note", classes="table-note")
+        yield from self.compose_table(self.columns, paint_interval=0.2)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.control.arbiter is None:
+            self.note(f"  This console has no arbiter (no database configured): {self.without_arbiter}")
+            return
+        self.reload()
+        self.set_interval(self.poll_seconds, self.reload)
+        self.table.focus()
+
+    def note(self, text: str) -> None:
+        self.query_one("#note", Static).update(text)
+
+    def reload(self) -> None:
+        raise NotImplementedError
+
+
 class TableScreen(TableViewScreen):
     """A fleet view as a virtual table: filter, sort, drill down."""
 
@@ -150,7 +185,6 @@ class TableScreen(TableViewScreen):
         self.preset_filter = preset_filter
         self.tenant = tenant  # for the tenant detail view
         self.title_text = title
-        self._sort_index = -1
 
     def crumb(self) -> str:
         base = self.title_text or VIEWS[self.view].title
@@ -165,8 +199,7 @@ class TableScreen(TableViewScreen):
         self.reload()
         default = VIEWS[self.view].default_sort
         if default is not None:
-            self.table.set_sort(*default)
-            self._sort_index = [key for key, _ in VIEWS[self.view].columns].index(default[0])
+            self.start_sorted(*default)
         if self.preset_filter:
             self.table.set_filter(self.preset_filter)
         self.table.focus()

@@ -141,8 +141,10 @@ async def raised(queue, op_id: int) -> bool:
 
 
 def raised_first(app) -> bool:
+    """customerB's raised verify is the first row, position 1 (the TENANT column, not
+    a mention of customerB in another row's reason)."""
     rows = app.screen.table.visible_rows()
-    return len(rows) > 1 and "customerB" in " ".join(rows[0].cells)
+    return len(rows) > 1 and rows[0].cells[3] == "customerB" and rows[0].cells[0] == "1"
 
 
 async def _state(queue, op_id, state):
