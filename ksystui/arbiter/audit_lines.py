@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 # detail keys that say nothing to a person reading the trail
-_PLUMBING = {"fence", "argv_hash"}
+_PLUMBING = {"fence"}
 _VALUE_WIDTH = 60
 
 

@@ -82,7 +82,7 @@ class ArbiterPort:
         return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 
-    async def audit(self, scope: str | None = None, limit: int = 500) -> list[AuditLine]:
+    async def audit(self, scope: str | None, limit: int) -> list[AuditLine]:
         """The newest records, newest first; scoped: that tenant's only."""
         return [audit_line(e) for e in await self.queue.recent_audit(limit, scope)]
 

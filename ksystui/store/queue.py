@@ -445,7 +445,7 @@ class Queue:
     def export_audit(self, tenant: str | None = None) -> list[dict]:
         return list(self.audit.export(tenant))
 
-    def recent_audit(self, limit: int = 500, tenant: str | None = None) -> list[dict]:
+    def recent_audit(self, limit: int, tenant: str | None = None) -> list[dict]:
         return self.audit.latest(limit, tenant)
 
     def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:

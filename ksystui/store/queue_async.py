@@ -97,7 +97,7 @@ class AsyncQueue:
     async def export_audit(self, tenant: str | None = None) -> list[dict]:
         return await self._run(self.queue.export_audit, tenant)
 
-    async def recent_audit(self, limit: int = 500, tenant: str | None = None) -> list[dict]:
+    async def recent_audit(self, limit: int, tenant: str | None = None) -> list[dict]:
         return await self._run(self.queue.recent_audit, limit, tenant)
 
     async def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
