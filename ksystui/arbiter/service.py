@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ksystui.arbiter.killpoints import maybe_die
+from ksystui.core.age import format_age
 from ksystui.core.arbitration import decide
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
@@ -78,12 +79,7 @@ class QueueLine:
 
 
 def _fmt(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    if seconds < 1:
-        return "<1s"  # not "0s": it did take time
-    seconds = int(seconds)
-    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+    return format_age(seconds, missing="?")
 
 
 async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None = None) -> list[QueueLine]:

@@ -12,17 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from ksystui.core.age import format_age
 from ksystui.core.events import event_time, is_critical
 from ksystui.core.model import DiskGroup, KsysEvent
 from ksystui.core.snapshot import Freshness, NodeSnapshot, recovery_hosts
-
-
-@dataclass(frozen=True)
-class TenantInfo:
-    name: str
-    priority: int
-    tier: str
-    nodes: tuple[str, ...]
+from ksystui.core.tenants import TenantInfo
 
 
 @dataclass(frozen=True)
@@ -137,22 +131,12 @@ def build_status(
     return StatusReport(now, scope, tuple(tenants), tuple(nodes), tuple(shared))
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 120:
-        return f"{seconds:.0f}s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m"
-    return f"{seconds / 3600:.0f}h"
-
-
 def render_text(report: StatusReport) -> str:
     rows = [("TENANT", "PRIO", "NODE", "STATE", "AGE", "VMS", "REPLICATION")]
     prio = {t.name: t.priority for t in report.tenants}
     for n in report.nodes:
         vms = " ".join(f"{s}={c}" for s, c in n.vm_counts.items()) or "-"
-        rows.append((n.tenant, str(prio[n.tenant]), n.node, n.freshness.value, _age(n.age_seconds), vms, n.replication))
+        rows.append((n.tenant, str(prio[n.tenant]), n.node, n.freshness.value, format_age(n.age_seconds, missing="-"), vms, n.replication))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     for n in report.nodes:

@@ -17,9 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from ksystui.core.age import format_age
 from ksystui.core.events import event_def, is_critical
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
-from ksystui.core.status import TenantInfo, replication_health
+from ksystui.core.status import replication_health
+from ksystui.core.tenants import TenantInfo
 
 
 @dataclass(frozen=True)
@@ -72,17 +74,7 @@ VIEWS: dict[str, ViewSpec] = {
 
 
 def ago(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 0:
-        seconds = 0
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    if seconds < 172800:
-        return f"{seconds // 3600:.0f}h{(seconds % 3600) // 60:02.0f}m"
-    return f"{seconds // 86400:.0f}d"
+    return format_age(seconds)
 
 
 def _style(f: Freshness) -> str | None:

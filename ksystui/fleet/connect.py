@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ksystui.config import Config, ConfigError, NodeConfig, resolve_passphrase, resolve_token
 from ksystui.core.model import Flavour
-from ksystui.core.status import TenantInfo
+from ksystui.core.tenants import TenantInfo
 from ksystui.fleet.fleet import Fleet
 from ksystui.fleet.monitor import NodeMonitor
 from ksystui.transport.rest import RestTransport

@@ -24,7 +24,7 @@ from textual.widgets import Input
 from ksystui.core.events import is_critical
 from ksystui.core.operations import OP_WORDS as OP_BY_WORD
 from ksystui.core.snapshot import NodeSnapshot
-from ksystui.core.status import TenantInfo
+from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import ViewRow, tenant_rows
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, remap

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from ksystui.core.events import is_critical
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity
-from ksystui.core.status import TenantInfo
+from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import (
     ViewRow,
     event_rows,

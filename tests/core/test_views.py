@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from ksystui.core.model import DiskGroup, Flavour, Host, KsysEvent, Site, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
-from ksystui.core.status import TenantInfo
+from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import (
     host_rows,
     node_rows,
