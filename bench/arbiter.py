@@ -53,11 +53,12 @@ def time_ms(fn, repeat: int) -> list[float]:
 
 def store_read_ms(n: int) -> float:
     """Reading N waiting operations back from SQLite (the dispatcher's query)."""
-    from ksystui.store.queue import Actor, NewOp, Queue
+    from ksystui.store.audit_log import current_actor
+    from ksystui.store.queue import NewOp, Queue
 
     with tempfile.TemporaryDirectory() as tmp:
         q = Queue.open(f"sqlite:///{tmp}/bench.db")
-        actor = Actor.current("bench")
+        actor = current_actor("bench")
         rng = random.Random(3)
         for i in range(n):
             k = rng.randrange(200)

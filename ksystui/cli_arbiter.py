@@ -45,7 +45,7 @@ class Env:
 
 @contextlib.asynccontextmanager
 async def environment(config: Path | None, err: TextIO):
-    from ksystui.store.queue import Actor
+    from ksystui.store.audit_log import current_actor
     from ksystui.store.queue_async import AsyncQueue
 
     try:
@@ -57,7 +57,7 @@ async def environment(config: Path | None, err: TextIO):
     queue = await AsyncQueue.open(loaded.config.database.url)
     fleet = build_fleet(loaded.config)
     try:
-        yield Env(loaded.config, queue, fleet, Actor.current(console_id()))
+        yield Env(loaded.config, queue, fleet, current_actor(console_id()))
     finally:
         await close_fleet(fleet)
         await queue.close()

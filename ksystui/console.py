@@ -69,9 +69,9 @@ def _arbiter(cfg: Config, queue, fleet):
     from ksystui.arbiter.dispatcher import Dispatcher
     from ksystui.arbiter.port import ArbiterPort
     from ksystui.cli_arbiter import console_id
-    from ksystui.store.queue import Actor
+    from ksystui.store.audit_log import current_actor
 
-    actor = Actor.current(console_id())
+    actor = current_actor(console_id())
     transports = {name: m.transport for name, m in fleet.monitors.items()}
     dispatcher = Dispatcher(queue, fleet, transports, actor)
     port = ArbiterPort(queue, fleet, actor, {t.name: t.priority for t in cfg.tenants}, dispatcher)

@@ -30,12 +30,12 @@ import os
 import re
 import socket
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from ksystui.core.actor import Actor
 from ksystui.core.audit import GENESIS, AuditRecord, ChainProblem, seal, verify_chain
 from ksystui.store.engine import StoreError, read_connection
 from ksystui.store.queue_tables import audit, audit_head
@@ -74,24 +74,13 @@ def redact(line: str) -> str:
     return re.sub(rf"((?:{_SECRET})\s*[=:]\s*)\S+", r"\1[redacted]", line, flags=re.I)
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: the OS user, the machine, and the console (process) id."""
-
-    user: str
-    host: str
-    console: str
-
-    @classmethod
-    def current(cls, console_id: str) -> Actor:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry (some containers)
-            user = f"uid{os.getuid()}"
-        return cls(user, socket.gethostname(), console_id)
-
-    def __str__(self) -> str:
-        return f"{self.user}@{self.host}/{self.console}"
+def current_actor(console_id: str) -> Actor:
+    """The actor behind this process: the OS user and machine, and ``console_id``."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (some containers)
+        user = f"uid{os.getuid()}"
+    return Actor(user, socket.gethostname(), console_id)
 
 
 def transaction_time(conn: Connection, clock: Clock | None = None) -> datetime:

@@ -6,21 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from ksystui.core.arbitration import Request, claims
 from ksystui.core.lifecycle import Op
-
-
-class OpState(StrEnum):
-    QUEUED = "queued"
-    ADMITTED = "admitted"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    IN_DOUBT = "in_doubt"  # sent, outcome unknown: keeps its claims until an operator resolves it
-
+from ksystui.core.opstate import OpState
 
 # plain strings for SQL parameters (drivers need not know our enum)
 ACTIVE: tuple[str, ...] = (OpState.ADMITTED.value, OpState.RUNNING.value)

@@ -12,10 +12,11 @@ import pytest
 from ksystui.arbiter.dispatcher import Dispatcher
 from ksystui.arbiter.port import ArbiterPort
 from ksystui.config import Config, load_config
+from ksystui.core.actor import Actor
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-from ksystui.store.queue import Actor
+from ksystui.store.audit_log import current_actor
 from ksystui.store.queue_async import AsyncQueue
 
 
@@ -61,7 +62,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         fleet = build_fleet(cfg)
         await fleet.refresh_all()
         try:
-            yield Rig(world, runner, path, cfg, queue, fleet, Actor.current("test-console"))
+            yield Rig(world, runner, path, cfg, queue, fleet, current_actor("test-console"))
         finally:
             await close_fleet(fleet)
             await queue.close()

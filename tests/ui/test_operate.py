@@ -12,7 +12,8 @@ import pytest
 from ksystui.arbiter.dispatcher import Dispatcher
 from ksystui.arbiter.port import ArbiterPort
 from ksystui.core.lifecycle import Op
-from ksystui.store.queue import Actor, Queue
+from ksystui.store.audit_log import current_actor
+from ksystui.store.queue import Queue
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.audit_screen import AuditScreen
@@ -29,7 +30,7 @@ async def armed(world, tmp_path):
     fleet = local_fleet(world)
     await fleet.refresh_all()
     queue = AsyncQueue(Queue.open(f"sqlite:///{tmp_path}/q.db"))
-    actor = Actor.current("ui-test")
+    actor = current_actor("ui-test")
     transports = {n: m.transport for n, m in fleet.monitors.items()}
     dispatcher = Dispatcher(queue, fleet, transports, actor, tick=0.1)
     port = ArbiterPort(queue, fleet, actor, {t.name: t.priority for t in world.tenants.values()}, dispatcher)
