@@ -8,7 +8,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ksystui.core import model
+from ksystui.core import lifecycle, model
 from ksystui.core.events import event_def
 from ksystui.sim.scenario import NodeSpec
 
@@ -73,7 +73,7 @@ class SimVm:
     workspace: str | None = None
     system_type: str | None = None
     status: str = "ACTIVE"
-    dr_test_state: str = "INIT"
+    dr_test_state: str = lifecycle.DR_TEST_INITIAL
     cleanup_pending: bool = False  # after an unplanned move, until `cleanup site`
     last_change: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -158,7 +158,7 @@ class ClusterState:
                 system_type=v.system_type,
             )
         self.disk_groups: dict[str, SimDiskGroup] = {}
-        if any(vm.state not in ("INIT", "UNMANAGED") for vm in self.vms.values()):
+        if any(vm.state not in (lifecycle.MANAGED, lifecycle.UNMANAGED) for vm in self.vms.values()):
             self.build_disk_groups()
         self.events: list[SimEvent] = []
         self._event_ids = itertools.count(1)
@@ -182,15 +182,15 @@ class ClusterState:
 
     # --- topology ----------------------------------------------------------
     def active_site(self) -> SimSite:
-        return next(s for s in self.sites.values() if s.sitetype == "active")
+        return next(s for s in self.sites.values() if s.sitetype == lifecycle.ACTIVE_SITE)
 
     def backup_site(self) -> SimSite:
-        return next(s for s in self.sites.values() if s.sitetype == "backup")
+        return next(s for s in self.sites.values() if s.sitetype == lifecycle.BACKUP_SITE)
 
     def managed_vms(self, site: str | None = None) -> list[SimVm]:
         return [
             v for v in self.vms.values()
-            if v.state != "UNMANAGED" and (site is None or v.site == site)
+            if v.state != lifecycle.UNMANAGED and (site is None or v.site == site)
         ]
 
     def target_host(self, vm: SimVm) -> SimHost | None:
@@ -223,7 +223,7 @@ class ClusterState:
         if self.flavour is model.Flavour.POWERVS:
             self.disk_groups = {}
             for vm in self.vms.values():
-                if vm.state == "UNMANAGED":
+                if vm.state == lifecycle.UNMANAGED:
                     continue
                 wg = f"{vm.name}_WG"
                 pairs = [
@@ -240,7 +240,7 @@ class ClusterState:
         pairs = []
         dev = 0x0A10
         for vm in self.vms.values():
-            if vm.state == "UNMANAGED":
+            if vm.state == lifecycle.UNMANAGED:
                 continue
             for _ in range(vm.disks):
                 src = f"{local.serialnumber if local else 'LOCAL'}:{dev:05X}"
@@ -270,8 +270,8 @@ class ClusterState:
     def vm_models(self) -> list[model.Vm]:
         out = []
         for v in self.vms.values():
-            if v.state == "UNMANAGED":
-                out.append(model.Vm(name=v.name, state="UNMANAGED"))
+            if v.state == lifecycle.UNMANAGED:
+                out.append(model.Vm(name=v.name, state=lifecycle.UNMANAGED))
                 continue
             powervs = self.flavour is model.Flavour.POWERVS
             out.append(
@@ -383,7 +383,7 @@ class ClusterState:
 
     def workgroup_models(self) -> list[model.Workgroup]:
         out = []
-        home = self.spec.sites[0].name if self.spec.sites[0].sitetype == "active" else self.spec.sites[1].name
+        home = self.spec.sites[0].name if self.spec.sites[0].sitetype == lifecycle.ACTIVE_SITE else self.spec.sites[1].name
         for i, v in enumerate(self.managed_vms(), start=1):
             wg = f"{v.name}_WG"
             dg = self.disk_groups.get(wg)
