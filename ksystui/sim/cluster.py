@@ -75,12 +75,9 @@ class SimVm:
     status: str = "ACTIVE"
     dr_test_state: str = lifecycle.DR_TEST_INITIAL
     cleanup_pending: bool = False  # after an unplanned move, until `cleanup site`
-    last_change: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.last_change = datetime.now(UTC)
+        self.state = state
 
 
 @dataclass
@@ -203,15 +200,6 @@ class ClusterState:
         if host is None or host.pair is None:
             return None
         return self.hosts.get(host.pair)
-
-    def recovery_hosts_for(self, site: str) -> list[SimHost]:
-        """Hosts at the other site that VMs now at ``site`` would use."""
-        out: dict[str, SimHost] = {}
-        for vm in self.managed_vms(site):
-            t = self.target_host(vm)
-            if t:
-                out[t.name] = t
-        return list(out.values())
 
     def build_disk_groups(self) -> None:
         """One disk group per site pair, one disk pair per VM disk (what
