@@ -27,6 +27,11 @@ class SimSite:
     region: str | None = None
     workspaces: list[str] = field(default_factory=list)
 
+    @property
+    def workspace(self) -> str | None:
+        """The site's (first) PowerVS workspace, as ``query vm`` names it."""
+        return self.workspaces[0] if self.workspaces else None
+
 
 @dataclass
 class SimHmc:
@@ -341,9 +346,9 @@ class ClusterState:
                         cg_name=dg.cg_name,
                         cg_state=dg.cg_state,
                         progress=round(dg.progress, 2),
-                        home_workspace=(self.active_site().workspaces or [None])[0],
-                        backup_workspace=(self.backup_site().workspaces or [None])[0],
-                        active_workspace=(active.workspaces or [None])[0],
+                        home_workspace=self.active_site().workspace,
+                        backup_workspace=self.backup_site().workspace,
+                        active_workspace=active.workspace,
                         active_site=dg.site,
                         volume_disk_group=f"{dg.name}_VG <-> {dg.cg_name}",
                     )
@@ -387,11 +392,11 @@ class ClusterState:
                     dr_test_state=v.dr_test_state,
                     priority=v.priority,
                     skip_auto_resync="OFF",
-                    home_workspace=(self.sites[home].workspaces or [None])[0],
-                    backup_workspace=(other.workspaces or [None])[0] if v.site == home else (
-                        (site.workspaces or [None])[0]
+                    home_workspace=self.sites[home].workspace,
+                    backup_workspace=other.workspace if v.site == home else (
+                        site.workspace
                     ),
-                    active_workspace=(site.workspaces or [None])[0],
+                    active_workspace=site.workspace,
                     home_site=home,
                     active_site=v.site,
                     networks=tuple(f"{n} <-> {n}" for n in v.networks),

@@ -228,7 +228,8 @@ class SimRunner:
         """Drop sessions of nodes that went down (faults are polled, not pushed)."""
         while True:
             await asyncio.sleep(FAULT_POLL_SECONDS)
-            for server in [*self.ssh_servers.values(), *self.rest_servers.values()]:
+            servers: list[SshNodeServer | RestNodeServer] = [*self.ssh_servers.values(), *self.rest_servers.values()]
+            for server in servers:
                 try:
                     server.enforce_faults()
                 except Exception:
