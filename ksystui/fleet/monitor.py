@@ -318,4 +318,8 @@ class NodeMonitor:
                     await task
                 except (asyncio.CancelledError, Exception):
                     pass
+        # a poll only the loop waited for is being cancelled with it: let it end here
+        poll = self._latest_poll.task if self._latest_poll is not None else None
+        if poll is not None and poll.cancelling():
+            await asyncio.wait([poll])
         self._task = self._service_task = None

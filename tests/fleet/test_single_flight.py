@@ -136,3 +136,16 @@ async def test_refresh_asked_during_a_poll_is_not_lost(world, in_process):
         await until(lambda: [c.snapshot.sequence for c in seen] == [1, 2])
     finally:
         await monitor.stop()
+
+
+async def test_stopping_the_monitor_ends_the_poll_only_the_loop_waited_for(world, in_process):
+    _fleet, monitor, transport, seen = monitored(world, in_process)
+    transport.gate = asyncio.Event()
+    monitor.start()
+    await until(lambda: queries_received(world) == 1)
+    await monitor.stop()
+    assert transport.at_once == 0  # nothing left talking to the node
+    transport.gate.set()
+    for _ in range(10):  # let anything that was still scheduled run
+        await asyncio.sleep(0)
+    assert queries_received(world) == 1 and not seen
