@@ -8,8 +8,9 @@ Everything else here — the intermediate and failure states, what an unplanned
 move accepts, recover — is INFERRED (§3.3) and kept in this one table so a
 real node's behaviour can correct it in one place.
 
-The simulator drives its VMs with these rules and the arbiter checks its
-preconditions with the same ones, so both agree by construction.
+The simulator drives its VMs with these rules (every state a simulated VM
+or site enters comes from here: see ``sim/flows.py``) and the arbiter checks
+its preconditions with the same ones, so both agree by construction.
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ksystui.core.model import VM_STATES
+from ksystui.core.model import VM_STATES, Flavour
+
+# States outside any operation.
+MANAGED = "INIT"  # what `ksysmgr manage vm` leaves (sourced)
+UNMANAGED = "UNMANAGED"  # what `ksysmgr unmanage vm` leaves (INFERRED)
+HOST_DOWN = "DOWN"  # a VM whose host stopped under it (INFERRED)
+# A VM whose host comes back returns to the state it had; if that is not
+# known, to DISCOVERED: it needs verifying again before a move (INFERRED).
+HOST_BACK = "DISCOVERED"
+DR_TEST_INITIAL = "INIT"  # Dr Test State of a VM never rehearsed (sourced)
+
+# Site types as a simulated KSYS keeps them (``query site`` prints them upper case).
+ACTIVE_SITE = "active"
+BACKUP_SITE = "backup"
 
 
 class Op(StrEnum):
@@ -99,9 +113,45 @@ FAILURE: dict[Op, str | None] = {
     Op.CONFIGURE: None,
 }
 
-DR_TEST_TRANSIENT = {Op.DR_TEST: "ACTIVE", Op.DR_TEST_CLEANUP: None}
-DR_TEST_SUCCESS = {Op.DR_TEST: "ACTIVE_COMPLETED", Op.DR_TEST_CLEANUP: "DRTESTCLEANUP_COMPLETED"}
-DR_TEST_FAILURE = {Op.DR_TEST: "ACTIVE_FAILED", Op.DR_TEST_CLEANUP: "DRTESTCLEANUP_FAILED"}
+DR_TEST_TRANSIENT: dict[Op, str | None] = {Op.DR_TEST: "ACTIVE", Op.DR_TEST_CLEANUP: None}
+DR_TEST_SUCCESS: dict[Op, str | None] = {Op.DR_TEST: "ACTIVE_COMPLETED", Op.DR_TEST_CLEANUP: "DRTESTCLEANUP_COMPLETED"}
+DR_TEST_FAILURE: dict[Op, str | None] = {Op.DR_TEST: "ACTIVE_FAILED", Op.DR_TEST_CLEANUP: "DRTESTCLEANUP_FAILED"}
+
+# Success where a flavour differs: on PowerVS discovery itself makes a VM
+# DR-ready (there is no separate verify) [S1].
+FLAVOUR_SUCCESS: dict[tuple[Flavour, Op], str] = {(Flavour.POWERVS, Op.DISCOVER): "READY_TO_MOVE"}
+
+
+class Stage(StrEnum):
+    """Where an operation failed on a VM; each stage leaves its own state."""
+
+    WORK = "work"  # the operation's own work on the VM (a host, the storage, a boot)
+    CONTENDED = "contended"  # the managed system refused it: the recovery host was busy
+    SHUTDOWN = "shutdown"  # a move could not stop the VM on the active site
+    ROLLED_BACK = "rolled-back"  # a planned move stopped because another VM would not shut down
+    REVERSAL = "reversal"  # a move could not reverse the storage replication
+
+
+# Failures away from the operation's own work (INFERRED): a move that fails
+# before its VMs boot on the other site leaves them MOVE_FAILED; a VM a
+# planned move cannot shut down is SHUTDOWN_FAILED, and the move restarts the
+# others where they were (None: the state is left as it was before).
+FAILURE_AT: dict[tuple[Op, Stage], str | None] = {
+    (Op.MOVE_PLANNED, Stage.CONTENDED): "MOVE_FAILED",
+    (Op.MOVE_UNPLANNED, Stage.CONTENDED): "MOVE_FAILED",
+    (Op.MOVE_PLANNED, Stage.REVERSAL): "MOVE_FAILED",
+    (Op.MOVE_UNPLANNED, Stage.REVERSAL): "MOVE_FAILED",
+    (Op.MOVE_PLANNED, Stage.SHUTDOWN): "SHUTDOWN_FAILED",
+    (Op.MOVE_PLANNED, Stage.ROLLED_BACK): None,
+}
+# A contended DR-test cleanup leaves the rehearsal as it was.
+DR_TEST_FAILURE_AT: dict[tuple[Op, Stage], str | None] = {(Op.DR_TEST_CLEANUP, Stage.CONTENDED): None}
+
+# A site move makes the backup site the active one; a DR test changes no site.
+SWAPS_SITES = frozenset({Op.MOVE_PLANNED, Op.MOVE_UNPLANNED})
+# After an unplanned move the old active site still holds the VMs' remains:
+# `cleanup` (Op.CLEANUP) is pending until it ran (INFERRED).
+LEAVES_CLEANUP = frozenset({Op.MOVE_UNPLANNED})
 
 
 @dataclass(frozen=True)
@@ -124,16 +174,48 @@ def refusal(op: Op, vm: str, state: str, dr_test_state: str | None = None) -> Re
     return None
 
 
-def state_after(op: Op, state: str, ok: bool) -> str:
-    """The VM state once ``op`` finished on it (unchanged where the operation
-    does not change the VM state)."""
-    target = SUCCESS[op] if ok else FAILURE[op]
+def transient_state(op: Op, state: str) -> str:
+    """The VM state while ``op`` works on it (unchanged where it shows none)."""
+    return TRANSIENT[op] or state
+
+
+def state_after(
+    op: Op, state: str, ok: bool, *, flavour: Flavour = Flavour.ONPREM, stage: Stage = Stage.WORK
+) -> str:
+    """The VM state once ``op`` finished on it, or failed at ``stage``
+    (unchanged where the operation does not change the VM state). ``state``
+    is the state the outcome applies to: for a rollback, the one before."""
+    if ok:
+        target = FLAVOUR_SUCCESS.get((flavour, op), SUCCESS[op])
+    elif (op, stage) in FAILURE_AT:
+        target = FAILURE_AT[(op, stage)]
+    else:
+        target = FAILURE[op]
     return target if target is not None else state
 
 
-def dr_test_state_after(op: Op, dr_test_state: str | None, ok: bool) -> str | None:
-    table = DR_TEST_SUCCESS if ok else DR_TEST_FAILURE
-    return table.get(op, dr_test_state)
+def dr_test_transient_state(op: Op, dr_test_state: str) -> str:
+    """The Dr Test State while ``op`` works on the VM."""
+    return DR_TEST_TRANSIENT.get(op) or dr_test_state
+
+
+def dr_test_state_after(op: Op, dr_test_state: str | None, ok: bool, *, stage: Stage = Stage.WORK) -> str | None:
+    """The Dr Test State once ``op`` finished (or failed at ``stage``)."""
+    if not ok and (op, stage) in DR_TEST_FAILURE_AT:
+        target = DR_TEST_FAILURE_AT[(op, stage)]
+    else:
+        target = (DR_TEST_SUCCESS if ok else DR_TEST_FAILURE).get(op)
+    return target if target is not None else dr_test_state
+
+
+def site_types_after(op: Op, from_type: str, to_type: str) -> tuple[str, str]:
+    """The types of a move's from and to sites once its storage has reversed."""
+    return (to_type, from_type) if op in SWAPS_SITES else (from_type, to_type)
+
+
+def leaves_cleanup(op: Op) -> bool:
+    """Whether a VM that ``op`` moved still needs ``cleanup`` of its old site."""
+    return op in LEAVES_CLEANUP
 
 
 def touches_recovery_host(op: Op) -> bool:

@@ -1,5 +1,4 @@
-"""What ksystui knows about one KSYS node at one instant, how fresh it is,
-and what changed since last time.
+"""What ksystui knows about one KSYS node at one instant and how fresh it is.
 
 Each kind of data (VMs, sites, hosts, disk groups, events, …) is read by its
 own ksysmgr query and so carries its own timestamp: a node whose
@@ -10,11 +9,11 @@ VMs and stale replication, not one blanket verdict.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from ksystui.core.model import (
     DiskGroup,
@@ -70,6 +69,15 @@ class NodeSnapshot:
     interval: float  # seconds between polls, for freshness
     sections: Mapping[str, Section] = field(default_factory=dict)
     health: NodeHealth = field(default_factory=NodeHealth)
+    # Which poll of the node this is: it only grows (the node's monitor numbers
+    # its polls as they start), so whoever holds two snapshots of one node
+    # keeps the later one. 0 is "never polled".
+    sequence: int = 0
+
+    def supersedes(self, other: NodeSnapshot | None) -> bool:
+        """Whether this snapshot may replace ``other`` (never an older poll
+        over a newer one; an equal sequence is the same poll)."""
+        return other is None or self.sequence >= other.sequence
 
     def items(self, kind: str) -> tuple[Any, ...]:
         s = self.sections.get(kind)
@@ -137,37 +145,6 @@ def judge_freshness(now: datetime, read_at: datetime | None, interval: float, he
     return Freshness.FRESH
 
 
-# --- change sets -----------------------------------------------------------
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-@dataclass(frozen=True)
-class ChangeSet(Generic[K, V]):
-    """Keyed changes between two versions of a table (k9s's RowEvent)."""
-
-    added: Mapping[K, V] = field(default_factory=dict)
-    changed: Mapping[K, V] = field(default_factory=dict)
-    removed: tuple[K, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed or self.removed)
-
-    def __len__(self) -> int:
-        return len(self.added) + len(self.changed) + len(self.removed)
-
-
-def diff(old: Mapping[K, V], new: Mapping[K, V]) -> ChangeSet[K, V]:
-    added = {k: v for k, v in new.items() if k not in old}
-    changed = {k: v for k, v in new.items() if k in old and old[k] != v}
-    removed = tuple(k for k in old if k not in new)
-    return ChangeSet(added, changed, removed)
-
-
-def keyed(items: Iterable[V], key: Callable[[V], K]) -> dict[K, V]:
-    return {key(i): i for i in items}
-
-
 # --- events ------------------------------------------------------------------
 def event_identity(node: str, ev: KsysEvent) -> str:
     """A stable identity for de-duplication: the node's own event id where it
@@ -204,7 +181,7 @@ def recovery_hosts(snapshots: Iterable[NodeSnapshot]) -> dict[str, SharedHost]:
     """Every recovery host paired by any tenant, keyed by CEC UUID. A host is
     a recovery host for a node when a host of the node's active site is
     paired with it."""
-    acc: dict[str, dict[str, set]] = {}
+    acc: dict[str, dict[str, set[Any]]] = {}
     for snap in snapshots:
         by_name = {h.name: h for h in snap.hosts}
         active = {s.name for s in snap.sites if (s.sitetype or "").upper() in ("ACTIVE", "HOME")}

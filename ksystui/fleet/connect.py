@@ -6,7 +6,7 @@ from __future__ import annotations
 from ksystui.config import Config, ConfigError, NodeConfig, resolve_passphrase, resolve_token
 from ksystui.core.model import Flavour
 from ksystui.core.tenants import TenantInfo
-from ksystui.fleet.fleet import Fleet
+from ksystui.fleet.fleet import Fleet, SnapshotSink
 from ksystui.fleet.monitor import NodeMonitor
 from ksystui.transport.rest import RestTransport
 from ksystui.transport.ssh import SshTransport
@@ -39,7 +39,7 @@ def rest_transport(node: NodeConfig) -> RestTransport | None:
     )
 
 
-def build_fleet(cfg: Config, store=None) -> Fleet:
+def build_fleet(cfg: Config, store: SnapshotSink | None = None) -> Fleet:
     fleet = Fleet(store)
     for tenant, node in cfg.nodes():
         try:

@@ -1,63 +1,50 @@
-"""The fleet: every node's monitor, the merged picture, and change sets for
-whoever watches (the UI, ``ksystui status``, the arbiter)."""
+"""The fleet: every node's monitor, the merged picture, and what each poll
+brought for whoever watches (the UI, ``ksystui status``, the arbiter).
+
+Subscribers get the new snapshot and the events seen for the first time;
+whoever needs keyed row changes diffs the snapshots it renders (the UI does,
+per view), so the fleet computes no diff nobody reads.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 from ksystui.core.model import KsysEvent
-from ksystui.core.snapshot import (
-    ChangeSet,
-    NodeSnapshot,
-    SharedHost,
-    diff,
-    event_identity,
-    keyed,
-    recovery_hosts,
-)
+from ksystui.core.snapshot import NodeSnapshot, SharedHost, event_identity, recovery_hosts
 from ksystui.fleet.monitor import NodeMonitor
 
 log = logging.getLogger(__name__)
 
-# How each kind of item is keyed inside one node (for change sets).
-ITEM_KEYS: dict[str, Callable] = {
-    "vm": lambda v: v.name,
-    "site": lambda s: s.name,
-    "host": lambda h: h.name,
-    "workgroup": lambda w: w.name,
-    "disk_group": lambda d: d.name or d.workgroup or d.cg_name,
-    "disk_pair": lambda p: (p.source, p.target),
-    "hmc": lambda m: m.name,
-    "storage_agent": lambda a: a.name,
-    "system": lambda _s: "system",
-    "service": lambda _s: "service",
-}
-
 
 @dataclass(frozen=True)
 class FleetChange:
-    """What one poll of one node changed: keyed change sets per kind, the
-    events seen for the first time, and the new snapshot."""
+    """What one poll of one node brought: the new snapshot and the events
+    seen for the first time."""
 
     node: str
     tenant: str
     snapshot: NodeSnapshot
-    changes: dict[str, ChangeSet] = field(default_factory=dict)
     new_events: tuple[KsysEvent, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        return not self.new_events and not any(self.changes.values())
 
 
 Subscriber = Callable[[FleetChange], None]
 
 
+class SnapshotSink(Protocol):
+    """Where the fleet keeps what it reads (the store's async repository)."""
+
+    async def save_snapshot(self, snap: NodeSnapshot) -> None: ...
+
+    async def add_events(self, node: str, tenant: str, events: Iterable[KsysEvent]) -> list[KsysEvent]: ...
+
+
 class Fleet:
-    def __init__(self, store=None):  # store: AsyncStore | None
+    def __init__(self, store: SnapshotSink | None = None):
         self.monitors: dict[str, NodeMonitor] = {}
         self.snapshots: dict[str, NodeSnapshot] = {}
         self.store = store
@@ -95,22 +82,20 @@ class Fleet:
 
     # --- merging ---------------------------------------------------------------
     async def _on_snapshot(self, snap: NodeSnapshot) -> None:
-        old = self.snapshots.get(snap.node)
+        """Take a node's new snapshot, unless a later poll of it is already
+        here (its monitor publishes in poll order; this keeps the promise for
+        any other publisher too)."""
+        if not snap.supersedes(self.snapshots.get(snap.node)):
+            log.debug("ignoring poll %d of %s: a later one is here", snap.sequence, snap.node)
+            return
         self.snapshots[snap.node] = snap
-        changes: dict[str, ChangeSet] = {}
-        for kind, key in ITEM_KEYS.items():
-            before = keyed(old.items(kind), key) if old else {}
-            after = keyed(snap.items(kind), key)
-            cs = diff(before, after)
-            if cs:
-                changes[kind] = cs
         new_events = await self._new_events(snap)
         if self.store is not None:
             try:
                 await self.store.save_snapshot(snap)
             except Exception:  # the display must go on if the disk is full
                 log.exception("could not store the snapshot of %s", snap.node)
-        change = FleetChange(snap.node, snap.tenant, snap, changes, new_events)
+        change = FleetChange(snap.node, snap.tenant, snap, new_events)
         for fn in list(self._subscribers):
             try:
                 fn(change)

@@ -1,11 +1,15 @@
 """One monitor per KSYS node: poll its ksysmgr queries on an interval, parse
 them, and publish a new NodeSnapshot.
 
-The queries of one node run one after the other (never a flood of parallel
-queries at a KSYS); nodes are independent of each other, so a dead or slow
-node never delays the rest. A query that fails keeps its last good data,
-which then ages into "stale"; a node that cannot be reached is "unreachable"
-at once, with the reason.
+The queries of one node run one after the other, and one poll of a node
+runs at a time however many callers ask (the loop, a refresh, the arbiter's
+planning and its reads before and after an operation): a caller joins the
+poll that will answer it instead of starting its own, so a KSYS never sees a
+flood of parallel queries, and polls publish in the order they started.
+Nodes are independent of each other, so a dead or slow node never delays the
+rest. A query that fails keeps its last good data, which then ages into
+"stale"; a node that cannot be reached is "unreachable" at once, with the
+reason.
 """
 
 from __future__ import annotations
@@ -15,15 +19,18 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from ksystui.core.ksysmgr.commands import build_query
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import PARSERS
 from ksystui.core.model import Flavour
 from ksystui.core.snapshot import UNREACHABLE_KINDS, NodeHealth, NodeSnapshot, Section
+from ksystui.transport.base import KsysTransport
 from ksystui.transport.errors import CommandFailed, TransportError
+from ksystui.transport.rest import RestTransport
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +45,7 @@ QUERIES: dict[Flavour, tuple[str, ...]] = {
 Publish = Callable[[NodeSnapshot], Awaitable[None] | None]
 
 
-def _as_tuple(parsed: object) -> tuple:
+def _as_tuple(parsed: object) -> tuple[object, ...]:
     if isinstance(parsed, list | tuple):
         return tuple(parsed)
     return (parsed,)
@@ -53,12 +60,24 @@ _SERVICE_FIELDS = {
 }
 
 
-def service_view(summary: dict) -> dict:
-    out: dict = {"managed_vms": len(summary.get("managed_vm_list") or {})}
+def service_view(summary: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"managed_vms": len(summary.get("managed_vm_list") or {})}
     for section, keys in _SERVICE_FIELDS.items():
         src = summary.get(section) or {}
         out[section] = {k: src[k] for k in keys if k in src and isinstance(src[k], str | int | float | bool)}
     return out
+
+
+@dataclass(eq=False)
+class _Poll:
+    """One poll of a node, shared by every caller that joins it."""
+
+    with_service: bool
+    task: asyncio.Task[NodeSnapshot] | None = None
+    # set when the poll takes the node (its first query goes out right after):
+    # from then on a caller that wants data read after its call needs the next one
+    started: bool = False
+    waiters: int = field(default=0)
 
 
 class NodeMonitor:
@@ -67,9 +86,9 @@ class NodeMonitor:
         node: str,
         tenant: str,
         flavour: Flavour,
-        transport,  # KsysTransport
+        transport: KsysTransport,
         *,
-        rest=None,  # RestTransport | None (PowerVS)
+        rest: RestTransport | None = None,  # PowerVS: the DR Automation service
         interval: float = 10.0,
         jitter: float = 0.1,
         command_timeout: float | None = None,
@@ -85,19 +104,73 @@ class NodeMonitor:
         self.command_timeout = command_timeout
         self.publish = publish
         self.snapshot = NodeSnapshot(node, tenant, flavour, interval)
-        self._task: asyncio.Task | None = None
-        self._service_task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._service_task: asyncio.Task[None] | None = None
         self._service: Section | None = None
         self._service_error_kind: str | None = None
-        self._parsed: dict[str, tuple[str, tuple]] = {}
+        self._parsed: dict[str, tuple[str, tuple[object, ...]]] = {}
         self._poke = asyncio.Event()
+        # single flight: polls take the node one at a time, in the order asked
+        self._node_lock = asyncio.Lock()
+        self._latest_poll: _Poll | None = None  # the poll most recently asked for
+        self._polls_started = 0  # the sequence of the last poll that took the node
+        self._one_shots: set[asyncio.Task[NodeSnapshot]] = set()  # refresh_now without the loop
 
-    # --- one poll cycle ------------------------------------------------------
-    async def poll_once(self, *, with_service: bool = True) -> NodeSnapshot:
-        """Read every query of the node once. The DR Automation service (REST)
-        is read alongside, never in front: a slow or failing service must not
-        age the node's ksysmgr data. The running loop reads it on its own
-        schedule instead (``with_service=False`` here)."""
+    # --- one poll, shared ----------------------------------------------------
+    async def poll_once(self, *, with_service: bool = True, fresh: bool = True) -> NodeSnapshot:
+        """The node as read by one poll, shared with whoever else asks meanwhile.
+
+        ``fresh=True`` (the default) promises data read after this call: the
+        caller joins a poll that has not started reading yet, or else queues
+        the next one behind the poll that is running (every caller arriving
+        meanwhile joins that same next poll). What a caller needs before an
+        operation (the dispatcher's preconditions, planning) is this.
+        ``fresh=False`` accepts the poll already running, if any (the loop's
+        cadence: any current read will do).
+
+        The DR Automation service (REST) is read alongside, never in front:
+        a slow or failing service must not age the node's ksysmgr data. The
+        running loop reads it on its own schedule (``with_service=False``
+        there); a joined poll reads it if any of its callers asked before it
+        started.
+
+        A caller cancelled while waiting leaves the poll to the others; the
+        poll itself is cancelled only when nobody waits for it any more.
+        """
+        poll = self._poll_to_join(with_service=with_service, fresh=fresh)
+        assert poll.task is not None
+        poll.waiters += 1
+        try:
+            return await asyncio.shield(poll.task)
+        except asyncio.CancelledError:
+            if poll.waiters == 1 and not poll.task.done():
+                poll.task.cancel()  # nobody else wants it
+            raise
+        finally:
+            poll.waiters -= 1
+
+    def _poll_to_join(self, *, with_service: bool, fresh: bool) -> _Poll:
+        latest = self._latest_poll
+        task = latest.task if latest is not None else None
+        if latest is not None and task is not None and not task.done() and not task.cancelling():
+            if not latest.started:
+                latest.with_service = latest.with_service or with_service
+                return latest
+            if not fresh:
+                return latest
+        poll = _Poll(with_service)
+        poll.task = asyncio.create_task(self._take_node_and_poll(poll), name=f"poll:{self.node}")
+        self._latest_poll = poll
+        return poll
+
+    async def _take_node_and_poll(self, poll: _Poll) -> NodeSnapshot:
+        async with self._node_lock:
+            poll.started = True
+            self._polls_started += 1
+            return await self._poll(self._polls_started, with_service=poll.with_service)
+
+    async def _poll(self, sequence: int, *, with_service: bool) -> NodeSnapshot:
+        """Read every query of the node once (the node is ours meanwhile)."""
         started = datetime.now(UTC)
         t0 = time.monotonic()
         service = asyncio.create_task(self._poll_service()) if with_service and self.rest is not None else None
@@ -157,7 +230,7 @@ class NodeMonitor:
                 host_key=self._host_key_status("verified"),
                 next_attempt=finished + timedelta(seconds=self.interval),
             )
-        self.snapshot = NodeSnapshot(self.node, self.tenant, self.flavour, self.interval, sections, health)
+        self.snapshot = NodeSnapshot(self.node, self.tenant, self.flavour, self.interval, sections, health, sequence)
         if self.publish is not None:
             res = self.publish(self.snapshot)
             if asyncio.iscoroutine(res):
@@ -215,29 +288,38 @@ class NodeMonitor:
         if self._task is not None:
             self._poke.set()
         else:
-            self._oneshot = asyncio.ensure_future(self.poll_once())
+            task = asyncio.create_task(self.poll_once(), name=f"refresh:{self.node}")
+            self._one_shots.add(task)  # the loop keeps only a weak reference
+            task.add_done_callback(self._one_shots.discard)
 
     async def _run(self) -> None:
+        poked = False
         while True:
             t0 = time.monotonic()
+            self._poke.clear()  # a poke from now on asks for another poll after this one
             try:
-                await self.poll_once(with_service=False)
+                # on the clock, a poll someone else started will do; asked for, a new one
+                await self.poll_once(with_service=False, fresh=poked)
             except Exception:  # one bad cycle must not end monitoring of the node
                 log.exception("monitor %s: poll failed", self.node)
             spent = time.monotonic() - t0
             wait = self.interval * (1 + random.uniform(-self.jitter, self.jitter)) - spent
-            self._poke.clear()
             try:
                 await asyncio.wait_for(self._poke.wait(), timeout=max(0.05, wait))
+                poked = True
             except TimeoutError:
-                pass
+                poked = False
 
     async def stop(self) -> None:
-        for task in (self._task, self._service_task):
+        for task in (self._task, self._service_task, *self._one_shots):
             if task is not None:
                 task.cancel()
                 try:
                     await task
                 except (asyncio.CancelledError, Exception):
                     pass
+        # a poll only the loop waited for is being cancelled with it: let it end here
+        poll = self._latest_poll.task if self._latest_poll is not None else None
+        if poll is not None and poll.cancelling():
+            await asyncio.wait([poll])
         self._task = self._service_task = None

@@ -8,7 +8,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ksystui.core import model
+from ksystui.core import lifecycle, model
 from ksystui.core.events import event_def
 from ksystui.sim.scenario import NodeSpec
 
@@ -26,6 +26,11 @@ class SimSite:
     sitetype: str  # active / backup
     region: str | None = None
     workspaces: list[str] = field(default_factory=list)
+
+    @property
+    def workspace(self) -> str | None:
+        """The site's (first) PowerVS workspace, as ``query vm`` names it."""
+        return self.workspaces[0] if self.workspaces else None
 
 
 @dataclass
@@ -73,14 +78,11 @@ class SimVm:
     workspace: str | None = None
     system_type: str | None = None
     status: str = "ACTIVE"
-    dr_test_state: str = "INIT"
+    dr_test_state: str = lifecycle.DR_TEST_INITIAL
     cleanup_pending: bool = False  # after an unplanned move, until `cleanup site`
-    last_change: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def set_state(self, state: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.last_change = datetime.now(UTC)
+        self.state = state
 
 
 @dataclass
@@ -158,7 +160,7 @@ class ClusterState:
                 system_type=v.system_type,
             )
         self.disk_groups: dict[str, SimDiskGroup] = {}
-        if any(vm.state not in ("INIT", "UNMANAGED") for vm in self.vms.values()):
+        if any(vm.state not in (lifecycle.MANAGED, lifecycle.UNMANAGED) for vm in self.vms.values()):
             self.build_disk_groups()
         self.events: list[SimEvent] = []
         self._event_ids = itertools.count(1)
@@ -182,15 +184,15 @@ class ClusterState:
 
     # --- topology ----------------------------------------------------------
     def active_site(self) -> SimSite:
-        return next(s for s in self.sites.values() if s.sitetype == "active")
+        return next(s for s in self.sites.values() if s.sitetype == lifecycle.ACTIVE_SITE)
 
     def backup_site(self) -> SimSite:
-        return next(s for s in self.sites.values() if s.sitetype == "backup")
+        return next(s for s in self.sites.values() if s.sitetype == lifecycle.BACKUP_SITE)
 
     def managed_vms(self, site: str | None = None) -> list[SimVm]:
         return [
             v for v in self.vms.values()
-            if v.state != "UNMANAGED" and (site is None or v.site == site)
+            if v.state != lifecycle.UNMANAGED and (site is None or v.site == site)
         ]
 
     def target_host(self, vm: SimVm) -> SimHost | None:
@@ -204,15 +206,6 @@ class ClusterState:
             return None
         return self.hosts.get(host.pair)
 
-    def recovery_hosts_for(self, site: str) -> list[SimHost]:
-        """Hosts at the other site that VMs now at ``site`` would use."""
-        out: dict[str, SimHost] = {}
-        for vm in self.managed_vms(site):
-            t = self.target_host(vm)
-            if t:
-                out[t.name] = t
-        return list(out.values())
-
     def build_disk_groups(self) -> None:
         """One disk group per site pair, one disk pair per VM disk (what
         discovery creates on the storage agents)."""
@@ -223,7 +216,7 @@ class ClusterState:
         if self.flavour is model.Flavour.POWERVS:
             self.disk_groups = {}
             for vm in self.vms.values():
-                if vm.state == "UNMANAGED":
+                if vm.state == lifecycle.UNMANAGED:
                     continue
                 wg = f"{vm.name}_WG"
                 pairs = [
@@ -240,7 +233,7 @@ class ClusterState:
         pairs = []
         dev = 0x0A10
         for vm in self.vms.values():
-            if vm.state == "UNMANAGED":
+            if vm.state == lifecycle.UNMANAGED:
                 continue
             for _ in range(vm.disks):
                 src = f"{local.serialnumber if local else 'LOCAL'}:{dev:05X}"
@@ -270,8 +263,8 @@ class ClusterState:
     def vm_models(self) -> list[model.Vm]:
         out = []
         for v in self.vms.values():
-            if v.state == "UNMANAGED":
-                out.append(model.Vm(name=v.name, state="UNMANAGED"))
+            if v.state == lifecycle.UNMANAGED:
+                out.append(model.Vm(name=v.name, state=lifecycle.UNMANAGED))
                 continue
             powervs = self.flavour is model.Flavour.POWERVS
             out.append(
@@ -353,9 +346,9 @@ class ClusterState:
                         cg_name=dg.cg_name,
                         cg_state=dg.cg_state,
                         progress=round(dg.progress, 2),
-                        home_workspace=(self.active_site().workspaces or [None])[0],
-                        backup_workspace=(self.backup_site().workspaces or [None])[0],
-                        active_workspace=(active.workspaces or [None])[0],
+                        home_workspace=self.active_site().workspace,
+                        backup_workspace=self.backup_site().workspace,
+                        active_workspace=active.workspace,
                         active_site=dg.site,
                         volume_disk_group=f"{dg.name}_VG <-> {dg.cg_name}",
                     )
@@ -383,7 +376,7 @@ class ClusterState:
 
     def workgroup_models(self) -> list[model.Workgroup]:
         out = []
-        home = self.spec.sites[0].name if self.spec.sites[0].sitetype == "active" else self.spec.sites[1].name
+        home = self.spec.sites[0].name if self.spec.sites[0].sitetype == lifecycle.ACTIVE_SITE else self.spec.sites[1].name
         for i, v in enumerate(self.managed_vms(), start=1):
             wg = f"{v.name}_WG"
             dg = self.disk_groups.get(wg)
@@ -399,11 +392,11 @@ class ClusterState:
                     dr_test_state=v.dr_test_state,
                     priority=v.priority,
                     skip_auto_resync="OFF",
-                    home_workspace=(self.sites[home].workspaces or [None])[0],
-                    backup_workspace=(other.workspaces or [None])[0] if v.site == home else (
-                        (site.workspaces or [None])[0]
+                    home_workspace=self.sites[home].workspace,
+                    backup_workspace=other.workspace if v.site == home else (
+                        site.workspace
                     ),
-                    active_workspace=(site.workspaces or [None])[0],
+                    active_workspace=site.workspace,
                     home_site=home,
                     active_site=v.site,
                     networks=tuple(f"{n} <-> {n}" for n in v.networks),

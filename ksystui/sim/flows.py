@@ -5,6 +5,10 @@ Wording: PowerVS discover, DR-test move, DR-test cleanup and resync lines are
 verbatim templates from ksys-reference §2.4. The on-prem verify, planned and
 unplanned move, cleanup and recover lines are INFERRED (§2.4 end, §2.5):
 no public sample of them exists.
+
+Every state a VM or a site enters here comes from ``core.lifecycle`` (the
+transient state while a step runs, the state a success or a failure at each
+stage leaves): the arbiter judges its preconditions on the same table.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ksystui.core import lifecycle
 from ksystui.core.ksysmgr import render
-from ksystui.core.lifecycle import Op
+from ksystui.core.lifecycle import Op, Stage
 from ksystui.core.model import Flavour, ProgressLine
 from ksystui.sim.cluster import SimHost, SimVm
 
@@ -88,6 +92,10 @@ def _event(node: SimNode, req: OpRequest, base: str, ok: bool | None, resource: 
     node.state.add_event(name, resource or req.site, description)
 
 
+def _dr_test_state_after(op: Op, vm: SimVm, ok: bool, stage: Stage = Stage.WORK) -> str:
+    return lifecycle.dr_test_state_after(op, vm.dr_test_state, ok, stage=stage) or vm.dr_test_state
+
+
 # --- discover ----------------------------------------------------------------
 async def discover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
@@ -110,7 +118,7 @@ async def discover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         refused = lifecycle.refusal(Op.DISCOVER, vm.name, vm.state)
         problem = refused.reason if refused else (None if powervs else host_problem(node, vm_host(node, vm)))
         if problem is None:
-            vm.set_state("DISCOVERING")
+            vm.set_state(lifecycle.transient_state(Op.DISCOVER, vm.state))
             await node.pause(STEP["discover_vm"])
             await p.line(f"Discovery for VM {vm.name} is complete", 1)
             await p.line(f"Replication enablement for volumes has started for VM {vm.name}", 1)
@@ -127,9 +135,7 @@ async def discover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
             await p.line(f"Network Configuration has completed for VM {vm.name}", 1)
             await p.line(f"Backup VM {vm.name}_BackUp creation has completed", 1)
             await p.line(f"Discovery for Workgroup {vm.name}_WG is complete", 1)
-            vm.set_state("READY_TO_MOVE")  # PowerVS: discovery makes a VM DR-ready [S1]
-        else:
-            vm.set_state(lifecycle.state_after(Op.DISCOVER, vm.state, ok=True))
+        vm.set_state(lifecycle.state_after(Op.DISCOVER, vm.state, ok=True, flavour=node.flavour))
         ok += 1
     if ok and not s.disk_groups:
         s.build_disk_groups()
@@ -163,7 +169,7 @@ async def verify(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         refused = lifecycle.refusal(Op.VERIFY, vm.name, vm.state)
         problem = refused.reason if refused else None
         if problem is None:
-            vm.set_state("VERIFYING")
+            vm.set_state(lifecycle.transient_state(Op.VERIFY, vm.state))
             await node.pause(STEP["verify_vm"])
             problem = host_problem(node, node.state.target_host(vm)) or replication_problem(node)
         if problem is not None:
@@ -189,8 +195,9 @@ async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     await p.line(f"Site move started for {src} to {dst}, this may take a few minutes...")
     _event(node, req, "MOVE", None)
     targets = {vm.name: s.target_host(vm) for vm in req.vms}
+    before = {vm.name: vm.state for vm in req.vms}
     for vm in req.vms:
-        vm.set_state("MOVING")
+        vm.set_state(lifecycle.transient_state(req.op, vm.state))
     await node.pause(STEP["start"])
     stuck: list[SimVm] = []
     for vm in req.vms:
@@ -209,10 +216,10 @@ async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         # a planned move never leaves a VM half-way: restart what was shut down
         for vm in req.vms:
             if vm in stuck:
-                vm.set_state("SHUTDOWN_FAILED")
+                vm.set_state(lifecycle.state_after(req.op, vm.state, ok=False, stage=Stage.SHUTDOWN))
             else:
                 vm.status = "ACTIVE"
-                vm.set_state("READY_TO_MOVE")
+                vm.set_state(lifecycle.state_after(req.op, before[vm.name], ok=False, stage=Stage.ROLLED_BACK))
                 await p.line(f"Boot up on {src} Site has completed for VM {vm.name}", 1)
         return await _move_finished(node, req, p, src, dst, 0)
     problem = storage_problem(node) or (replication_problem(node) if planned else None)
@@ -222,7 +229,7 @@ async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         if problem:
             await p.line(f"Storage replication reversal has failed for Disk_Group {dg.name}: {problem}", 1)
             for vm in req.vms:
-                vm.set_state("MOVE_FAILED")
+                vm.set_state(lifecycle.state_after(req.op, vm.state, ok=False, stage=Stage.REVERSAL))
             return await _move_finished(node, req, p, src, dst, 0)
         dg.site = dst
         dg.cg_state, dg.progress = ("consistent_copying", 0.0) if planned else ("idling", 0.0)
@@ -237,16 +244,17 @@ async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         vm.site = dst
         problem = host_problem(node, target) if vm.host or target else None
         if problem:
-            vm.set_state("RESTART_FAILED")
+            vm.set_state(lifecycle.state_after(req.op, vm.state, ok=False))
             await p.line(f"Boot up on {dst} Site has failed for VM {vm.name}: {problem}", 1)
             continue
         vm.status = "ACTIVE"
-        vm.cleanup_pending = not planned
-        vm.set_state("MOVED")
+        vm.cleanup_pending = lifecycle.leaves_cleanup(req.op)
+        vm.set_state(lifecycle.state_after(req.op, vm.state, ok=True))
         await p.line(f"Boot up on {dst} Site has completed for VM {vm.name}", 1)
         moved += 1
     if not req.workgroup:
-        s.sites[src].sitetype, s.sites[dst].sitetype = "backup", "active"
+        s.sites[src].sitetype, s.sites[dst].sitetype = lifecycle.site_types_after(
+            req.op, s.sites[src].sitetype, s.sites[dst].sitetype)
     return await _move_finished(node, req, p, src, dst, moved)
 
 
@@ -272,7 +280,7 @@ async def dr_test(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     ok = 0
     for vm in req.vms:
         wg = f"{vm.name}_WG"
-        vm.dr_test_state = "ACTIVE"
+        vm.dr_test_state = lifecycle.dr_test_transient_state(Op.DR_TEST, vm.dr_test_state)
         if node.flavour is Flavour.POWERVS:
             await p.line(f"dr_test move has started for Workgroup {wg}", 1)
         await p.line(f"Rehearsal VM creation has started for VM {vm.name}", 1)
@@ -282,7 +290,7 @@ async def dr_test(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         await node.pause(STEP["replicate"])
         if storage:
             await p.line(f"VM Volumes clone with consistency has failed for {vm.name}_BackUp: {storage}", 1)
-            vm.dr_test_state = "ACTIVE_FAILED"
+            vm.dr_test_state = _dr_test_state_after(Op.DR_TEST, vm, ok=False)
             continue
         await p.line(f"VM Volumes clone with consistency has completed for {vm.name}_BackUp", 1)
         await p.line(f"Boot up on {dst} Site has started for VM {vm.name}_Rehearsal", 1)
@@ -290,12 +298,12 @@ async def dr_test(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         problem = host_problem(node, node.state.target_host(vm)) if node.state.hosts else None
         if problem:
             await p.line(f"Boot up on {dst} Site has failed for VM {vm.name}_Rehearsal: {problem}", 1)
-            vm.dr_test_state = "ACTIVE_FAILED"
+            vm.dr_test_state = _dr_test_state_after(Op.DR_TEST, vm, ok=False)
             continue
         await p.line(f"Boot up on {dst} Site has completed for VM {vm.name}_Rehearsal", 1)
         if node.flavour is Flavour.POWERVS:
             await p.line(f"dr_test move has completed for Workgroup {wg}", 1)
-        vm.dr_test_state = "ACTIVE_COMPLETED"
+        vm.dr_test_state = _dr_test_state_after(Op.DR_TEST, vm, ok=True)
         ok += 1
     all_ok = ok == len(req.vms)
     word = "completed" if all_ok else "failed"
@@ -323,7 +331,7 @@ async def dr_test_cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
         await p.line(f"VM Removal has completed for VM {vm.name}_Rehearsal", 1)
         if node.flavour is Flavour.POWERVS:
             await p.line(f"dr_test cleanup has completed for Workgroup {vm.name}_WG", 1)
-        vm.dr_test_state = "DRTESTCLEANUP_COMPLETED"
+        vm.dr_test_state = _dr_test_state_after(Op.DR_TEST_CLEANUP, vm, ok=True)
     if req.workgroup:
         await p.line(f"Workgroup dr_test cleanup has completed for Workgroup {req.workgroup}")
     else:
@@ -341,15 +349,15 @@ async def cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     for vm in req.vms:
         old = node.state.hosts.get(node.state.hosts[vm.host].pair or "") if vm.host else None
         await p.line(f"VM Removal has started for VM {vm.name}", 1)
-        vm.set_state("CLEANING")
+        vm.set_state(lifecycle.transient_state(Op.CLEANUP, vm.state))
         await node.pause(STEP["removal"])
         problem = host_problem(node, old) if vm.host else None
         if problem:
-            vm.set_state("CLEANUP_FAILED")
+            vm.set_state(lifecycle.state_after(Op.CLEANUP, vm.state, ok=False))
             await p.line(f"VM Removal has failed for VM {vm.name}: {problem}", 1)
             continue
         vm.cleanup_pending = False
-        vm.set_state("MOVED")
+        vm.set_state(lifecycle.state_after(Op.CLEANUP, vm.state, ok=True))
         await p.line(f"VM Removal has completed for VM {vm.name}", 1)
         ok += 1
     all_ok = ok == len(req.vms)
@@ -367,15 +375,15 @@ async def recover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     ok = 0
     for vm in req.vms:
         await p.line(f"Recovery has started for VM {vm.name}", 1)
-        vm.set_state("RECOVERING")
+        vm.set_state(lifecycle.transient_state(Op.RECOVER, vm.state))
         await node.pause(STEP["boot"])
         problem = host_problem(node, vm_host(node, vm)) if vm.host else None
         if problem:
-            vm.set_state("RESTART_FAILED")
+            vm.set_state(lifecycle.state_after(Op.RECOVER, vm.state, ok=False))
             await p.line(f"Recovery has failed for VM {vm.name}: {problem}", 1)
             continue
         vm.status = "ACTIVE"
-        vm.set_state("MOVED")
+        vm.set_state(lifecycle.state_after(Op.RECOVER, vm.state, ok=True))
         await p.line(f"Recovery has completed for VM {vm.name}", 1)
         ok += 1
     _event(node, req, "RECOVERY", ok == len(req.vms))
@@ -420,12 +428,8 @@ async def contended(node: SimNode, req: OpRequest, io: CommandIO, busy: HostBusy
     op = Op.VERIFY if req.op is Op.DISCOVER else req.op
     for vm in req.vms:
         await p.line(f"Operation has failed for VM {vm.name}: {reason}", 1)
-        if op is Op.DR_TEST:
-            vm.dr_test_state = "ACTIVE_FAILED"
-        elif op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED):
-            vm.set_state("MOVE_FAILED")
-        elif op is not Op.DR_TEST_CLEANUP:
-            vm.set_state(lifecycle.state_after(op, vm.state, ok=False))
+        vm.set_state(lifecycle.state_after(op, vm.state, ok=False, stage=Stage.CONTENDED))
+        vm.dr_test_state = _dr_test_state_after(op, vm, ok=False, stage=Stage.CONTENDED)
     base = {Op.VERIFY: "VERIFY", Op.MOVE_PLANNED: "MOVE", Op.MOVE_UNPLANNED: "MOVE", Op.DR_TEST: "DRTEST",
             Op.RECOVER: "RECOVERY"}.get(op, "CLEANUP")
     _event(node, req, base, False, resource=host, description=f"{reason}.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ksystui.core import lifecycle
 from ksystui.core.ksysmgr import render
 from ksystui.core.ksysmgr.grammar import (
     RC_ERROR,
@@ -121,9 +122,9 @@ async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
             return await _refuse(io, f"ERROR: invalid value \"{want}\" for state", RC_INCORRECT_INPUT,
                                  usage_text("query", "vm"))
         if want == "manage":
-            vms = [v for v in vms if v.state != "UNMANAGED"]
+            vms = [v for v in vms if v.state != lifecycle.UNMANAGED]
         elif want == "unmanage":
-            vms = [v for v in vms if v.state == "UNMANAGED"]
+            vms = [v for v in vms if v.state == lifecycle.UNMANAGED]
         if cmd.names:
             by = {v.name: v for v in vms} | {v.uuid: v for v in vms if v.uuid}
             missing = [n for n in cmd.names if n not in by]
@@ -258,7 +259,7 @@ def _report(node: SimNode, verbose: bool) -> SystemReport:
     if verbose:
         lines = []
         for site in s.sites.values():
-            label = "Home Site" if site.sitetype == "active" else "Backup Site"
+            label = "Home Site" if site.sitetype == lifecycle.ACTIVE_SITE else "Backup Site"
             lines.append(f"{label}: {site.name}")
             for h in s.hosts.values():
                 if h.site == site.name:
@@ -375,11 +376,11 @@ async def _manage_vm(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
 
                 return await _refuse(io, BUSY_MESSAGE, RC_ERROR)
             if cmd.action == "unmanage":
-                vm.set_state("UNMANAGED")
+                vm.set_state(lifecycle.UNMANAGED)
                 await io.write(f"VM {one} was successfully unmanaged\n")
             else:
-                if vm.state == "UNMANAGED":
-                    vm.set_state("INIT")
+                if vm.state == lifecycle.UNMANAGED:
+                    vm.set_state(lifecycle.MANAGED)
                 await io.write(f"VM {one} was successfully managed.\n")
     await io.write("Please run discovery to apply changes.\n")
     return RC_SUCCESS

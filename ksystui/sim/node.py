@@ -39,10 +39,6 @@ class RestInfo:
     token: str
 
 
-class NodeBusy(Exception):
-    pass
-
-
 # INFERRED: the text of ksysmgr's "operation in progress" refusal is not public.
 BUSY_MESSAGE = "ERROR: Another operation is in progress on the KSYS subsystem. Retry after it completes."
 
@@ -60,8 +56,6 @@ class SimNode:
             RestInfo(stable_uuid(spec.name, "instance"), token or "") if spec.rest else None
         )
         self.current_operation: str | None = None  # what holds the node's operation lock
-        self._lock = asyncio.Lock()
-        self.commands_run = 0
         self.command_log: list[tuple[str, ...]] = []  # every command line received: a test oracle
         self.render_cache: dict[tuple, tuple[list, str]] = {}
 
@@ -82,7 +76,6 @@ class SimNode:
         """Run one ksysmgr command line (the words after ``ksysmgr``)."""
         from ksystui.sim import interpreter  # the interpreter imports this module
 
-        self.commands_run += 1
         self.command_log.append(tuple(args))
         try:
             cmd = parse_command(args)

@@ -79,7 +79,7 @@ def build_request(node: SimNode, cmd: KsysmgrCommand) -> OpRequest:
         if not wg:
             raise Refused("ERROR: a workgroup name is required", RC_MISSING_INPUT, usage)
         vm = s.vms.get(wg[:-3]) if wg.endswith("_WG") else None
-        if vm is None or vm.state == "UNMANAGED":
+        if vm is None or vm.state == lifecycle.UNMANAGED:
             raise Refused(f"ERROR: Workgroup {wg} does not exist", RC_NOT_FOUND)
         wg_vms = [vm]
 
@@ -138,7 +138,7 @@ def build_request(node: SimNode, cmd: KsysmgrCommand) -> OpRequest:
         else:
             site = site_arg(cmd.name, "a site name")
         if dr_test:
-            vms = wg_vms or [v for v in s.managed_vms() if v.dr_test_state != "INIT"]
+            vms = wg_vms or [v for v in s.managed_vms() if v.dr_test_state != lifecycle.DR_TEST_INITIAL]
             return OpRequest(Op.DR_TEST_CLEANUP, f"dr_test cleanup {'workgroup ' + wg if wg else 'site ' + site}",
                              site, workgroup=wg, vms=vms or s.managed_vms(), timestamps=with_time)
         if wg_vms:

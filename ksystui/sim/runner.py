@@ -26,7 +26,6 @@ import logging
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import asyncssh
@@ -153,12 +152,7 @@ class SimRunner:
             raise
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_exc_info: object) -> None:
         await self.stop()
 
     async def start(self) -> None:
@@ -234,7 +228,8 @@ class SimRunner:
         """Drop sessions of nodes that went down (faults are polled, not pushed)."""
         while True:
             await asyncio.sleep(FAULT_POLL_SECONDS)
-            for server in [*self.ssh_servers.values(), *self.rest_servers.values()]:
+            servers: list[SshNodeServer | RestNodeServer] = [*self.ssh_servers.values(), *self.rest_servers.values()]
+            for server in servers:
                 try:
                     server.enforce_faults()
                 except Exception:

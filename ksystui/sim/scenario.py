@@ -105,7 +105,8 @@ class NodeSpec(_Strict):
         if sorted(s.sitetype for s in self.sites) != ["active", "backup"]:
             raise ValueError(f"node {self.name}: needs exactly one active and one backup site")
         hosts = {h.name for h in self.hosts}
-        for item in [*self.hmcs, *self.hosts, *self.storage_agents]:
+        placed: list[HmcSpec | HostSpec | StorageAgentSpec] = [*self.hmcs, *self.hosts, *self.storage_agents]
+        for item in placed:
             if item.site not in sites:
                 raise ValueError(f"node {self.name}: {item.name} names unknown site {item.site!r}")
         for h in self.hosts:

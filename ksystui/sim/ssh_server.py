@@ -75,10 +75,6 @@ class SshNodeServer:
 
     # --- lifecycle --------------------------------------------------------
 
-    def authorize(self, key: asyncssh.SSHKey) -> None:
-        """Add a client public key to the authorised list (takes effect at once)."""
-        self._authorized.add(key.public_data)
-
     def is_authorized(self, username: str, key: asyncssh.SSHKey) -> bool:
         return username == "root" and key.public_data in self._authorized
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from ksystui.core import lifecycle
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
 from ksystui.core.schedule import next_daily_run
@@ -90,7 +91,7 @@ class SimWorld:
                 for vm in s.managed_vms():
                     if vm.host == fault.target:
                         self._saved_states[(node.name, vm.name)] = vm.state
-                        vm.set_state("DOWN")
+                        vm.set_state(lifecycle.HOST_DOWN)
                         vm.status = "SHUTOFF"
                 s.add_event("HOST_FAILURE", fault.target)
             elif fault.kind == "hmc_unreachable" and fault.target in s.hmcs:
@@ -112,8 +113,8 @@ class SimWorld:
             if fault.kind == "host_failure" and fault.target in s.hosts:
                 s.hosts[fault.target].state = "Operating"
                 for vm in s.managed_vms():
-                    if vm.host == fault.target and vm.state == "DOWN":
-                        vm.set_state(self._saved_states.pop((node.name, vm.name), "DISCOVERED"))
+                    if vm.host == fault.target and vm.state == lifecycle.HOST_DOWN:
+                        vm.set_state(self._saved_states.pop((node.name, vm.name), lifecycle.HOST_BACK))
                         vm.status = "ACTIVE"
                 s.add_event("HOST_RECOVERED", fault.target)
             elif fault.kind == "hmc_unreachable" and fault.target in s.hmcs:

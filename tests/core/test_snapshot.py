@@ -1,4 +1,4 @@
-"""Freshness, change sets, event identity and shared recovery hosts."""
+"""Freshness, poll order, event identity and shared recovery hosts."""
 
 from datetime import datetime, timedelta
 
@@ -11,7 +11,6 @@ from ksystui.core.snapshot import (
     NodeHealth,
     NodeSnapshot,
     Section,
-    diff,
     event_identity,
     judge_freshness,
     recovery_hosts,
@@ -48,14 +47,12 @@ def test_per_kind_freshness():
     assert snap.freshness(now, "event") is Freshness.UNKNOWN
 
 
-@given(st.dictionaries(st.integers(0, 20), st.integers(0, 3)), st.dictionaries(st.integers(0, 20), st.integers(0, 3)))
-def test_diff_applied_to_old_gives_new(old, new):
-    cs = diff(old, new)
-    rebuilt = {k: v for k, v in old.items() if k not in cs.removed}
-    rebuilt.update(cs.added)
-    rebuilt.update(cs.changed)
-    assert rebuilt == new
-    assert bool(cs) == (old != new)
+@given(st.integers(0, 50), st.integers(0, 50))
+def test_a_snapshot_supersedes_only_what_is_not_newer(a, b):
+    first = NodeSnapshot("n", "t", Flavour.ONPREM, 10, sequence=a)
+    second = NodeSnapshot("n", "t", Flavour.ONPREM, 10, sequence=b)
+    assert second.supersedes(first) == (b >= a)
+    assert second.supersedes(None)
 
 
 def test_event_identity_prefers_the_node_id_and_is_stable_without_one():

@@ -1,5 +1,6 @@
-"""A simulated fleet served on loopback with a state dir, and ksystui's
-configuration for it (written by the simulator, as `ksystui sim` does)."""
+"""The seed world (tests/conftest.py) served on loopback with a state dir, and
+ksystui's configuration for it (written by the simulator, as `ksystui sim`
+does)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,6 @@ import pytest
 from ksystui.config import Config, load_config
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-
-
-@pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.seed(speed=200)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Shared fixtures for the simulator's server tests: a seed world at high speed,
-runners with and without a state directory, and in-memory ksysmgr runs.
+"""Fixtures for the simulator's server tests: runners with and without a
+state directory, and in-memory ksysmgr runs (the seed ``world`` comes from
+tests/conftest.py).
 
 Helpers are handed out as fixtures (``local``, ``fields``, ``memory_io``) so
 that test modules never import this file by path.
@@ -15,9 +16,6 @@ import pytest
 
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-
-# Fast enough that a discover/verify/move takes well under two seconds.
-FAST = 200.0
 
 
 class MemoryIO:
@@ -69,11 +67,6 @@ def memory_io() -> type[MemoryIO]:
 @pytest.fixture
 def fields() -> Callable[[str, str], list[str]]:
     return field_values
-
-
-@pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.seed(speed=FAST)
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""Fixtures for the transport tests: each test gets its own seed simulator on
-loopback with a state directory (client key, known_hosts, CA, tokens), and
+"""Fixtures for the transport tests: each test gets its own seed simulator
+(tests/conftest.py's ``world``) on loopback with a state directory (client key, known_hosts, CA, tokens), and
 factories for transports pointed at it (closed at the end of the test)."""
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from ksystui.transport.backoff import Backoff
 from ksystui.transport.rest import RestTransport
 from ksystui.transport.ssh import SshTransport
 
-FAST = 200.0
 ONPREM_A = "r7r3m116"
 ONPREM_B = "r7r3m108"
 POWERVS = "ksysorch-dal12"
@@ -25,11 +24,6 @@ POWERVS = "ksysorch-dal12"
 def quick_backoff(initial: float = 0.3, cap: float = 1.0) -> Backoff:
     """A short, jitter-free backoff so tests can wait it out."""
     return Backoff(initial=initial, factor=2, cap=cap, jitter=0)
-
-
-@pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.seed(speed=FAST)
 
 
 @pytest.fixture

@@ -1,0 +1,124 @@
+"""vulture's whitelist for ksystui (tests/test_dead_code.py runs vulture over
+``ksystui`` and this file, and fails on any finding).
+
+Each group says why its names are used although no code in ksystui calls
+them. A name listed here is "used" everywhere, so keep the groups tight; the
+last section is temporary.
+"""
+
+# ruff: noqa: F821, B018
+# (a vulture whitelist is never run: it only names what counts as used)
+
+# --- Textual attributes the framework reads (tests/test_dead_code.py ignores the names it finds by
+#     convention: action_*, on_*, key_*, compose, render_line, DEFAULT_CSS, BINDINGS, ...)
+_.ansi_color  # ui/app.py
+_.virtual_size  # ui/widgets/virtual_table.py
+
+# --- PEP 562: a package's module-level __getattr__ is called by the import machinery
+__getattr__  # ui/widgets/__init__.py
+
+# --- pydantic reads `model_config` (validators are ignored by decorator in tests/test_dead_code.py)
+model_config  # config.py, sim/scenario.py
+
+# --- alembic: every revision module declares these; alembic reads them and calls `downgrade`
+down_revision  # store/migrations/versions/0001_initial.py, store/migrations/versions/0002_queue_and_audit.py
+branch_labels  # store/migrations/versions/0001_initial.py, store/migrations/versions/0002_queue_and_audit.py
+depends_on  # store/migrations/versions/0001_initial.py, store/migrations/versions/0002_queue_and_audit.py
+downgrade  # store/migrations/versions/0001_initial.py, store/migrations/versions/0002_queue_and_audit.py
+
+# --- SQLAlchemy: TypeDecorator hooks and attributes, and the DBAPI connection's `isolation_level` set by
+#     an engine listener (listeners are ignored by decorator in tests/test_dead_code.py)
+_.isolation_level  # store/engine.py
+impl  # store/tables.py
+cache_ok  # store/tables.py
+_.process_bind_param  # store/tables.py
+_.process_result_value  # store/tables.py
+
+# --- asyncio / asyncssh: protocol and server callbacks the libraries call by name
+_.connection_made  # sim/rest_server.py, sim/ssh_server.py, transport/ssh.py
+_.connection_lost  # sim/ssh_server.py, transport/ssh.py
+_.begin_auth  # sim/ssh_server.py
+_.password_auth_supported  # sim/ssh_server.py
+_.kbdint_auth_supported  # sim/ssh_server.py
+_.public_key_auth_supported  # sim/ssh_server.py
+_.validate_public_key  # sim/ssh_server.py
+
+# --- The async context-manager protocol: `__aexit__` must accept the exception triple
+exc_type  # transport/base.py, transport/ssh.py
+tb  # transport/base.py, transport/ssh.py
+
+# --- dataclass fields of parsed ksysmgr records: every field ksysmgr prints is kept, and the store's codec and
+#     `core/ksysmgr/jsonable.py` read them generically (dataclasses.fields)
+processor_mode  # core/model.py
+active_host_groups  # core/model.py
+fsp_id  # core/model.py
+active_hosts  # core/model.py
+backup_hosts  # core/model.py
+memory_capacity  # core/model.py
+cpu_capacity  # core/model.py
+skip_power_on  # core/model.py
+host_group  # core/model.py
+home_workspace  # core/model.py
+backup_workspace  # core/model.py
+active_workspace  # core/model.py
+volume_disk_group  # core/model.py
+disk_group  # core/model.py
+source_agent  # core/model.py
+target_agent  # core/model.py
+disk_ids  # core/model.py
+skip_auto_resync  # core/model.py
+home_site  # core/model.py
+rehearsal_networks  # core/model.py
+ksysnodes  # core/model.py
+ksys_state  # core/model.py
+entity_kind  # core/model.py
+source_vm  # core/model.py
+clone_vm  # core/model.py
+active_vm  # core/model.py
+ip_addresses  # core/model.py
+
+# --- The simulator's test oracles: what tests read to see behind the curtain (CA, client TLS context,
+#     connection and command counts)
+_.ca_pem  # sim/runner.py
+_.client_ssl_context  # sim/runner.py
+_.connection_count  # sim/ssh_server.py
+_.running_commands  # sim/ssh_server.py
+_.wait_commands  # sim/ssh_server.py
+
+# --- pending: other slices (issue 9). Public API used only by tests today: keep, or test through
+# the callers and drop; the owner decides.
+conflict  # core/arbitration.py
+conflicts  # core/planning.py
+TABLES  # store/queue_tables.py, store/tables.py
+submitted_by  # store/queue_tables.py, store/queue_types.py
+_.failures  # transport/backoff.py
+_.attempts  # transport/rest.py
+_.last_latency_ms  # transport/rest.py, transport/ssh.py
+_.get_managed_vms  # transport/rest.py
+_.get_last_operation  # transport/rest.py
+_.get_events  # transport/rest.py
+_.get_event  # transport/rest.py
+_.connections_opened  # transport/ssh.py
+_.view_keys  # ui/widgets/table_model.py
+_._flush_count  # ui/widgets/virtual_table.py
+_.get_row  # ui/widgets/virtual_table.py
+_.visible_rows  # ui/widgets/virtual_table.py
+
+# --- pending: other slices (issue 9). Looks dead: nothing in ksystui or tests uses it. The lead removes
+# these (or their owner wires them up) after merging, then deletes the line here.
+admissible  # core/arbitration.py
+_.op_class  # core/arbitration.py
+trace_level  # core/ksysmgr/grammar.py
+_.attr_ci  # core/ksysmgr/grammar.py
+T  # core/ksysmgr/layouts.py
+PHASES  # core/ksysmgr/progress_rules.py
+ENTITY_KINDS  # core/ksysmgr/progress_rules.py
+_.terminal  # core/opstate.py
+_.holds_claims  # core/opstate.py
+_.default_node  # core/tenants.py
+UNKNOWN_PRIORITY  # core/tenants.py
+STATES  # store/queue_tables.py
+HOST_KEY_STATUSES  # transport/base.py
+last_latency_ms  # transport/base.py
+last_ok_at  # transport/base.py
+BY_ID  # ui/actions.py
