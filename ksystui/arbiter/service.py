@@ -71,7 +71,7 @@ class QueueLine:
     tenant: str
     node: str
     op: str
-    state: OpState
+    state: str  # an OpState's value: plain text for the table it lands in
     position: int | None  # 1-based place among the waiting
     tier_priority: int
     detail: str  # elapsed / ETA for the running; why it waits for the waiting
@@ -116,7 +116,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         elif o.state is OpState.IN_DOUBT:
             detail = (f"IN DOUBT, keeps its hosts until an operator decides "
                       f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state,
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
                                None, o.priority, detail, " ".join(o.argv)))
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
@@ -134,7 +134,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
         lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op],
-                               OpState.QUEUED, position, o.priority, reason, " ".join(o.argv)))
+                               OpState.QUEUED.value, position, o.priority, reason, " ".join(o.argv)))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
@@ -142,7 +142,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         took = (finished_at - o.started_at).total_seconds() if o.started_at else None
         detail = f"{o.state} {_fmt((now - finished_at).total_seconds())} ago" + (
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state,
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
                                None, o.priority, detail, " ".join(o.argv)))
     return lines
 
