@@ -1,5 +1,6 @@
-"""The queue's value types: states, a new request, a queued row, a
-dispatcher's heartbeat (no database code here)."""
+"""The queue's value types: a new request, a queued row, a dispatcher's
+heartbeat (no database code here). States are the core's ``OpState``,
+re-exported here for older imports."""
 
 from __future__ import annotations
 
