@@ -3,8 +3,10 @@ first, and one sentence on whether the chain is intact."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from ksystui.core.audit import AuditEntry
 
 # detail keys that say nothing to a person reading the trail
 _PLUMBING = {"fence"}
@@ -23,7 +25,7 @@ class AuditLine:
     what: str  # the record's detail, as key=value pairs
 
 
-def audit_line(entry: Mapping) -> AuditLine:
+def audit_line(entry: AuditEntry) -> AuditLine:
     detail = entry.get("detail") or {}
     pairs = [f"{k}={_short(v)}" for k, v in detail.items() if k not in _PLUMBING] if isinstance(detail, dict) \
         else [_short(detail)]

@@ -13,16 +13,22 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from ksystui.arbiter.killpoints import maybe_die
+from ksystui.arbiter.ports import FleetReader, NodeTransport
+from ksystui.core.actor import Actor
 from ksystui.core.arbitration import decide
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import parse_report
-from ksystui.core.lifecycle import Op
 from ksystui.core.operations import judge_outcome, preconditions
+from ksystui.core.opstate import OpState
+from ksystui.store.queue_async import AsyncQueue
+from ksystui.store.queue_types import Dispatcher as ConsoleSeen
+from ksystui.store.queue_types import QueuedOp
 from ksystui.transport.errors import TransportError
 
 log = logging.getLogger(__name__)
@@ -31,22 +37,36 @@ READY = "KSYS is ready to be issued a command"  # sourced: `ksysmgr report syste
 TAIL_LINES = 40
 
 
+class DispatchKind(StrEnum):
+    """What happened to an operation, as its listener hears it."""
+
+    ADMITTED = "admitted"
+    STARTED = "started"
+    PROGRESS = "progress"
+    FINISHED = "finished"
+    REFUSED = "refused"  # its preconditions failed: nothing was sent
+    RECONCILED = "reconciled"  # settled after its console was gone
+
+
 @dataclass(frozen=True)
 class DispatchEvent:
     """What the UI hears: an operation's state or a progress line."""
 
     op_id: int
-    kind: str  # admitted / started / progress / finished / refused / reconciled
+    kind: DispatchKind
     text: str = ""
 
 
 class Dispatcher:
+    """Admits, runs and reconciles the operations of the nodes it has a
+    transport for (``transports``: node name -> transport)."""
+
     def __init__(
         self,
-        queue,  # AsyncQueue
-        fleet,  # Fleet: snapshots and monitors of every node
-        transports: Mapping[str, object],  # node -> KsysTransport
-        actor,  # store.queue.Actor
+        queue: AsyncQueue,
+        fleet: FleetReader,
+        transports: Mapping[str, NodeTransport],
+        actor: Actor,
         *,
         tick: float = 0.5,
         orphan_after: float = 30.0,
@@ -62,7 +82,7 @@ class Dispatcher:
         self.orphan_after = orphan_after
         self.on_event = on_event
         self.clock = clock
-        self.running: dict[int, asyncio.Task] = {}
+        self.running: dict[int, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
 
     # --- the loop --------------------------------------------------------------------
@@ -98,7 +118,7 @@ class Dispatcher:
                           presorted=True, explain=False,  # waiting() is in arbitration order
                           waiting_nodes={o.node for o in waiting})
         by_id = {o.id: o for o in waiting}
-        admitted = []
+        admitted: list[int] = []
         for req in decision.admit:
             op = by_id[req.id]
             if op.node not in self.transports:
@@ -108,28 +128,35 @@ class Dispatcher:
                 continue  # another console was faster; the database said no
             maybe_die("after_admit")
             admitted.append(op.id)
-            self._emit(op.id, "admitted", f"fence {fence}")
-            self.running[op.id] = asyncio.create_task(self._execute(op, fence), name=f"op:{op.id}")
-            self.running[op.id].add_done_callback(lambda _t, i=op.id: self.running.pop(i, None))
+            self._emit(op.id, DispatchKind.ADMITTED, f"fence {fence}")
+            task = asyncio.create_task(self._execute(op, fence), name=f"op:{op.id}")
+            self.running[op.id] = task
+            task.add_done_callback(self._forget(op.id))
         return admitted
 
+    def _forget(self, op_id: int) -> Callable[[asyncio.Task[None]], None]:
+        """A done callback: the operation no longer runs here."""
+        def done(_task: asyncio.Task[None]) -> None:
+            self.running.pop(op_id, None)
+        return done
+
     # --- one operation ---------------------------------------------------------------------
-    async def _execute(self, op, fence: int) -> None:
+    async def _execute(self, op: QueuedOp, fence: int) -> None:
         node = op.node
         monitor = self.fleet.monitors.get(node)
         if monitor is not None:
             await monitor.poll_once()  # judge on the latest state, not the last poll's
         snap = self.fleet.snapshots.get(node)
-        reasons = ["no snapshot of the node"] if snap is None else preconditions(Op(op.op), snap, self.clock())
+        reasons = ["no snapshot of the node"] if snap is None else preconditions(op.op, snap, self.clock())
         if reasons:
             text = "refused before sending: " + "; ".join(reasons)
-            await self.queue.finish(op.id, fence, "failed", None, text, "", self.actor)
-            self._emit(op.id, "refused", text)
+            await self.queue.finish(op.id, fence, OpState.FAILED, None, text, "", self.actor)
+            self._emit(op.id, DispatchKind.REFUSED, text)
             return
         if not await self.queue.mark_running(op.id, fence, self.actor):
             return  # the hold was lost (resolved by an operator): send nothing
         maybe_die("after_start")
-        self._emit(op.id, "started", " ".join(op.argv))
+        self._emit(op.id, DispatchKind.STARTED, " ".join(op.argv))
         tail: list[str] = []
         rc: int | None = None
         stderr = ""
@@ -140,7 +167,7 @@ class Dispatcher:
                     tail = (tail + [line])[-TAIL_LINES:]
                     milestone = bool(line) and not line[0].isspace()
                     await self.queue.add_progress(op.id, fence, line, self.actor, milestone=milestone)
-                    self._emit(op.id, "progress", line)
+                    self._emit(op.id, DispatchKind.PROGRESS, line)
                     if first:
                         maybe_die("after_send")
                         first = False
@@ -149,23 +176,23 @@ class Dispatcher:
         except TransportError as exc:
             # The node may still be working on it: never resend, find out.
             state, why = await self._judge(op)
-            if state == "running":
-                state, why = "in_doubt", f"connection lost mid-command ({exc}); {why}"
+            if state is OpState.RUNNING:
+                state, why = OpState.IN_DOUBT, f"connection lost mid-command ({exc}); {why}"
             await self.queue.finish(op.id, fence, state, None, why, "\n".join(tail), self.actor)
-            self._emit(op.id, "finished", f"{state}: {why}")
+            self._emit(op.id, DispatchKind.FINISHED, f"{state}: {why}")
             if monitor is not None:
                 monitor.refresh_now()
             return
         maybe_die("before_finish")
-        state = "succeeded" if rc == 0 else "failed"
+        state = OpState.SUCCEEDED if rc == 0 else OpState.FAILED
         outcome = f"exit {rc}" + (f": {stderr.strip().splitlines()[-1]}" if stderr.strip() else "")
         await self.queue.finish(op.id, fence, state, rc, outcome, "\n".join(tail), self.actor)
         maybe_die("after_finish")
-        self._emit(op.id, "finished", f"{state}: {outcome}")
+        self._emit(op.id, DispatchKind.FINISHED, f"{state}: {outcome}")
         if monitor is not None:
             monitor.refresh_now()
 
-    def _emit(self, op_id: int, kind: str, text: str) -> None:
+    def _emit(self, op_id: int, kind: DispatchKind, text: str) -> None:
         if self.on_event is not None:
             try:
                 self.on_event(DispatchEvent(op_id, kind, text))
@@ -173,7 +200,7 @@ class Dispatcher:
                 log.exception("dispatch listener failed")
 
     # --- reconciliation ---------------------------------------------------------------
-    def _live_consoles(self, rows) -> set[str]:
+    def _live_consoles(self, rows: Iterable[ConsoleSeen]) -> set[str]:
         return {d.console_id for d in live_dispatchers(rows)} | {self.console}
 
     async def reconcile(self) -> list[int]:
@@ -182,27 +209,29 @@ class Dispatcher:
         never re-sent; what cannot be told becomes in_doubt for an operator."""
         rows = await self.queue.dispatchers(alive_within=self.orphan_after)
         live = self._live_consoles(rows)
-        done = []
+        done: list[int] = []
         for op in await self.queue.active():
             if op.holder in live or op.id in self.running:
                 continue
-            if op.node not in self.transports:
+            if op.node not in self.transports or op.fence is None:  # active rows always carry their fence
                 continue
-            if op.state == "admitted":
+            if op.state is OpState.ADMITTED:
                 if await self.queue.requeue(op.id, op.fence, f"console {op.holder} is gone; never sent",
                                             self.actor):
-                    self._emit(op.id, "reconciled", "requeued: it was never sent")
+                    self._emit(op.id, DispatchKind.RECONCILED, "requeued: it was never sent")
                     done.append(op.id)
                 continue
             state, why = await self._judge(op)
-            if state == "running":
+            if state is OpState.RUNNING:
                 continue  # look again on the next step
             if await self.queue.finish(op.id, op.fence, state, None, f"after a crash: {why}", "", self.actor):
-                self._emit(op.id, "reconciled", f"{state}: {why}")
+                self._emit(op.id, DispatchKind.RECONCILED, f"{state}: {why}")
                 done.append(op.id)
         return done
 
-    async def _judge(self, op) -> tuple[str, str]:
+    async def _judge(self, op: QueuedOp) -> tuple[OpState, str]:
+        """What became of a sent operation, from the node itself (RUNNING: it
+        cannot be told yet)."""
         node = op.node
         busy = False
         try:
@@ -210,18 +239,18 @@ class Dispatcher:
             status = parse_report(res.stdout).status or ""
             busy = bool(status) and READY not in status
         except (TransportError, KsysmgrParseError) as exc:
-            return "running", f"cannot ask the node ({exc})"
+            return OpState.RUNNING, f"cannot ask the node ({exc})"
         monitor = self.fleet.monitors.get(node)
         if monitor is not None:
             await monitor.poll_once()
         snap = self.fleet.snapshots.get(node)
         if snap is None:
-            return "running", "no snapshot of the node yet"
+            return OpState.RUNNING, "no snapshot of the node yet"
         started = op.started_at or op.admitted_at or op.submitted_at
-        return judge_outcome(Op(op.op), started, snap, busy)
+        return judge_outcome(op.op, started, snap, busy)
 
 
-def live_dispatchers(rows):
+def live_dispatchers(rows: Iterable[ConsoleSeen]) -> list[ConsoleSeen]:
     """Dispatchers that heartbeat recently and, on this machine, whose
     process still exists (a console killed with -9 is orphaned at once)."""
     here = socket.gethostname()

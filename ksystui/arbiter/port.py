@@ -3,14 +3,25 @@ never touches the queue's database itself."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ksystui.arbiter.audit_lines import AuditLine, audit_line, chain_status
-from ksystui.arbiter.service import SubmitError, plan_for, queue_lines, submit, unpaired_rehearsals
-from ksystui.core.arbitration import Request, claims, decide, ordered
+from ksystui.arbiter.ports import FleetReader, Waker
+from ksystui.arbiter.service import (
+    QueueLine,
+    SubmitError,
+    plan_for,
+    queue_lines,
+    submit,
+    unpaired_rehearsals,
+)
+from ksystui.core.actor import Actor
+from ksystui.core.arbitration import Request, decide, ordered
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, preconditions
+from ksystui.store.queue_async import AsyncQueue
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,11 @@ class Preview:
 
 
 class ArbiterPort:
-    def __init__(self, queue, fleet, actor, priorities: dict[str, int], dispatcher=None):
+    """The console's calls: preview and submit an operation, read the queue
+    and the audit trail, cancel or raise a waiting request."""
+
+    def __init__(self, queue: AsyncQueue, fleet: FleetReader, actor: Actor, priorities: Mapping[str, int],
+                 dispatcher: Waker | None = None):
         self.queue = queue
         self.fleet = fleet
         self.actor = actor
@@ -45,13 +60,14 @@ class ArbiterPort:
         prio = self.priorities.get(planned.tenant, 99)
         active = await self.queue.holding()
         waiting = await self.queue.waiting()
-        me = Request(-1, planned.tenant, node, planned.op, prio, 1 << 62, frozenset(planned.recovery_hosts))
-        mine = claims(me)
+        me = Request(-1, planned.tenant, node, planned.op, prio, 1 << 62, frozenset(planned.recovery_hosts),
+                     on_recovery_hosts=planned.on_recovery_hosts)
+        mine = planned.claims
         holders = []
         for o in active:
-            shared = mine & claims(o.to_request())
+            shared = mine & o.to_request().claims
             if shared:
-                who = f"#{o.id} {o.tenant} {OP_LABEL.get(Op(o.op), o.op)}" if scope is None or o.tenant == scope \
+                who = f"#{o.id} {o.tenant} {OP_LABEL[o.op]}" if scope is None or o.tenant == scope \
                     else "another tenant's operation"
                 what = ", ".join(sorted(o.host_names)) if any(c.kind == "host" for c in shared) else node
                 holders.append(f"{what} held by {who} ({o.state})")
@@ -74,11 +90,11 @@ class ArbiterPort:
             self.dispatcher.wake()
         return row.id
 
-    async def lines(self, scope: str | None = None):
+    async def lines(self, scope: str | None = None) -> list[QueueLine]:
         return await queue_lines(self.queue, tenant=scope)
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
-        ops = await self.queue.list(tenant=scope)
+        ops = await self.queue.operations(tenant=scope)
         return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 

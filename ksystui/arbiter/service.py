@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ksystui.arbiter.killpoints import maybe_die
+from ksystui.arbiter.ports import FleetReader
+from ksystui.core.actor import Actor
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import decide
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
+from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.snapshot import Freshness
+from ksystui.store.queue_async import AsyncQueue
+from ksystui.store.queue_types import NewOp, QueuedOp
 
-TERMINAL = ("succeeded", "failed", "cancelled", "in_doubt")
 RECENT_SECONDS = 3600  # the queue view also lists what finished in the last hour…
 RECENT_LIMIT = 10  # …at most this many
 
@@ -24,7 +28,7 @@ class SubmitError(ValueError):
     pass
 
 
-async def plan_for(fleet, node: str, op: Op, *, confirmed: bool, site: str | None = None,
+async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
                    to_site: str | None = None) -> PlannedOp:
     """Plan on the node's latest state (reading it first when we have none
     fresh)."""
@@ -41,22 +45,18 @@ async def plan_for(fleet, node: str, op: Op, *, confirmed: bool, site: str | Non
         raise SubmitError(str(exc)) from None
 
 
-async def submit(queue, fleet, planned: PlannedOp, *, priority: int, actor, confirmed: bool,
-                 pair_id: int | None = None):
-    """Queue a planned operation durably; returns the queued row."""
-    from ksystui.store.queue import NewOp
-
+async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, priority: int, actor: Actor,
+                 confirmed: bool, pair_id: int | None = None) -> QueuedOp:
+    """Queue a planned operation durably, with what the core decided for it
+    (its command, and whether it works on the recovery hosts: its claims);
+    returns the queued row."""
     if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
         # a DR test and its cleanup are tracked as a pair
-        for prev in reversed(await queue.list(tenant=planned.tenant)):
-            if prev.node == planned.node and prev.op == Op.DR_TEST.value:
+        for prev in reversed(await queue.operations(tenant=planned.tenant)):
+            if prev.node == planned.node and prev.op is Op.DR_TEST:
                 pair_id = prev.id
                 break
-    new = NewOp(
-        tenant=planned.tenant, node=planned.node, op=planned.op.value, argv=planned.argv, site=planned.site,
-        to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
-        priority=priority, confirmed=confirmed, pair_id=pair_id,
-    )
+    new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id)
     row = await queue.submit(new, actor)
     maybe_die("after_submit")
     return row
@@ -71,7 +71,7 @@ class QueueLine:
     tenant: str
     node: str
     op: str
-    state: str
+    state: str  # an OpState's value: plain text for the table it lands in
     position: int | None  # 1-based place among the waiting
     tier_priority: int
     detail: str  # elapsed / ETA for the running; why it waits for the waiting
@@ -82,7 +82,7 @@ def _fmt(seconds: float | None) -> str:
     return format_age(seconds, missing="?")
 
 
-async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None = None) -> list[QueueLine]:
+async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: datetime | None = None) -> list[QueueLine]:
     """Running operations with elapsed time and ETA, waiting ones with their
     position and the reason they wait — scoped to a tenant when asked
     (another tenant's operation then shows only as 'another tenant')."""
@@ -93,7 +93,7 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
     blocked = {b.request: b for b in decision.blocked}
     owners = {o.id: o for o in [*active, *waiting]}
     waiting_ids = {o.id for o in waiting}
-    lines = []
+    lines: list[QueueLine] = []
 
     def who(op_id: int) -> str:
         o = owners.get(op_id)
@@ -101,7 +101,7 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
             return f"#{op_id}"
         if tenant is not None and o.tenant != tenant:
             return "another tenant's operation"
-        return f"#{o.id} {o.tenant} {OP_LABEL.get(Op(o.op), o.op)}"
+        return f"#{o.id} {o.tenant} {OP_LABEL[o.op]}"
 
     for o in active:
         if tenant is not None and o.tenant != tenant:
@@ -111,14 +111,13 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
         eta = estimate_seconds(await queue.durations(o.op, o.node))
         left = None if eta is None or elapsed is None else max(0.0, eta - elapsed)
         detail = f"running {_fmt(elapsed)}, ETA {_fmt(left) if left is not None else 'unknown (no past runs)'}"
-        if o.state == "admitted":
+        if o.state is OpState.ADMITTED:
             detail = "admitted, starting"
-        elif o.state == "in_doubt":
+        elif o.state is OpState.IN_DOUBT:
             detail = (f"IN DOUBT, keeps its hosts until an operator decides "
                       f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
-                               OP_LABEL.get(Op(o.op), str(o.op)), str(o.state), None, o.priority, detail,
-                               " ".join(o.argv)))
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
+                               None, o.priority, detail, " ".join(o.argv)))
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
@@ -134,24 +133,23 @@ async def queue_lines(queue, *, tenant: str | None = None, now: datetime | None 
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
-                               OP_LABEL.get(Op(o.op), str(o.op)), "queued", position, o.priority, reason,
-                               " ".join(o.argv)))
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op],
+                               OpState.QUEUED.value, position, o.priority, reason, " ".join(o.argv)))
     # the last outcomes, so a finished drill does not just vanish from the screen
-    recent = [o for o in await queue.list(states=("succeeded", "failed", "cancelled"), tenant=tenant)
+    recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
-    for o in sorted(recent, key=lambda o: o.finished_at, reverse=True)[:RECENT_LIMIT]:
-        took = (o.finished_at - o.started_at).total_seconds() if o.started_at else None
-        detail = f"{o.state} {_fmt((now - o.finished_at).total_seconds())} ago" + (
+    for o, finished_at in sorted(recent, key=lambda pair: pair[1], reverse=True)[:RECENT_LIMIT]:
+        took = (finished_at - o.started_at).total_seconds() if o.started_at else None
+        detail = f"{o.state} {_fmt((now - finished_at).total_seconds())} ago" + (
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node,
-                               OP_LABEL.get(Op(o.op), str(o.op)), str(o.state), None, o.priority, detail,
-                               " ".join(o.argv)))
+        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
+                               None, o.priority, detail, " ".join(o.argv)))
     return lines
 
 
-def unpaired_rehearsals(ops: Sequence) -> list:
+def unpaired_rehearsals(ops: Sequence[QueuedOp]) -> list[QueuedOp]:
     """DR tests that succeeded and were never cleaned up: the rehearsal VMs
     are still using the recovery host."""
-    cleaned = {o.pair_id for o in ops if o.op == Op.DR_TEST_CLEANUP.value and o.state not in ("failed", "cancelled")}
-    return [o for o in ops if o.op == Op.DR_TEST.value and o.state == "succeeded" and o.id not in cleaned]
+    cleaned = {o.pair_id for o in ops
+               if o.op is Op.DR_TEST_CLEANUP and o.state not in (OpState.FAILED, OpState.CANCELLED)}
+    return [o for o in ops if o.op is Op.DR_TEST and o.state is OpState.SUCCEEDED and o.id not in cleaned]

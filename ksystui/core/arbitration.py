@@ -23,15 +23,16 @@ The rules of the house (DESIGN.md §3, the seed scenario):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ksystui.core.lifecycle import Op, touches_recovery_host
 
 _NODE = attrgetter("node")
+T = TypeVar("T")
 
 
 class OpClass(StrEnum):
@@ -66,6 +67,28 @@ class Claim(NamedTuple):
     kind: str  # "node" or "host"
     name: str  # node name, or recovery host CEC UUID
 
+    @property
+    def resource(self) -> str:
+        """``node:<name>`` / ``host:<uuid>``: how the store's claims index names it."""
+        return f"{self.kind}:{self.name}"
+
+
+def works_on_recovery_hosts(op: Op, *, verify: bool = False) -> bool:
+    """Does the operation work on the recovery hosts at the target site (and
+    so claim them)? Moves, DR tests, cleanups and verify do; a discover does
+    when it also verifies (``verify=yes``). Decided when the operation is
+    planned, and stored with it: nobody reads it back from a command line."""
+    return touches_recovery_host(op) or (op is Op.DISCOVER and verify)
+
+
+def claims_of(node: str, recovery_hosts: Iterable[str], *, on_recovery_hosts: bool) -> frozenset[Claim]:
+    """The claims rule: an operation always claims its KSYS node (one
+    operation at a time there), and the recovery hosts it works on."""
+    c = {Claim("node", node)}
+    if on_recovery_hosts:
+        c |= {Claim("host", uuid) for uuid in recovery_hosts}
+    return frozenset(c)
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -79,17 +102,16 @@ class Request:
     arrival: int  # monotonically increasing submission sequence
     recovery_hosts: frozenset[str] = field(default_factory=frozenset)  # CEC UUIDs
     raised: int = 0  # > 0: raised over others by an operator (higher first)
-    with_verify: bool = False  # discover ... verify=yes touches the recovery host
+    # works on its recovery hosts too (decided when planned); None: as its kind of operation does
+    on_recovery_hosts: bool | None = None
 
     # computed once: admission looks at thousands of requests per decision
     claims: frozenset[Claim] = field(init=False, repr=False, compare=False)
     key: tuple[int, int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        c = {Claim("node", self.node)}
-        if touches_recovery_host(self.op) or self.with_verify:
-            c |= {Claim("host", uuid) for uuid in self.recovery_hosts}
-        object.__setattr__(self, "claims", frozenset(c))
+        on_hosts = works_on_recovery_hosts(self.op) if self.on_recovery_hosts is None else self.on_recovery_hosts
+        object.__setattr__(self, "claims", claims_of(self.node, self.recovery_hosts, on_recovery_hosts=on_hosts))
         object.__setattr__(self, "key", (-self.raised, CLASS_RANK[CLASS_OF[self.op]], self.priority, self.arrival,
                                          self.id))
 
@@ -112,6 +134,12 @@ def order_key(req: Request) -> tuple[int, int, int, int, int]:
 
 def ordered(waiting: Iterable[Request]) -> list[Request]:
     return sorted(waiting, key=order_key)
+
+
+def ordered_by(items: Iterable[T], request: Callable[[T], Request]) -> list[T]:
+    """``items`` (queue rows, say) in the order of their requests: the one
+    documented order, so that no adapter spells it again (in SQL, say)."""
+    return sorted(items, key=lambda item: order_key(request(item)))
 
 
 @dataclass(frozen=True)

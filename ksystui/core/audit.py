@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import TypedDict
 
 GENESIS = "0" * 64
 
@@ -30,12 +31,30 @@ class AuditRecord:
     prev_hash: str
     hash: str
 
-    def content(self) -> dict:
+    def content(self) -> dict[str, object]:
         d = asdict(self)
         d.pop("hash")
         d["detail"] = dict(self.detail)
         return d
 
+
+
+class AuditEntry(TypedDict):
+    """A stored record as readers get it (export, the audit view): the
+    record's fields, its row id, and the detail as stored (a mapping, or
+    whatever an edited row holds)."""
+
+    id: int
+    seq: int
+    at: str
+    actor: str
+    action: str
+    operation: int | None
+    tenant: str | None
+    node: str | None
+    detail: object
+    prev_hash: str
+    hash: str
 
 def digest(content: Mapping[str, object]) -> str:
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)

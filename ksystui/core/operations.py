@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core import lifecycle
+from ksystui.core.arbitration import Claim, claims_of, works_on_recovery_hosts
 from ksystui.core.events import event_time
 from ksystui.core.ksysmgr import commands
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour, Host
+from ksystui.core.opstate import OpState
 from ksystui.core.snapshot import Freshness, NodeSnapshot
 
 # The words of the command line (`ksystui submit OP …`) and of the UI.
@@ -54,10 +56,16 @@ class PlannedOp:
     to_site: str | None
     recovery_hosts: tuple[str, ...]  # CEC UUIDs
     host_names: tuple[str, ...]
+    on_recovery_hosts: bool = False  # it works on (and claims) the recovery hosts too
 
     @property
     def command(self) -> str:
         return " ".join(self.argv)
+
+    @property
+    def claims(self) -> frozenset[Claim]:
+        """What it will hold while it runs (the claims rule, applied once here)."""
+        return claims_of(self.node, self.recovery_hosts, on_recovery_hosts=self.on_recovery_hosts)
 
 
 def _sites(snap: NodeSnapshot) -> tuple[str, str]:
@@ -90,9 +98,12 @@ def recovery_hosts(op: Op, snap: NodeSnapshot, active_site: str) -> list[Host]:
     return sorted(out.values(), key=lambda h: h.name)
 
 
-def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None) -> PlannedOp:
+def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None,
+         verify: bool = False) -> PlannedOp:
     """The exact command for ``op`` on this node. ``force`` (-f, skip the
-    node's own prompts) is given only after the operator confirmed."""
+    node's own prompts) is given only after the operator confirmed.
+    ``verify``: a discover that also verifies (``verify=yes``), and so works
+    on the recovery hosts like a verify."""
     active, backup = _sites(snap)
     if op is Op.CLEANUP and any((v.dr_test_state or "INIT") not in ("INIT", "DRTESTCLEANUP_COMPLETED") for v in snap.vms):
         op = Op.DR_TEST_CLEANUP
@@ -101,7 +112,7 @@ def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to
     if op is Op.VERIFY and snap.flavour is Flavour.POWERVS:
         raise PlanRefused("PowerVS DR Automation has no verify: discovery makes VMs ready")
     if op is Op.DISCOVER:
-        argv = commands.build_discover_site(src)
+        argv = commands.build_discover_site(src, verify=verify)
     elif op is Op.VERIFY:
         argv = commands.build_verify_site(src)
     elif op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED):
@@ -119,10 +130,11 @@ def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to
         argv = ["ksysmgr", "-t", "recover", "site", commands.check_name(src, "site")]
     else:
         raise PlanRefused(f"{op.value} is not an operation the arbiter runs")
-    hosts = recovery_hosts(op, snap, active) if lifecycle.touches_recovery_host(op) else []
+    on_hosts = works_on_recovery_hosts(op, verify=verify)
+    hosts = recovery_hosts(op, snap, active) if on_hosts else []
     return PlannedOp(op, snap.node, snap.tenant, tuple(argv), src,
                      dst if op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST) else None,
-                     tuple(h.uuid for h in hosts if h.uuid), tuple(h.name for h in hosts))
+                     tuple(h.uuid for h in hosts if h.uuid), tuple(h.name for h in hosts), on_hosts)
 
 
 ALL_VMS_MUST_QUALIFY = (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST)
@@ -158,15 +170,15 @@ _OUTCOME_EVENTS: dict[Op, tuple[str, ...]] = {
 }
 
 
-def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: bool) -> tuple[str, str]:
+def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: bool) -> tuple[OpState, str]:
     """(state, why) for an operation found running after a crash:
-    'running' while the node still works on something, else succeeded /
+    RUNNING while the node still works on something, else succeeded /
     failed from the node's own events after the start, else in_doubt for an
     operator to decide. Never a reason to send anything again."""
     if node_busy:
-        return "running", "the node is still running an operation"
+        return OpState.RUNNING, "the node is still running an operation"
     bases = _OUTCOME_EVENTS.get(op, ())
-    verdict: tuple[str, str] | None = None
+    verdict: tuple[OpState, str] | None = None
     since = started_at.replace(microsecond=0)  # node event times have whole seconds
     for ev in snap.events:
         t = event_time(ev)
@@ -175,7 +187,7 @@ def judge_outcome(op: Op, started_at: datetime, snap: NodeSnapshot, node_busy: b
         for base in bases:
             if ev.name in (f"{base}_SUCCESS", f"{base}_FAILED"):
                 ok = ev.name.endswith("_SUCCESS")
-                verdict = ("succeeded" if ok else "failed", f"node event {ev.name} at {ev.time}")
+                verdict = (OpState.SUCCEEDED if ok else OpState.FAILED, f"node event {ev.name} at {ev.time}")
     if verdict is not None:
         return verdict
-    return "in_doubt", "no outcome event from the node after the start; check the node and decide"
+    return OpState.IN_DOUBT, "no outcome event from the node after the start; check the node and decide"

@@ -162,7 +162,7 @@ def render_text(report: StatusReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_json(report: StatusReport) -> dict:
+def to_json(report: StatusReport) -> dict[str, object]:
     return {
         "generated_at": report.generated_at.isoformat(),
         "scope": report.scope,

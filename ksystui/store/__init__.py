@@ -49,9 +49,13 @@ __all__ = [
     "read_connection",
 ]
 
-# The arbiter's durable queue and the audit trail (migration 0002).
-from ksystui.store.audit_log import Actor, AuditLog, SecretRefused  # noqa: E402
-from ksystui.store.queue import Dispatcher, NewOp, OpState, Queue, QueuedOp  # noqa: E402
+# The arbiter's durable queue and the audit trail (migrations 0002, 0003). Actor, OpState and
+# SecretRefused are the core's (core.actor, core.opstate, core.secrets), re-exported.
+from ksystui.core.actor import Actor  # noqa: E402
+from ksystui.core.opstate import OpState  # noqa: E402
+from ksystui.core.secrets import SecretRefused  # noqa: E402
+from ksystui.store.audit_log import AuditLog  # noqa: E402
+from ksystui.store.queue import Dispatcher, NewOp, Queue, QueuedOp  # noqa: E402
 from ksystui.store.queue_async import AsyncQueue  # noqa: E402
 
 __all__ += ["Actor", "AsyncQueue", "AuditLog", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp", "SecretRefused"]

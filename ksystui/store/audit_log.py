@@ -19,7 +19,8 @@ callers pass argv lists (ksysmgr names and ``attr=value`` words), reasons,
 states and fences — never a password, key or token. As a guard, a detail
 with a key that looks like a secret (password, token, passphrase, api_key,
 secret, …), or a string ``name=value`` whose name does, is refused with
-:class:`SecretRefused` and nothing is written.
+:class:`SecretRefused` and nothing is written (what looks secret is the
+core's policy, ``core.secrets``).
 """
 
 from __future__ import annotations
@@ -27,51 +28,27 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import socket
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from ksystui.core.actor import Actor
-from ksystui.core.audit import GENESIS, AuditRecord, ChainProblem, seal, verify_chain
+from ksystui.core.audit import GENESIS, AuditEntry, AuditRecord, ChainProblem, seal, verify_chain
+from ksystui.core.secrets import SecretRefused, check_no_secret, redact
 from ksystui.store.engine import StoreError, read_connection
 from ksystui.store.queue_tables import audit, audit_head
 
+__all__ = ["Actor", "AuditLog", "Clock", "SecretRefused", "check_no_secret", "current_actor", "redact",
+           "transaction_time"]
+
 Clock = Callable[[], datetime]
+AnyRow = sa.Row[*tuple[Any, ...]]  # a result row of any columns
 
-_SECRET = r"passw\w*|pass_?phrase|token|secret\w*|api[_-]?key|private[_-]?key|credentials?"
-_SECRET_KEY = re.compile(_SECRET, re.I)
-_SECRET_ASSIGNMENT = re.compile(
-    rf"(?:^|[\s,;&?'\"-])((?:\w*[_-])?(?:{_SECRET}))\s*[=:]\s*(?!\[redacted\])\S", re.I)
 _EXPORT_PAGE = 500
-
-
-class SecretRefused(ValueError):
-    """A detail (or argv) that looks like it carries a secret: never stored."""
-
-
-def check_no_secret(value: object, where: str = "detail") -> None:
-    """Raise :class:`SecretRefused` if ``value`` has a key that looks like a
-    secret, or a string ``name=value`` whose name does (recursively)."""
-    if isinstance(value, Mapping):
-        for key, inner in value.items():
-            if _SECRET_KEY.search(str(key)):
-                raise SecretRefused(f"{where}: the key {key!r} looks like a secret; secrets are never stored")
-            check_no_secret(inner, f"{where}.{key}")
-    elif isinstance(value, list | tuple | set | frozenset):
-        for i, inner in enumerate(value):
-            check_no_secret(inner, f"{where}[{i}]")
-    elif isinstance(value, str) and (m := _SECRET_ASSIGNMENT.search(value)):
-        raise SecretRefused(f"{where}: {m.group(1)!r}=… looks like a secret; secrets are never stored")
-
-
-def redact(line: str) -> str:
-    """A line with nothing after a secret-looking ``name=`` (for output that
-    is stored, like progress lines, where refusing is no option)."""
-    return re.sub(rf"((?:{_SECRET})\s*[=:]\s*)\S+", r"\1[redacted]", line, flags=re.I)
 
 
 def current_actor(console_id: str) -> Actor:
@@ -182,7 +159,7 @@ class AuditLog:
         problems += _beyond_head(records, head)
         return problems
 
-    def export(self, tenant: str | None = None) -> Iterator[dict]:
+    def export(self, tenant: str | None = None) -> Iterator[AuditEntry]:
         """Records in order as JSON-ready dicts; with ``tenant``, only that
         tenant's records (records of no tenant are not included either)."""
         after: int | None = None
@@ -199,7 +176,7 @@ class AuditLog:
                 return
             after = rows[-1].seq
 
-    def latest(self, limit: int, tenant: str | None = None) -> list[dict]:
+    def latest(self, limit: int, tenant: str | None = None) -> list[AuditEntry]:
         """The newest ``limit`` records, newest first (what a screen shows);
         with ``tenant``, only that tenant's, as :meth:`export`."""
         query = sa.select(audit).order_by(audit.c.seq.desc()).limit(limit)
@@ -209,7 +186,7 @@ class AuditLog:
             return [_as_dict(row) for row in conn.execute(query).all()]
 
 
-def _as_dict(row) -> dict:
+def _as_dict(row: AnyRow) -> AuditEntry:
     return {
         "id": row.id, "seq": row.seq, "at": row.at, "actor": row.actor, "action": row.action,
         "operation": row.operation, "tenant": row.tenant, "node": row.node,
@@ -228,7 +205,7 @@ def _detail(text: object) -> object:
         return text
 
 
-def _record(row) -> AuditRecord:
+def _record(row: AnyRow) -> AuditRecord:
     detail = _detail(row.detail)
     if not isinstance(detail, Mapping):
         detail = {"<unreadable detail>": row.detail}  # cannot match its hash: reported as edited
@@ -236,7 +213,7 @@ def _record(row) -> AuditRecord:
                        tenant=row.tenant, node=row.node, detail=detail, prev_hash=row.prev_hash, hash=row.hash)
 
 
-def _head(rows, problems: list[ChainProblem]) -> tuple[int, str] | None:
+def _head(rows: Sequence[AnyRow], problems: list[ChainProblem]) -> tuple[int, str] | None:
     if len(rows) > 1:  # the CHECK (id = 1) forbids this; a database without it may not
         problems.append(ChainProblem(None, None, f"{len(rows)} head anchors instead of one"))
     for row in rows:

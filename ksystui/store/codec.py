@@ -148,7 +148,7 @@ def _enc(value: Any, hint: Any) -> Any:
 
 
 def _enc_fields(value: Any) -> dict[str, Any]:
-    cls = type(value)
+    cls: type = type(value)
     hints = _hints(cls)
     return {name: _enc(getattr(value, name), hints.get(name, Any)) for name, _ in _fields(cls)}
 
@@ -270,10 +270,10 @@ def _dec_any(data: Any) -> Any:
             return _dec_datetime(data["$datetime"])
         if "$enum" in data:
             tag = data["$enum"]
-            cls = getattr(model, tag, None) if ":" not in tag else _enum_from_tag(tag)
-            if not (isinstance(cls, type) and issubclass(cls, Enum)):
+            enum = getattr(model, tag, None) if ":" not in tag else _enum_from_tag(tag)
+            if not (isinstance(enum, type) and issubclass(enum, Enum)):
                 raise CodecError(f"unknown stored enum {tag!r}")
-            return cls(data["value"])
+            return enum(data["value"])
         raise CodecError(f"an untagged object where a tagged value was expected: {sorted(data)[:5]}")
     return data
 

@@ -21,6 +21,7 @@ shipped inside this package; there is no alembic.ini.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import zlib
 from pathlib import Path
@@ -32,6 +33,7 @@ from alembic.script import ScriptDirectory
 from platformdirs import user_data_path
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 BUSY_TIMEOUT_MS = 5000
 _BEGIN_OPTION = "ksystui_sqlite_begin"
@@ -93,7 +95,7 @@ def _safe(url: str) -> str:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not pysqlite, decide when a transaction begins
         # (pysqlite would begin late and DEFERRED, and never for DDL).
         dbapi_connection.isolation_level = None
@@ -106,7 +108,7 @@ def _configure_sqlite(engine: Engine) -> None:
             cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:
+    def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(_BEGIN_OPTION) == "DEFERRED":
             conn.exec_driver_sql("BEGIN")  # a reader: a consistent snapshot, no lock taken
         else:

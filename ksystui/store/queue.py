@@ -12,8 +12,11 @@ operation's claims as *held*, and marks it admitted, in one transaction. The
 partial unique index over held claims makes the database refuse a second
 holder of any resource; ``admit`` then rolls everything back and returns
 None. Which operation *should* be admitted next is not decided here: that is
-``core.arbitration.decide``, run by the dispatcher over ``waiting()`` and
-``holding()``.
+``core.arbitration.decide``, run by the dispatcher over ``waiting()`` (in
+the core's order, ``arbitration.ordered_by``) and ``holding()``. Nor is what
+an operation claims: the planner decides whether it works on the recovery
+hosts (``NewOp.on_recovery_hosts``, stored with it) and the core's claims
+rule (``arbitration.claims_of``) names the resources the index guards.
 
 Fencing: every call a holder makes after ``admit`` names the fence it was
 given and changes rows only ``WHERE id = :id AND fence = :fence AND state IN
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,10 +41,13 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ksystui.core.arbitration import CLASS_OF, CLASS_RANK
-from ksystui.core.audit import AuditRecord, ChainProblem
-from ksystui.core.lifecycle import Op, touches_recovery_host
-from ksystui.store.audit_log import Actor, AuditLog, check_no_secret, redact, transaction_time
+from ksystui.core.actor import Actor
+from ksystui.core.arbitration import CLASS_OF, CLASS_RANK, ordered_by, works_on_recovery_hosts
+from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
+from ksystui.core.lifecycle import Op
+from ksystui.core.opstate import ACTIVE, HOLDING, OpState
+from ksystui.core.secrets import check_no_secret, redact
+from ksystui.store.audit_log import AuditLog, transaction_time
 from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.queue_tables import claims as _claims
 from ksystui.store.queue_tables import dispatchers as _dispatchers
@@ -49,18 +55,24 @@ from ksystui.store.queue_tables import fence_counter as _fence
 from ksystui.store.queue_tables import operations as _ops
 from ksystui.store.queue_tables import progress as _progress
 from ksystui.store.queue_types import (  # the queue's public types, re-exported
-    ACTIVE,
-    HOLDING,
     Dispatcher,
     NewOp,
-    OpState,
     QueuedOp,
-    _with_verify,
 )
 
 __all__ = ["Actor", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp"]
 
 _CLAIM_INDEX = "uq_claims_held_resource"
+JsonDict = dict[str, Any]  # an audit detail or a row's new values
+
+
+def _sql(states: Iterable[OpState]) -> list[str]:
+    """States as SQL parameters: plain strings (drivers need not know our enum)."""
+    return sorted(s.value for s in states)
+
+
+_ACTIVE = _sql(ACTIVE)
+_HOLDING = _sql(HOLDING)
 
 
 def _to_op(row: Any) -> QueuedOp:
@@ -68,7 +80,8 @@ def _to_op(row: Any) -> QueuedOp:
     return QueuedOp(
         id=m["id"], tenant=m["tenant"], node=m["node"], op=Op(m["op"]), argv=tuple(json.loads(m["argv"])),
         site=m["site"], to_site=m["to_site"], recovery_hosts=tuple(json.loads(m["recovery_hosts"])),
-        host_names=tuple(json.loads(m["host_names"])), priority=m["priority"], class_rank=m["class_rank"],
+        host_names=tuple(json.loads(m["host_names"])), on_recovery_hosts=bool(m["on_recovery_hosts"]),
+        priority=m["priority"], class_rank=m["class_rank"],
         arrival=m["arrival"], raised=m["raised"], raise_reason=m["raise_reason"], state=OpState(m["state"]),
         fence=m["fence"], holder=m["holder"], confirmed=bool(m["confirmed"]), pair_id=m["pair_id"],
         submitted_by=m["submitted_by"], submitted_at=m["submitted_at"], admitted_at=m["admitted_at"],
@@ -132,8 +145,11 @@ class Queue:
                 self.audit.lock(conn)
             yield conn, transaction_time(conn, self.clock)
 
-    def _insert(self, table: sa.Table) -> Any:
-        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that can say ON CONFLICT, in this database's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     # --- submitting and reading -------------------------------------------------------------
     def submit(self, new: NewOp, actor: Actor) -> QueuedOp:
@@ -149,7 +165,9 @@ class Queue:
             raise ValueError("argv is empty: an operation runs an exact ksysmgr command line")
         hosts = tuple(dict.fromkeys(_strings(new.recovery_hosts, "recovery_hosts")))
         names = _strings(new.host_names, "host_names")
-        if (touches_recovery_host(op) or _with_verify(op, argv)) and not hosts:
+        # the planner decided it (the store keeps the decision; the core turns it into claims)
+        on_hosts = works_on_recovery_hosts(op) if new.on_recovery_hosts is None else bool(new.on_recovery_hosts)
+        if on_hosts and not hosts:
             raise ValueError(f"{op.value} on {node} works on recovery hosts: name them (CEC UUIDs), or it "
                              "could run on a shared host at the same time as another tenant's operation")
         check_no_secret(list(argv), "argv")
@@ -162,6 +180,7 @@ class Queue:
                 op_id = conn.execute(sa.insert(_ops).values(
                     tenant=tenant, node=node, op=op.value, site=new.site, to_site=new.to_site,
                     argv=json.dumps(argv), recovery_hosts=json.dumps(hosts), host_names=json.dumps(names),
+                    on_recovery_hosts=on_hosts,
                     priority=int(new.priority), class_rank=rank, arrival=arrival, raised=0, state=OpState.QUEUED.value,
                     confirmed=bool(new.confirmed), pair_id=new.pair_id, submitted_by=str(actor), submitted_at=now,
                 ).returning(_ops.c.id)).scalar_one()
@@ -170,14 +189,15 @@ class Queue:
                 self.audit.append(conn, actor=actor, action="submit", operation=op_id, tenant=tenant, node=node,
                                   at=now, detail={
                                       "op": op.value, "argv": argv, "site": new.site, "to_site": new.to_site,
-                                      "recovery_hosts": hosts, "priority": int(new.priority),
+                                      "recovery_hosts": hosts, "on_recovery_hosts": on_hosts,
+                                      "priority": int(new.priority),
                                       "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival})
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
         except _Refused as exc:
             raise ValueError(str(exc)) from None
         return _to_op(row)
 
-    def _select(self, query: sa.Select) -> list[QueuedOp]:
+    def _select(self, query: sa.Select[Any]) -> list[QueuedOp]:
         with read_connection(self.engine) as conn:
             return [_to_op(r) for r in conn.execute(query).all()]
 
@@ -186,25 +206,26 @@ class Queue:
         return found[0] if found else None
 
     def waiting(self) -> list[QueuedOp]:
-        """Queued operations in arbitration order (``arbitration.order_key``)."""
-        return self._select(sa.select(_ops).where(_ops.c.state == OpState.QUEUED.value).order_by(
-            _ops.c.raised.desc(), _ops.c.class_rank, _ops.c.priority, _ops.c.arrival, _ops.c.id))
+        """Queued operations in arbitration order: the core's
+        (``arbitration.ordered``), not a copy of it in SQL."""
+        rows = self._select(sa.select(_ops).where(_ops.c.state == OpState.QUEUED.value))
+        return ordered_by(rows, QueuedOp.to_request)
 
     def active(self) -> list[QueuedOp]:
         """Admitted and running operations, in admission (fence) order."""
-        return self._select(sa.select(_ops).where(_ops.c.state.in_(ACTIVE)).order_by(_ops.c.fence, _ops.c.id))
+        return self._select(sa.select(_ops).where(_ops.c.state.in_(_ACTIVE)).order_by(_ops.c.fence, _ops.c.id))
 
     def holding(self) -> list[QueuedOp]:
         """Every operation that holds claims: the active ones and those in doubt
         (what arbitration must treat as running)."""
-        return self._select(sa.select(_ops).where(_ops.c.state.in_(HOLDING)).order_by(_ops.c.fence, _ops.c.id))
+        return self._select(sa.select(_ops).where(_ops.c.state.in_(_HOLDING)).order_by(_ops.c.fence, _ops.c.id))
 
-    def list(self, states: Iterable[str] | None = None, tenant: str | None = None,
-             limit: int | None = None) -> list[QueuedOp]:
+    def operations(self, states: Iterable[OpState | str] | None = None, tenant: str | None = None,
+                   limit: int | None = None) -> list[QueuedOp]:
         """Operations oldest first (with ``limit``: the newest ``limit`` of them)."""
         query = sa.select(_ops).order_by(_ops.c.id.desc())
         if states is not None:
-            query = query.where(_ops.c.state.in_([OpState(s).value for s in states]))
+            query = query.where(_ops.c.state.in_(_sql(map(OpState, states))))
         if tenant is not None:
             query = query.where(_ops.c.tenant == tenant)
         if limit is not None:
@@ -222,8 +243,8 @@ class Queue:
                 if row is None or row.state != OpState.QUEUED:
                     raise _Refused
                 op = _to_op(row)
-                fence = conn.execute(sa.update(_fence).where(_fence.c.id == 1).values(value=_fence.c.value + 1)
-                                     .returning(_fence.c.value)).scalar_one()
+                fence: int = conn.execute(sa.update(_fence).where(_fence.c.id == 1)
+                                          .values(value=_fence.c.value + 1).returning(_fence.c.value)).scalar_one()
                 resources = op.claims()
                 # one multi-row INSERT (not executemany): all claims or, on a conflict, none
                 conn.execute(sa.insert(_claims).values(
@@ -241,8 +262,8 @@ class Queue:
             raise
         return fence
 
-    def _guarded(self, op_id: int, fence: int, states: Sequence[str], values: dict, *, action: str,
-                 actor: Actor, detail: dict, release: bool = False) -> bool:
+    def _guarded(self, op_id: int, fence: int, states: Iterable[OpState], values: JsonDict, *, action: str,
+                 actor: Actor, detail: JsonDict, release: bool = False) -> bool:
         """UPDATE … WHERE id AND fence AND state IN states; optionally release
         the claims held under that fence; audit. False (nothing changed) when
         the hold is not (or no longer) this fence's."""
@@ -250,7 +271,7 @@ class Queue:
             with self._write() as (conn, now):
                 row = conn.execute(
                     sa.update(_ops)
-                    .where(_ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state.in_(states))
+                    .where(_ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state.in_(_sql(states)))
                     .values(**{k: (now if v is _NOW else v) for k, v in values.items()})
                     .returning(_ops.c.tenant, _ops.c.node)
                 ).first()
@@ -287,7 +308,7 @@ class Queue:
     def mark_running(self, op_id: int, fence: int, actor: Actor) -> bool:
         """Write-ahead: record that the command is about to be sent. Call it
         *before* sending; False means the hold is lost: send nothing."""
-        return self._guarded(op_id, fence, (OpState.ADMITTED.value,), {"state": OpState.RUNNING.value, "started_at": _NOW},
+        return self._guarded(op_id, fence, (OpState.ADMITTED,), {"state": OpState.RUNNING.value, "started_at": _NOW},
                              action="start", actor=actor, detail={})
 
     def add_progress(self, op_id: int, fence: int, line: str, actor: Actor, milestone: bool = False) -> bool:
@@ -311,12 +332,12 @@ class Queue:
             return False
         return True
 
-    def finish(self, op_id: int, fence: int, state: str, rc: int | None, outcome: str, output_tail: str,
+    def finish(self, op_id: int, fence: int, state: OpState | str, rc: int | None, outcome: str, output_tail: str,
                actor: Actor) -> bool:
         """Record the end: succeeded / failed release the claims; in_doubt
         keeps them until an operator resolves it."""
         end = OpState(state)
-        if end not in (OpState.SUCCEEDED, OpState.FAILED, OpState.IN_DOUBT):
+        if not end.terminal or end is OpState.CANCELLED:
             raise ValueError(f"finish to {state!r}: an operation finishes succeeded, failed or in_doubt")
         return self._guarded(op_id, fence, ACTIVE, {"state": end.value, "rc": rc, "outcome": outcome,
                                                     "output_tail": output_tail, "finished_at": _NOW},
@@ -326,23 +347,23 @@ class Queue:
     def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
         """An admitted operation that was never started goes back to the queue
         at its old place (its arrival is kept); its claims are released."""
-        return self._guarded(op_id, fence, (OpState.ADMITTED.value,), {"state": OpState.QUEUED.value, "holder": None,
-                                                                 "fence": None, "admitted_at": None},
+        return self._guarded(op_id, fence, (OpState.ADMITTED,), {"state": OpState.QUEUED.value, "holder": None,
+                                                                  "fence": None, "admitted_at": None},
                              action="requeue", actor=actor, release=True, detail={"reason": reason})
 
     # --- operator decisions ------------------------------------------------------------------
-    def resolve(self, op_id: int, state: str, actor: Actor, reason: str) -> bool:
+    def resolve(self, op_id: int, state: OpState | str, actor: Actor, reason: str) -> bool:
         """An operator settles an operation in doubt (or orphaned: admitted or
         running under a console that is gone) as succeeded, failed or
         cancelled, and releases its claims. The reason is required and audited."""
         end = OpState(state)
-        if end not in (OpState.SUCCEEDED, OpState.FAILED, OpState.CANCELLED):
+        if not end.finished:
             raise ValueError(f"resolve to {state!r}: an operator settles as succeeded, failed or cancelled")
         text = _reason(reason, "resolving an operation")
         try:
             with self._write() as (conn, now):
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id).with_for_update()).first()
-                if row is None or row.state not in HOLDING:
+                if row is None or not OpState(row.state).holds_claims:
                     raise _Refused
                 outcome = f"resolved {end.value} by {actor}: {text}"
                 conn.execute(sa.update(_ops).where(_ops.c.id == op_id).values(
@@ -370,7 +391,7 @@ class Queue:
         text = _reason(reason, "raising an operation over others")
         return self._update_queued(op_id, actor, "raise", {"raised": _TOP, "raise_reason": text}, {"reason": text})
 
-    def _update_queued(self, op_id: int, actor: Actor, action: str, values: dict, detail: dict) -> bool:
+    def _update_queued(self, op_id: int, actor: Actor, action: str, values: JsonDict, detail: JsonDict) -> bool:
         try:
             with self._write() as (conn, now):
                 if values.get("raised") is _TOP:
@@ -418,7 +439,7 @@ class Queue:
             alive = sa.select(_dispatchers.c.console_id).where(
                 _dispatchers.c.last_seen >= self._alive_since(conn, alive_within))
             rows = conn.execute(sa.select(_ops).where(
-                _ops.c.state.in_(ACTIVE), sa.or_(_ops.c.holder.is_(None), _ops.c.holder.not_in(alive))
+                _ops.c.state.in_(_ACTIVE), sa.or_(_ops.c.holder.is_(None), _ops.c.holder.not_in(alive))
             ).order_by(_ops.c.fence, _ops.c.id)).all()
         return [_to_op(r) for r in rows]
 
@@ -442,15 +463,17 @@ class Queue:
     def verify_audit(self) -> list[ChainProblem]:
         return self.audit.verify()
 
-    def export_audit(self, tenant: str | None = None) -> list[dict]:
+    def export_audit(self, tenant: str | None = None) -> list[AuditEntry]:
         return list(self.audit.export(tenant))
 
-    def recent_audit(self, limit: int, tenant: str | None = None) -> list[dict]:
+    def recent_audit(self, limit: int, tenant: str | None = None) -> list[AuditEntry]:
         return self.audit.latest(limit, tenant)
 
-    def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
+    def record(self, actor: Actor, action: str, *, operation: int | None = None, tenant: str | None = None,
+               node: str | None = None, detail: Mapping[str, object] | None = None) -> AuditRecord:
         """Audit an action that is not a queue transition (same chain)."""
-        return self.audit.record(actor=actor, action=action, **kw)
+        return self.audit.record(actor=actor, action=action, operation=operation, tenant=tenant, node=node,
+                                 detail=detail)
 
 
 _NOW = object()  # placeholder in update values: the transaction's time

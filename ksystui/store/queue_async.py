@@ -5,15 +5,19 @@ not)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 
-from ksystui.core.audit import AuditRecord, ChainProblem
-from ksystui.store.audit_log import Actor
+from ksystui.core.actor import Actor
+from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
+from ksystui.core.opstate import OpState
 from ksystui.store.queue import Queue
 from ksystui.store.queue_types import Dispatcher, NewOp, QueuedOp
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class AsyncQueue:
@@ -26,7 +30,7 @@ class AsyncQueue:
     async def open(cls, url: str | None = None) -> AsyncQueue:
         return cls(await asyncio.to_thread(Queue.open, url))
 
-    async def _run(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    async def _run(self, fn: Callable[P, R], *args: P.args, **kw: P.kwargs) -> R:
         return await asyncio.to_thread(fn, *args, **kw)
 
     async def close(self) -> None:
@@ -47,9 +51,9 @@ class AsyncQueue:
     async def holding(self) -> list[QueuedOp]:
         return await self._run(self.queue.holding)
 
-    async def list(self, states: Iterable[str] | None = None, tenant: str | None = None,
-                   limit: int | None = None) -> list[QueuedOp]:
-        return await self._run(self.queue.list, None if states is None else tuple(states), tenant, limit)
+    async def operations(self, states: Iterable[OpState | str] | None = None, tenant: str | None = None,
+                         limit: int | None = None) -> list[QueuedOp]:
+        return await self._run(self.queue.operations, None if states is None else tuple(states), tenant, limit)
 
     async def admit(self, op_id: int, console: str, actor: Actor) -> int | None:
         return await self._run(self.queue.admit, op_id, console, actor)
@@ -60,14 +64,14 @@ class AsyncQueue:
     async def add_progress(self, op_id: int, fence: int, line: str, actor: Actor, milestone: bool = False) -> bool:
         return await self._run(self.queue.add_progress, op_id, fence, line, actor, milestone)
 
-    async def finish(self, op_id: int, fence: int, state: str, rc: int | None, outcome: str, output_tail: str,
+    async def finish(self, op_id: int, fence: int, state: OpState | str, rc: int | None, outcome: str, output_tail: str,
                      actor: Actor) -> bool:
         return await self._run(self.queue.finish, op_id, fence, state, rc, outcome, output_tail, actor)
 
     async def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
         return await self._run(self.queue.requeue, op_id, fence, reason, actor)
 
-    async def resolve(self, op_id: int, state: str, actor: Actor, reason: str) -> bool:
+    async def resolve(self, op_id: int, state: OpState | str, actor: Actor, reason: str) -> bool:
         return await self._run(self.queue.resolve, op_id, state, actor, reason)
 
     async def cancel(self, op_id: int, actor: Actor, reason: str = "") -> bool:
@@ -94,11 +98,13 @@ class AsyncQueue:
     async def verify_audit(self) -> list[ChainProblem]:
         return await self._run(self.queue.verify_audit)
 
-    async def export_audit(self, tenant: str | None = None) -> list[dict]:
+    async def export_audit(self, tenant: str | None = None) -> list[AuditEntry]:
         return await self._run(self.queue.export_audit, tenant)
 
-    async def recent_audit(self, limit: int, tenant: str | None = None) -> list[dict]:
+    async def recent_audit(self, limit: int, tenant: str | None = None) -> list[AuditEntry]:
         return await self._run(self.queue.recent_audit, limit, tenant)
 
-    async def record(self, actor: Actor, action: str, **kw: Any) -> AuditRecord:
-        return await self._run(self.queue.record, actor, action, **kw)
+    async def record(self, actor: Actor, action: str, *, operation: int | None = None, tenant: str | None = None,
+                     node: str | None = None, detail: Mapping[str, object] | None = None) -> AuditRecord:
+        return await self._run(self.queue.record, actor, action, operation=operation, tenant=tenant, node=node,
+                               detail=detail)

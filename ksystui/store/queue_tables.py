@@ -2,8 +2,8 @@
 admission exclusive, the fence counter, progress lines, the consoles that
 dispatch, and the hash-chained audit trail.
 
-Like ``tables.py`` these classes only describe the schema; migration 0002
-makes it, and a test checks that both agree.
+Like ``tables.py`` these classes only describe the schema; migrations 0002
+and 0003 make it, and a test checks that both agree.
 
 Exclusivity lives in the database: ``uq_claims_held_resource`` is a partial
 unique index over ``claims.resource`` WHERE ``held``, so two held claims on
@@ -24,8 +24,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from ksystui.store.tables import UtcDateTime
-
-STATES: tuple[str, ...] = ("queued", "admitted", "running", "succeeded", "failed", "cancelled", "in_doubt")
 
 
 class OperationRow(SQLModel, table=True):
@@ -49,12 +47,15 @@ class OperationRow(SQLModel, table=True):
     argv: str = Field(sa_type=sa.Text)  # JSON list: the exact ksysmgr argv to run
     recovery_hosts: str = Field(default="[]", sa_type=sa.Text)  # JSON list of CEC UUIDs
     host_names: str = Field(default="[]", sa_type=sa.Text)  # JSON list, for display
+    # it works on (and claims) the recovery hosts: decided when planned (migration 0003)
+    on_recovery_hosts: bool = Field(default=False, sa_type=sa.Boolean,
+                                    sa_column_kwargs={"server_default": sa.false()})
     priority: int = Field(sa_type=sa.Integer)  # the tenant's agreement priority: 1 first
-    class_rank: int = Field(sa_type=sa.Integer)  # arbitration.CLASS_RANK of the op's class
+    class_rank: int = Field(sa_type=sa.Integer)  # arbitration.CLASS_RANK of the op's class (for readers)
     arrival: int = Field(sa_type=sa.Integer)  # global submission sequence (unique)
     raised: int = Field(default=0, sa_type=sa.Integer)  # > 0: raised over others (higher first)
     raise_reason: str | None = Field(default=None, sa_type=sa.Text)
-    state: str = Field(sa_type=sa.String)  # one of STATES
+    state: str = Field(sa_type=sa.String)  # a core.opstate.OpState value
     fence: int | None = Field(default=None, sa_type=sa.Integer)  # of the current (or last) hold
     holder: str | None = Field(default=None, sa_type=sa.String)  # console id holding it
     confirmed: bool = Field(default=False, sa_type=sa.Boolean)  # the operator confirmed: -f allowed
@@ -168,15 +169,16 @@ class AuditHeadRow(SQLModel, table=True):
 
 TABLES: tuple[str, ...] = ("operations", "claims", "fence_counter", "progress", "dispatchers", "audit", "audit_head")
 
-operations: sa.Table = OperationRow.__table__  # type: ignore[assignment]
-claims: sa.Table = ClaimRow.__table__  # type: ignore[assignment]
-fence_counter: sa.Table = FenceCounterRow.__table__  # type: ignore[assignment]
-progress: sa.Table = ProgressRow.__table__  # type: ignore[assignment]
-dispatchers: sa.Table = DispatcherRow.__table__  # type: ignore[assignment]
-audit: sa.Table = AuditRow.__table__  # type: ignore[assignment]
-audit_head: sa.Table = AuditHeadRow.__table__  # type: ignore[assignment]
+operations: sa.Table = OperationRow.metadata.tables["operations"]
+claims: sa.Table = ClaimRow.metadata.tables["claims"]
+fence_counter: sa.Table = FenceCounterRow.metadata.tables["fence_counter"]
+progress: sa.Table = ProgressRow.metadata.tables["progress"]
+dispatchers: sa.Table = DispatcherRow.metadata.tables["dispatchers"]
+audit: sa.Table = AuditRow.metadata.tables["audit"]
+audit_head: sa.Table = AuditHeadRow.metadata.tables["audit_head"]
 
-# The waiting order (arbitration.order_key): raised first, then class, priority, arrival.
+# Finds the waiting (state first). Its other columns follow arbitration.order_key as migration 0002
+# made them; the order itself is the core's (``Queue.waiting`` sorts with ``arbitration.ordered_by``).
 sa.Index(
     "ix_operations_waiting",
     operations.c.state,

@@ -1,24 +1,20 @@
-"""The queue's value types: states, a new request, a queued row, a
-dispatcher's heartbeat (no database code here)."""
+"""The queue's value types: a new request, a queued row, a dispatcher's
+heartbeat (no database code here). States are the core's ``OpState``,
+re-exported here for older imports."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
-from ksystui.core.arbitration import Request, claims
+from ksystui.core.arbitration import Request
 from ksystui.core.lifecycle import Op
+from ksystui.core.operations import PlannedOp
 from ksystui.core.opstate import OpState
 
-# plain strings for SQL parameters (drivers need not know our enum)
-ACTIVE: tuple[str, ...] = (OpState.ADMITTED.value, OpState.RUNNING.value)
-HOLDING: tuple[str, ...] = (*ACTIVE, OpState.IN_DOUBT.value)
-
-
-def _with_verify(op: Op, argv: Sequence[str]) -> bool:
-    """``discover … verify=yes`` also works on the recovery hosts."""
-    return op is Op.DISCOVER and "verify=yes" in argv
+__all__ = ["Dispatcher", "NewOp", "OpState", "QueuedOp"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +32,17 @@ class NewOp:
     priority: int = 1  # the tenant's agreement priority: 1 is served first
     confirmed: bool = False  # the operator confirmed: the command may carry -f
     pair_id: int | None = None  # the DR test this cleanup belongs to (or the reverse)
+    # works on (and claims) the recovery hosts too: the planner's decision
+    # (PlannedOp.on_recovery_hosts); None: as its kind of operation does
+    on_recovery_hosts: bool | None = None
+
+    @classmethod
+    def planned(cls, planned: PlannedOp, *, priority: int, confirmed: bool, pair_id: int | None = None) -> NewOp:
+        """The request for an operation the core planned, with its decisions."""
+        return cls(tenant=planned.tenant, node=planned.node, op=planned.op, argv=planned.argv, site=planned.site,
+                   to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
+                   priority=priority, confirmed=confirmed, pair_id=pair_id,
+                   on_recovery_hosts=planned.on_recovery_hosts)
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class QueuedOp:
     to_site: str | None
     recovery_hosts: tuple[str, ...]
     host_names: tuple[str, ...]
+    on_recovery_hosts: bool
     priority: int
     class_rank: int
     arrival: int
@@ -70,14 +78,20 @@ class QueuedOp:
     outcome: str | None
     output_tail: str | None
 
-    def to_request(self) -> Request:
+    @cached_property
+    def _request(self) -> Request:
         return Request(id=self.id, tenant=self.tenant, node=self.node, op=self.op, priority=self.priority,
                        arrival=self.arrival, recovery_hosts=frozenset(self.recovery_hosts), raised=self.raised,
-                       with_verify=_with_verify(self.op, self.argv))
+                       on_recovery_hosts=self.on_recovery_hosts)
+
+    def to_request(self) -> Request:
+        """As arbitration sees it (built once per row: admission asks often)."""
+        return self._request
 
     def claims(self) -> tuple[str, ...]:
-        """The resources it holds while admitted: "node:<name>", "host:<uuid>"."""
-        return tuple(sorted(f"{c.kind}:{c.name}" for c in claims(self.to_request())))
+        """The resources it holds while admitted: "node:<name>", "host:<uuid>"
+        (the core's claims rule, ``Request.claims``)."""
+        return tuple(sorted(c.resource for c in self.to_request().claims))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -36,10 +36,10 @@ TenantSpec = tuple[str, int, str]  # (name, priority, tier)
 NodeSpec = tuple[str, str, str]  # (name, tenant, flavour)
 StoredEvent = tuple[str, str, KsysEvent, datetime]  # (node, tenant, event, first seen)
 
-_tenants: sa.Table = TenantRow.__table__  # type: ignore[assignment]
-_nodes: sa.Table = NodeRow.__table__  # type: ignore[assignment]
-_snapshots: sa.Table = SnapshotRow.__table__  # type: ignore[assignment]
-_events: sa.Table = EventRow.__table__  # type: ignore[assignment]
+_tenants: sa.Table = TenantRow.metadata.tables["tenants"]
+_nodes: sa.Table = NodeRow.metadata.tables["nodes"]
+_snapshots: sa.Table = SnapshotRow.metadata.tables["snapshots"]
+_events: sa.Table = EventRow.metadata.tables["events"]
 
 
 def config_rows(config: Config) -> tuple[list[TenantSpec], list[NodeSpec]]:
@@ -79,9 +79,11 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def _insert(self, table: sa.Table) -> Any:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        return dialect.insert(table)
+    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT that can say ON CONFLICT, in this database's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
 
     # --- configuration mirror -----------------------------------------------------
     def sync_config(self, tenants: Iterable[TenantSpec], nodes: Iterable[NodeSpec]) -> None:

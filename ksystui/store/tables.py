@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 
-class UtcDateTime(sa.types.TypeDecorator):
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
     """An aware UTC datetime on the way in and out, whatever the database
     keeps (SQLite has no time zones: it stores the UTC wall time). A naive
     datetime given to the store is taken to be UTC."""

@@ -4,6 +4,8 @@ The fleet and the arbiter only ever see :class:`CommandResult`, a
 :class:`CommandStream` and the typed errors of :mod:`ksystui.transport.errors`.
 """
 
+from typing import TYPE_CHECKING
+
 from ksystui.transport.backoff import Backoff
 from ksystui.transport.base import CommandResult, CommandStream, KsysTransport, TransportHealth
 from ksystui.transport.errors import (
@@ -37,3 +39,7 @@ __all__ = [
     "TransportHealth",
     "Unreachable",
 ]
+
+if TYPE_CHECKING:  # mypy proves the SSH transport keeps the one interface
+    def _ssh_is_a_transport(t: SshTransport) -> KsysTransport:
+        return t

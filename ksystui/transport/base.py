@@ -93,7 +93,23 @@ class ClosedOnExit:
 
 @runtime_checkable
 class KsysTransport(Protocol):
+    """What every transport offers: commands, and the state of its connection
+    (for the nodes view and the fleet's health; no caller needs ``getattr``)."""
+
     node: str
+
+    @property
+    def host_key_status(self) -> str | None:
+        """One of ``HOST_KEY_STATUSES`` (SSH); None where there is no host key (REST)."""
+        ...
+
+    @property
+    def next_attempt_at(self) -> datetime | None:
+        """When the next connection attempt is allowed (None: not in backoff)."""
+        ...
+
+    @property
+    def health(self) -> TransportHealth: ...
 
     async def run(
         self,

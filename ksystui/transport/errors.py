@@ -11,6 +11,7 @@ No error message ever contains a secret (a REST token, a key passphrase).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -45,11 +46,13 @@ class TransportError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(node={self.node!r}, message={self.message!r})"
 
-    def __reduce__(self):  # picklable despite the keyword-only constructors
+    def __reduce__(self) -> tuple[Callable[[type[TransportError], dict[str, object]], TransportError],
+                                  tuple[type[TransportError], dict[str, object]]]:
+        # picklable despite the keyword-only constructors
         return (_restore, (type(self), dict(self.__dict__)))
 
 
-def _restore(cls: type[TransportError], state: dict) -> TransportError:
+def _restore(cls: type[TransportError], state: dict[str, object]) -> TransportError:
     err = cls.__new__(cls)
     Exception.__init__(err, f"{state.get('node')}: {state.get('message')}")
     err.__dict__.update(state)

@@ -35,6 +35,8 @@ from ksystui.transport.errors import (
 
 log = logging.getLogger(__name__)
 
+JsonObject = dict[str, Any]  # a JSON object as the service sent it (checked by its reader)
+
 API = "/drautomation/v1"
 
 
@@ -142,18 +144,18 @@ class RestTransport(ClosedOnExit):
     def _instance(self) -> str:
         return quote(self.instance_id, safe="")
 
-    async def get_summary(self) -> dict:
+    async def get_summary(self) -> JsonObject:
         return await self._get_dict(f"{API}/dr_summary/{self._instance()}")
 
-    async def get_managed_vms(self) -> dict:
+    async def get_managed_vms(self) -> JsonObject:
         return await self._get_dict(f"{API}/dr_managed_vms/{self._instance()}")
 
-    async def get_last_operation(self) -> dict:
+    async def get_last_operation(self) -> JsonObject:
         return await self._get_dict(f"{API}/last_operation/{self._instance()}")
 
     async def get_events(
         self, from_time: datetime | None = None, to_time: datetime | None = None
-    ) -> list[dict]:
+    ) -> list[JsonObject]:
         """Events between ``from_time`` and ``to_time`` (naive datetimes are UTC)."""
         params: dict[str, str] = {}
         if from_time is not None:
@@ -166,7 +168,7 @@ class RestTransport(ClosedOnExit):
             raise TransportError(self.node, "the events answer is not a list of events")
         return events
 
-    async def get_event(self, event_id: str | int) -> dict:
+    async def get_event(self, event_id: str | int) -> JsonObject:
         eid = quote(str(event_id), safe="")
         return await self._get_dict(f"{API}/service_instances/{self._instance()}/events/{eid}")
 
@@ -200,7 +202,7 @@ class RestTransport(ClosedOnExit):
             )
         return self._session
 
-    async def _get_dict(self, path: str) -> dict:
+    async def _get_dict(self, path: str) -> JsonObject:
         body = await self._get(path)
         if not isinstance(body, dict):
             raise TransportError(self.node, f"{path}: expected a JSON object, got {type(body).__name__}")

@@ -398,9 +398,9 @@ class SshTransport(ClosedOnExit):
             self._record_failure(err)
             raise
         except Exception as exc:  # anything unexpected still becomes a typed error
-            err = self._map_error(exc, "cannot connect")
-            self._record_failure(err)
-            raise err from None
+            mapped = self._map_error(exc, "cannot connect")
+            self._record_failure(mapped)
+            raise mapped from None
         finally:
             self._connect_task = None
         if self._closed:

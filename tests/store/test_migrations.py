@@ -22,6 +22,7 @@ from ksystui.store.engine import (
     open_engine,
     read_connection,
 )
+from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_keeps_rows
 
 EXPECTED = {*tables.TABLES, *queue_tables.TABLES, "alembic_version"}
 
@@ -56,9 +57,9 @@ def _diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
 def test_migrate_on_an_empty_database_makes_exactly_the_store_tables(engine):
     assert sa.inspect(engine).get_table_names() == []
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "0002"
+    assert migrate(engine) == head_revision() == "0003"
     assert set(sa.inspect(engine).get_table_names()) == EXPECTED
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
 
 
 def test_tables_py_and_the_migrations_agree(engine):
@@ -82,8 +83,8 @@ def test_re_running_migrate_changes_nothing(engine):
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO tenants VALUES ('acme', 1, 'gold')")
     schema_before = _schema(engine)
-    assert migrate(engine) == "0002"
-    assert migrate(open_engine(str(engine.url))) == "0002"  # another process, same file
+    assert migrate(engine) == "0003"
+    assert migrate(open_engine(str(engine.url))) == "0003"  # another process, same file
     assert _schema(engine) == schema_before
     with read_connection(engine) as conn:
         assert conn.exec_driver_sql("SELECT name FROM tenants").scalars().all() == ["acme"]
@@ -170,7 +171,7 @@ def test_no_column_could_hold_a_secret(engine):
     # a console's OS account and machine name, and the CEC UUIDs / names of
     # recovery hosts, are not connection data
     allowed = {("dispatchers", "user"), ("dispatchers", "host"), ("operations", "recovery_hosts"),
-               ("operations", "host_names")}
+               ("operations", "host_names"), ("operations", "on_recovery_hosts")}
     assert [tc for tc in columns if SECRET_NAMES.search(tc[1]) and tc not in allowed] == []
 
 
@@ -183,3 +184,7 @@ def test_a_file_that_is_no_database_is_a_clear_error(tmp_path):
             migrate(eng)
     finally:
         eng.dispose()
+
+
+def test_0003_gives_existing_operations_the_flag_their_command_implied_and_downgrades(engine):
+    check_upgrade_backfills_and_downgrade_keeps_rows(engine)

@@ -23,6 +23,7 @@ from ksystui.store.engine import (
 )
 from ksystui.store.queue import Actor, NewOp, Queue
 from tests.store import pg
+from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_keeps_rows
 from tests.store.threads import race
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
@@ -65,8 +66,8 @@ def verify(tenant: str, node: str) -> NewOp:
 def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
     engine = open_engine(url)
     try:
-        assert migrate(engine) == "0002" == current_revision(engine)
-        assert migrate(engine) == "0002"  # again: nothing to do
+        assert migrate(engine) == "0003" == current_revision(engine)
+        assert migrate(engine) == "0003"  # again: nothing to do
         md = sa.MetaData()
         for name in (*tables.TABLES, *queue_tables.TABLES):
             tables.metadata.tables[name].to_metadata(md)
@@ -81,7 +82,15 @@ def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0001")
         assert "claims" not in sa.inspect(engine).get_table_names()
-        assert migrate(engine) == "0002"
+        assert migrate(engine) == "0003"
+    finally:
+        engine.dispose()
+
+
+def test_0003_backfills_existing_operations_and_downgrades_on_postgresql(url):
+    engine = open_engine(url)
+    try:
+        check_upgrade_backfills_and_downgrade_keeps_rows(engine)
     finally:
         engine.dispose()
 

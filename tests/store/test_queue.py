@@ -92,7 +92,7 @@ def held(q: Queue) -> list[tuple[str, int, int]]:
 
 # --- schema ----------------------------------------------------------------------------------
 def test_the_migration_makes_what_queue_tables_describes(q):
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
     md = sa.MetaData()
     for name in (*tables.TABLES, *queue_tables.TABLES):
         tables.metadata.tables[name].to_metadata(md)
@@ -163,11 +163,26 @@ def test_claims_follow_the_arbitration_rules(q):
     verify = q.submit(verify_op(hosts=(SNORLAX, PIKACHU)), ALICE)
     discover = q.submit(NewOp("customerA", "r7r3m116", Op.DISCOVER, ["ksysmgr", "discover", "site", "Austin"]), ALICE)
     with_verify = q.submit(NewOp("customerB", "r7r3m200", "discover",
-                                 ["ksysmgr", "discover", "site", "Dallas", "verify=yes"], recovery_hosts=[SNORLAX]),
+                                 ["ksysmgr", "discover", "site", "Dallas", "verify=yes"], recovery_hosts=[SNORLAX],
+                                 on_recovery_hosts=True),
                            BOB)
     assert verify.claims() == (f"host:{SNORLAX}", f"host:{PIKACHU}", "node:r7r3m116")
     assert discover.claims() == ("node:r7r3m116",)
     assert with_verify.claims() == (f"host:{SNORLAX}", "node:r7r3m200")
+    assert (verify.on_recovery_hosts, discover.on_recovery_hosts, with_verify.on_recovery_hosts) == (True, False, True)
+    assert q.export_audit()[-1]["detail"]["on_recovery_hosts"] is True
+
+
+def test_what_an_operation_works_on_is_the_planners_word_not_its_command_line(q):
+    """The store keeps the decision it is given; it reads nothing back from
+    the argv (a discover whose argv says verify=yes but was planned without
+    the recovery hosts claims only its node)."""
+    told = q.submit(NewOp("customerB", "r7r3m200", Op.DISCOVER,
+                          ["ksysmgr", "discover", "site", "Dallas", "verify=yes"], recovery_hosts=[SNORLAX],
+                          on_recovery_hosts=False), BOB)
+    assert told.claims() == ("node:r7r3m200",) and q.get(told.id).on_recovery_hosts is False
+    fence = q.admit(told.id, "c", BOB)
+    assert fence is not None and held(q) == [("node:r7r3m200", told.id, fence)]
 
 
 def test_submit_refuses_what_it_cannot_arbitrate_or_must_not_store(q):
@@ -181,7 +196,7 @@ def test_submit_refuses_what_it_cannot_arbitrate_or_must_not_store(q):
         q.submit(verify_op(argv=["ksysmgr", "add", "hmc", "h1", "login=hscroot", "password=abc123"]), ALICE)
     with pytest.raises(ValueError, match="pair_id 42"):
         q.submit(verify_op(pair_id=42), ALICE)
-    assert q.list() == [] and q.export_audit() == []
+    assert q.operations() == [] and q.export_audit() == []
 
 
 def test_waiting_is_in_arbitration_order(q):
@@ -205,10 +220,10 @@ def test_waiting_is_in_arbitration_order(q):
 def test_list_filters_and_keeps_the_newest(q):
     ids = [q.submit(verify_op(f"t{i % 2}", f"n{i}"), ALICE).id for i in range(5)]
     assert q.cancel(ids[1], ALICE, "duplicate")
-    assert [o.id for o in q.list()] == ids
-    assert [o.id for o in q.list(tenant="t1")] == [ids[1], ids[3]]
-    assert [o.id for o in q.list(states=["cancelled"])] == [ids[1]]
-    assert [o.id for o in q.list(limit=2)] == ids[-2:]
+    assert [o.id for o in q.operations()] == ids
+    assert [o.id for o in q.operations(tenant="t1")] == [ids[1], ids[3]]
+    assert [o.id for o in q.operations(states=["cancelled"])] == [ids[1]]
+    assert [o.id for o in q.operations(limit=2)] == ids[-2:]
 
 
 # --- the state machine ----------------------------------------------------------------------------
@@ -484,7 +499,7 @@ async def test_the_async_facade_runs_the_same_calls(db):
         assert [d.console_id for d in await aq.dispatchers(60)] == ["console-1"]
         assert (await aq.get(op.id)).state == "succeeded"
         assert await aq.progress(op.id) == ["started"]
-        assert await aq.list(states=["succeeded"]) == [await aq.get(op.id)]
+        assert await aq.operations(states=["succeeded"]) == [await aq.get(op.id)]
         assert await aq.verify_audit() == []
         assert [e["action"] for e in await aq.export_audit("customerA")] == ["submit", "admit", "start",
                                                                              "progress", "finish"]

@@ -22,5 +22,5 @@ def race(*calls):
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [], [repr(e) for e in errors]  # say what went wrong in the threads
     return results

@@ -13,7 +13,7 @@ disk_pair/version and of verify/recover/report are INFERRED.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ksystui.core.ksysmgr.errors import KsysmgrUsageError
 
@@ -209,13 +209,14 @@ def parse_command(argv: list[str] | tuple[str, ...]) -> KsysmgrCommand:
             words.append(a)
         i += 1
 
-    common = dict(
-        force=bool(flags["force"]), timestamps=bool(flags["timestamps"]),
+    # the flags every parse result carries; what follows fills in the words
+    bare = KsysmgrCommand(
+        action=None, force=bool(flags["force"]), timestamps=bool(flags["timestamps"]),
         verbose=bool(flags["verbose"]), interactive=bool(flags["interactive"]),
         help=bool(flags["help"]), only=only, trace_level=trace, raw=tuple(args),
     )
     if not words:
-        return KsysmgrCommand(action=None, **common)
+        return bare
 
     action = resolve_alias(words[0], ACTION_ALIASES)
     if action is None:
@@ -229,10 +230,10 @@ def parse_command(argv: list[str] | tuple[str, ...]) -> KsysmgrCommand:
             raise KsysmgrUsageError(
                 RC_INCORRECT_INPUT, f"ERROR: \"{words[1]}\" is not a valid class.", usage_text()
             )
-        return KsysmgrCommand(action="help", klass=klass, **common)
+        return replace(bare, action="help", klass=klass)
     if len(words) < 2:
-        if common["help"]:
-            return KsysmgrCommand(action=action, **common)
+        if bare.help:
+            return replace(bare, action=action)
         raise KsysmgrUsageError(
             RC_MISSING_INPUT, f"ERROR: a class is required for action \"{action}\".", usage_text(action)
         )
@@ -262,7 +263,7 @@ def parse_command(argv: list[str] | tuple[str, ...]) -> KsysmgrCommand:
             )
         else:
             names.append(w)
-    return KsysmgrCommand(action=action, klass=klass, names=tuple(names), attrs=tuple(attrs), **common)
+    return replace(bare, action=action, klass=klass, names=tuple(names), attrs=tuple(attrs))
 
 
 # --- usage texts -------------------------------------------------------------

@@ -20,7 +20,7 @@ from ksystui.core.ksysmgr.parse_events import parse_event
 from ksystui.core.ksysmgr.parse_progress import parse_progress
 from ksystui.core.ksysmgr.parse_report import parse_report
 from ksystui.core.ksysmgr.records import Document, Field, Record, norm_key, read_records
-from ksystui.core.ksysmgr.schema import RecordSchema
+from ksystui.core.ksysmgr.schema import M, RecordSchema
 from ksystui.core.model import (
     Cluster,
     Disk,
@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 
-def _build_all(schema: RecordSchema, doc: Document) -> list:
+def _build_all(schema: RecordSchema[M], doc: Document) -> list[M]:
     return [schema.build(r, doc.last_line_no) for r in doc.records]
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ksystui.core.ksysmgr.errors import KsysmgrParseError, ParseProblem
 from ksystui.core.ksysmgr.records import Field, Record, norm_key
@@ -111,10 +111,13 @@ def kv_lines(key: str, values: Sequence[str], width: int) -> list[str]:
     return [pad + values[0], *(indent + v for v in values[1:])]
 
 
-class RecordSchema:
+M = TypeVar("M")  # the model class a schema builds
+
+
+class RecordSchema(Generic[M]):
     """The known keys of one record kind and how to build/print the model class."""
 
-    def __init__(self, cls: type, specs: Iterable[Spec], *, has_extra: bool = True):
+    def __init__(self, cls: type[M], specs: Iterable[Spec], *, has_extra: bool = True):
         self.cls = cls
         self.specs = tuple(specs)
         self.has_extra = has_extra
@@ -156,7 +159,7 @@ class RecordSchema:
                 )
         return kwargs, extra
 
-    def build(self, record: Record, last_line_no: int, **overrides: Any) -> Any:
+    def build(self, record: Record, last_line_no: int, **overrides: Any) -> M:
         kwargs, extra = self.values(record, last_line_no)
         kwargs.update(overrides)
         if self.has_extra:
@@ -165,7 +168,7 @@ class RecordSchema:
 
     def render(
         self,
-        obj: Any,
+        obj: M,
         width: int,
         order: Sequence[str] | None = None,
         custom: dict[str, Callable[[Any], list[str] | None]] | None = None,

@@ -8,6 +8,8 @@ other means, it opens ``sqlalchemy.url`` (or the default store) itself.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy.engine import Connection
 
@@ -16,7 +18,7 @@ from ksystui.store import queue_tables, tables  # noqa: F401 (autogenerate sees 
 target_metadata = tables.metadata
 
 
-def _configure(**kw) -> None:
+def _configure(**kw: Any) -> None:
     context.configure(
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite cannot ALTER most things: copy-and-move instead
