@@ -189,10 +189,11 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         line = locate(text, loc)
-        key = _dotted(loc, data)
         where = f"{path}:{line}" if line else str(path)
+        # a rule over the whole file (a name listed twice) has no key to name
+        key = f"{_dotted(loc, data)}: " if loc else ""
         more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{where}: {key}: {_message(err['msg'])}{more}") from None
+        raise ConfigError(f"{where}: {key}{_message(err['msg'])}{more}") from None
     warnings = []
     base = path.parent
     resolved = []
@@ -289,7 +290,7 @@ def _dotted(loc: tuple, data: dict) -> str:
         else:
             parts.append(str(item))
             cur = cur.get(item) if isinstance(cur, dict) else None
-    return ".".join(parts) or "(file)"
+    return ".".join(parts)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
