@@ -26,7 +26,7 @@ from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
 from ksystui.arbiter.port import ArbiterPort
 from ksystui.config import Config, LoadedConfig, load_config_and_warn
 from ksystui.core.actor import Actor
-from ksystui.core.tenants import TenantInfo
+from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.fleet.connect import build_fleet, close_fleet, tenant_infos
 from ksystui.fleet.fleet import Fleet
 from ksystui.store.audit_log import current_actor
@@ -87,7 +87,9 @@ class Runtime:
         return next((t for t in self.tenants if t.name == name), None)
 
     def priority(self, tenant: str) -> int:
-        return next(t.priority for t in self.tenants if t.name == tenant)
+        """The tenant's agreement priority (1 goes first)."""
+        info = self.tenant(tenant)
+        return info.priority if info is not None else UNKNOWN_PRIORITY
 
 
 @contextlib.asynccontextmanager

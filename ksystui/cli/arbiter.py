@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -32,6 +32,7 @@ from ksystui.core.operations import OP_WORDS
 from ksystui.core.opstate import OpState
 
 if TYPE_CHECKING:
+    from ksystui.arbiter.dispatcher import DispatchEvent
     from ksystui.bootstrap import Runtime
 
 # how `submit --wait` exits: scripts tell an operation in doubt from one that failed
@@ -50,7 +51,8 @@ class Failed(Exception):
 
 
 @contextlib.asynccontextmanager
-async def arbiter_runtime(config: Path | None, err: TextIO, *, tenant: str | None = None, **dispatch):
+async def arbiter_runtime(config: Path | None, err: TextIO, *, tenant: str | None = None,
+                          **dispatch: Any) -> AsyncIterator[Runtime]:
     """The runtime every arbiter verb needs: configuration, queue, fleet, dispatcher."""
     from ksystui.bootstrap import Need, check_scope, load, runtime
 
@@ -60,7 +62,8 @@ async def arbiter_runtime(config: Path | None, err: TextIO, *, tenant: str | Non
         yield rt
 
 
-def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awaitable[int]], **dispatch) -> None:
+def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awaitable[int]],
+                     **dispatch: Any) -> None:
     """Run ``body`` on the arbiter's runtime; ``Failed`` becomes ``ksystui VERB: why``."""
     where = click.get_current_context().command_path
 
@@ -254,7 +257,7 @@ def resolve(op_id: int, state: str, reason: str, opts: GlobalOptions) -> None:
 def arbiter(opts: GlobalOptions) -> None:
     """Run the dispatcher headless (for a service manager)."""
 
-    def say(e) -> None:
+    def say(e: DispatchEvent) -> None:
         print(f"#{e.op_id} {e.kind} {e.text}".rstrip(), file=sys.stdout, flush=True)
 
     async def body(rt: Runtime, out: TextIO) -> int:

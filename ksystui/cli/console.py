@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ksystui.cli.options import GlobalOptions, Refused, finish, takes_global_options
+
+if TYPE_CHECKING:
+    from ksystui.config import LoadedConfig
 
 
 def open_console(opts: GlobalOptions) -> None:
@@ -35,7 +40,7 @@ def demo(scenario: Path | None, speed: float, opts: GlobalOptions) -> None:
     _run(on_demo)
 
 
-def _run(make) -> None:
+def _run(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
     from ksystui.bootstrap import StartupError
     from ksystui.config import ConfigError
     from ksystui.sim.scenario import ScenarioError
@@ -48,13 +53,12 @@ def _run(make) -> None:
     finish(code)
 
 
-async def _console_on(loaded, opts: GlobalOptions) -> int:
+async def _console_on(loaded: LoadedConfig, opts: GlobalOptions) -> int:
     """The console over the runtime built from ``loaded``; with a database
     it also dispatches (every running console does, safely: exclusivity
     lives in the database), unless it is read-only."""
-    from ksystui.bootstrap import Need, check_scope, console_app, runtime
+    from ksystui.bootstrap import Need, console_app, runtime
 
-    check_scope(loaded, opts.tenant)
     err = sys.stderr
     async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:
         app = console_app(rt, scope=opts.tenant, readonly=opts.readonly, theme=opts.theme)

@@ -4,6 +4,9 @@ entry point. Without a verb it opens the console on the configured fleet."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +15,7 @@ from ksystui.cli import arbiter, audit, console, schedule, sim, status
 from ksystui.cli.options import GlobalOptions, global_option_decorators
 
 
-def _root(fn):
+def _root(fn: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(global_option_decorators()):
         fn = option(fn)
     return fn
@@ -23,7 +26,7 @@ def _root(fn):
 @click.version_option(__version__, prog_name="ksystui", message="%(prog)s %(version)s")
 @_root
 @click.pass_context
-def cli(ctx: click.Context, config, tenant, readonly, theme) -> None:
+def cli(ctx: click.Context, config: Path | None, tenant: str | None, readonly: bool, theme: str | None) -> None:
     """Terminal control room for DRaaS providers running IBM VM Recovery
     Manager DR (KSYS). Without a COMMAND: the console on the configured fleet.
 

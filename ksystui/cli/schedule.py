@@ -6,7 +6,8 @@ through the arbiter like any other operation."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -32,7 +33,7 @@ def schedule() -> None:
     """Stagger auto_discovery_time across nodes sharing recovery hosts."""
 
 
-def margin_option(fn):
+def margin_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--margin", type=click.IntRange(min=0), default=15, show_default=True,
                         help="minutes between windows")(fn)
 
