@@ -178,13 +178,28 @@ def queue(as_json: bool, opts: GlobalOptions) -> None:
     run_arbiter_verb(opts, body)
 
 
-async def in_scope(rt: Runtime, op_id: int, scope: str | None, verb: str) -> None:
-    """Refuse an operation that does not exist, or belongs to another tenant
-    than the scope's (which, to a scoped caller, is the same thing)."""
+async def change_operation(rt: Runtime, op_id: int, scope: str | None, verb: str,
+                           change: Callable[[], Awaitable[bool]], refusal: Callable[[], Awaitable[str]]) -> None:
+    """Change one operation (audited by the store): refused, with the reason,
+    when it does not exist, belongs to another tenant than the scope's (to
+    a scoped caller, the same thing) or is not in a state to be changed."""
     assert rt.queue is not None
     op = await rt.queue.get(op_id)
     if op is None or (scope is not None and op.tenant != scope):
         raise Failed(f"cannot {verb} #{op_id}: no such operation")
+    try:
+        changed = await change()
+    except ValueError as exc:  # the store refuses a reason or a state it cannot take
+        raise Failed(str(exc), 2) from None
+    if not changed:
+        raise Failed(f"cannot {verb} #{op_id}: {await refusal()}")
+
+
+def because(text: str) -> Callable[[], Awaitable[str]]:
+    async def reason() -> str:
+        return text
+
+    return reason
 
 
 @click.command()
@@ -196,11 +211,13 @@ def cancel(op_id: int, reason: str, opts: GlobalOptions) -> None:
 
     async def body(rt: Runtime, out: TextIO) -> int:
         assert rt.arbiter is not None and rt.queue is not None
-        await in_scope(rt, op_id, opts.tenant, "cancel")
-        if not await rt.arbiter.cancel(op_id, reason):
-            op = await rt.queue.get(op_id)
-            state = op.state if op is not None else "gone"
-            raise Failed(f"cannot cancel #{op_id}: it is {state}; only queued operations can be cancelled")
+        port, queue = rt.arbiter, rt.queue
+
+        async def state_now() -> str:
+            op = await queue.get(op_id)
+            return f"it is {op.state if op is not None else 'gone'}; only queued operations can be cancelled"
+
+        await change_operation(rt, op_id, opts.tenant, "cancel", lambda: port.cancel(op_id, reason), state_now)
         print(f"#{op_id} cancelled", file=out)
         return 0
 
@@ -216,13 +233,9 @@ def raise_(op_id: int, reason: str, opts: GlobalOptions) -> None:
 
     async def body(rt: Runtime, out: TextIO) -> int:
         assert rt.arbiter is not None
-        await in_scope(rt, op_id, opts.tenant, "raise")
-        try:
-            ok = await rt.arbiter.raise_priority(op_id, reason)
-        except ValueError as exc:
-            raise Failed(str(exc), 2) from None
-        if not ok:
-            raise Failed(f"cannot raise #{op_id}: only queued operations can be raised")
+        port = rt.arbiter
+        await change_operation(rt, op_id, opts.tenant, "raise", lambda: port.raise_priority(op_id, reason),
+                               because("only queued operations can be raised"))
         print(f"#{op_id} raised over the others (audited): {reason}", file=out)
         return 0
 
@@ -239,13 +252,9 @@ def resolve(op_id: int, state: str, reason: str, opts: GlobalOptions) -> None:
 
     async def body(rt: Runtime, out: TextIO) -> int:
         assert rt.queue is not None
-        await in_scope(rt, op_id, opts.tenant, "resolve")
-        try:
-            ok = await rt.queue.resolve(op_id, state, rt.actor, reason)
-        except ValueError as exc:
-            raise Failed(str(exc), 2) from None
-        if not ok:
-            raise Failed(f"cannot resolve #{op_id}: only in_doubt or orphaned operations can be")
+        queue = rt.queue
+        await change_operation(rt, op_id, opts.tenant, "resolve", lambda: queue.resolve(op_id, state, rt.actor, reason),
+                               because("only in_doubt or orphaned operations can be"))
         print(f"#{op_id} resolved as {state} (audited): {reason}", file=out)
         return 0
 

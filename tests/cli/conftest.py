@@ -67,27 +67,12 @@ async def served(world: SimWorld, tmp_path: Path) -> AsyncIterator[tuple[SimRunn
         yield runner, write_config(state, tmp_path / "k.db")
 
 
-QUIET_FLEET = """\
-[database]
-url = "sqlite:///{db}"
-
+QUIET_TENANT = """
 [[tenants]]
-name = "customerA"
-priority = 1
+name = "{tenant}"
+priority = {priority}
 [[tenants.nodes]]
-name = "nodeA"
-[tenants.nodes.ssh]
-host = "127.0.0.1"
-port = 1
-key_file = "id_ed25519"
-known_hosts = "known_hosts"
-connect_timeout = 2
-
-[[tenants]]
-name = "customerB"
-priority = 2
-[[tenants.nodes]]
-name = "nodeB"
+name = "{node}"
 [tenants.nodes.ssh]
 host = "127.0.0.1"
 port = 1
@@ -95,6 +80,12 @@ key_file = "id_ed25519"
 known_hosts = "known_hosts"
 connect_timeout = 2
 """
+
+
+def quiet_fleet(db: Path) -> str:
+    """customerA on nodeA, customerB on nodeB: nodes that refuse every connection."""
+    return f'[database]\nurl = "sqlite:///{db}"\n' + "".join(
+        QUIET_TENANT.format(tenant=f"customer{x}", priority=i, node=f"node{x}") for i, x in enumerate("AB", 1))
 
 
 @dataclass(frozen=True)
@@ -125,7 +116,7 @@ def quiet(tmp_path: Path) -> Quiet:
     a valid configuration and a database but no node."""
     db = tmp_path / "q.db"
     cfg = tmp_path / "config.toml"
-    cfg.write_text(QUIET_FLEET.format(db=db))
+    cfg.write_text(quiet_fleet(db))
     return Quiet(cfg, db)
 
 
