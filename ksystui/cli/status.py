@@ -9,12 +9,14 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_global_options
-from ksystui.config import ConfigError, NodeConfig
+
+if TYPE_CHECKING:
+    from ksystui.config import NodeConfig
 
 EXIT_OK, EXIT_UNREACHABLE, EXIT_CONFIG = 0, 1, 2
 
@@ -78,6 +80,7 @@ async def run_config_check(config: Path | None, out: TextIO, err: TextIO, *, ten
 
 async def _try_node(tenant: str, node: NodeConfig) -> tuple[str, bool]:
     """One line: can ksystui reach this node, over SSH and (PowerVS) REST?"""
+    from ksystui.config import ConfigError
     from ksystui.core.ksysmgr.commands import build_query
     from ksystui.fleet.connect import rest_transport, ssh_transport
     from ksystui.transport.errors import TransportError
