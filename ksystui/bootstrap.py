@@ -100,11 +100,11 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
     dispatcher and arbiter port for ``loaded``; closed again on exit. The
     dispatcher is built, not started: the console and the verbs decide."""
     cfg = loaded.config
+    opened_queue = await _open_queue(cfg, queue, err)  # first: when it is required, nothing else is opened
     store = await _open_store(cfg, err) if record else None
-    opened_queue = await _open_queue(cfg, queue, err)
     try:
         fleet = build_fleet(cfg, store)
-    except Exception:
+    except Exception:  # a REST token that cannot be read, say: close what is open, then say why
         await _close(store, opened_queue, cfg, err)
         raise
     rt = Runtime(loaded, current_actor(console_id()), fleet, store, opened_queue, tenants=tenant_infos(cfg))
