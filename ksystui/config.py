@@ -17,7 +17,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TextIO
 
 from platformdirs import user_config_path
 from pydantic import (
@@ -168,6 +168,16 @@ def load_config(path: Path | None = None) -> LoadedConfig:
     return parse_config(text, p)
 
 
+def load_config_and_warn(path: Path | None, warnings_to: TextIO) -> LoadedConfig:
+    """``load_config``, printing each warning as ``warning: …`` on
+    ``warnings_to``: the one place a process says what is wrong with its
+    configuration short of an error."""
+    loaded = load_config(path)
+    for warning in loaded.warnings:
+        print(f"warning: {warning}", file=warnings_to)
+    return loaded
+
+
 def parse_config(text: str, path: Path) -> LoadedConfig:
     try:
         data = tomllib.loads(text)
@@ -179,10 +189,11 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         line = locate(text, loc)
-        key = _dotted(loc, data)
         where = f"{path}:{line}" if line else str(path)
+        # a rule over the whole file (a name listed twice) has no key to name
+        key = f"{_dotted(loc, data)}: " if loc else ""
         more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{where}: {key}: {err['msg']}{more}") from None
+        raise ConfigError(f"{where}: {key}{_message(err['msg'])}{more}") from None
     warnings = []
     base = path.parent
     resolved = []
@@ -261,6 +272,11 @@ def resolve_token(rest: RestConfig) -> str:
     return value
 
 
+def _message(msg: str) -> str:
+    # our own validators raise ValueError; pydantic prefixes those with its class name
+    return msg.removeprefix("Value error, ")
+
+
 def _dotted(loc: tuple, data: dict) -> str:
     """tenants[1].nodes[0].ssh.port, with names where the file gives them."""
     parts: list[str] = []
@@ -274,7 +290,7 @@ def _dotted(loc: tuple, data: dict) -> str:
         else:
             parts.append(str(item))
             cur = cur.get(item) if isinstance(cur, dict) else None
-    return ".".join(parts) or "(file)"
+    return ".".join(parts)
 
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
@@ -298,9 +314,9 @@ def locate(text: str, loc: tuple) -> int | None:
             if m.group(1) == "[[":
                 # a new element of an array of tables resets the counters below it
                 counters[name] = counters.get(name, -1) + 1
-                for k in list(counters):
-                    if k.startswith(name + "."):
-                        del counters[k]
+                for counted in list(counters):
+                    if counted.startswith(name + "."):
+                        del counters[counted]
             current_idx = [counters.get(".".join(current[: i + 1]), -1) for i in range(len(current))]
             current_idx = [i for i in current_idx if i >= 0]
             if current == want_path[: len(current)] and current_idx == want_idx[: len(current_idx)]:

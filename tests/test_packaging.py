@@ -45,3 +45,9 @@ def test_the_wheel_carries_what_the_program_reads_at_run_time(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "['customerA', 'customerB', 'customerC']" in out.stdout and str(site) in out.stdout
+
+    # the command line (a package, ksystui/cli/) came along, and its entry point answers
+    version = subprocess.run([sys.executable, "-m", "ksystui", "--version"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0 and version.stdout.startswith("ksystui "), version.stderr
+    assert any(n.startswith("ksystui/cli/") for n in names) and "ksystui/bootstrap.py" in names

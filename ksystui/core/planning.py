@@ -13,7 +13,13 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ksystui.core.ksysmgr.commands import build_modify_system
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import PlannedOp
+from ksystui.core.snapshot import NodeSnapshot, recovery_hosts
+
 DAY_MINUTES = 24 * 60
+UNKNOWN_WINDOW_SECONDS = 1800.0  # a node never seen discovering gets half an hour
 
 
 def estimate_seconds(history: Sequence[float], *, default: float | None = None) -> float | None:
@@ -89,3 +95,32 @@ def conflicts(windows: Sequence[NodeWindow], shares: Mapping[str, Iterable[str]]
             if hosts[a.node] & hosts[b.node] and a.overlaps(b):
                 out.append((a.node, b.node))
     return out
+
+
+def auto_discovery_seconds(discover: Sequence[float], verify: Sequence[float]) -> float:
+    """How long a node's daily automatic run takes: it discovers and then
+    (on-prem) verifies, so the latest observed discovery plus the latest
+    observed verification (each history newest last). What was never seen
+    counts nothing; a node with no history at all gets
+    ``UNKNOWN_WINDOW_SECONDS``."""
+    latest = [runs[-1] for runs in (discover, verify) if runs]
+    return float(sum(latest)) if latest else UNKNOWN_WINDOW_SECONDS
+
+
+def shared_hosts_by_node(snapshots: Iterable[NodeSnapshot]) -> dict[str, frozenset[str]]:
+    """node -> the recovery hosts (CEC UUIDs) it fails over to: what the
+    planner keeps apart. Every node is a key, even one that shares nothing."""
+    snaps = list(snapshots)
+    shares: dict[str, set[str]] = {snap.node: set() for snap in snaps}
+    for uuid, host in recovery_hosts(snaps).items():
+        for _tenant, node, _production in host.pairs:
+            shares.setdefault(node, set()).add(uuid)
+    return {node: frozenset(hosts) for node, hosts in shares.items()}
+
+
+def schedule_change(window: NodeWindow, tenant: str) -> PlannedOp:
+    """The operation that sets a node's ``auto_discovery_time`` to its
+    window: a system setting, so no site and no recovery host."""
+    argv = build_modify_system(auto_discovery_time=window.hhmm)
+    return PlannedOp(Op.CONFIGURE, window.node, tenant, tuple(argv), site="", to_site=None,
+                     recovery_hosts=(), host_names=())

@@ -3,7 +3,9 @@
 import io
 import json
 
-from ksystui.cli_status import run_config_check, run_status
+from ksystui.cli.status import run_config_check, run_status
+
+from .conftest import ksystui
 
 
 async def status(cfg, *args, tenant=None):
@@ -74,11 +76,11 @@ async def test_critical_events_of_the_last_day(served, world):
     assert "DOWN=5" in out
 
 
-async def test_bad_config_names_file_line_and_key(tmp_path):
-    bad = tmp_path / "config.toml"
-    bad.write_text('[[tenants]]\nname = "a"\npriority = "first"\n')
-    rc, out, err = await status(bad)
-    assert rc == 2 and f"{bad}:3: tenants['a'].priority" in err and "Traceback" not in err
+def test_bad_config_names_file_line_and_key(bad_config):
+    for verb in (["status"], ["config", "check"]):
+        run = ksystui(*verb, "--config", str(bad_config))
+        assert run.rc == 2 and run.err == f"ksystui {' '.join(verb)}: {bad_config}:3: tenants['a'].priority: " \
+            "Input should be a valid integer, unable to parse string as an integer (and 1 more problems)\n", run.err
 
 
 async def test_config_check_tries_each_node(served, world):

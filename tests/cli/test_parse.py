@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ksystui.cli_parse import run_parse
+from ksystui.cli.sim import run_parse
 from ksystui.core.ksysmgr.parse import PARSERS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ksysmgr"

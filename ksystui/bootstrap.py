@@ -1,0 +1,203 @@
+"""The composition root: the one place that turns a configuration into the
+running parts — store and queue, fleet, dispatcher, arbiter port — and the
+console app on top. The console, the demo, the arbiter verbs, ``status``
+and ``config check`` all start here; nothing else wires these parts.
+
+A database that cannot be opened is, depending on who asks, a warning
+(the console still watches, ``status`` still reports) or the end
+(``ksystui submit`` has nowhere to queue): the caller says which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
+from ksystui.arbiter.port import ArbiterPort
+from ksystui.config import Config, LoadedConfig, load_config_and_warn
+from ksystui.core.actor import Actor
+from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
+from ksystui.fleet.connect import build_fleet, close_fleet, tenant_infos
+from ksystui.fleet.fleet import Fleet
+from ksystui.store.audit_log import current_actor
+
+if TYPE_CHECKING:  # the UI and the store load only in the processes that use them
+    from ksystui.store import AsyncStore
+    from ksystui.store.queue_async import AsyncQueue
+    from ksystui.ui.app import ControlRoomApp
+
+
+class StartupError(Exception):
+    """This process cannot start; the message is one line for the operator."""
+
+
+class Need(Enum):
+    """How much a process needs the operations queue."""
+
+    NONE = "none"  # status: reads nodes only
+    WANTED = "wanted"  # the console: without it, it only watches
+    REQUIRED = "required"  # the arbiter verbs: nothing to do without it
+
+
+def console_id() -> str:
+    """This process among every console and dispatcher sharing a database."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def load(path: Path | None, err: TextIO) -> LoadedConfig:
+    """The configuration (``ConfigError`` when it is wrong), its warnings said on ``err``."""
+    return load_config_and_warn(path, err)
+
+
+def check_scope(loaded: LoadedConfig, tenant: str | None) -> None:
+    """Refuse a scope naming no configured tenant (and say nothing of which
+    tenants do exist: the caller may be scoped for a reason)."""
+    if tenant is not None and loaded.config.tenant(tenant) is None:
+        raise StartupError(f"no tenant {tenant!r} in the configuration ({loaded.path})")
+
+
+@dataclass
+class Runtime:
+    """The parts one process runs on, built from its configuration."""
+
+    loaded: LoadedConfig
+    actor: Actor
+    fleet: Fleet
+    store: AsyncStore | None = None
+    queue: AsyncQueue | None = None
+    dispatcher: Dispatcher | None = None
+    arbiter: ArbiterPort | None = None  # what the console may do with the queue
+    tenants: list[TenantInfo] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    def tenant(self, name: str) -> TenantInfo | None:
+        return next((t for t in self.tenants if t.name == name), None)
+
+    def priority(self, tenant: str) -> int:
+        """The tenant's agreement priority (1 goes first)."""
+        info = self.tenant(tenant)
+        return info.priority if info is not None else UNKNOWN_PRIORITY
+
+
+@contextlib.asynccontextmanager
+async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, queue: Need = Need.NONE,
+                  tick: float = 0.5, on_event: Callable[[DispatchEvent], None] | None = None,
+                  ) -> AsyncIterator[Runtime]:
+    """Store (``record``: snapshots and events are kept), queue, fleet,
+    dispatcher and arbiter port for ``loaded``; closed again on exit. The
+    dispatcher is built, not started: the console and the verbs decide."""
+    cfg = loaded.config
+    opened_queue = await _open_queue(cfg, queue, err)  # first: when it is required, nothing else is opened
+    store = await _open_store(cfg, err) if record else None
+    try:
+        fleet = build_fleet(cfg, store)
+    except Exception:  # a REST token that cannot be read, say: close what is open, then say why
+        await _close(store, opened_queue, cfg, err)
+        raise
+    rt = Runtime(loaded, current_actor(console_id()), fleet, store, opened_queue, tenants=tenant_infos(cfg))
+    if opened_queue is not None:
+        rt.dispatcher = Dispatcher(opened_queue, fleet, {n: m.transport for n, m in fleet.monitors.items()},
+                                   rt.actor, tick=tick, on_event=on_event)
+        rt.arbiter = ArbiterPort(opened_queue, fleet, rt.actor, {t.name: t.priority for t in rt.tenants},
+                                 rt.dispatcher)
+    try:
+        yield rt
+    finally:
+        await close_fleet(fleet)
+        await _close(store, opened_queue, cfg, err)
+
+
+async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
+    """The store with the configuration mirrored in it (names, priorities,
+    tiers and flavours only), or None: a broken database must not hide the
+    fleet's state."""
+    from ksystui.store import AsyncStore
+
+    store = None
+    try:
+        store = await AsyncStore.open(cfg.database.url)
+        await store.sync_from_config(cfg)
+        return store
+    except Exception as exc:
+        print(f"warning: database unavailable, nothing will be recorded: {exc}", file=err)
+        if store is not None:
+            await store.close()
+        return None
+
+
+async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None:
+    if need is Need.NONE:
+        return None
+    from ksystui.store.queue_async import AsyncQueue
+
+    try:
+        return await AsyncQueue.open(cfg.database.url)
+    except Exception as exc:
+        if need is Need.REQUIRED:
+            raise StartupError(f"database unavailable: {exc}") from None
+        print(f"warning: database unavailable: watching only, no operations can be queued: {exc}", file=err)
+        return None
+
+
+async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config, err: TextIO) -> None:
+    if store is not None:
+        try:  # the event retention of the configuration, once per run
+            await store.prune_events(datetime.now(UTC) - timedelta(days=cfg.poll.event_retention_days))
+        except Exception as exc:  # the report matters more than the bookkeeping
+            print(f"warning: event retention not applied: {exc}", file=err)
+        finally:
+            await store.close()
+    if queue is not None:
+        await queue.close()
+
+
+def console_app(rt: Runtime, *, scope: str | None, readonly: bool, theme: str | None) -> ControlRoomApp:
+    """The control room over this runtime. Read-only, it still gets the
+    arbiter port: it shows the queue and the audit trail and starts nothing
+    (the app refuses every operation, and the console runs no dispatcher)."""
+    from ksystui.ui.actions import KeymapError
+    from ksystui.ui.app import ControlRoomApp
+
+    check_scope(rt.loaded, scope)
+    ui = rt.config.ui
+    try:
+        return ControlRoomApp(rt.fleet, rt.tenants, scope=scope, readonly=readonly, theme=theme or ui.theme,
+                              keys=ui.keys, bell=ui.bell, arbiter=rt.arbiter)
+    except KeymapError as exc:
+        raise StartupError(str(exc)) from None
+
+
+@contextlib.asynccontextmanager
+async def demo_configuration(scenario: Path | None, speed: float, *, poll_interval: float = 2.0,
+                             ) -> AsyncIterator[LoadedConfig]:
+    """The simulator embedded, serving on loopback while the block runs, and
+    the configuration that reaches it over SSH and REST: the demo's queue
+    and audit trail live and die with the demo."""
+    from ksystui.config import load_config
+    from ksystui.sim.runner import SimRunner
+    from ksystui.sim.world import SimWorld
+
+    world = SimWorld.from_scenario(scenario, speed=speed)
+    with tempfile.TemporaryDirectory(prefix="ksystui-demo-") as tmp:
+        state = Path(tmp)
+        async with SimRunner(world, state):
+            loaded = load_config(state / "config.toml")
+            cfg = loaded.config
+            cfg = cfg.model_copy(update={
+                "poll": cfg.poll.model_copy(update={"interval": poll_interval}),
+                "database": cfg.database.model_copy(update={"url": f"sqlite:///{state / 'demo.db'}"}),
+            })
+            yield LoadedConfig(cfg, loaded.path, loaded.warnings)

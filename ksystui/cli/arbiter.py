@@ -1,0 +1,282 @@
+"""The arbiter's verbs, for scripts and cron: ``submit``, ``queue``,
+``cancel``, ``raise``, ``resolve`` and ``arbiter``. They go through the same
+composition root, queue and dispatcher as the console.
+
+A tenant scope (``--tenant``) limits each to that tenant's operations: an
+operation of another tenant is, to a scoped caller, no operation at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from ksystui.cli.options import (
+    CHANGES_OPERATIONS,
+    NO_TENANT_SCOPE,
+    NOT_THE_CONSOLE,
+    GlobalOptions,
+    Refused,
+    run_verb,
+    takes_global_options,
+)
+from ksystui.core.operations import OP_WORDS
+from ksystui.core.opstate import OpState
+
+if TYPE_CHECKING:
+    from ksystui.arbiter.dispatcher import DispatchEvent
+    from ksystui.bootstrap import Runtime
+
+# how `submit --wait` exits: scripts tell an operation in doubt from one that failed
+EXIT = {OpState.SUCCEEDED: 0, OpState.FAILED: 1, OpState.IN_DOUBT: 3, OpState.CANCELLED: 4}
+DISPATCHER_ALIVE = 10.0  # seconds since its last heartbeat
+FOLLOW_TICK = 0.3
+CHANGES = {"readonly": CHANGES_OPERATIONS, "theme": NOT_THE_CONSOLE}
+
+
+class Failed(Exception):
+    """The verb ran and could not do it: one line, and exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+@contextlib.asynccontextmanager
+async def arbiter_runtime(config: Path | None, err: TextIO, *, tenant: str | None = None,
+                          **dispatch: Any) -> AsyncIterator[Runtime]:
+    """The runtime every arbiter verb needs: configuration, queue, fleet, dispatcher."""
+    from ksystui.bootstrap import Need, check_scope, load, runtime
+
+    loaded = load(config, err)
+    check_scope(loaded, tenant)
+    async with runtime(loaded, err, queue=Need.REQUIRED, **dispatch) as rt:
+        yield rt
+
+
+def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awaitable[int]],
+                     **dispatch: Any) -> None:
+    """Run ``body`` on the arbiter's runtime; ``Failed`` becomes ``ksystui VERB: why``."""
+    where = click.get_current_context().command_path
+
+    async def verb() -> int:
+        try:
+            async with arbiter_runtime(opts.config, sys.stderr, tenant=opts.tenant, **dispatch) as rt:
+                return await body(rt, sys.stdout)
+        except Failed as exc:
+            print(f"{where}: {exc}", file=sys.stderr)
+            return exc.code
+
+    run_verb(verb)
+
+
+@click.command()
+@click.argument("op", type=click.Choice(list(OP_WORDS)))
+@click.argument("tenant_name", metavar="[TENANT]", required=False)
+@click.option("--site", help="site to act on (default: the tenant's active site)")
+@click.option("--to", "to_site", help="target site of a move (default: the backup site)")
+@click.option("--node", help="the tenant's KSYS node (default: its first)")
+@click.option("--wait", is_flag=True, help="dispatch too, follow progress, exit with the outcome")
+@takes_global_options(refuses=CHANGES)
+def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None, wait: bool,
+           opts: GlobalOptions) -> None:
+    """Queue an operation through the arbiter (TENANT: default, the --tenant scope)."""
+    name = tenant_name or opts.tenant
+    if name is None:
+        raise click.UsageError("name the TENANT (or give --tenant)")
+    if opts.tenant is not None and name != opts.tenant:
+        raise Refused(f"{name} is outside the --tenant {opts.tenant} scope")
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        from ksystui.arbiter.dispatcher import live_dispatchers
+        from ksystui.arbiter.service import SubmitError, plan_for
+        from ksystui.arbiter.service import submit as submit_planned
+
+        assert rt.queue is not None
+        info = rt.tenant(name)
+        if info is None:
+            raise Failed(f"no tenant {name!r} in the configuration", 2)
+        target = node or info.default_node
+        if target is None or target not in info.nodes:
+            raise Failed(f"node {target!r} does not belong to tenant {name}", 2)
+        try:
+            planned = await plan_for(rt.fleet, target, OP_WORDS[op], confirmed=True, site=site, to_site=to_site)
+        except SubmitError as exc:
+            raise Failed(str(exc), 2) from None
+        row = await submit_planned(rt.queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
+                                   confirmed=True)
+        print(f"queued #{row.id}: {planned.command}  (node {target}"
+              + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
+        if wait:
+            return await follow(rt, row.id, out)
+        alive = live_dispatchers(await rt.queue.dispatchers(alive_within=DISPATCHER_ALIVE))
+        if alive:
+            print(f"a dispatcher is running ({alive[0].console_id}); it will run when its turn comes", file=out)
+        else:
+            print("warning: no dispatcher is running: start `ksystui arbiter` or a console, "
+                  "or submit with --wait", file=sys.stderr)
+        return 0
+
+    run_arbiter_verb(opts, body, tick=FOLLOW_TICK)
+
+
+async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
+    """Dispatch (safely, alongside any other dispatcher) and print the
+    operation's progress until it ends; its outcome is the exit status."""
+    assert rt.queue is not None and rt.dispatcher is not None
+    task = asyncio.create_task(rt.dispatcher.run())
+    shown = 0
+    try:
+        while True:
+            op = await rt.queue.get(op_id)
+            assert op is not None
+            lines = await rt.queue.progress(op_id)
+            for line in lines[shown:]:
+                print(line, file=out, flush=True)
+            shown = len(lines)
+            if op.state in EXIT:
+                print(f"#{op_id} {op.state}: {op.outcome or ''}".rstrip(), file=out)
+                return EXIT[OpState(op.state)]
+            await asyncio.sleep(FOLLOW_TICK)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await rt.dispatcher.stop()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
+def queue(as_json: bool, opts: GlobalOptions) -> None:
+    """What runs and what waits, per shared recovery host."""
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        assert rt.arbiter is not None
+        lines = await rt.arbiter.lines(opts.tenant)
+        if as_json:
+            json.dump([asdict(line) for line in lines], out, indent=2)
+            out.write("\n")
+            return 0
+        if not lines:
+            print("the queue is empty", file=out)
+        for line in lines:
+            pos = f"{line.position:>3}" if line.position else {"succeeded": "  ✓", "failed": "  ✗",
+                                                                  "cancelled": "  –"}.get(line.state, "  ▶")
+            print(f"{pos}  #{line.id:<5} {line.host:<12} {line.tenant:<12} {line.op:<16} {line.state:<9} "
+                  f"{line.detail}", file=out)
+        return 0
+
+    run_arbiter_verb(opts, body)
+
+
+async def change_operation(rt: Runtime, op_id: int, scope: str | None, verb: str,
+                           change: Callable[[], Awaitable[bool]], refusal: Callable[[], Awaitable[str]]) -> None:
+    """Change one operation (audited by the store): refused, with the reason,
+    when it does not exist, belongs to another tenant than the scope's (to
+    a scoped caller, the same thing) or is not in a state to be changed."""
+    assert rt.queue is not None
+    op = await rt.queue.get(op_id)
+    if op is None or (scope is not None and op.tenant != scope):
+        raise Failed(f"cannot {verb} #{op_id}: no such operation")
+    try:
+        changed = await change()
+    except ValueError as exc:  # the store refuses a reason or a state it cannot take
+        raise Failed(str(exc), 2) from None
+    if not changed:
+        raise Failed(f"cannot {verb} #{op_id}: {await refusal()}")
+
+
+def because(text: str) -> Callable[[], Awaitable[str]]:
+    async def reason() -> str:
+        return text
+
+    return reason
+
+
+@click.command()
+@click.argument("op_id", metavar="ID", type=int)
+@click.option("--reason", default="", help="why (audited)")
+@takes_global_options(refuses=CHANGES)
+def cancel(op_id: int, reason: str, opts: GlobalOptions) -> None:
+    """Cancel a queued operation."""
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        assert rt.arbiter is not None and rt.queue is not None
+        port, queue = rt.arbiter, rt.queue
+
+        async def state_now() -> str:
+            op = await queue.get(op_id)
+            return f"it is {op.state if op is not None else 'gone'}; only queued operations can be cancelled"
+
+        await change_operation(rt, op_id, opts.tenant, "cancel", lambda: port.cancel(op_id, reason), state_now)
+        print(f"#{op_id} cancelled", file=out)
+        return 0
+
+    run_arbiter_verb(opts, body)
+
+
+@click.command(name="raise")
+@click.argument("op_id", metavar="ID", type=int)
+@click.option("--reason", required=True, help="the written reason (required)")
+@takes_global_options(refuses=CHANGES)
+def raise_(op_id: int, reason: str, opts: GlobalOptions) -> None:
+    """Raise a queued operation over the others (audited)."""
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        assert rt.arbiter is not None
+        port = rt.arbiter
+        await change_operation(rt, op_id, opts.tenant, "raise", lambda: port.raise_priority(op_id, reason),
+                               because("only queued operations can be raised"))
+        print(f"#{op_id} raised over the others (audited): {reason}", file=out)
+        return 0
+
+    run_arbiter_verb(opts, body)
+
+
+@click.command()
+@click.argument("op_id", metavar="ID", type=int)
+@click.argument("state", type=click.Choice(["succeeded", "failed", "cancelled"]))
+@click.option("--reason", required=True, help="what the operator checked (required)")
+@takes_global_options(refuses=CHANGES)
+def resolve(op_id: int, state: str, reason: str, opts: GlobalOptions) -> None:
+    """Settle an operation left in doubt (audited)."""
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        assert rt.queue is not None
+        queue = rt.queue
+        await change_operation(rt, op_id, opts.tenant, "resolve", lambda: queue.resolve(op_id, state, rt.actor, reason),
+                               because("only in_doubt or orphaned operations can be"))
+        print(f"#{op_id} resolved as {state} (audited): {reason}", file=out)
+        return 0
+
+    run_arbiter_verb(opts, body)
+
+
+@click.command()
+@takes_global_options(refuses={**CHANGES, "tenant": NO_TENANT_SCOPE + ": it dispatches every tenant's operations"})
+def arbiter(opts: GlobalOptions) -> None:
+    """Run the dispatcher headless (for a service manager)."""
+
+    def say(e: DispatchEvent) -> None:
+        print(f"#{e.op_id} {e.kind} {e.text}".rstrip(), file=sys.stdout, flush=True)
+
+    async def body(rt: Runtime, out: TextIO) -> int:
+        assert rt.dispatcher is not None
+        print(f"arbiter {rt.actor.console} dispatching (Ctrl-C to stop; running operations finish first)",
+              file=out, flush=True)
+        try:
+            await rt.dispatcher.run()
+        except asyncio.CancelledError:
+            await rt.dispatcher.stop()
+        return 0
+
+    run_arbiter_verb(opts, body, on_event=say)

@@ -1,0 +1,77 @@
+"""The control room: ``ksystui`` (the configured fleet) and ``ksystui demo``
+(the simulator embedded, the same console on it over SSH and REST)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ksystui.cli.options import GlobalOptions, Refused, finish, takes_global_options
+
+if TYPE_CHECKING:
+    from ksystui.config import LoadedConfig
+
+
+def open_console(opts: GlobalOptions) -> None:
+    """``ksystui`` without a verb: the console over the configured fleet."""
+    from ksystui.bootstrap import load
+
+    _run(lambda: _console_on(load(opts.config, sys.stderr), opts))
+
+
+@click.command()
+@click.option("--scenario", type=click.Path(path_type=Path, dir_okay=False), help="scenario TOML (default: the seed scenario)")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=20.0, show_default=True,
+              help="simulated time speed-up")
+@takes_global_options(refuses={"config": "the demo configures itself from the simulator it starts"})
+def demo(scenario: Path | None, speed: float, opts: GlobalOptions) -> None:
+    """Start the simulator with the seed scenario and the console on it."""
+    from ksystui.bootstrap import demo_configuration
+
+    async def on_demo() -> int:
+        async with demo_configuration(scenario, speed) as loaded:
+            return await _console_on(loaded, opts)
+
+    _run(on_demo)
+
+
+def _run(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
+    from ksystui.bootstrap import StartupError
+    from ksystui.config import ConfigError
+    from ksystui.sim.scenario import ScenarioError
+
+    try:
+        # not run_async: Textual handles Ctrl-C itself, as a key
+        code = asyncio.run(make())
+    except (ConfigError, StartupError, ScenarioError) as exc:
+        raise Refused(str(exc)) from None
+    finish(code)
+
+
+async def _console_on(loaded: LoadedConfig, opts: GlobalOptions) -> int:
+    """The console over the runtime built from ``loaded``; with a database
+    it also dispatches (every running console does, safely: exclusivity
+    lives in the database), unless it is read-only."""
+    from ksystui.bootstrap import Need, console_app, runtime
+
+    err = sys.stderr
+    async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:
+        app = console_app(rt, scope=opts.tenant, readonly=opts.readonly, theme=opts.theme)
+        dispatcher = None if opts.readonly else rt.dispatcher
+        dispatching = asyncio.create_task(dispatcher.run()) if dispatcher is not None else None
+        try:
+            await app.run_async()
+        finally:
+            if dispatcher is not None and dispatching is not None:
+                dispatching.cancel()
+                await asyncio.gather(dispatching, return_exceptions=True)
+                if dispatcher.running:
+                    print(f"waiting for {len(dispatcher.running)} running operation(s) to finish "
+                          "(they go on on the node regardless)...", flush=True)
+                await dispatcher.stop()
+    return app.return_code or 0

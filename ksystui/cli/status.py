@@ -1,0 +1,118 @@
+"""``ksystui status`` and ``ksystui config check``: one-shot reports for
+people, cron and monitoring systems. Neither changes anything, so
+``--readonly`` is honoured as it stands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_global_options
+
+if TYPE_CHECKING:
+    from ksystui.config import NodeConfig
+
+EXIT_OK, EXIT_UNREACHABLE, EXIT_CONFIG = 0, 1, 2
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
+def status(as_json: bool, opts: GlobalOptions) -> None:
+    """One-shot report of every tenant's KSYS nodes (exit 1 if any unreachable)."""
+    run_verb(lambda: run_status(opts.config, as_json, opts.tenant, sys.stdout, sys.stderr))
+
+
+@click.group()
+def config() -> None:
+    """Configuration tools."""
+
+
+@config.command()
+@takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
+def check(opts: GlobalOptions) -> None:
+    """Validate config.toml and try each node (of the tenant, with --tenant)."""
+    run_verb(lambda: run_config_check(opts.config, sys.stdout, sys.stderr, tenant=opts.tenant))
+
+
+async def run_status(config: Path | None, as_json: bool, tenant: str | None, out: TextIO, err: TextIO) -> int:
+    """Read every node (of ``tenant``) once, record it, report it."""
+    from ksystui.bootstrap import check_scope, load, runtime
+    from ksystui.core.status import build_status, render_text, to_json
+
+    loaded = load(config, err)
+    check_scope(loaded, tenant)
+    async with runtime(loaded, err, record=True) as rt:
+        # every node, even scoped: a shared host says how many other tenants use it
+        await rt.fleet.refresh_all()
+        report = build_status(rt.fleet.snapshots, rt.tenants, datetime.now(UTC), scope=tenant)
+    if as_json:
+        json.dump(to_json(report), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(render_text(report))
+    return EXIT_UNREACHABLE if report.unreachable else EXIT_OK
+
+
+async def run_config_check(config: Path | None, out: TextIO, err: TextIO, *, tenant: str | None = None) -> int:
+    """Validate the file, then try each node (of ``tenant``): one line per node."""
+    from ksystui.bootstrap import check_scope, load
+
+    loaded = load(config, err)
+    check_scope(loaded, tenant)
+    cfg = loaded.config
+    if tenant is None:
+        print(f"{loaded.path}: valid ({len(cfg.tenants)} tenants, {len(cfg.nodes())} nodes)", file=out)
+    else:
+        print(f"{loaded.path}: valid", file=out)  # the other tenants, even their number, are none of its business
+    nodes = [(t.name, n) for t, n in cfg.nodes() if tenant is None or t.name == tenant]
+    results = await asyncio.gather(*(_try_node(name, node) for name, node in nodes))
+    for line, _ in results:
+        print(line, file=out)
+    return EXIT_OK if all(ok for _, ok in results) else EXIT_UNREACHABLE
+
+
+async def _try_node(tenant: str, node: NodeConfig) -> tuple[str, bool]:
+    """One line: can ksystui reach this node, over SSH and (PowerVS) REST?"""
+    from ksystui.config import ConfigError
+    from ksystui.core.ksysmgr.commands import build_query
+    from ksystui.fleet.connect import rest_transport, ssh_transport
+    from ksystui.transport.errors import TransportError
+
+    parts = []
+    ok = True
+    ssh = ssh_transport(node)
+    try:
+        t0 = asyncio.get_running_loop().time()
+        res = await ssh.run(build_query("version"), timeout=node.ssh.command_timeout)
+        ms = (asyncio.get_running_loop().time() - t0) * 1000
+        version = res.stdout.strip().splitlines()[0] if res.stdout.strip() else "?"
+        parts.append(f"ssh ok ({ms:.0f} ms, {version})")
+    except TransportError as exc:
+        ok = False
+        parts.append(f"ssh {exc.kind}: {exc}")
+    finally:
+        await ssh.close()
+    if node.rest is not None:
+        try:
+            rest = rest_transport(node)
+        except ConfigError as exc:
+            ok = False
+            parts.append(f"rest: {exc}")
+        else:
+            assert rest is not None
+            try:
+                await rest.get_summary()
+                parts.append("rest ok")
+            except TransportError as exc:
+                ok = False
+                parts.append(f"rest {exc.kind}: {exc}")
+            finally:
+                await rest.close()
+    return f"{tenant}/{node.name}: {'OK' if ok else 'FAIL'}: " + "; ".join(parts), ok

@@ -1,0 +1,85 @@
+"""The composition root on its own: what it builds from a configuration,
+and what a database it cannot open means to whoever asked."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from ksystui.bootstrap import (
+    Need,
+    StartupError,
+    check_scope,
+    console_app,
+    console_id,
+    load,
+    runtime,
+)
+from ksystui.config import parse_config
+
+from .conftest import ksystui, quiet_fleet
+
+
+@pytest.fixture
+def broken(tmp_path):
+    """A valid configuration whose database cannot be opened."""
+    path = tmp_path / "config.toml"
+    path.write_text(quiet_fleet(tmp_path / "no" / "such" / "dir" / "k.db"))
+    return path
+
+
+async def test_one_runtime_wires_queue_fleet_dispatcher_and_port(quiet):
+    err = io.StringIO()
+    async with runtime(load(quiet.config, err), err, queue=Need.REQUIRED) as rt:
+        assert set(rt.fleet.monitors) == {"nodeA", "nodeB"}
+        assert rt.arbiter is not None and rt.dispatcher is not None
+        assert rt.arbiter.queue is rt.queue is rt.dispatcher.queue and rt.arbiter.dispatcher is rt.dispatcher
+        assert rt.arbiter.actor == rt.dispatcher.actor == rt.actor
+        assert [(t.name, t.default_node, rt.priority(t.name)) for t in rt.tenants] == [("customerA", "nodeA", 1),
+                                                                                       ("customerB", "nodeB", 2)]
+        assert rt.priority("nobody") == 99
+    assert err.getvalue() == ""
+
+
+async def test_without_a_queue_there_is_no_dispatcher_and_no_port(quiet):
+    err = io.StringIO()
+    async with runtime(load(quiet.config, err), err) as rt:
+        assert (rt.queue, rt.dispatcher, rt.arbiter, rt.store) == (None, None, None, None)
+
+
+async def test_a_database_that_cannot_open(broken):
+    err = io.StringIO()
+    loaded = load(broken, err)
+    with pytest.raises(StartupError, match="database unavailable"):  # the arbiter verbs: nothing to do
+        async with runtime(loaded, err, queue=Need.REQUIRED):
+            pass
+    async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:  # the console: it watches
+        assert rt.arbiter is None and rt.store is None and rt.fleet.monitors
+    said = err.getvalue().splitlines()
+    assert any(line.startswith("warning: database unavailable: watching only") for line in said)
+    assert any(line.startswith("warning: database unavailable, nothing will be recorded") for line in said)
+
+
+def test_arbiter_verbs_say_so_in_one_line(broken):
+    run = ksystui("queue", "--config", str(broken))
+    assert run.rc == 2 and run.err.startswith("ksystui queue: database unavailable") and run.err.count("\n") == 1
+
+
+async def test_the_console_app_is_built_as_asked(quiet):
+    err = io.StringIO()
+    async with runtime(load(quiet.config, err), err, queue=Need.WANTED) as rt:
+        app = console_app(rt, scope="customerB", readonly=True, theme=None)
+        assert (app.scope, app.readonly, app.theme_name, app.arbiter) == ("customerB", True, "dark", rt.arbiter)
+        with pytest.raises(StartupError, match="no tenant 'nobody'"):
+            console_app(rt, scope="nobody", readonly=False, theme="light")
+
+
+def test_scope_and_console_ids(tmp_path):
+    loaded = parse_config(quiet_fleet(tmp_path / "k.db"), tmp_path / "config.toml")
+    check_scope(loaded, None)
+    check_scope(loaded, "customerA")
+    with pytest.raises(StartupError) as caught:
+        check_scope(loaded, "customerC")
+    assert "customerA" not in str(caught.value)  # names none of the tenants that do exist
+    assert console_id() != console_id()

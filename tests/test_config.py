@@ -1,0 +1,231 @@
+"""Every way config.toml can be wrong says where, as ``file:line: key:
+message`` (or ``file: message`` for a rule over the whole file), never a
+traceback; and every way a secret can be missing says which and where."""
+
+from __future__ import annotations
+
+import io
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from ksystui import config as config_module
+from ksystui.config import (
+    ConfigError,
+    load_config,
+    load_config_and_warn,
+    parse_config,
+    resolve_passphrase,
+    resolve_token,
+)
+
+FILE = Path("/etc/ksystui/config.toml")
+ONE_NODE = """\
+[[tenants]]
+name = "customerA"
+priority = 1
+[[tenants.nodes]]
+name = "nodeA"
+[tenants.nodes.ssh]
+host = "10.0.0.1"
+key_file = "id_ed25519"
+"""
+POWERVS = ONE_NODE.replace('name = "nodeA"', 'name = "nodeA"\nflavour = "powervs"')
+REST = '[tenants.nodes.rest]\nurl = "https://dr.example.com/"\ninstance_id = "i-1"\n'
+
+
+def problem(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, FILE)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+# --- reading the file ---------------------------------------------------------------------
+def test_a_missing_file_says_how_to_get_one(tmp_path):
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(ConfigError, match="no configuration file") as caught:
+        load_config(missing)
+    assert str(caught.value).startswith(f"{missing}: ") and "ksystui demo" in str(caught.value)
+
+
+def test_an_unreadable_file_says_why(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path)  # a directory
+    assert str(caught.value) == f"{tmp_path}: cannot read: Is a directory"
+
+
+def test_no_path_means_the_xdg_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(config_module, "DEFAULT_CONFIG", tmp_path / "xdg.toml")
+    with pytest.raises(ConfigError, match="xdg.toml: no configuration file"):
+        load_config(None)
+    (tmp_path / "xdg.toml").write_text(ONE_NODE)
+    assert load_config(None).path == tmp_path / "xdg.toml"
+
+
+def test_bad_toml_names_line_and_column():
+    assert problem("[[tenants]\n") == f"{FILE}: Expected ']]' at the end of an array declaration (at line 1, column 10)"
+
+
+# --- what the file says -------------------------------------------------------------------
+A = "tenants['customerA']"
+NODE = f"{A}.nodes['nodeA']"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("[poll]\ninterval = 5\n", ": tenants: Field required"),
+    ("tenants = []\n", ":1: tenants: List should have at least 1 item after validation, not 0"),
+    (ONE_NODE.replace("priority = 1", "priority = 0"), f":3: {A}.priority: Input should be greater than or equal to 1"),
+    ('[[tenants]]\nname = "a"\npriority = 1\nnodes = []\n',
+     ":4: tenants['a'].nodes: List should have at least 1 item after validation, not 0"),
+    (ONE_NODE.replace('"nodeA"', '"node A"'),
+     ":5: tenants['customerA'].nodes['node A'].name: String should match pattern '^[A-Za-z0-9][A-Za-z0-9_.\\-]*$'"),
+    (ONE_NODE.replace('name = "nodeA"', 'name = "nodeA"\nflavour = "cloud"'),
+     f":6: {NODE}.flavour: Input should be 'onprem' or 'powervs'"),
+    (ONE_NODE.replace('name = "nodeA"', 'name = "nodeA"\npoll_interval = 0'),
+     f":6: {NODE}.poll_interval: Input should be greater than 0"),
+    (ONE_NODE + "port = 70000\n", f":9: {NODE}.ssh.port: Input should be less than or equal to 65535"),
+    (ONE_NODE + "connect_timeout = 0\n", f":9: {NODE}.ssh.connect_timeout: Input should be greater than 0"),
+    (ONE_NODE + "colour = 1\n", f":9: {NODE}.ssh.colour: Extra inputs are not permitted"),
+    (ONE_NODE.replace('key_file = "id_ed25519"\n', ""), f":6: {NODE}.ssh: give key_file or set use_agent = true"),
+    (POWERVS + REST.replace("https://", "http://") + 'token_env = "T"\n',
+     f":11: {NODE}.rest.url: the DR Automation service URL must start with https://"),
+    (POWERVS + REST, f":10: {NODE}.rest: give exactly one of token_env, token_file, token_keyring "
+                     "(or, discouraged, token)"),
+    (POWERVS + REST + 'token_env = "T"\ntoken_file = "t"\n',
+     f":10: {NODE}.rest: give exactly one of token_env, token_file, token_keyring (or, discouraged, token)"),
+    (ONE_NODE + "[poll]\njitter = 0.9\n", ":10: poll.jitter: Input should be less than or equal to 0.5"),
+    (ONE_NODE + "[poll]\nevent_retention_days = 0\n",
+     ":10: poll.event_retention_days: Input should be greater than or equal to 1"),
+    (ONE_NODE + '[ui]\ntheme = "pink"\n', ":10: ui.theme: Input should be 'dark', 'light' or 'high-contrast'"),
+    (ONE_NODE + "[database]\nurl = 5\n", ":10: database.url: Input should be a valid string"),
+])
+def test_each_mistake_names_the_line_and_the_key(text, expected):
+    assert problem(text) == f"{FILE}{expected}"
+
+
+@pytest.mark.parametrize("text, expected", [
+    (ONE_NODE + ONE_NODE.replace('"nodeA"', '"nodeB"'), "tenant 'customerA' is listed twice"),
+    (ONE_NODE + ONE_NODE.replace('"customerA"', '"customerB"'), "node 'nodeA' is listed twice"),
+    (ONE_NODE + REST + 'token_env = "T"\n', "node 'nodeA': only PowerVS nodes have a DR Automation REST service"),
+])
+def test_a_rule_over_the_whole_file_names_the_file(text, expected):
+    assert problem(text) == f"{FILE}: {expected}"
+
+
+def test_several_mistakes_report_the_first_and_count_the_rest():
+    text = ONE_NODE.replace("priority = 1", 'priority = "first"') + "port = 0\n"
+    assert problem(text) == (f"{FILE}:3: {A}.priority: Input should be a valid integer, unable to parse string "
+                             "as an integer (and 1 more problems)")
+
+
+# --- warnings and paths -------------------------------------------------------------------
+def test_an_inline_token_is_warned_about_once_where_the_config_is_loaded(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(POWERVS + REST + 'token = "s3cret"\n')
+    err = io.StringIO()
+    loaded = load_config_and_warn(path, err)
+    assert loaded.warnings == (f"{path}: node nodeA: the REST token is written inline in the file; "
+                               "prefer token_env, token_file or token_keyring",)
+    assert err.getvalue() == f"warning: {loaded.warnings[0]}\n"
+    assert "s3cret" not in repr(loaded.config) and "s3cret" not in err.getvalue()
+
+
+def test_a_clean_file_warns_nothing(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(ONE_NODE)
+    err = io.StringIO()
+    assert load_config_and_warn(path, err).warnings == () and err.getvalue() == ""
+
+
+def test_paths_are_relative_to_the_file_and_tilde_is_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    text = POWERVS.replace('key_file = "id_ed25519"', 'key_file = "keys/id"\nknown_hosts = "~/kh"\n'
+                           'key_passphrase_file = "/abs/pass"') + REST + 'token_file = "tok"\nca_file = "ca.pem"\n'
+    node = parse_config(text, tmp_path / "config.toml").config.tenants[0].nodes[0]
+    assert node.ssh.key_file == tmp_path / "keys" / "id"
+    assert node.ssh.known_hosts == tmp_path / "home" / "kh"
+    assert node.ssh.key_passphrase_file == Path("/abs/pass")
+    assert node.rest.token_file == tmp_path / "tok" and node.rest.ca_file == tmp_path / "ca.pem"
+
+
+# --- secrets ------------------------------------------------------------------------------
+def ssh_of(extra: str, tmp_path: Path):
+    return parse_config(ONE_NODE + extra, tmp_path / "config.toml").config.tenants[0].nodes[0].ssh
+
+
+def rest_of(source: str, tmp_path: Path):
+    return parse_config(POWERVS + REST + source, tmp_path / "config.toml").config.tenants[0].nodes[0].rest
+
+
+def test_passphrase_from_the_environment(tmp_path, monkeypatch):
+    ssh = ssh_of('key_passphrase_env = "KSYSTUI_PASS"\n', tmp_path)
+    monkeypatch.delenv("KSYSTUI_PASS", raising=False)
+    with pytest.raises(ConfigError) as caught:
+        resolve_passphrase(ssh)
+    assert str(caught.value) == "environment variable KSYSTUI_PASS (SSH key passphrase) is not set"
+    monkeypatch.setenv("KSYSTUI_PASS", "pw")
+    assert resolve_passphrase(ssh) == "pw"
+
+
+def test_passphrase_from_a_file(tmp_path):
+    ssh = ssh_of('key_passphrase_file = "pass"\n', tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        resolve_passphrase(ssh)
+    assert str(caught.value) == f"{tmp_path / 'pass'}: cannot read SSH key passphrase: No such file or directory"
+    (tmp_path / "pass").write_text("pw\n")
+    assert resolve_passphrase(ssh) == "pw"
+
+
+def test_no_passphrase_for_an_unprotected_key(tmp_path):
+    assert resolve_passphrase(ssh_of("", tmp_path)) is None
+
+
+def test_token_inline(tmp_path):
+    assert resolve_token(rest_of('token = "t0k"\n', tmp_path)) == "t0k"
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_token_from_an_unset_or_empty_environment_variable(tmp_path, monkeypatch, value):
+    rest = rest_of('token_env = "KSYSTUI_TOKEN"\n', tmp_path)
+    if value is None:
+        monkeypatch.delenv("KSYSTUI_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("KSYSTUI_TOKEN", value)
+    with pytest.raises(ConfigError) as caught:
+        resolve_token(rest)
+    assert str(caught.value) == "environment variable KSYSTUI_TOKEN (REST token) is not set"
+    monkeypatch.setenv("KSYSTUI_TOKEN", " t0k\n")
+    assert resolve_token(rest) == "t0k"
+
+
+def test_token_from_a_file(tmp_path):
+    rest = rest_of('token_file = "tok"\n', tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        resolve_token(rest)
+    assert str(caught.value) == f"{tmp_path / 'tok'}: cannot read REST token: No such file or directory"
+    (tmp_path / "tok").write_text("t0k\n")
+    assert resolve_token(rest) == "t0k"
+
+
+def test_token_from_the_keyring(tmp_path, monkeypatch):
+    rest = rest_of('token_keyring = "ibmcloud"\n', tmp_path)
+    monkeypatch.setitem(sys.modules, "keyring", None)  # not installed
+    with pytest.raises(ConfigError) as caught:
+        resolve_token(rest)
+    assert str(caught.value) == "token_keyring needs the 'keyring' package: pip install keyring"
+    asked = []
+    vault: dict[tuple[str, str], str] = {}
+    fake = types.SimpleNamespace(get_password=lambda service, user: asked.append((service, user)) or
+                                 vault.get((service, user)))
+    monkeypatch.setitem(sys.modules, "keyring", fake)
+    with pytest.raises(ConfigError) as caught:
+        resolve_token(rest)
+    assert str(caught.value) == "no REST token in the OS keyring for ibmcloud"
+    vault[("ibmcloud", "ksystui")] = "t0k"  # no user named: ksystui's
+    assert resolve_token(rest) == "t0k" and asked[-1] == ("ibmcloud", "ksystui")
+    vault[("svc", "ops")] = "t1k"
+    assert resolve_token(rest_of('token_keyring = "svc/ops"\n', tmp_path)) == "t1k"
