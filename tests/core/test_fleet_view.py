@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from ksystui.core.fleet_view import FleetView
 from ksystui.core.model import Flavour, KsysEvent, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section, event_identity
 from ksystui.core.tenants import TenantInfo
-from ksystui.ui.state import FleetView
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 

@@ -297,7 +297,7 @@ async def test_a_key_typed_while_a_view_is_still_opening_acts_on_that_view(world
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
         await pilot.pause()
-        opening = TableScreen("vms")
+        opening = TableScreen("vms", app.state)
         app.push_screen(opening)  # not awaited: its table is not mounted yet
         assert not opening.ready and opening.selected() is None
         await app.action_guarded("op.verify")
