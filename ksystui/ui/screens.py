@@ -301,6 +301,19 @@ class DetailScreen(BaseScreen):
         yield Footer()
 
 
+def command_lines(words: Sequence[str], width: int = 78) -> str:
+    """The ``:`` commands for ``?``, wrapped under their heading."""
+    head, indent = "Commands (:):  ", " " * 15
+    lines, line = [], head
+    for w in words:
+        if len(line) + len(w) > width and line.strip() != head.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += w + "  "
+    lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
+
+
 class HelpScreen(ModalScreen):
     """``?``: the keys of the current view, from the action registry."""
 
@@ -331,9 +344,9 @@ class HelpScreen(ModalScreen):
         legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
-        names = "  ".join(v.name for v in self.views if v.commandable)
-        t.append(f"\nCommands (:):  {names}\n"
-                 "               tenant NAME  scope TENANT|all  theme NAME  help  quit\n", style="dim")
+        words = [v.name for v in self.views if v.commandable]
+        words += ["tenant NAME", "scope TENANT|all", "theme NAME", "help", "quit"]
+        t.append("\n" + command_lines(words), style="dim")
         t.append("Filter (/):  words match any column; column:value matches one column.\n", style="dim")
         with VerticalScroll():
             yield Static(t)
