@@ -24,6 +24,7 @@ from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import (
     RowKey,
     ViewRow,
+    alert_rows,
     event_rows,
     host_rows,
     node_rows,
@@ -277,6 +278,12 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         number("op", "OP"), text("tenant", "TENANT"), text("node", "NODE"), text("what", "WHAT", max_width=90)),
         FromArbiter(), key="7", capabilities=frozenset({Capability.LIST}),
         hint="who did what, when and why (hash-chained)"),
+    ViewDef("alerts", "Alerts", (
+        text("tenant", "TENANT"), text("node", "NODE"), text("time", "TIME"), text("event", "EVENT"),
+        text("resource", "RESOURCE"), text("description", "DESCRIPTION"), text("recovery", "RECOVERY")),
+        PerNode(lambda s, c: alert_rows(s, c.acknowledged)),
+        key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
+        default_sort=("time", True), hint="open critical events, newest first, with the recovery proposed"),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         text("detail", "DETAIL")),

@@ -20,6 +20,8 @@ from datetime import datetime
 
 from ksystui.core.age import format_age
 from ksystui.core.events import event_def, is_critical
+from ksystui.core.operations import OP_LABEL
+from ksystui.core.recovery import proposed_recovery
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
 from ksystui.core.status import replication_health
 from ksystui.core.tenants import TenantInfo
@@ -145,6 +147,25 @@ def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = fro
             ((e.time or "?").replace("T", " ").rstrip("Z"), snap.tenant, snap.node, severity, e.name,
              e.resource or "-", e.description or d.description, "yes" if acked else "-"),
             "alert" if severity == "critical" and not acked else None, snap.tenant, snap.node, e,
+        ))
+    return rows
+
+
+def alert_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
+    """One node's open alerts: its critical events nobody acknowledged yet,
+    with the recovery the core proposes for each (the `:alerts` view is the
+    union over the nodes in scope)."""
+    rows: list[ViewRow] = []
+    for e in snap.events:
+        ident = event_identity(snap.node, e)
+        if not is_critical(e) or ident in acknowledged:
+            continue
+        recovery = proposed_recovery(e.name)
+        rows.append(ViewRow(
+            ("alert", ident),
+            (snap.tenant, snap.node, (e.time or "?").replace("T", " ").rstrip("Z"), e.name, e.resource or "-",
+             e.description or event_def(e.name).description, OP_LABEL[recovery] if recovery else "-"),
+            "alert", snap.tenant, snap.node, e,
         ))
     return rows
 
