@@ -309,3 +309,18 @@ async def test_a_key_typed_while_a_view_is_still_opening_acts_on_that_view(world
         await until(pilot, lambda: confirming(app))
         assert "VERIFY for customerA" in screen_text(app)
         assert app.screen_stack[-2] is opening
+
+
+async def test_the_palette_runs_an_operation_as_its_key_does(world, armed):
+    """ctrl+p, "verify": the same confirmation as the v key, for the selected row."""
+    from textual.command import CommandPalette
+
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, TableScreen) and app.screen.selected() is not None)
+        await press_until(pilot, lambda: isinstance(app.screen, CommandPalette), "ctrl+p")
+        await press_until(pilot, lambda: "Verify: queue a verification" in screen_text(app), *"verify")
+        await press_until(pilot, lambda: confirming(app), "enter")
+        assert "VERIFY for customerA" in screen_text(app)
+        await confirm(pilot, app, queue, 1)

@@ -70,13 +70,14 @@ VIEWS = {
     "tenant": ["enter"],
     "vm-detail": ["1", "enter"],
     "help": ["question_mark"],
+    "alerts": ["8"],
 }
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_view(snap_compare, view, size):
-    faults = [("host_failure", "raichu")] if view == "events" else []
+    faults = [("host_failure", "raichu")] if view in ("events", "alerts") else []
     assert snap_compare(app_for(faults), terminal_size=size, press=VIEWS[view])
 
 
