@@ -217,10 +217,6 @@ def to_node(row: ViewRow) -> DrillTarget | None:
     return OpenDetail(f"Node {row.node}", tuple(node_pairs(row.data)))
 
 
-def to_tenant_item(row: ViewRow) -> DrillTarget | None:
-    """A row of the tenant view: its node's VMs."""
-    return to_node_vms(row)
-
 
 # --- the registry -----------------------------------------------------------------------
 FLEET = frozenset({Capability.LIST, Capability.DRILL, Capability.POLL, Capability.OPERATE})
@@ -287,7 +283,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         text("detail", "DETAIL")),
-        OneTenant(tenant_rows), capabilities=FLEET, drill=to_tenant_item,
+        OneTenant(tenant_rows), capabilities=FLEET, drill=to_node_vms,
         hint="everything one tenant's KSYS nodes know of its configuration"),
 )
 

@@ -22,9 +22,6 @@ class AuditScreen(ArbiterTableScreen):
     without_arbiter = "there is no trail to show."
     _newest: int | None = None  # the newest record when the chain was last verified
 
-    def crumb(self) -> str:
-        return "Audit"
-
     @work(exclusive=True, group="audit-reload")
     async def reload(self) -> None:
         port, scope = self.arbiter, self.scope

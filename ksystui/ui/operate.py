@@ -118,9 +118,6 @@ class QueueScreen(ArbiterTableScreen):
     poll_seconds = 1.0
     without_arbiter = "it watches, it queues nothing."
 
-    def crumb(self) -> str:
-        return "Queue"
-
     @work(exclusive=True, group="queue-reload")
     async def reload(self) -> None:
         port, scope = self.arbiter, self.scope

@@ -1,5 +1,7 @@
-"""The screens of the control room: one table screen per view, detail
-screens for drill-down, help, and the queue placeholder."""
+"""The screens of the control room: one table screen per view (columns
+from the view registry), detail screens for drill-down, and help. Screens
+ask the app for what they cannot do themselves by posting messages
+(``ui.messages``); none of them imports the app."""
 
 from __future__ import annotations
 
