@@ -1,4 +1,5 @@
-"""What each view of the control room shows, as plain rows (pure).
+"""What each view of the control room shows, as plain rows (pure). Which
+view uses which builder, with which columns, is ``core.viewdefs``.
 
 Every builder takes the snapshots and a scope. A scoped view (one tenant)
 is built only from that tenant's snapshots; of other tenants it may learn
@@ -19,58 +20,23 @@ from datetime import datetime
 
 from ksystui.core.age import format_age
 from ksystui.core.events import event_def, is_critical
+from ksystui.core.operations import OP_LABEL
+from ksystui.core.recovery import proposed_recovery
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
 from ksystui.core.status import replication_health
 from ksystui.core.tenants import TenantInfo
 
+RowKey = tuple[str, ...]  # a row's identity within its view; its first part names the kind of row
+
 
 @dataclass(frozen=True)
 class ViewRow:
-    key: tuple
+    key: RowKey
     cells: tuple[str, ...]
     style: str | None = None  # None / "stale" / "unreachable" / "alert"
     tenant: str | None = None
     node: str | None = None
     data: object = None
-
-
-@dataclass(frozen=True)
-class ViewSpec:
-    name: str
-    title: str
-    columns: tuple[tuple[str, str], ...]  # (key, label)
-    default_sort: tuple[str, bool] | None = None  # (column key, descending); None: the natural order
-
-
-VIEWS: dict[str, ViewSpec] = {
-    v.name: v
-    for v in (
-        ViewSpec("overview", "Overview", (("tenant", "TENANT"), ("prio", "PRIO"), ("tier", "TIER"), ("node", "NODE"),
-                                          ("conn", "CONN"), ("age", "AGE"), ("vms", "VMS"),
-                                          ("replication", "REPLICATION"), ("critical", "CRIT"),
-                                          ("shared", "SHARED HOSTS"))),
-        ViewSpec("vms", "VMs", (("tenant", "TENANT"), ("node", "NODE"), ("site", "SITE"), ("host", "HOST"),
-                                ("vm", "VM"), ("state", "STATE"), ("drtest", "DR TEST"), ("priority", "PRIO"),
-                                ("changed", "LAST CHANGE"), ("age", "AGE"))),
-        ViewSpec("replication", "Replication", (("tenant", "TENANT"), ("node", "NODE"), ("group", "DISK GROUP"),
-                                                ("cg", "CONSISTENCY GROUP"), ("state", "STATE"),
-                                                ("progress", "PROGRESS"), ("lag", "LAG"), ("pairs", "PAIRS"),
-                                                ("site", "ACTIVE SITE"), ("age", "AGE"))),
-        ViewSpec("events", "Events", (("time", "TIME"), ("tenant", "TENANT"), ("node", "NODE"),
-                                      ("severity", "SEVERITY"), ("event", "EVENT"), ("resource", "RESOURCE"),
-                                      ("description", "DESCRIPTION"), ("ack", "ACK")),
-                 # a live stream: what just happened on top, whichever tenant it came from
-                 default_sort=("time", True)),
-        ViewSpec("hosts", "Hosts", (("recovery", "RECOVERY HOST"), ("uuid", "CEC UUID"), ("tenant", "TENANT"),
-                                    ("node", "NODE"), ("production", "PRODUCTION HOST"), ("state", "STATE"),
-                                    ("shared", "SHARED WITH"))),
-        ViewSpec("nodes", "Nodes", (("node", "NODE"), ("tenant", "TENANT"), ("conn", "CONN"), ("latency", "LATENCY"),
-                                    ("success", "LAST SUCCESS"), ("error", "LAST ERROR"), ("hostkey", "HOST KEY"),
-                                    ("retry", "NEXT RETRY"))),
-        ViewSpec("tenant", "Tenant", (("kind", "KIND"), ("name", "NAME"), ("node", "NODE"), ("site", "SITE"),
-                                      ("detail", "DETAIL"))),
-    )
-}
 
 
 def ago(seconds: float | None) -> str:
@@ -105,7 +71,7 @@ def vm_counts(snap: NodeSnapshot) -> str:
 def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[TenantInfo], now: datetime,
                   scope: str | None = None, open_critical: Mapping[str, int] | None = None) -> list[ViewRow]:
     everyone = recovery_hosts(snapshots.values())
-    rows = []
+    rows: list[ViewRow] = []
     for t in sorted(tenants, key=lambda t: (t.priority, t.name)):
         if scope is not None and t.name != scope:
             continue
@@ -131,12 +97,12 @@ def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[Tenan
     return rows
 
 
-def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[tuple, datetime] | None = None) -> list[ViewRow]:
+def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[RowKey, datetime] | None = None) -> list[ViewRow]:
     """One node's VMs (the VM view is the union over nodes in scope)."""
     age, style = _age(snap, now, "vm")
     sites = {s.name for s in snap.sites}
     host_site = {h.name: h.site for h in snap.hosts}
-    rows = []
+    rows: list[ViewRow] = []
     for v in snap.vms:
         key = ("vm", snap.node, v.name)
         since = (changed or {}).get(key)
@@ -154,7 +120,7 @@ def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[tuple, datetime]
 
 def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
     age, style = _age(snap, now, "disk_group")
-    rows = []
+    rows: list[ViewRow] = []
     for d in snap.disk_groups:
         name = d.name or d.workgroup or d.cg_name or "?"
         progress = "-" if d.progress is None else f"{d.progress:g}%"
@@ -170,7 +136,7 @@ def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
 
 
 def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
-    rows = []
+    rows: list[ViewRow] = []
     for e in snap.events:
         ident = event_identity(snap.node, e)
         d = event_def(e.name)
@@ -185,9 +151,28 @@ def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = fro
     return rows
 
 
+def alert_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
+    """One node's open alerts: its critical events nobody acknowledged yet,
+    with the recovery the core proposes for each (the `:alerts` view is the
+    union over the nodes in scope)."""
+    rows: list[ViewRow] = []
+    for e in snap.events:
+        ident = event_identity(snap.node, e)
+        if not is_critical(e) or ident in acknowledged:
+            continue
+        recovery = proposed_recovery(e.name)
+        rows.append(ViewRow(
+            ("alert", ident),
+            (snap.tenant, snap.node, (e.time or "?").replace("T", " ").rstrip("Z"), e.name, e.resource or "-",
+             e.description or event_def(e.name).description, OP_LABEL[recovery] if recovery else "-"),
+            "alert", snap.tenant, snap.node, e,
+        ))
+    return rows
+
+
 def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
     everyone = recovery_hosts(snapshots.values())
-    rows = []
+    rows: list[ViewRow] = []
     for snap in scoped(snapshots, scope):
         age, style = _age(snap, now, "host")
         by_name = {h.name: h for h in snap.hosts}
@@ -209,7 +194,7 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
 
 
 def node_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
-    rows = []
+    rows: list[ViewRow] = []
     for snap in sorted(scoped(snapshots, scope), key=lambda s: (s.tenant, s.node)):
         h = snap.health
         f = snap.freshness(now)
@@ -227,7 +212,7 @@ def node_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
 
 def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str) -> list[ViewRow]:
     """Everything one tenant's KSYS nodes know of their configuration."""
-    rows = []
+    rows: list[ViewRow] = []
     for snap in scoped(snapshots, tenant):
         n = snap.node
         for s in snap.sites:

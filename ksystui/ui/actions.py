@@ -1,9 +1,12 @@
 """One registry of the console's actions.
 
-Each action has an id, a default key, a description, a ``dangerous`` flag
-and a guard. The same registry feeds the key bindings, the footer, the ``?``
-help, the command palette and read-only gating; users remap keys by action
-id in their config (``[ui.keys] "view.filter" = "f"``).
+Each action has an id, a default key, a description, a ``dangerous`` flag,
+the capability a view must have for it to act there (``core.viewdefs``)
+and a guard. The same registry feeds the key bindings, the footer (only the
+keys that act in the view on screen), the ``?`` help, the command palette
+and read-only gating; users remap keys by action id in their config
+(``[ui.keys] "view.filter" = "f"``). The number keys come from the view
+registry: each view with a key gets a ``goto.<view>`` action.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from dataclasses import dataclass, replace
 
 from textual.binding import Binding
 
+from ksystui.core.viewdefs import VIEW_DEFS, VIEWS, Capability, ViewDef
+
 
 @dataclass(frozen=True)
 class Context:
@@ -20,6 +25,7 @@ class Context:
 
     view: str
     readonly: bool
+    capabilities: frozenset[Capability] = frozenset()  # of the view on screen
     has_selection: bool = False
     arbiter: bool = False  # this console has an arbiter to submit to
 
@@ -31,17 +37,18 @@ class Action:
     description: str
     method: str  # the action_* method (without the prefix), on the screen or the app
     dangerous: bool = False  # changes something on a tenant's node: never from read-only mode
-    views: tuple[str, ...] | None = None  # where it applies; None: everywhere
+    needs: Capability | None = None  # what a view must support for it to act there; None: everywhere
     footer: bool = True
     guard: Callable[[Context], str | None] | None = None  # a reason to refuse now, or None
+    palette: bool = True  # offered in the command palette (number keys are, as views)
 
-    def applies(self, view: str) -> bool:
-        return self.views is None or view in self.views
+    def applies(self, capabilities: frozenset[Capability]) -> bool:
+        return self.needs is None or self.needs in capabilities
 
     def refusal(self, ctx: Context) -> str | None:
         if self.dangerous and ctx.readonly:
             return "read-only mode: no action can be started from this console"
-        if not self.applies(ctx.view):
+        if not self.applies(ctx.capabilities):
             return f"not available in the {ctx.view} view"
         return self.guard(ctx) if self.guard else None
 
@@ -60,46 +67,50 @@ def _needs_arbiter_only(ctx: Context) -> str | None:
     return None if ctx.arbiter else "this console has no arbiter (no database): it can only watch"
 
 
-TABLE_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant", "queue")
-LIST_VIEWS = (*TABLE_VIEWS, "audit")  # filter and sort work in every table, the audit trail's too
-OP_VIEWS = ("overview", "vms", "replication", "events", "hosts", "nodes", "tenant")
+def capabilities_of(view: str) -> frozenset[Capability]:
+    """What the view on screen supports; a screen outside the registry (a
+    detail, a dialog) supports nothing but the global keys."""
+    vd = VIEWS.get(view)
+    return vd.capabilities if vd is not None else frozenset()
+
+
+def goto_actions(views: Iterable[ViewDef] = VIEW_DEFS) -> tuple[Action, ...]:
+    return tuple(Action(f"goto.{v.name}", v.key, v.title, f"goto('{v.name}')", footer=False, palette=False)
+                 for v in views if v.key)
+
+
+LIST, DRILL, POLL, ACK, OPERATE, QUEUE = (Capability.LIST, Capability.DRILL, Capability.POLL,
+                                          Capability.ACKNOWLEDGE, Capability.OPERATE, Capability.QUEUE)
 
 ACTIONS: tuple[Action, ...] = (
-    Action("app.command", "colon", "Command (:vms, :events, :scope …)", "command"),
-    Action("view.filter", "slash", "Filter rows", "filter", views=LIST_VIEWS),
-    Action("view.open", "enter", "Drill down", "open", views=TABLE_VIEWS, footer=False, guard=_needs_selection),
-    Action("app.back", "escape", "Back", "back"),
+    Action("app.command", "colon", "Command (:vms, :events, :scope …)", "command", palette=False),
+    Action("view.filter", "slash", "Filter rows", "filter", needs=LIST),
+    Action("view.open", "enter", "Drill down", "open", needs=DRILL, footer=False, guard=_needs_selection),
+    Action("app.back", "escape", "Back", "back", palette=False),
     Action("app.help", "question_mark", "Help: keys of this view", "help"),
-    Action("view.sort", "s", "Sort by next column", "sort_next", views=LIST_VIEWS),
-    Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", views=LIST_VIEWS, footer=False),
-    Action("view.refresh", "r", "Poll the selected node now", "refresh", views=TABLE_VIEWS, guard=_needs_selection),
-    Action("event.ack", "a", "Acknowledge event", "acknowledge", views=("events",), guard=_needs_selection),
+    Action("view.sort", "s", "Sort by next column", "sort_next", needs=LIST),
+    Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", needs=LIST, footer=False),
+    Action("view.refresh", "r", "Poll the selected node now", "refresh", needs=POLL, guard=_needs_selection),
+    Action("event.ack", "a", "Acknowledge event", "acknowledge", needs=ACK, guard=_needs_selection),
     Action("op.discover", "d", "Discover: queue a discovery of the selected tenant's site", "operate('discover')",
-           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.verify", "v", "Verify: queue a verification (uses the recovery host)", "operate('verify')",
-           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.move", "m", "Planned move to the backup site", "operate('move')",
-           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.move_unplanned", "M", "Unplanned move (disaster): type the tenant's name to confirm",
-           "operate('move-unplanned')", dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           "operate('move-unplanned')", dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.dr_test", "t", "DR test (failover rehearsal)", "operate('dr-test')",
-           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.cleanup", "c", "Cleanup (after a DR test or an unplanned move)", "operate('cleanup')",
-           dangerous=True, views=OP_VIEWS, guard=_needs_arbiter),
+           dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("queue.cancel", "x", "Cancel the selected queued operation", "cancel_op",
-           dangerous=True, views=("queue",), guard=_needs_arbiter),
+           dangerous=True, needs=QUEUE, guard=_needs_arbiter),
     Action("queue.raise", "p", "Raise the selected operation over others (written reason)", "raise_op",
-           dangerous=True, views=("queue",), guard=_needs_arbiter),
+           dangerous=True, needs=QUEUE, guard=_needs_arbiter),
     Action("alert.recover", "exclamation_mark", "Act on the latest critical alert (pre-filled)", "recover_alert",
            dangerous=True, footer=False, guard=_needs_arbiter_only),
-    Action("goto.overview", "0", "Overview", "goto('overview')", footer=False),
-    Action("goto.vms", "1", "VMs", "goto('vms')", footer=False),
-    Action("goto.replication", "2", "Replication", "goto('replication')", footer=False),
-    Action("goto.events", "3", "Events", "goto('events')", footer=False),
-    Action("goto.hosts", "4", "Hosts", "goto('hosts')", footer=False),
-    Action("goto.nodes", "5", "Nodes", "goto('nodes')", footer=False),
-    Action("goto.queue", "6", "Queue", "goto('queue')", footer=False),
-    Action("goto.audit", "7", "Audit trail", "goto('audit')", footer=False),
+    *goto_actions(),
     Action("app.quit", "q", "Quit", "quit"),
 )
 
@@ -143,8 +154,9 @@ def help_rows(actions: Iterable[Action], view: str, readonly: bool) -> list[tupl
     """(key, description, mark) for the actions of a view, as ``?`` lists
     them; the mark is "", or a key of HELP_MARKS."""
     rows = []
+    capabilities = capabilities_of(view)
     for a in actions:
-        if not a.applies(view):
+        if not a.applies(capabilities):
             continue
         mark = ("×" if readonly else "!") if a.dangerous else ""
         rows.append((display_key(a.key), a.description, mark))

@@ -7,13 +7,8 @@ from __future__ import annotations
 from textual import work
 
 from ksystui.ui.screens import ArbiterTableScreen
-from ksystui.ui.widgets.virtual_table import Column, Row
+from ksystui.ui.widgets.virtual_table import Row
 
-AUDIT_COLUMNS = [
-    Column("seq", "SEQ", align="right"), Column("at", "TIME (UTC)"), Column("actor", "WHO"),
-    Column("action", "ACTION"), Column("op", "OP", align="right"), Column("tenant", "TENANT"),
-    Column("node", "NODE"), Column("what", "WHAT", max_width=90),
-]
 # records that deserve a second look (a console acting on a hold it lost, an
 # operator settling an operation in doubt) stand out; output lines recede
 _ALERT = {"refused", "resolve"}
@@ -23,18 +18,15 @@ SHOWN = 500  # the newest records on screen; `ksystui audit export` has them all
 
 class AuditScreen(ArbiterTableScreen):
     view = "audit"
-    columns = AUDIT_COLUMNS
     poll_seconds = 2.0
     without_arbiter = "there is no trail to show."
     _newest: int | None = None  # the newest record when the chain was last verified
 
-    def crumb(self) -> str:
-        return "Audit"
-
     @work(exclusive=True, group="audit-reload")
     async def reload(self) -> None:
-        port = self.control.arbiter
-        scope = self.control.scope
+        port, scope = self.arbiter, self.scope
+        if port is None:
+            return
         lines = await port.audit(scope, SHOWN)
         self.table.set_rows(
             Row(line.seq, (str(line.seq), line.at, line.actor, line.action,

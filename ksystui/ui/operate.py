@@ -11,11 +11,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ksystui.ui.messages import CancelRequested, RaiseRequested
+from ksystui.ui.ports import PreviewView
 from ksystui.ui.screens import ArbiterTableScreen
-from ksystui.ui.widgets.virtual_table import Column, Row
+from ksystui.ui.widgets.virtual_table import Row
 
 
-def preview_text(p) -> Text:
+def preview_text(p: PreviewView) -> Text:
     t = Text()
     planned = p.planned
     t.append(f"{p.label.upper()} for {planned.tenant}\n\n", style="bold")
@@ -45,7 +47,7 @@ class ConfirmScreen(ModalScreen[str | None]):
     ConfirmScreen Input { margin-top: 1; }
     """
 
-    def __init__(self, preview):
+    def __init__(self, preview: PreviewView):
         super().__init__()
         self.preview = preview
 
@@ -108,29 +110,19 @@ class ReasonScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-QUEUE_COLUMNS = [
-    Column("pos", "POS", align="right"), Column("id", "ID", align="right"), Column("host", "SHARED HOST"),
-    Column("tenant", "TENANT"), Column("node", "NODE"), Column("op", "OPERATION"), Column("state", "STATE"),
-    Column("prio", "PRIO", align="right"), Column("detail", "WHY / PROGRESS", max_width=80),
-]
-
-
 class QueueScreen(ArbiterTableScreen):
     """Per shared host: what runs (elapsed, ETA) and what waits (position,
     priority, and why)."""
 
     view = "queue"
-    columns = QUEUE_COLUMNS
     poll_seconds = 1.0
     without_arbiter = "it watches, it queues nothing."
 
-    def crumb(self) -> str:
-        return "Queue"
-
     @work(exclusive=True, group="queue-reload")
     async def reload(self) -> None:
-        port = self.control.arbiter
-        scope = self.control.scope
+        port, scope = self.arbiter, self.scope
+        if port is None:
+            return
         lines = await port.lines(scope)
         left = await port.rehearsals_left(scope)
         mark = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
@@ -153,11 +145,11 @@ class QueueScreen(ArbiterTableScreen):
         if line is None or line.state != "queued":
             self.notify("select a queued operation", severity="warning")
             return
-        self.control.cancel_queued(line.id)
+        self.post_message(CancelRequested(line.id))
 
     def action_raise_op(self) -> None:
         line = self.selected()
         if line is None or line.state != "queued":
             self.notify("select a queued operation", severity="warning")
             return
-        self.control.raise_queued(line.id)
+        self.post_message(RaiseRequested(line.id))

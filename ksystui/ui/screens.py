@@ -1,11 +1,13 @@
-"""The screens of the control room: one table screen per view, detail
-screens for drill-down, help, and the queue placeholder."""
+"""The screens of the control room: one table screen per view (columns
+from the view registry), detail screens for drill-down, and help. Screens
+ask the app for what they cannot do themselves by posting messages
+(``ui.messages``); none of them imports the app."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import fields, is_dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,41 +15,69 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Input, Static
 
-from ksystui.core.views import VIEWS, ViewRow
-from ksystui.ui.actions import HELP_MARKS, help_rows
+from ksystui.core.fleet_view import FleetView, ViewChanges
+from ksystui.core.viewdefs import VIEW_DEFS, VIEWS, ColumnKind, ViewDef
+from ksystui.core.views import ViewRow
+from ksystui.ui.actions import HELP_MARKS, Action, help_rows
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader
+from ksystui.ui.messages import (
+    AcknowledgeRequested,
+    DrillDownRequested,
+    OperationRequested,
+    RefreshRequested,
+    ScreenShown,
+)
+from ksystui.ui.ports import AnyArbiter
 from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
-
-if TYPE_CHECKING:
-    from ksystui.ui.app import ControlRoomApp
-    from ksystui.ui.state import ViewChanges
 
 
 def to_row(r: ViewRow) -> Row:
     return Row(key=r.key, cells=r.cells, style=r.style, data=r)
 
 
-_NUMERIC = {"prio", "progress", "lag", "pairs", "critical", "latency"}
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_AGE_PART = re.compile(r"(\d+)([dhms])")
+_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-def _numeric(index: int):
-    """Sort a column by the number in it ("10" after "2"; "-" last)."""
+def number_in(text: str) -> float:
+    """The number a cell shows ("62.5%" → 62.5); none ("-") sorts last."""
+    m = _NUMBER.search(text)
+    return float(m.group()) if m else float("inf")
 
+
+def age_in(text: str) -> float:
+    """The seconds an age cell spells (core.age's "4m05s", "in 5s", "3s ago");
+    "live" and "now" are the youngest, "never" and "-" sort last."""
+    if text in ("live", "now"):
+        return 0.0
+    if "<1s" in text:
+        return 0.5
+    parts = _AGE_PART.findall(text)
+    return float(sum(int(n) * _SECONDS[u] for n, u in parts)) if parts else float("inf")
+
+
+def _by(index: int, parse: Callable[[str], float]) -> Callable[[object], object]:
     def key(data: object) -> float:
         cells = getattr(data, "cells", None)
-        m = _NUMBER.search(cells[index]) if cells else None
-        return float(m.group()) if m else float("inf")
+        return parse(cells[index]) if cells else (parse(data) if isinstance(data, str) else float("inf"))
 
     return key
 
 
-def columns_for(view: str) -> list[Column]:
-    return [
-        Column(key=k, label=label, align="right" if k in _NUMERIC else "left",
-               sort_key=_numeric(i) if k in _NUMERIC else None)
-        for i, (k, label) in enumerate(VIEWS[view].columns)
-    ]
+_PARSE = {ColumnKind.NUMBER: number_in, ColumnKind.AGE: age_in}
+
+
+def columns_for(view: ViewDef, *, typed_sort: bool = True) -> list[Column]:
+    """The table's columns, from the registry: numbers right-aligned; numbers
+    and ages sort by what they mean when the rows carry their cells."""
+    out = []
+    for i, c in enumerate(view.columns):
+        parse = _PARSE.get(c.kind)
+        kw: dict[str, Any] = {"max_width": c.max_width} if c.max_width else {}
+        out.append(Column(key=c.key, label=c.label, align="right" if c.kind is ColumnKind.NUMBER else "left",
+                          sort_key=_by(i, parse) if parse and typed_sort else None, **kw))
+    return out
 
 
 class FilterBar(Input):
@@ -68,15 +98,11 @@ class BaseScreen(Screen):
         yield Breadcrumb(id="breadcrumb")
         yield Banner(id="banner")
 
-    @property
-    def control(self) -> ControlRoomApp:
-        return self.app  # type: ignore[return-value]
-
     def crumb(self) -> str:
         return VIEWS[self.view].title if self.view in VIEWS else self.view
 
     def on_screen_resume(self) -> None:
-        self.control.refresh_chrome(self)
+        self.post_message(ScreenShown())
 
 
 class TableViewScreen(BaseScreen):
@@ -86,7 +112,7 @@ class TableViewScreen(BaseScreen):
     preset_filter: str = ""
     _sort_index: int = -1
 
-    def compose_table(self, columns: list[Column], **kw) -> ComposeResult:
+    def compose_table(self, columns: list[Column], **kw: Any) -> ComposeResult:
         yield VirtualTable(columns, id="table", **kw)
         yield FilterBar(placeholder="filter: words, or column:value  (Enter keeps, Esc clears)", id="filter")
 
@@ -99,7 +125,7 @@ class TableViewScreen(BaseScreen):
         """Whether the table is mounted (a screen just pushed composes first)."""
         return bool(self.query(VirtualTable))
 
-    def selected(self):
+    def selected(self) -> Any:
         if not self.ready:
             return None
         row = self.table.cursor_row
@@ -151,18 +177,23 @@ class ArbiterTableScreen(TableViewScreen):
     above it, the rows polled every ``poll_seconds``. Subclasses say what
     their table holds and fill it in ``reload``."""
 
-    columns: list[Column]
     poll_seconds: float
     without_arbiter: str  # what the view cannot show when the console has no database
+
+    def __init__(self, arbiter: AnyArbiter | None, scope: str | None) -> None:
+        super().__init__()
+        self.arbiter = arbiter
+        self.scope = scope
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame()
         yield Static("", id="note", classes="table-note")
-        yield from self.compose_table(self.columns, paint_interval=0.2)
+        # the rows carry the arbiter's lines, not their cells: numbers sort as text
+        yield from self.compose_table(columns_for(VIEWS[self.view], typed_sort=False), paint_interval=0.2)
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.control.arbiter is None:
+        if self.arbiter is None:
             self.note(f"  This console has no arbiter (no database configured): {self.without_arbiter}")
             return
         self.reload()
@@ -172,32 +203,36 @@ class ArbiterTableScreen(TableViewScreen):
     def note(self, text: str) -> None:
         self.query_one("#note", Static).update(text)
 
-    def reload(self) -> None:
+    def reload(self) -> object:
+        """Read the rows again (a worker: returns it)."""
         raise NotImplementedError
 
 
 class TableScreen(TableViewScreen):
     """A fleet view as a virtual table: filter, sort, drill down."""
 
-    def __init__(self, view: str, *, preset_filter: str = "", tenant: str | None = None, title: str | None = None):
+    def __init__(self, view: str, picture: FleetView, *, preset_filter: str = "", tenant: str | None = None,
+                 title: str | None = None):
         super().__init__()
         self.view = view
+        self.viewdef = VIEWS[view]
+        self.picture = picture
         self.preset_filter = preset_filter
         self.tenant = tenant  # for the tenant detail view
         self.title_text = title
 
     def crumb(self) -> str:
-        base = self.title_text or VIEWS[self.view].title
+        base = self.title_text or self.viewdef.title
         return f"{base} [{self.preset_filter}]" if self.preset_filter else base
 
     def compose(self) -> ComposeResult:
         yield from self.compose_frame()
-        yield from self.compose_table(columns_for(self.view))
+        yield from self.compose_table(columns_for(self.viewdef))
         yield Footer()
 
     def on_mount(self) -> None:
         self.reload()
-        default = VIEWS[self.view].default_sort
+        default = self.viewdef.default_sort
         if default is not None:
             self.start_sorted(*default)
         if self.preset_filter:
@@ -205,12 +240,12 @@ class TableScreen(TableViewScreen):
         self.table.focus()
 
     def reload(self) -> None:
-        self.table.set_rows(to_row(r) for r in self.control.rows_for(self))
+        self.table.set_rows(to_row(r) for r in self.picture.rows_for(self.view, self.tenant))
 
     def apply_changes(self, changes: dict[str, ViewChanges]) -> None:
         if not self.ready:  # composing, or torn down at shutdown: on_mount reloads
             return
-        if self.view == "tenant":
+        if self.view not in self.picture.rows:  # built when opened (one tenant's): build again
             if changes:
                 self.reload()
             return
@@ -218,32 +253,36 @@ class TableScreen(TableViewScreen):
         if ch:
             self.table.apply(RowChanges(upsert=tuple(to_row(r) for r in ch.upsert), remove=tuple(ch.remove)))
 
-    # --- actions ------------------------------------------------------------------
+    # --- actions: the screen asks, the app decides -----------------------------------
     def action_open(self) -> None:
         row = self.selected()
         if row is not None:
-            self.control.drill_down(self, row)
+            self.post_message(DrillDownRequested(self.view, row))
 
     def on_virtual_table_row_activated(self, event: VirtualTable.RowActivated) -> None:
         row = event.row.data if event.row is not None else None
-        if row is not None:
-            self.control.drill_down(self, row)
+        if isinstance(row, ViewRow):
+            self.post_message(DrillDownRequested(self.view, row))
 
     def action_refresh(self) -> None:
         row = self.selected()
         if row is not None and row.node:
-            self.control.refresh_node(row.node)
+            self.post_message(RefreshRequested(row.node))
 
     def action_acknowledge(self) -> None:
+        # a view that acknowledges keys its rows (kind, event identity)
         row = self.selected()
-        if row is not None and row.key[0] == "event":
-            self.control.acknowledge(row.key[1])
+        if row is not None:
+            self.post_message(AcknowledgeRequested(row.key[1]))
+
+    def action_operate(self, word: str) -> None:
+        self.post_message(OperationRequested(word, self.selected()))
 
 
 class DetailScreen(BaseScreen):
     """Every field of one thing (a VM, an event, a node), as key: value."""
 
-    def __init__(self, title: str, pairs: list[tuple[str, str]], view: str = "detail"):
+    def __init__(self, title: str, pairs: Sequence[tuple[str, str]], view: str = "detail"):
         super().__init__()
         self.title_text = title
         self.pairs = pairs
@@ -264,22 +303,17 @@ class DetailScreen(BaseScreen):
         yield Footer()
 
 
-def object_pairs(obj: object) -> list[tuple[str, str]]:
-    """A model object's fields (unknown keys the node printed included)."""
-    if not is_dataclass(obj):
-        return [("value", str(obj))]
-    out = []
-    for f in fields(obj):
-        v = getattr(obj, f.name)
-        if f.name == "extra":
-            out += [(k, val) for k, val in v]
-        elif v is None or v == ():
-            continue
-        elif isinstance(v, tuple):
-            out.append((f.name, ", ".join(str(x) if not isinstance(x, tuple) else " ".join(map(str, x)) for x in v)))
-        else:
-            out.append((f.name, str(v)))
-    return out
+def command_lines(words: Sequence[str], width: int = 78) -> str:
+    """The ``:`` commands for ``?``, wrapped under their heading."""
+    head, indent = "Commands (:):  ", " " * 15
+    lines, line = [], head
+    for w in words:
+        if len(line) + len(w) > width and line.strip() != head.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += w + "  "
+    lines.append(line.rstrip())
+    return "\n".join(lines) + "\n"
 
 
 class HelpScreen(ModalScreen):
@@ -292,11 +326,12 @@ class HelpScreen(ModalScreen):
                                   padding: 0 1; }
     """
 
-    def __init__(self, view: str, readonly: bool, actions):
+    def __init__(self, view: str, readonly: bool, actions: Iterable[Action], views: Sequence[ViewDef] = VIEW_DEFS):
         super().__init__()
         self.view_name = view
         self.readonly = readonly
-        self.actions = actions
+        self.actions = tuple(actions)
+        self.views = views
 
     def compose(self) -> ComposeResult:
         t = Text()
@@ -311,11 +346,9 @@ class HelpScreen(ModalScreen):
         legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
-        t.append("\nCommands (:):  overview  vms  replication  events  hosts  nodes  queue  audit\n"
-                 "               tenant NAME  scope TENANT|all  theme NAME  help  quit\n", style="dim")
+        words = [v.name for v in self.views if v.commandable]
+        words += ["tenant NAME", "scope TENANT|all", "theme NAME", "help", "quit"]
+        t.append("\n" + command_lines(words), style="dim")
         t.append("Filter (/):  words match any column; column:value matches one column.\n", style="dim")
         with VerticalScroll():
             yield Static(t)
-
-    def action_dismiss(self) -> None:
-        self.dismiss()

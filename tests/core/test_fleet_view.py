@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
+from ksystui.core.fleet_view import FleetView
 from ksystui.core.model import Flavour, KsysEvent, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section, event_identity
 from ksystui.core.tenants import TenantInfo
-from ksystui.ui.state import FleetView
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
 
@@ -82,3 +82,21 @@ def test_acknowledging_an_event_clears_its_alert():
     fv.acknowledge(ident)
     assert fv.open_critical() == {}
     assert fv.rows["events"][("event", ident)].style is None
+
+
+def test_a_new_per_node_view_needs_only_its_registry_entry():
+    """The picture keeps whatever per-node views the registry lists: a view
+    added there is diffed and scoped like the others with no change here."""
+    from ksystui.core.viewdefs import VIEW_DEFS, PerNode, ViewDef, text
+    from ksystui.core.views import ViewRow
+
+    def names(s, _ctx):
+        return [ViewRow(("name", s.node, v.name), (s.tenant, v.name), None, s.tenant, s.node, v) for v in s.vms]
+
+    extra = ViewDef("names", "Names", (text("tenant", "TENANT"), text("vm", "VM")), PerNode(names))
+    fv = FleetView(TENANTS, scope="customerA", clock=Clock(), views=(*VIEW_DEFS, extra))
+    fv.update(snap("a", "customerA", [("v1", "INIT"), ("v2", "INIT")]))
+    fv.update(snap("b", "customerB", [("w1", "INIT")]))
+    assert [r.cells for r in fv.rows_of("names")] == [("customerA", "v1"), ("customerA", "v2")]
+    ch = fv.update(snap("a", "customerA", [("v1", "INIT")]))
+    assert ch["names"].remove == [("name", "a", "v2")]

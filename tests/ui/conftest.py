@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from textual.widgets import Input, OptionList, Static
 
 from ksystui.core.model import Flavour
 from ksystui.fleet.fleet import Fleet
@@ -16,6 +17,9 @@ from ksystui.fleet.monitor import NodeMonitor
 from ksystui.sim.world import SimWorld
 from ksystui.transport.base import CommandResult
 from ksystui.transport.errors import CommandFailed, Unreachable
+from ksystui.ui.app import ControlRoomApp
+from ksystui.ui.screens import TableViewScreen
+from ksystui.ui.widgets.virtual_table import VirtualTable
 
 FROZEN = datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
 
@@ -137,25 +141,85 @@ async def polled(world):
     await fleet.stop()
 
 
+class Console(ControlRoomApp):
+    """The console as a test drives it: it keeps every notification it shows
+    (what the operator read in the toasts), in order."""
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self.notes: list[str] = []
+
+    def notify(self, message, **kw) -> None:
+        self.notes.append(str(message))
+        super().notify(message, **kw)
+
+    def noted(self, words: str) -> bool:
+        return any(words in n for n in self.notes)
+
+
+def console(world, fleet, **kw) -> Console:
+    kw.setdefault("start_fleet", False)
+    return Console(fleet, tenant_infos(world), **kw)
+
+
+def _plain(visual) -> str:
+    for attr in ("plain", "text"):
+        value = getattr(visual, attr, None)
+        if isinstance(value, str):
+            return value
+    return str(visual)
+
+
+def _shown(widget) -> bool:
+    return all(w.display for w in widget.ancestors_with_self if hasattr(w, "display"))
+
+
 def screen_text(app) -> str:
-    """Everything on screen as plain text, as a person would read it."""
-    import re
+    """The words on the screen on top, read from its widgets as the operator
+    reads them: every shown text, the table's column labels (the sorted one
+    with its arrow) and the rows in view, inputs and the palette's options."""
+    parts: list[str] = []
+    for w in app.screen.query("*"):
+        if not _shown(w):
+            continue
+        if isinstance(w, VirtualTable):
+            parts.append(" ".join(c.label + (("▼" if w.sort_state[1] else "▲") if w.sort_state
+                                             and w.sort_state[0] == c.key else "") for c in w.columns))
+            parts += [" ".join(map(str, r.cells)) for r in w.visible_rows()]
+        elif isinstance(w, Static):
+            parts.append(_plain(w.visual))
+        elif isinstance(w, Input):
+            parts.append(w.value)
+        elif isinstance(w, OptionList):
+            parts += [_plain(o.prompt) for o in w.options]
+    return "\n".join(parts)
 
-    svg = app.export_screenshot()
-    # the SVG holds the screen's text in <text> elements, one span per run
-    runs = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
-    import html
 
-    return html.unescape(" ".join(re.sub(r"<[^>]+>", "", r) for r in runs)).replace("\xa0", " ")
+def footer_keys(app) -> list[str]:
+    """The descriptions of the keys the footer shows now (the bindings that
+    are active on this screen and meant to be shown)."""
+    return [b.binding.description for b in app.screen.active_bindings.values() if b.binding.show and b.enabled]
 
 
-async def until(pilot, condition, timeout: float = 10.0, settle: float = 0.6) -> None:
+def showing(app, view: str) -> bool:
+    """The view is on top and its table (if it has one) is there to read."""
+    screen = app.screen
+    return getattr(screen, "view", None) == view and (not isinstance(screen, TableViewScreen) or screen.ready)
+
+
+async def until(pilot, condition, timeout: float = 10.0, settle: float = 0.0) -> None:
     """Wait until what the operator would see has happened (a busy machine is
-    slower, never wrong), then let one paint land (``settle`` seconds)."""
+    slower, never wrong), then until the console has handled what is queued."""
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.05)
-    await pilot.pause(settle)
+    await pilot.pause(settle or None)
+
+
+async def press_until(pilot, condition, *keys: str, timeout: float = 10.0) -> None:
+    """Press keys, then wait for what they should show."""
+    await pilot.press(*keys)
+    await until(pilot, condition, timeout)
 
 
 async def wait_for(condition, timeout: float = 10.0) -> None:

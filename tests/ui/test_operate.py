@@ -15,12 +15,20 @@ from ksystui.core.lifecycle import Op
 from ksystui.store.audit_log import current_actor
 from ksystui.store.queue import Queue
 from ksystui.store.queue_async import AsyncQueue
-from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import TableScreen
 
-from .conftest import local_fleet, screen_text, tenant_infos, until, wait_for
+from .conftest import (
+    Console,
+    console,
+    local_fleet,
+    press_until,
+    screen_text,
+    tenant_infos,
+    until,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -39,8 +47,8 @@ async def armed(world, tmp_path):
     await queue.close()
 
 
-def app_with(world, fleet, port, **kw):
-    return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, arbiter=port, **kw)
+def app_with(world, fleet, port, **kw) -> Console:
+    return console(world, fleet, arbiter=port, **kw)
 
 
 async def test_verify_key_confirms_with_the_exact_command_and_queues_it(world, armed):
@@ -78,8 +86,8 @@ async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
         await pilot.press("down", "M")  # customerB's row
         await until(pilot, lambda: confirming(app))
         assert "Type the tenant's name (customerB)" in screen_text(app)
-        await pilot.press(*"customerA", "enter")  # the wrong name
-        await pilot.pause(0.3)
+        await press_until(pilot, lambda: app.noted("the name does not match: nothing queued"),
+                          *"customerA", "enter")  # the wrong name
         assert isinstance(app.screen, ConfirmScreen) and await queue.list() == []
         await pilot.press(*["backspace"] * 9, *"customerB", "enter")
         await wait_for(lambda: queued(queue, 1))
@@ -162,8 +170,7 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "customerB" in screen_text(app))
         await pilot.press("down", "p")  # raise customerB's verify
         await until(pilot, lambda: isinstance(app.screen, ReasonScreen))
-        await pilot.press("enter")  # no reason: refused
-        await pilot.pause(0.2)
+        await press_until(pilot, lambda: app.noted("a written reason is required"), "enter")  # no reason: refused
         assert isinstance(app.screen, ReasonScreen)
         await pilot.press(*"auditor on site", "enter")
         await wait_for(lambda: raised(queue, 2))
@@ -180,19 +187,20 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
 async def test_readonly_console_refuses_every_operation(world, armed):
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port, readonly=True)
+    def refusals() -> int:
+        return sum("read-only mode" in n for n in app.notes)
+
     async with app.run_test(size=(140, 45)) as pilot:
-        for key in ("d", "v", "m", "M", "t", "c"):
-            await pilot.press(key)
-            await pilot.pause(0.1)
+        for n, key in enumerate(("d", "v", "m", "M", "t", "c"), start=1):
+            await press_until(pilot, lambda n=n: refusals() == n, key)
             assert not isinstance(app.screen, ConfirmScreen)
-        assert any("read-only" in n.message for n in app._notifications)
         assert await queue.list() == []
         # what another console queued is on view here, and nothing can be done to it
         await port.submit(await port.preview("r7r3m116", Op.VERIFY))
         await pilot.press("6")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "customerA" in screen_text(app))
-        await pilot.press("x", "p")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: app.screen.table.cursor_row is not None)
+        await press_until(pilot, lambda: refusals() == 8, "x", "p")
         assert not isinstance(app.screen, ReasonScreen) and (await queue.get(1)).state.value == "queued"
         await pilot.press("7")
         await until(pilot, lambda: isinstance(app.screen, AuditScreen) and "submit" in screen_text(app))
@@ -203,14 +211,11 @@ async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, a
     fleet2 = local_fleet(world, interval=0.2)
     await fleet2.refresh_all()
     port.fleet = fleet2
-    app = ControlRoomApp(fleet2, tenant_infos(world), start_fleet=True, arbiter=port)
+    app = Console(fleet2, tenant_infos(world), start_fleet=True, arbiter=port)
     async with app.run_test(size=(160, 45)) as pilot:
         world.faults.inject("host_failure", "raichu")
-        async with asyncio.timeout(10):
-            while not any("Recovery ready" in n.message for n in app._notifications):
-                await pilot.pause(0.05)
-        toasts = [n.message for n in app._notifications]
-        assert any("Recovery ready: unplanned move of customerB" in m and "queue position 1" in m for m in toasts)
+        await until(pilot, lambda: app.noted("Recovery ready"))
+        assert any("Recovery ready: unplanned move of customerB" in m and "queue position 1" in m for m in app.notes)
         await pilot.press("exclamation_mark")
         await until(pilot, lambda: confirming(app))
         assert "dr_type=unplanned" in screen_text(app) and "customerB" in screen_text(app)
@@ -256,7 +261,7 @@ async def test_the_queue_view_filters_and_sorts_like_every_table(world, armed):
         await pilot.press("escape")  # clears the filter, stays on the queue
         await until(pilot, lambda: tenants() == ["customerA", "customerB"])
         await pilot.press("s", "s")  # POS, then ID
-        await until(pilot, lambda: any("sorted by ID" in n.message for n in app._notifications))
+        await until(pilot, lambda: app.noted("sorted by ID"))
         await pilot.press("S")  # reversed
         await until(pilot, lambda: tenants() == ["customerB", "customerA"])
 
@@ -296,11 +301,26 @@ async def test_a_key_typed_while_a_view_is_still_opening_acts_on_that_view(world
     fleet, queue, _, port = armed
     app = app_with(world, fleet, port)
     async with app.run_test(size=(160, 45)) as pilot:
-        await pilot.pause()
-        opening = TableScreen("vms")
+        await until(pilot, lambda: isinstance(app.screen, TableScreen) and app.screen.ready)
+        opening = TableScreen("vms", app.state)
         app.push_screen(opening)  # not awaited: its table is not mounted yet
         assert not opening.ready and opening.selected() is None
         await app.action_guarded("op.verify")
         await until(pilot, lambda: confirming(app))
         assert "VERIFY for customerA" in screen_text(app)
         assert app.screen_stack[-2] is opening
+
+
+async def test_the_palette_runs_an_operation_as_its_key_does(world, armed):
+    """ctrl+p, "verify": the same confirmation as the v key, for the selected row."""
+    from textual.command import CommandPalette
+
+    fleet, queue, _, port = armed
+    app = app_with(world, fleet, port)
+    async with app.run_test(size=(140, 45)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, TableScreen) and app.screen.selected() is not None)
+        await press_until(pilot, lambda: isinstance(app.screen, CommandPalette), "ctrl+p")
+        await press_until(pilot, lambda: "Verify: queue a verification" in screen_text(app), *"verify")
+        await press_until(pilot, lambda: confirming(app), "enter")
+        assert "VERIFY for customerA" in screen_text(app)
+        await confirm(pilot, app, queue, 1)

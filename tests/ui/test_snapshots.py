@@ -22,7 +22,7 @@ from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.operate import QueueScreen
 
-from .conftest import FROZEN, local_fleet, tenant_infos, until
+from .conftest import FROZEN, local_fleet, screen_text, tenant_infos, until
 
 SIZES = [(120, 40), (80, 24)]
 SNORLAX = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"  # the seed's shared recovery host, by CEC UUID
@@ -70,13 +70,14 @@ VIEWS = {
     "tenant": ["enter"],
     "vm-detail": ["1", "enter"],
     "help": ["question_mark"],
+    "alerts": ["8"],
 }
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("view", list(VIEWS))
 def test_view(snap_compare, view, size):
-    faults = [("host_failure", "raichu")] if view == "events" else []
+    faults = [("host_failure", "raichu")] if view in ("events", "alerts") else []
     assert snap_compare(app_for(faults), terminal_size=size, press=VIEWS[view])
 
 
@@ -100,14 +101,16 @@ def armed_app_for(db: str, **kw) -> ControlRoomApp:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("key,screen", [pytest.param("6", QueueScreen, id="queue"),
-                                        pytest.param("7", AuditScreen, id="audit")])
-def test_arbiter_views(snap_compare, tmp_path, key, screen, size):
+@pytest.mark.parametrize("key,screen,note", [pytest.param("6", QueueScreen, "in the order they will run", id="queue"),
+                                             pytest.param("7", AuditScreen, "intact", id="audit")])
+def test_arbiter_views(snap_compare, tmp_path, key, screen, note, size):
     app = armed_app_for(str(tmp_path / "q.db"))
 
     async def open_view(pilot):
         await pilot.press(key)
-        await until(pilot, lambda: isinstance(app.screen, screen) and len(app.screen.table.visible_rows()) == 2)
+        # the rows, and the note above them (the audit's says whether the chain holds, read after the rows)
+        await until(pilot, lambda: isinstance(app.screen, screen) and len(app.screen.table.visible_rows()) == 2
+                    and note in screen_text(app))
 
     assert snap_compare(app, terminal_size=size, run_before=open_view)
 

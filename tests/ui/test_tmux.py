@@ -40,13 +40,17 @@ class Tmux:
         return self._run("capture-pane", "-p", "-t", self.name)
 
     def wait_for(self, text: str, timeout: float = 30) -> str:
+        return self.wait_until(lambda screen: text in screen, f"{text!r} to appear", timeout)
+
+    def wait_until(self, shows, what: str, timeout: float = 30) -> str:
+        """Poll the pane until ``shows(screen)`` holds; the screen then."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
-            if text in screen:
+            if shows(screen):
                 return screen
             time.sleep(0.2)
-        raise AssertionError(f"{text!r} did not appear; the screen shows:\n{self.screen()}")
+        raise AssertionError(f"waited for {what}; the screen shows:\n{self.screen()}")
 
     def alive(self) -> bool:
         """Whether the program still runs (its session closes when it exits)."""
@@ -73,9 +77,7 @@ def test_demo_in_tmux_vms_filter_and_drill_down():
         term.wait_for("filter: words")  # a person types once the filter bar is there
         term.type("db2")
         term.keys("Enter")
-        time.sleep(1.0)
-        screen = term.screen()
-        assert "cB_db2core" in screen and "cA_oradb01" not in screen
+        term.wait_until(lambda screen: "cB_db2core" in screen and "cA_oradb01" not in screen, "the filter to apply")
         term.keys("Enter")  # drill down into the VM
         screen = term.wait_for("VM cB_db2core")
         assert "uuid:" in screen and "READY_TO_MOVE" in screen and "raichu" in screen

@@ -184,14 +184,14 @@ async def test_apply_is_batched_and_flush_paints_now() -> None:
             if table._flush_count:
                 break
             await pilot.pause(0.05)
-        await pilot.pause(0.3)
+        await pilot.pause(0.3)  # a timer period more: proving no second paint takes time passing
         assert table._flush_count == 1  # two applies, one paint
         assert table.get_row(1).cells[1] == "FAILED"  # type: ignore[union-attr]
         assert table.total_count == 11 and table.visible_rows()[-1].key == 99
         table.apply(RowChanges(remove=(99,)))
         table.flush()
         assert table._flush_count == 2 and table.total_count == 10
-        await pilot.pause(0.3)
+        await pilot.pause(0.3)  # longer than paint_interval: the cancelled timer would have fired by now
         assert table._flush_count == 2  # the timer was cancelled by the manual flush
         table.flush()
         assert table._flush_count == 2  # nothing queued: no paint

@@ -75,7 +75,7 @@ class SortOrder:
     def delete(self, slot: int) -> None:
         """Take ``slot`` out of a sorted order (by its current key)."""
         order = self.order
-        i = bisect_left(order, self.keys[slot], key=self.keys.__getitem__)  # type: ignore[arg-type]
+        i = bisect_left(order, self.keys[slot], key=self.keys.__getitem__)  # type: ignore[type-var]
         if i < len(order) and order[i] == slot:
             del order[i]
         else:  # not expected; stay correct anyway
@@ -85,7 +85,7 @@ class SortOrder:
         """Put ``slots`` (with their keys set) in their sorted places."""
         try:
             for slot in slots:
-                insort(self.order, slot, key=self.keys.__getitem__)  # type: ignore[arg-type]
+                insort(self.order, slot, key=self.keys.__getitem__)  # type: ignore[type-var]
         except TypeError:
             self.as_text = True
             self.rebuild(len(self.keys))

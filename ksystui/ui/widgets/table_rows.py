@@ -165,7 +165,7 @@ class ColumnWidths:
     def measure(self, i: int, cells: Iterable[str | Text], ascii_only: bool = False) -> None:
         """Measure column ``i`` from all its cells (bulk load or re-measure)."""
         cap = self.columns[i].max_width
-        lens = list(map(len if ascii_only else cell_width, cells))  # type: ignore[arg-type]
+        lens = list(map(len if ascii_only else cell_width, cells))
         best = max(lens, default=0)
         if best >= cap:
             self.best[i], self.count[i] = cap, sum(map(cap.__le__, lens))
@@ -235,7 +235,7 @@ class SearchIndex:
         try:
             self.text = list(map(str.lower, map(SEP.join, cells)))  # type: ignore[arg-type]
         except TypeError:  # some rich Text cells
-            self.text = list(map(search_text, cells))  # type: ignore[arg-type]
+            self.text = list(map(search_text, cells))
             return False
         return all(map(str.isascii, self.text))  # type: ignore[arg-type]
 

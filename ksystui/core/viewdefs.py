@@ -1,0 +1,296 @@
+"""The console's views, one entry each (k9s's registrar). Pure.
+
+A ``ViewDef`` says everything the console needs to know of a view: its
+name, the ``:`` words and the number key that open it, its typed columns,
+where its rows come from (which is also how the scope applies to it), what
+Enter on a row opens, and which kinds of action act in it. The ``:``
+interpreter, the palette, ``?`` help, the footer, the number keys and the
+console's picture of the fleet all read this registry, so adding a view is
+an entry here and its row builder (in ``core.views``), nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from ksystui.core.details import Pairs, node_pairs, object_pairs
+from ksystui.core.model import KsysEvent
+from ksystui.core.snapshot import NodeSnapshot
+from ksystui.core.tenants import TenantInfo
+from ksystui.core.views import (
+    RowKey,
+    ViewRow,
+    alert_rows,
+    event_rows,
+    host_rows,
+    node_rows,
+    overview_rows,
+    replication_rows,
+    tenant_rows,
+    vm_rows,
+)
+
+
+class ColumnKind(Enum):
+    """How a column's cells read and sort."""
+
+    TEXT = "text"  # as written, case-insensitively
+    NUMBER = "number"  # by the number in it, right-aligned ("10" after "2"; "-" last)
+    AGE = "age"  # by the duration it spells ("live" first, "4m05s" after "45s", "never" last)
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    key: str
+    label: str
+    kind: ColumnKind = ColumnKind.TEXT
+    max_width: int | None = None  # None: the table's default cap
+
+
+def text(key: str, label: str, max_width: int | None = None) -> ColumnDef:
+    return ColumnDef(key, label, ColumnKind.TEXT, max_width)
+
+
+def number(key: str, label: str) -> ColumnDef:
+    return ColumnDef(key, label, ColumnKind.NUMBER)
+
+
+def age(key: str, label: str) -> ColumnDef:
+    return ColumnDef(key, label, ColumnKind.AGE)
+
+
+class Capability(Enum):
+    """A kind of action a view's rows support; an action that needs one acts
+    (and shows in the footer and ``?``) only in views that have it."""
+
+    LIST = "list"  # filter and sort the rows
+    DRILL = "drill"  # Enter opens what the row is about
+    POLL = "poll"  # poll the selected row's node now
+    ACKNOWLEDGE = "acknowledge"  # rows are events, keyed (kind, event identity)
+    OPERATE = "operate"  # queue an operation on the selected row's tenant node
+    QUEUE = "queue"  # cancel or raise the selected queued operation
+
+
+# --- where rows come from (and so how the console's scope applies) ----------------
+@dataclass(frozen=True)
+class NodeRowContext:
+    now: datetime
+    changed_at: Mapping[RowKey, datetime]  # when a VM last changed state, as the console saw it
+    acknowledged: frozenset[str]  # event identities the operator acknowledged
+
+
+@dataclass(frozen=True)
+class FleetRowContext:
+    snapshots: Mapping[str, NodeSnapshot]
+    tenants: Sequence[TenantInfo]
+    now: datetime
+    scope: str | None
+    open_critical: Mapping[str, int]  # node -> unacknowledged critical events
+
+
+@dataclass(frozen=True)
+class PerNode:
+    """Rows built from one node's snapshot at a time (a poll changes only that
+    node's rows); a node of a tenant out of scope gives none."""
+
+    build: Callable[[NodeSnapshot, NodeRowContext], list[ViewRow]]
+
+
+@dataclass(frozen=True)
+class FleetWide:
+    """Rows built from every snapshot at once (small views); the builder gets
+    the scope and may tell of other tenants nothing but a count."""
+
+    build: Callable[[FleetRowContext], list[ViewRow]]
+
+
+@dataclass(frozen=True)
+class OneTenant:
+    """One tenant's rows, built when opened; opened only for a tenant in scope."""
+
+    build: Callable[[Mapping[str, NodeSnapshot], str], list[ViewRow]]
+
+
+@dataclass(frozen=True)
+class FromArbiter:
+    """Rows read from the arbiter (the queue's database) with the console's scope."""
+
+
+Source = PerNode | FleetWide | OneTenant | FromArbiter
+
+
+# --- what Enter on a row opens ------------------------------------------------------
+@dataclass(frozen=True)
+class OpenView:
+    view: str
+    tenant: str | None = None  # for a OneTenant view
+    preset_filter: str = ""
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenDetail:
+    title: str
+    pairs: tuple[tuple[str, str], ...]
+
+
+DrillTarget = OpenView | OpenDetail
+Rank = Callable[[str | None], tuple[int, str]]  # a tenant's place in agreement order
+
+
+@dataclass(frozen=True)
+class ViewDef:
+    name: str
+    title: str
+    columns: tuple[ColumnDef, ...]
+    source: Source
+    key: str | None = None  # the number key that opens it
+    aliases: tuple[str, ...] = ()  # other ``:`` words for it
+    capabilities: frozenset[Capability] = frozenset()
+    drill: Callable[[ViewRow], DrillTarget | None] | None = None
+    default_sort: tuple[str, bool] | None = None  # (column key, descending); None: the natural order
+    # the natural order of its rows; None: as built
+    order: Callable[[ViewRow, Rank], tuple[Any, ...]] | None = None
+    hint: str = ""  # one line for the palette and ``?``
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
+
+    @property
+    def commandable(self) -> bool:
+        """Opened by ``:name`` (a OneTenant view is opened by ``:tenant NAME``)."""
+        return not isinstance(self.source, OneTenant)
+
+    def has(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+
+# --- natural orders -------------------------------------------------------------------
+def by_tenant(row: ViewRow, rank: Rank) -> tuple[Any, ...]:
+    """Tenants by agreement priority, then node, then as the node lists them."""
+    return (rank(row.tenant), row.node or "")
+
+
+def by_recovery_host(row: ViewRow, rank: Rank) -> tuple[Any, ...]:
+    """Each recovery host's tenants together, in agreement order."""
+    return (row.cells[0], rank(row.tenant), row.node or "")
+
+
+# --- drill-down targets ---------------------------------------------------------------
+def _where(row: ViewRow) -> Pairs:
+    return [("tenant", row.tenant or ""), ("node", row.node or "")]
+
+
+HOME_VIEW = "overview"  # where the console opens, and where a change of scope returns
+TENANT_VIEW = "tenant"  # the one-tenant view `:tenant NAME` opens
+
+
+def open_tenant(tenant: str) -> OpenView:
+    return OpenView(TENANT_VIEW, tenant=tenant, title=f"Tenant {tenant}")
+
+
+def to_tenant(row: ViewRow) -> DrillTarget | None:
+    return open_tenant(row.tenant) if row.tenant else None
+
+
+def to_node_vms(row: ViewRow) -> DrillTarget | None:
+    return OpenView("vms", preset_filter=f"node:{row.node}") if row.node else None
+
+
+def to_vm(row: ViewRow) -> DrillTarget | None:
+    return OpenDetail(f"VM {row.key[2]}", tuple(_where(row) + object_pairs(row.data)))
+
+
+def to_event(row: ViewRow) -> DrillTarget | None:
+    name = row.data.name if isinstance(row.data, KsysEvent) else "?"
+    return OpenDetail(f"Event {name}", tuple(_where(row) + object_pairs(row.data)))
+
+
+def to_node(row: ViewRow) -> DrillTarget | None:
+    if not isinstance(row.data, NodeSnapshot):
+        return None
+    return OpenDetail(f"Node {row.node}", tuple(node_pairs(row.data)))
+
+
+
+# --- the registry -----------------------------------------------------------------------
+FLEET = frozenset({Capability.LIST, Capability.DRILL, Capability.POLL, Capability.OPERATE})
+
+VIEW_DEFS: tuple[ViewDef, ...] = (
+    ViewDef("overview", "Overview", (
+        text("tenant", "TENANT"), number("prio", "PRIO"), text("tier", "TIER"), text("node", "NODE"),
+        text("conn", "CONN"), age("age", "AGE"), text("vms", "VMS"), text("replication", "REPLICATION"),
+        number("critical", "CRIT"), text("shared", "SHARED HOSTS")),
+        FleetWide(lambda c: overview_rows(c.snapshots, c.tenants, c.now, c.scope, c.open_critical)),
+        key="0", aliases=("tenants",), capabilities=FLEET, drill=to_tenant,
+        hint="every tenant's nodes: connection, VMs, replication, open alerts"),
+    ViewDef("vms", "VMs", (
+        text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
+        text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
+        age("changed", "LAST CHANGE"), age("age", "AGE")),
+        PerNode(lambda s, c: vm_rows(s, c.now, c.changed_at)),
+        key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope"),
+    ViewDef("replication", "Replication", (
+        text("tenant", "TENANT"), text("node", "NODE"), text("group", "DISK GROUP"),
+        text("cg", "CONSISTENCY GROUP"), text("state", "STATE"), number("progress", "PROGRESS"),
+        number("lag", "LAG"), number("pairs", "PAIRS"), text("site", "ACTIVE SITE"), age("age", "AGE")),
+        PerNode(lambda s, c: replication_rows(s, c.now)),
+        key="2", capabilities=FLEET, drill=to_node_vms, order=by_tenant,
+        hint="disk groups: consistency, progress, lag"),
+    ViewDef("events", "Events", (
+        text("time", "TIME"), text("tenant", "TENANT"), text("node", "NODE"), text("severity", "SEVERITY"),
+        text("event", "EVENT"), text("resource", "RESOURCE"), text("description", "DESCRIPTION"),
+        text("ack", "ACK")),
+        PerNode(lambda s, c: event_rows(s, c.acknowledged)),
+        key="3", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
+        # a live stream: what just happened on top, whichever tenant it came from
+        default_sort=("time", True), hint="every KSYS event, newest first"),
+    ViewDef("hosts", "Hosts", (
+        text("recovery", "RECOVERY HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
+        text("node", "NODE"), text("production", "PRODUCTION HOST"), text("state", "STATE"),
+        text("shared", "SHARED WITH")),
+        FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
+        key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
+        hint="recovery hosts and who shares them"),
+    ViewDef("nodes", "Nodes", (
+        text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
+        age("success", "LAST SUCCESS"), text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
+        age("retry", "NEXT RETRY")),
+        FleetWide(lambda c: node_rows(c.snapshots, c.now, c.scope)),
+        key="5", capabilities=FLEET, drill=to_node, hint="each KSYS node's connection and freshness"),
+    ViewDef("queue", "Queue", (
+        number("pos", "POS"), number("id", "ID"), text("host", "SHARED HOST"), text("tenant", "TENANT"),
+        text("node", "NODE"), text("op", "OPERATION"), text("state", "STATE"), number("prio", "PRIO"),
+        text("detail", "WHY / PROGRESS", max_width=80)),
+        FromArbiter(), key="6", capabilities=frozenset({Capability.LIST, Capability.QUEUE}),
+        hint="operations per shared recovery host: what runs, what waits and why"),
+    ViewDef("audit", "Audit", (
+        number("seq", "SEQ"), text("at", "TIME (UTC)"), text("actor", "WHO"), text("action", "ACTION"),
+        number("op", "OP"), text("tenant", "TENANT"), text("node", "NODE"), text("what", "WHAT", max_width=90)),
+        FromArbiter(), key="7", capabilities=frozenset({Capability.LIST}),
+        hint="who did what, when and why (hash-chained)"),
+    ViewDef("alerts", "Alerts", (
+        text("tenant", "TENANT"), text("node", "NODE"), text("time", "TIME"), text("event", "EVENT"),
+        text("resource", "RESOURCE"), text("description", "DESCRIPTION"), text("recovery", "RECOVERY")),
+        PerNode(lambda s, c: alert_rows(s, c.acknowledged)),
+        key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
+        default_sort=("time", True), hint="open critical events, newest first, with the recovery proposed"),
+    ViewDef("tenant", "Tenant", (
+        text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
+        text("detail", "DETAIL")),
+        OneTenant(tenant_rows), capabilities=FLEET, drill=to_node_vms,
+        hint="everything one tenant's KSYS nodes know of its configuration"),
+)
+
+VIEWS: dict[str, ViewDef] = {v.name: v for v in VIEW_DEFS}
+
+
+def view_named(word: str) -> ViewDef | None:
+    """The view a ``:`` word opens (its name or an alias), or None."""
+    word = word.lower()
+    return next((v for v in VIEW_DEFS if word in v.words and v.commandable), None)

@@ -1,0 +1,57 @@
+"""What screens ask of the console. A screen posts one of these and the
+message bubbles up to the app, which decides; no screen calls the app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from ksystui.core.model import KsysEvent
+from ksystui.core.snapshot import NodeSnapshot
+from ksystui.core.views import ViewRow
+
+
+@dataclass
+class SnapshotReceived(Message):
+    """The fleet polled a node (posted from the fleet's callback)."""
+
+    snapshot: NodeSnapshot
+    new_events: tuple[KsysEvent, ...] = ()
+
+
+@dataclass
+class ScreenShown(Message):
+    """A screen came (back) on top: its header and breadcrumb need the present."""
+
+
+@dataclass
+class DrillDownRequested(Message):
+    view: str
+    row: ViewRow
+
+
+@dataclass
+class RefreshRequested(Message):
+    node: str
+
+
+@dataclass
+class AcknowledgeRequested(Message):
+    identity: str  # the event's identity
+
+
+@dataclass
+class OperationRequested(Message):
+    word: str  # an operation's word (core.operations.OP_WORDS)
+    row: ViewRow | None  # the selected row: its node, or its tenant's default node
+
+
+@dataclass
+class CancelRequested(Message):
+    op_id: int
+
+
+@dataclass
+class RaiseRequested(Message):
+    op_id: int
