@@ -21,6 +21,7 @@ sim: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check ksystui tests bench
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 # Four workers on two cores: much of the suite waits on simulated nodes, SSH
 # and terminals rather than computing (5.0 min in one process, 2.1 min so).

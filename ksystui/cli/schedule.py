@@ -67,6 +67,7 @@ def apply(margin: int, yes: bool, opts: GlobalOptions) -> None:
         if not yes:
             print("re-run with --yes to push this schedule through the arbiter", file=out)
             return 1
+        assert rt.queue is not None  # arbiter_runtime requires the queue
         ids = []
         for w in windows:
             tenant = rt.fleet.snapshots[w.node].tenant

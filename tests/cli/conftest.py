@@ -105,7 +105,7 @@ class Quiet:
     def states(self) -> dict[int, str]:
         q = Queue.open(f"sqlite:///{self.db}")
         try:
-            return {o.id: str(o.state) for o in q.list()}
+            return {o.id: str(o.state) for o in q.operations()}
         finally:
             q.close()
 

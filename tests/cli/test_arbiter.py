@@ -52,7 +52,7 @@ async def test_submit_wait_for_both_tenants_at_once_runs_one_after_the_other(ser
     assert world.collisions.entries() == []
     q = Queue.open(f"sqlite:///{db}")
     try:
-        a, b = sorted(q.list(), key=lambda o: o.started_at)
+        a, b = sorted(q.operations(), key=lambda o: o.started_at)
         assert a.finished_at <= b.started_at
     finally:
         q.close()
@@ -122,11 +122,11 @@ async def settle(cfg: Path, db: Path, timeout: float = 60.0, done=None) -> list:
     try:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            ops = q.list()
+            ops = q.operations()
             if done(ops):
                 return ops
             await asyncio.sleep(0.2)
-        raise AssertionError(f"not settled: {[(o.id, o.op, o.state) for o in q.list()]}")
+        raise AssertionError(f"not settled: {[(o.id, o.op, o.state) for o in q.operations()]}")
     finally:
         q.close()
         proc.terminate()

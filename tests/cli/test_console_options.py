@@ -55,7 +55,7 @@ async def refuses_every_operation(app, pilot):
         await pilot.press(key)
         await until(pilot, lambda: any("read-only" in m for m in app.__dict__["told"]), settle=0)
         assert not isinstance(app.screen, ConfirmScreen), key
-    assert await app.arbiter.queue.list() == []
+    assert await app.arbiter.queue.operations() == []
 
 
 @pytest.mark.parametrize("args", [["--readonly", "demo"], ["demo", "--readonly"]])

@@ -61,7 +61,7 @@ async def test_verify_key_confirms_with_the_exact_command_and_queues_it(world, a
         assert "VERIFY for customerA" in text and "ksysmgr -t verify site customerA" in text
         assert "r7r3m116" in text and "snorlax" in text and "position 1" in text
         await confirm(pilot, app, queue, 1)
-        ops = await queue.list()
+        ops = await queue.operations()
         assert [(o.tenant, o.op.value, o.state.value) for o in ops] == [("customerA", "verify", "queued")]
         # the Enter that confirmed does not also drill into the row behind the dialog
         assert isinstance(app.screen, TableScreen) and app.screen.view == "overview"
@@ -76,7 +76,7 @@ async def test_escape_queues_nothing(world, armed):
         assert "planned move".upper() in screen_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
-        assert await queue.list() == []
+        assert await queue.operations() == []
 
 
 async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
@@ -88,10 +88,10 @@ async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
         assert "Type the tenant's name (customerB)" in screen_text(app)
         await press_until(pilot, lambda: app.noted("the name does not match: nothing queued"),
                           *"customerA", "enter")  # the wrong name
-        assert isinstance(app.screen, ConfirmScreen) and await queue.list() == []
+        assert isinstance(app.screen, ConfirmScreen) and await queue.operations() == []
         await pilot.press(*["backspace"] * 9, *"customerB", "enter")
         await wait_for(lambda: queued(queue, 1))
-        (op,) = await queue.list()
+        (op,) = await queue.operations()
         assert op.op.value == "move-unplanned" and "dr_type=unplanned" in op.argv
 
 
@@ -141,7 +141,7 @@ def confirming(app) -> bool:
 
 
 async def queued(queue, n: int) -> bool:
-    return len(await queue.list()) == n
+    return len(await queue.operations()) == n
 
 
 async def raised(queue, op_id: int) -> bool:
@@ -174,7 +174,7 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
         assert isinstance(app.screen, ReasonScreen)
         await pilot.press(*"auditor on site", "enter")
         await wait_for(lambda: raised(queue, 2))
-        ops = {o.id: o for o in await queue.list()}
+        ops = {o.id: o for o in await queue.operations()}
         assert ops[2].raised and ops[2].raise_reason == "auditor on site"
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and raised_first(app))
         app.screen.table.move_cursor_to(1)
@@ -194,7 +194,7 @@ async def test_readonly_console_refuses_every_operation(world, armed):
         for n, key in enumerate(("d", "v", "m", "M", "t", "c"), start=1):
             await press_until(pilot, lambda n=n: refusals() == n, key)
             assert not isinstance(app.screen, ConfirmScreen)
-        assert await queue.list() == []
+        assert await queue.operations() == []
         # what another console queued is on view here, and nothing can be done to it
         await port.submit(await port.preview("r7r3m116", Op.VERIFY))
         await pilot.press("6")
