@@ -15,6 +15,7 @@ IGNORE_NAMES = {
     "action_*": "Textual actions, bound by name from BINDINGS and the command palette",
     "on_*": "Textual message handlers (on_<widget>_<message>)",
     "key_*": "Textual key handlers",
+    "check_action": "Textual asks it whether an action is enabled (footer and bindings)",
     "compose": "Textual builds a widget's children from it",
     "render_line": "Textual's Line API",
     "DEFAULT_CSS": "Textual styles",

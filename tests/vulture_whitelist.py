@@ -2,8 +2,7 @@
 ``ksystui`` and this file, and fails on any finding).
 
 Each group says why its names are used although no code in ksystui calls
-them. A name listed here is "used" everywhere, so keep the groups tight; the
-last section is temporary.
+them. A name listed here is "used" everywhere, so keep the groups tight.
 """
 
 # ruff: noqa: F821, B018
@@ -85,40 +84,45 @@ _.connection_count  # sim/ssh_server.py
 _.running_commands  # sim/ssh_server.py
 _.wait_commands  # sim/ssh_server.py
 
-# --- pending: other slices (issue 9). Public API used only by tests today: keep, or test through
-# the callers and drop; the owner decides.
-conflict  # core/arbitration.py
-conflicts  # core/planning.py
+# --- Pure rules the design names, tested on their own; `decide` and the planner apply them through claims
+conflict  # core/arbitration.py: two operations conflict iff their claims intersect
+conflicts  # core/planning.py: two auto-discovery windows overlap
+
+# --- Schema facts read by the migration tests (every table a revision must create) and stored columns
+#     kept for the record (who submitted an operation is audited and stored with it)
 TABLES  # store/queue_tables.py, store/tables.py
 submitted_by  # store/queue_tables.py, store/queue_types.py
+
+# --- The transports' health and counters: the NodeTransport seam reports them (tests/transport read them
+#     to prove reconnection, backoff and reuse); the monitor keeps its own latency per poll
 _.failures  # transport/backoff.py
 _.attempts  # transport/rest.py
 _.last_latency_ms  # transport/rest.py, transport/ssh.py
+last_latency_ms  # transport/base.py (TransportHealth)
+last_ok_at  # transport/base.py (TransportHealth)
+_.connections_opened  # transport/ssh.py
+
+# --- The PowerVS DR Automation REST client's endpoints (ksys-reference, DR Automation API): tested against
+#     the simulator's REST service; the fleet polls only the summary today (issue 15 reads the rest)
 _.get_managed_vms  # transport/rest.py
 _.get_last_operation  # transport/rest.py
 _.get_events  # transport/rest.py
 _.get_event  # transport/rest.py
-_.connections_opened  # transport/ssh.py
+
+# --- The virtual table's read-outs for tests (what is painted, how often it flushed)
 _.view_keys  # ui/widgets/table_model.py
 _._flush_count  # ui/widgets/virtual_table.py
 _.get_row  # ui/widgets/virtual_table.py
 _.visible_rows  # ui/widgets/virtual_table.py
 
-# --- pending: other slices (issue 9). Looks dead: nothing in ksystui or tests uses it. The lead removes
-# these (or their owner wires them up) after merging, then deletes the line here.
-admissible  # core/arbitration.py
-_.op_class  # core/arbitration.py
+# --- Checks that run only under mypy: assigning a Fleet, an SshTransport to the Protocol they must fit
+#     proves the seam (a runtime test could not: Protocols are structural)
+_a_fleet_is_read_so  # arbiter/ports.py
+_a_transport_runs_so  # arbiter/ports.py
+_ssh_is_a_transport  # transport/__init__.py
+
+# --- The parsed ksysmgr command line keeps every flag it was given (`-l low|max`), as a real KSYS would accept
 trace_level  # core/ksysmgr/grammar.py
-_.attr_ci  # core/ksysmgr/grammar.py
-T  # core/ksysmgr/layouts.py
-PHASES  # core/ksysmgr/progress_rules.py
-ENTITY_KINDS  # core/ksysmgr/progress_rules.py
-_.terminal  # core/opstate.py
-_.holds_claims  # core/opstate.py
-_.default_node  # core/tenants.py
-UNKNOWN_PRIORITY  # core/tenants.py
-STATES  # store/queue_tables.py
-HOST_KEY_STATUSES  # transport/base.py
-last_latency_ms  # transport/base.py
-last_ok_at  # transport/base.py
-BY_ID  # ui/actions.py
+
+# --- Textual reads these by name: a message's `control` (the widget it is about, for selectors)
+_.control  # ui/widgets/virtual_table.py

@@ -4,25 +4,13 @@ first, and one sentence on whether the chain is intact."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ksystui.core.audit import AuditEntry
+from ksystui.core.readouts import AuditLine
 
 # detail keys that say nothing to a person reading the trail
 _PLUMBING = {"fence"}
 _VALUE_WIDTH = 60
-
-
-@dataclass(frozen=True)
-class AuditLine:
-    seq: int
-    at: str  # UTC, to the second
-    actor: str  # OS user@host/console
-    action: str
-    operation: int | None
-    tenant: str
-    node: str
-    what: str  # the record's detail, as key=value pairs
 
 
 def audit_line(entry: AuditEntry) -> AuditLine:

@@ -4,13 +4,11 @@ never touches the queue's database itself."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ksystui.arbiter.audit_lines import AuditLine, audit_line, chain_status
+from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
-    QueueLine,
     SubmitError,
     plan_for,
     queue_lines,
@@ -20,25 +18,9 @@ from ksystui.arbiter.service import (
 from ksystui.core.actor import Actor
 from ksystui.core.arbitration import Request, decide, ordered
 from ksystui.core.lifecycle import Op
-from ksystui.core.operations import OP_LABEL, PlannedOp, preconditions
+from ksystui.core.operations import OP_LABEL, preconditions
+from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.store.queue_async import AsyncQueue
-
-
-@dataclass(frozen=True)
-class Preview:
-    """Everything the confirmation says before anything is queued."""
-
-    planned: PlannedOp
-    label: str
-    priority: int
-    position: int  # where it would stand among the waiting, 1-based
-    holders: tuple[str, ...]  # who holds what it needs, right now
-    warnings: tuple[str, ...]  # why it would be refused if dispatched now
-    needs_typed_confirmation: bool  # unplanned move: type the tenant's name
-
-    @property
-    def dangerous(self) -> bool:
-        return self.planned.op is not Op.DISCOVER
 
 
 class ArbiterPort:

@@ -4,7 +4,6 @@ and the console, so both go through the same arbiter and database."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ksystui.arbiter.killpoints import maybe_die
@@ -16,6 +15,7 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
 from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
+from ksystui.core.readouts import QueueLine
 from ksystui.core.snapshot import Freshness
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.store.queue_types import NewOp, QueuedOp
@@ -60,22 +60,6 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
     row = await queue.submit(new, actor)
     maybe_die("after_submit")
     return row
-
-
-@dataclass(frozen=True)
-class QueueLine:
-    """One line of the queue view / `ksystui queue`."""
-
-    id: int
-    host: str  # the shared recovery host it needs (names), or "-"
-    tenant: str
-    node: str
-    op: str
-    state: str  # an OpState's value: plain text for the table it lands in
-    position: int | None  # 1-based place among the waiting
-    tier_priority: int
-    detail: str  # elapsed / ETA for the running; why it waits for the waiting
-    command: str
 
 
 def _fmt(seconds: float | None) -> str:

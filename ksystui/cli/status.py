@@ -18,7 +18,7 @@ from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_
 if TYPE_CHECKING:
     from ksystui.config import NodeConfig
 
-EXIT_OK, EXIT_UNREACHABLE, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_UNREACHABLE = 0, 1
 
 
 @click.command()

@@ -115,10 +115,6 @@ class Request:
         object.__setattr__(self, "key", (-self.raised, CLASS_RANK[CLASS_OF[self.op]], self.priority, self.arrival,
                                          self.id))
 
-    @property
-    def op_class(self) -> OpClass:
-        return CLASS_OF[self.op]
-
 
 def claims(req: Request) -> frozenset[Claim]:
     return req.claims
@@ -220,7 +216,3 @@ def _admit_fast(held: dict[Claim, int], queue: list[Request],
         if not open_nodes:
             break
     return tuple(admit)
-
-
-def admissible(running: Sequence[Request], waiting: Iterable[Request]) -> list[Request]:
-    return list(decide(running, waiting).admit)

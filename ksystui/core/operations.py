@@ -52,7 +52,7 @@ class PlannedOp:
     node: str
     tenant: str
     argv: tuple[str, ...]
-    site: str
+    site: str | None  # None: a node-wide setting (modify system), no site
     to_site: str | None
     recovery_hosts: tuple[str, ...]  # CEC UUIDs
     host_names: tuple[str, ...]

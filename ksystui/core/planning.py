@@ -122,5 +122,5 @@ def schedule_change(window: NodeWindow, tenant: str) -> PlannedOp:
     """The operation that sets a node's ``auto_discovery_time`` to its
     window: a system setting, so no site and no recovery host."""
     argv = build_modify_system(auto_discovery_time=window.hhmm)
-    return PlannedOp(Op.CONFIGURE, window.node, tenant, tuple(argv), site="", to_site=None,
+    return PlannedOp(Op.CONFIGURE, window.node, tenant, tuple(argv), site=None, to_site=None,
                      recovery_hosts=(), host_names=())

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ksystui.core.model import (
     DiskGroup,
@@ -28,6 +28,18 @@ from ksystui.core.model import (
 )
 
 STALE_AFTER_INTERVALS = 3
+T = TypeVar("T")
+
+
+class _Items(Generic[T]):
+    """A snapshot attribute reading one query's items (no annotation where it
+    is used, so the dataclass does not take it for a field)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __get__(self, snap: NodeSnapshot, owner: type[NodeSnapshot] | None = None) -> tuple[T, ...]:
+        return snap.items(self.kind)
 
 
 class Freshness(StrEnum):
@@ -83,33 +95,14 @@ class NodeSnapshot:
         s = self.sections.get(kind)
         return s.items if s else ()
 
-    @property
-    def vms(self) -> tuple[Vm, ...]:
-        return self.items("vm")
-
-    @property
-    def sites(self) -> tuple[Site, ...]:
-        return self.items("site")
-
-    @property
-    def hosts(self) -> tuple[Host, ...]:
-        return self.items("host")
-
-    @property
-    def disk_groups(self) -> tuple[DiskGroup, ...]:
-        return self.items("disk_group")
-
-    @property
-    def disk_pairs(self) -> tuple[DiskPair, ...]:
-        return self.items("disk_pair")
-
-    @property
-    def workgroups(self) -> tuple[Workgroup, ...]:
-        return self.items("workgroup")
-
-    @property
-    def events(self) -> tuple[KsysEvent, ...]:
-        return self.items("event")
+    # the items of one query, typed: ``snap.vms`` is ``snap.items("vm")``
+    vms = _Items[Vm]("vm")
+    sites = _Items[Site]("site")
+    hosts = _Items[Host]("host")
+    disk_groups = _Items[DiskGroup]("disk_group")
+    disk_pairs = _Items[DiskPair]("disk_pair")
+    workgroups = _Items[Workgroup]("workgroup")
+    events = _Items[KsysEvent]("event")
 
     @property
     def system(self) -> SystemAttributes | None:

@@ -288,9 +288,3 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
 )
 
 VIEWS: dict[str, ViewDef] = {v.name: v for v in VIEW_DEFS}
-
-
-def view_named(word: str) -> ViewDef | None:
-    """The view a ``:`` word opens (its name or an alias), or None."""
-    word = word.lower()
-    return next((v for v in VIEW_DEFS if word in v.words and v.commandable), None)

@@ -238,11 +238,11 @@ class NodeMonitor:
         return self.snapshot
 
     def _host_key_status(self, default: str) -> str:
-        return getattr(self.transport, "host_key_status", None) or default
+        return self.transport.host_key_status or default
 
     def _next_attempt(self, now: datetime) -> datetime:
-        nxt = getattr(self.transport, "next_attempt_at", None)
-        return nxt if isinstance(nxt, datetime) and nxt > now else now + timedelta(seconds=self.interval)
+        nxt = self.transport.next_attempt_at
+        return nxt if nxt is not None and nxt > now else now + timedelta(seconds=self.interval)
 
     def _parse(self, kind: str, text: str) -> tuple:
         """Parse a query's output; identical output (the common case: most

@@ -28,7 +28,7 @@ import importlib
 import json
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import Enum
 from functools import cache
@@ -104,16 +104,30 @@ def _is_union(hint: Any) -> bool:
 
 
 # --- encoding --------------------------------------------------------------------
-def _enc(value: Any, hint: Any) -> Any:
+_SPECIFIC = object()  # the hint names one type: the caller handles it
+
+
+def _by_loose_hint(value: Any, hint: Any, walk: Callable[[Any, Any], Any], untyped: Callable[[Any], Any]) -> Any:
+    """Encode or decode ``value`` where the hint does not name one type
+    (``Any``, ``object``, a union): ``walk`` follows the one type an optional
+    names, ``untyped`` tags or reads the value's own type. ``_SPECIFIC``
+    when the hint is a single type."""
     if hint is Any or hint is object:
-        return _enc_any(value)
-    if _is_union(hint):
-        has_none, rest = _non_none(hint)
-        if value is None and has_none:
-            return None
-        if len(rest) == 1:
-            return _enc(value, rest[0])
-        return _enc_any(value)
+        return untyped(value)
+    if not _is_union(hint):
+        return _SPECIFIC
+    has_none, rest = _non_none(hint)
+    if value is None and has_none:
+        return None
+    if len(rest) == 1:
+        return walk(value, rest[0])
+    return untyped(value)
+
+
+def _enc(value: Any, hint: Any) -> Any:
+    loose = _by_loose_hint(value, hint, _enc, _enc_any)
+    if loose is not _SPECIFIC:
+        return loose
     origin = typing.get_origin(hint)
     if origin is tuple:
         args = typing.get_args(hint)
@@ -201,15 +215,9 @@ def _dec_datetime(data: Any) -> datetime:
 
 # --- decoding --------------------------------------------------------------------
 def _dec(data: Any, hint: Any) -> Any:
-    if hint is Any or hint is object:
-        return _dec_any(data)
-    if _is_union(hint):
-        has_none, rest = _non_none(hint)
-        if data is None and has_none:
-            return None
-        if len(rest) == 1:
-            return _dec(data, rest[0])
-        return _dec_any(data)
+    loose = _by_loose_hint(data, hint, _dec, _dec_any)
+    if loose is not _SPECIFIC:
+        return loose
     if isinstance(data, dict) and "$type" in data:
         return _dec_any(data)  # encoded with a tag: the value was not of the hinted class
     origin = typing.get_origin(hint)

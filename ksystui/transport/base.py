@@ -13,7 +13,6 @@ HOST_KEY_VERIFIED = "verified"
 HOST_KEY_TOFU = "trusted-on-first-use"
 HOST_KEY_MISMATCH = "mismatch"
 HOST_KEY_UNKNOWN = "unknown"
-HOST_KEY_STATUSES = (HOST_KEY_VERIFIED, HOST_KEY_TOFU, HOST_KEY_MISMATCH, HOST_KEY_UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class KsysTransport(Protocol):
 
     @property
     def host_key_status(self) -> str | None:
-        """One of ``HOST_KEY_STATUSES`` (SSH); None where there is no host key (REST)."""
+        """One of the ``HOST_KEY_*`` statuses above (SSH); None where there is no host key (REST)."""
         ...
 
     @property

@@ -88,6 +88,16 @@ def _local_hms(when: datetime) -> str:
     return when.astimezone().strftime("%H:%M:%S")
 
 
+# A KSYS node is reached with its SSH key and nothing else: no password or
+# keyboard prompt, no Kerberos, no host-based trust, no X.509 roots, no agent
+# forwarded to the node, and no ~/.ssh/config quietly changing any of that.
+KEYS_ONLY: dict[str, object] = {
+    "x509_trusted_certs": None, "agent_path": None, "agent_forwarding": False, "password_auth": False,
+    "kbdint_auth": False, "host_based_auth": False, "gss_host": None, "preferred_auth": "publickey",
+    "config": None,
+}
+
+
 class _HostKeyPolicy:
     """The ``known_hosts`` callable handed to asyncssh for one connection attempt.
 
@@ -482,16 +492,8 @@ class SshTransport(ClosedOnExit):
                     self.port,
                     username=self.user,
                     known_hosts=policy,
-                    x509_trusted_certs=None,
                     client_keys=client_keys,
-                    agent_path=None,
-                    agent_forwarding=False,
-                    password_auth=False,
-                    kbdint_auth=False,
-                    host_based_auth=False,
-                    gss_host=None,
-                    preferred_auth="publickey",
-                    config=None,
+                    **KEYS_ONLY,
                     client_factory=lambda: _Client(self._lost),
                     connect_timeout=self.connect_timeout,
                     keepalive_interval=self.keepalive_interval,

@@ -114,7 +114,6 @@ ACTIONS: tuple[Action, ...] = (
     Action("app.quit", "q", "Quit", "quit"),
 )
 
-BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
 
 
 class KeymapError(ValueError):

@@ -37,6 +37,7 @@ from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_WORDS
+from ksystui.core.readouts import Preview
 from ksystui.core.recovery import act_on_alert, offer_on_alert
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.tenants import TenantInfo
@@ -57,7 +58,7 @@ from ksystui.ui.messages import (
 )
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import CommandScreen, ConsoleCommands
-from ksystui.ui.ports import AnyArbiter, FleetNotice, PreviewView, SnapshotSource
+from ksystui.ui.ports import ArbiterClient, FleetNotice, SnapshotSource
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -92,7 +93,7 @@ class ControlRoomApp(App[None]):
         start_fleet: bool = True,
         tick_seconds: float = 2.0,
         clock: Callable[[], datetime] | None = None,
-        arbiter: AnyArbiter | None = None,  # how this console queues operations (None: watch only)
+        arbiter: ArbiterClient | None = None,  # how this console queues operations (None: watch only)
     ):
         self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
         self._action_by_id = {a.id: a for a in self.actions}
@@ -162,7 +163,7 @@ class ControlRoomApp(App[None]):
     async def _offer_recovery(self, node: str, op: Op) -> None:
         assert self.arbiter is not None  # offer_on_alert offers nothing without one
         try:
-            p: PreviewView = await self.arbiter.preview(node, op, scope=self.scope)
+            p: Preview = await self.arbiter.preview(node, op, scope=self.scope)
         except Exception as exc:  # the node may be unreadable right now: say so
             self.notify(f"recovery for {node} cannot be planned yet: {exc}", severity="warning", timeout=10)
             return
@@ -307,7 +308,7 @@ class ControlRoomApp(App[None]):
     async def _review(self, node: str, op: Op) -> None:
         assert self.arbiter is not None  # the actions' guard: no arbiter, no operation
         try:
-            preview: PreviewView = await self.arbiter.preview(node, op, scope=self.scope)
+            preview: Preview = await self.arbiter.preview(node, op, scope=self.scope)
         except Exception as exc:
             self.notify(f"cannot plan it: {exc}", severity="error")
             return

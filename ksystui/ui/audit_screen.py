@@ -28,6 +28,8 @@ class AuditScreen(ArbiterTableScreen):
         if port is None:
             return
         lines = await port.audit(scope, SHOWN)
+        if not self.ready:  # switched away while reading: the table is gone
+            return
         self.table.set_rows(
             Row(line.seq, (str(line.seq), line.at, line.actor, line.action,
                            "-" if line.operation is None else f"#{line.operation}", line.tenant, line.node,
@@ -39,6 +41,8 @@ class AuditScreen(ArbiterTableScreen):
         if newest != self._newest:  # verify again only when the trail grew (it reads every record)
             self._newest = newest
             status = await port.audit_status(scope)
+            if not self.ready:
+                return
             shown = f"the newest {len(lines)} records" if len(lines) >= SHOWN else (
                 "1 record" if len(lines) == 1 else f"{len(lines)} records")
             self.note(

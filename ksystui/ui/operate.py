@@ -11,13 +11,13 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ksystui.core.readouts import Preview
 from ksystui.ui.messages import CancelRequested, RaiseRequested
-from ksystui.ui.ports import PreviewView
 from ksystui.ui.screens import ArbiterTableScreen
 from ksystui.ui.widgets.virtual_table import Row
 
 
-def preview_text(p: PreviewView) -> Text:
+def preview_text(p: Preview) -> Text:
     t = Text()
     planned = p.planned
     t.append(f"{p.label.upper()} for {planned.tenant}\n\n", style="bold")
@@ -47,7 +47,7 @@ class ConfirmScreen(ModalScreen[str | None]):
     ConfirmScreen Input { margin-top: 1; }
     """
 
-    def __init__(self, preview: PreviewView):
+    def __init__(self, preview: Preview):
         super().__init__()
         self.preview = preview
 
@@ -125,6 +125,8 @@ class QueueScreen(ArbiterTableScreen):
             return
         lines = await port.lines(scope)
         left = await port.rehearsals_left(scope)
+        if not self.ready:  # switched away while reading: the table is gone
+            return
         mark = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
         # set_rows, not keyed upserts: the lines come in queue order, and a raise reorders them
         self.table.set_rows(

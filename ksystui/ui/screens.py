@@ -27,7 +27,7 @@ from ksystui.ui.messages import (
     RefreshRequested,
     ScreenShown,
 )
-from ksystui.ui.ports import AnyArbiter
+from ksystui.ui.ports import ArbiterClient
 from ksystui.ui.widgets.virtual_table import Column, Row, RowChanges, VirtualTable
 
 
@@ -180,7 +180,7 @@ class ArbiterTableScreen(TableViewScreen):
     poll_seconds: float
     without_arbiter: str  # what the view cannot show when the console has no database
 
-    def __init__(self, arbiter: AnyArbiter | None, scope: str | None) -> None:
+    def __init__(self, arbiter: ArbiterClient | None, scope: str | None) -> None:
         super().__init__()
         self.arbiter = arbiter
         self.scope = scope

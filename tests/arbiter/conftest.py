@@ -18,6 +18,7 @@ from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.audit_log import current_actor
 from ksystui.store.queue_async import AsyncQueue
+from tests.sim_config import write_config
 
 
 @dataclass
@@ -42,13 +43,6 @@ class Rig:
     def sent(self, node: str, word: str) -> int:
         """How many command lines with this action word the node received."""
         return sum(1 for argv in self.world.nodes[node].command_log if word in argv)
-
-
-def write_config(state: Path, db: Path) -> Path:
-    cfg = state / "config.toml"
-    text = cfg.read_text().replace(f'url = "sqlite:///{state}/ksystui.db"', f'url = "sqlite:///{db}"')
-    cfg.write_text(text)
-    return cfg
 
 
 @pytest.fixture

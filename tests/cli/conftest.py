@@ -19,6 +19,7 @@ from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.audit_log import current_actor
 from ksystui.store.queue import NewOp, Queue
+from tests.sim_config import write_config
 
 
 @dataclass(frozen=True)
@@ -44,19 +45,6 @@ async def aksystui(*args: str) -> Run:
     """The same from an async test: the command runs its own event loop in a
     worker thread while the simulator keeps serving on the test's loop."""
     return await asyncio.to_thread(ksystui, *args)
-
-
-def write_config(state: Path, db: Path) -> Path:
-    """The simulator's config.toml, with the database moved to ``db``."""
-    cfg = state / "config.toml"
-    text = cfg.read_text().replace(f'url = "sqlite:///{state}/ksystui.db"', f'url = "sqlite:///{db}"')
-    cfg.write_text(text)
-    return cfg
-
-
-@pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.seed(speed=200)
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ from ksystui.arbiter.killpoints import ENV, POINTS
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.queue import Queue
-
-from .conftest import write_config
+from tests.sim_config import write_config
 
 TERMINAL = {"succeeded", "failed", "cancelled", "in_doubt"}
 

@@ -13,7 +13,6 @@ from ksystui.core.viewdefs import (
     OpenDetail,
     OpenView,
     PerNode,
-    view_named,
 )
 from tests.core.test_views import NOW, TENANTS, fleet
 
@@ -27,13 +26,6 @@ def test_names_words_and_keys_are_unique():
         assert len({c.key for c in v.columns}) == len(v.columns), v.name
         if v.default_sort:
             assert v.default_sort[0] in {c.key for c in v.columns}
-
-
-def test_a_word_names_its_view():
-    assert view_named("tenants") is VIEWS["overview"]
-    assert view_named("VMS") is VIEWS["vms"]
-    assert view_named("tenant") is None  # opened with a tenant's name (`:tenant NAME`)
-    assert view_named("nonsense") is None
 
 
 def rows_of(view, snapshots):

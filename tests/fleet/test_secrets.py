@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncssh
 
-from ksystui.cli_status import run_config_check, run_status
+from ksystui.cli.status import run_config_check, run_status
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 

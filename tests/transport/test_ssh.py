@@ -507,9 +507,23 @@ async def ssh_agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         binary, "-D", "-a", str(sock), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
     try:
-        for _ in range(100):
-            if sock.exists():
-                break
+        # the socket file appears before the agent accepts on it: wait until it answers
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:
+            try:
+                agent = await asyncssh.connect_agent(str(sock))
+            except (OSError, ValueError):
+                agent = None
+            if agent is not None:
+                try:
+                    await agent.get_keys()
+                    break
+                except Exception:  # accepted but not serving yet
+                    pass
+                finally:
+                    agent.close()
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("ssh-agent did not start within 10 s")
             await asyncio.sleep(0.02)
         monkeypatch.setenv("SSH_AUTH_SOCK", str(sock))
         yield sock

@@ -128,11 +128,6 @@ def tenant_infos(world: SimWorld):
 
 
 @pytest.fixture
-def world() -> SimWorld:
-    return SimWorld.seed(speed=200)
-
-
-@pytest.fixture
 async def polled(world):
     """A fleet whose every node has been read once."""
     fleet = local_fleet(world)

@@ -141,15 +141,6 @@ class KsysmgrCommand:
                 return v
         return default
 
-    def attr_ci(self, key: str, default: str | None = None) -> str | None:
-        """Attribute lookup ignoring case of the key (ksysmgr documents some
-        attribute names in mixed case, e.g. SkipAutoResync / skipautoresync)."""
-        low = key.lower()
-        for k, v in self.attrs:
-            if k.lower() == low:
-                return v
-        return default
-
 
 def parse_command(argv: list[str] | tuple[str, ...]) -> KsysmgrCommand:
     """Parse the words after ``ksysmgr``. Raises KsysmgrUsageError with the

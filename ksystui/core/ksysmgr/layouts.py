@@ -30,7 +30,7 @@ from ksystui.core.model import (
     Workgroup,
 )
 
-T, N, L = Shape.TEXT, Shape.NAMES, Shape.LINES
+N, L = Shape.NAMES, Shape.LINES
 
 # Value column 22 (key and colon padded to 21), as `query vm`/`query workgroup`/
 # `query disk_group` print it (S1); `query system` puts values at column 30.

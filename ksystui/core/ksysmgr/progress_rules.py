@@ -12,9 +12,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-PHASES = ("started", "completed", "failed", "in_progress", "finished")
-ENTITY_KINDS = ("VM", "Workgroup", "Site", "Host_Group", "Host", "Disk_Group")
-
 _KIND = r"(?P<kind>VM|Workgroup|Site|Host_Group|Host|Disk_Group)"
 _ENT = r"(?P<entity>\S+?)"
 _PH = r"(?P<phase>started|completed|failed)"
