@@ -63,8 +63,6 @@ def test_no_import_cycle_in_the_ui(graph):
     assert cycles(graph, "ksystui.ui") == []
 
 
-@pytest.mark.xfail(reason="ksystui.sim: world -> node -> interpreter -> operations -> flows -> world import each "
-                          "other today; the simulator's slice of issue 9 owns breaking it", strict=False)
 def test_no_import_cycle_in_the_simulator(graph):
     assert cycles(graph, "ksystui.sim") == []
 

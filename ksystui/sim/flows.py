@@ -15,18 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ksystui.core import lifecycle
 from ksystui.core.ksysmgr import render
 from ksystui.core.lifecycle import Op, Stage
 from ksystui.core.model import Flavour, ProgressLine
 from ksystui.sim.cluster import SimHost, SimVm
-
-if TYPE_CHECKING:
-    from ksystui.sim.node import CommandIO, SimNode
-    from ksystui.sim.operations import OpRequest
-    from ksystui.sim.provider import HostBusy
+from ksystui.sim.ports import CommandIO, NodeView, OpRequest
+from ksystui.sim.provider import HostBusy
 
 # Seconds of real-KSYS time per step, before the world's speed divides them.
 STEP = {
@@ -58,7 +54,7 @@ class Progress:
 
 
 # --- what faults break -------------------------------------------------------
-def host_problem(node: SimNode, host: SimHost | None) -> str | None:
+def host_problem(node: NodeView, host: SimHost | None) -> str | None:
     if host is None:
         return "no paired host on the other site"
     if host.state != "Operating":
@@ -68,18 +64,18 @@ def host_problem(node: SimNode, host: SimHost | None) -> str | None:
     return None
 
 
-def storage_problem(node: SimNode) -> str | None:
+def storage_problem(node: NodeView) -> str | None:
     for agent in node.state.storage_agents.values():
         if node.world.faults.is_active("storage_unreachable", agent.name):
             return f"storage agent {agent.name} is unreachable"
     return None
 
 
-def vm_host(node: SimNode, vm: SimVm) -> SimHost | None:
+def vm_host(node: NodeView, vm: SimVm) -> SimHost | None:
     return node.state.hosts.get(vm.host) if vm.host else None
 
 
-def _event(node: SimNode, req: OpRequest, base: str, ok: bool | None, resource: str | None = None,
+def _event(node: NodeView, req: OpRequest, base: str, ok: bool | None, resource: str | None = None,
            description: str | None = None) -> None:
     suffix = "STARTED" if ok is None else ("SUCCESS" if ok else "FAILED")
     name = f"{base}_{suffix}"
@@ -97,7 +93,7 @@ def _dr_test_state_after(op: Op, vm: SimVm, ok: bool, stage: Stage = Stage.WORK)
 
 
 # --- discover ----------------------------------------------------------------
-async def discover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def discover(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     s = node.state
     powervs = node.flavour is Flavour.POWERVS
@@ -151,14 +147,14 @@ async def discover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
 
 
 # --- verify (on-prem) --------------------------------------------------------
-def replication_problem(node: SimNode) -> str | None:
+def replication_problem(node: NodeView) -> str | None:
     for dg in node.state.disk_groups.values():
         if dg.cg_state not in ("consistent_synchronized", "consistent_copying"):
             return f"disk group {dg.name} is not replicating (state {dg.cg_state})"
     return storage_problem(node)
 
 
-async def verify(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def verify(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     await p.line(f"Site verification started for {req.site}, this may take a few minutes...")
     _event(node, req, "VERIFY", None)
@@ -187,7 +183,7 @@ async def verify(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
 
 
 # --- planned and unplanned move -------------------------------------------------
-async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def move(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     s = node.state
     planned = req.op is Op.MOVE_PLANNED
@@ -258,7 +254,7 @@ async def move(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     return await _move_finished(node, req, p, src, dst, moved)
 
 
-async def _move_finished(node: SimNode, req: OpRequest, p: Progress, src: str, dst: str, moved: int) -> bool:
+async def _move_finished(node: NodeView, req: OpRequest, p: Progress, src: str, dst: str, moved: int) -> bool:
     ok = moved == len(req.vms)
     await p.line(f"Site move {'completed' if ok else 'failed'} from {src} to {dst}")
     await p.plain(f"{moved} out of {len(req.vms)} managed VMs have been successfully moved")
@@ -267,7 +263,7 @@ async def _move_finished(node: SimNode, req: OpRequest, p: Progress, src: str, d
 
 
 # --- DR test (failover rehearsal) and its cleanup -----------------------------
-async def dr_test(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def dr_test(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     dst = req.to_site or ""
     if req.workgroup:
@@ -315,7 +311,7 @@ async def dr_test(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     return all_ok
 
 
-async def dr_test_cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def dr_test_cleanup(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     scope = f"Workgroup dr_test cleanup started for {req.workgroup}" if req.workgroup else (
         f"Site dr_test cleanup started for {req.site}")
@@ -341,7 +337,7 @@ async def dr_test_cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
 
 
 # --- cleanup after an unplanned move, recover, resync (INFERRED) ---------------
-async def cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def cleanup(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     await p.line(f"Site cleanup started for {req.site}, this may take a few minutes...")
     _event(node, req, "CLEANUP", None)
@@ -369,7 +365,7 @@ async def cleanup(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     return all_ok
 
 
-async def recover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def recover(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     _event(node, req, "RECOVERY", None)
     ok = 0
@@ -390,7 +386,7 @@ async def recover(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
     return ok == len(req.vms)
 
 
-async def resync(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
+async def resync(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     p = Progress(io, req.timestamps)
     faults = node.world.faults
     problem = storage_problem(node) or (
@@ -418,7 +414,7 @@ async def resync(node: SimNode, req: OpRequest, io: CommandIO) -> bool:
 
 
 # --- the later of two operations on one recovery host ------------------------
-async def contended(node: SimNode, req: OpRequest, io: CommandIO, busy: HostBusy) -> None:
+async def contended(node: NodeView, req: OpRequest, io: CommandIO, busy: HostBusy) -> None:
     """Fail the way a contended managed system does. The message names the
     host but never the other tenant: a real KSYS cannot know who it is."""
     p = Progress(io, req.timestamps)
@@ -436,7 +432,7 @@ async def contended(node: SimNode, req: OpRequest, io: CommandIO, busy: HostBusy
     await io.write_err(f"ERROR: {reason[0].upper()}{reason[1:]}; retry after it completes.\n")
 
 
-FLOWS: dict[Op, Callable[[SimNode, OpRequest, CommandIO], Awaitable[bool]]] = {
+FLOWS: dict[Op, Callable[[NodeView, OpRequest, CommandIO], Awaitable[bool]]] = {
     Op.DISCOVER: discover,
     Op.VERIFY: verify,
     Op.MOVE_PLANNED: move,

@@ -8,7 +8,6 @@ grammar module).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from ksystui.core import lifecycle
 from ksystui.core.ksysmgr import render
@@ -31,15 +30,13 @@ from ksystui.core.model import (
     Version,
 )
 from ksystui.sim import operations
-
-if TYPE_CHECKING:
-    from ksystui.sim.node import CommandIO, SimNode
+from ksystui.sim.ports import BUSY_MESSAGE, CommandIO, NodeView
 
 ONPREM_ONLY = {"hmc", "host", "host_group", "storage_agent", "disk_pair"}
 POWERVS_ONLY = {"workgroup", "workspace", "disk", "network"}
 
 
-async def execute(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def execute(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     klass = cmd.klass or ""
     if node.flavour is Flavour.ONPREM and klass in POWERVS_ONLY:
         return await _refuse(io, f"ERROR: class {klass} is not supported for cluster type DR", RC_INCORRECT_INPUT)
@@ -74,7 +71,7 @@ async def _refuse(io: CommandIO, message: str, rc: int, usage: str = "") -> int:
     return rc
 
 
-async def _emit(node: SimNode, cmd: KsysmgrCommand, io: CommandIO, text: str) -> int:
+async def _emit(node: NodeView, cmd: KsysmgrCommand, io: CommandIO, text: str) -> int:
     if cmd.only:
         text = filter_attributes(text, cmd.only)
     if node.world.faults.malformed_output(node.name):
@@ -112,7 +109,7 @@ def garble(text: str) -> str:
     return text[:cut] + "\x00\x1b[?\ufffd\x07garbled\n"
 
 
-async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def _query(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     s = node.state
     k = cmd.klass
     if k == "vm":
@@ -193,7 +190,7 @@ async def _query(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
     return await _refuse(io, f"ERROR: query {k} is not simulated", RC_ERROR)
 
 
-def _cached(node: SimNode, key: tuple, models: list, renderer) -> str:
+def _cached(node: NodeView, key: tuple, models: list, renderer) -> str:
     """Render again only when the models changed. The simulator stands in for
     many machines at once; without this, rendering unchanged output for a
     hundred nodes would make the simulator, not ksystui, the bottleneck."""
@@ -215,7 +212,7 @@ async def _named(node, cmd, io, items, renderer, label: str) -> int:
     return await _emit(node, cmd, io, renderer(items))
 
 
-def _system_attributes(node: SimNode) -> SystemAttributes:
+def _system_attributes(node: NodeView) -> SystemAttributes:
     sysattrs = node.state.system
     rows: list[tuple[str, tuple[str, ...]]] = []
     if node.flavour is Flavour.POWERVS:
@@ -240,7 +237,7 @@ def _system_attributes(node: SimNode) -> SystemAttributes:
     return SystemAttributes(attributes=tuple(rows))
 
 
-def _report(node: SimNode, verbose: bool) -> SystemReport:
+def _report(node: NodeView, verbose: bool) -> SystemReport:
     s = node.state
     managed = s.managed_vms()
     counts = (
@@ -298,7 +295,7 @@ _SYSTEM_ATTRS = {
 }
 
 
-async def _modify_system(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def _modify_system(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     if not cmd.attrs:
         return await _refuse(io, "ERROR: no attribute given", RC_MISSING_INPUT, usage_text("modify", "system"))
     changed: list[str] = []
@@ -332,7 +329,7 @@ async def _modify_system(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> i
     return RC_SUCCESS
 
 
-async def _pair_host(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def _pair_host(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     s = node.state
     name, partner = cmd.name, cmd.attr("pair")
     if not name or partner is None:
@@ -356,7 +353,7 @@ async def _pair_host(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
     return RC_SUCCESS
 
 
-async def _manage_vm(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def _manage_vm(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     s = node.state
     names = list(cmd.names)
     for key in ("name", "vmname"):
@@ -372,8 +369,6 @@ async def _manage_vm(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
             if vm is None:
                 return await _refuse(io, f"ERROR: VM {one} does not exist", RC_NOT_FOUND)
             if node.current_operation:
-                from ksystui.sim.node import BUSY_MESSAGE
-
                 return await _refuse(io, BUSY_MESSAGE, RC_ERROR)
             if cmd.action == "unmanage":
                 vm.set_state(lifecycle.UNMANAGED)

@@ -1,5 +1,6 @@
-"""One simulated KSYS node: its cluster state, the ksysmgr interpreter entry
-point, and the REST views of the PowerVS flavour."""
+"""One simulated KSYS node: its cluster state, the ksysmgr entry point (the
+command line is parsed here and run by the interpreter the world hands the
+node), and the REST views of the PowerVS flavour."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
 
 from ksystui.core.ksysmgr.errors import KsysmgrUsageError
 from ksystui.core.ksysmgr.grammar import (
@@ -19,18 +19,8 @@ from ksystui.core.ksysmgr.grammar import (
 )
 from ksystui.core.model import Flavour
 from ksystui.sim.cluster import ClusterState, stable_uuid
+from ksystui.sim.ports import CommandIO, KsysmgrExecutor, NodeWorld
 from ksystui.sim.scenario import NodeSpec
-
-if TYPE_CHECKING:
-    from ksystui.sim.world import SimWorld
-
-
-class CommandIO(Protocol):
-    async def write(self, text: str) -> None: ...
-
-    async def write_err(self, text: str) -> None: ...
-
-    async def readline(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -39,14 +29,13 @@ class RestInfo:
     token: str
 
 
-# INFERRED: the text of ksysmgr's "operation in progress" refusal is not public.
-BUSY_MESSAGE = "ERROR: Another operation is in progress on the KSYS subsystem. Retry after it completes."
-
-
 class SimNode:
-    def __init__(self, spec: NodeSpec, world: SimWorld, token: str | None = None):
+    def __init__(self, spec: NodeSpec, world: NodeWorld, execute: KsysmgrExecutor,
+                 token: str | None = None):
         self.spec = spec
         self.world = world
+        # the ksysmgr interpreter, handed in by the world: importing it here would close an import circle
+        self._execute = execute
         self.name = spec.name
         self.tenant = spec.tenant
         self.flavour = Flavour(spec.flavour)
@@ -74,8 +63,6 @@ class SimNode:
     # --- ksysmgr ---------------------------------------------------------------
     async def run_ksysmgr(self, args: list[str], io: CommandIO) -> int:
         """Run one ksysmgr command line (the words after ``ksysmgr``)."""
-        from ksystui.sim import interpreter  # the interpreter imports this module
-
         self.command_log.append(tuple(args))
         try:
             cmd = parse_command(args)
@@ -95,7 +82,7 @@ class SimNode:
             else:
                 await io.write(usage_text())
             return RC_SUCCESS
-        return await interpreter.execute(self, cmd, io)
+        return await self._execute(self, cmd, io)
 
     # --- REST views (PowerVS DR Automation service, reference §6.1) ----------
     def rest_managed_vms(self) -> dict:

@@ -8,9 +8,7 @@ answering meanwhile and show the intermediate states.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from ksystui.core import lifecycle
 from ksystui.core.ksysmgr.grammar import (
@@ -26,30 +24,14 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
 from ksystui.sim import flows
 from ksystui.sim.cluster import SimVm
+from ksystui.sim.ports import BUSY_MESSAGE, CommandIO, NodeView, OpRequest
 from ksystui.sim.provider import HostBusy, RecoveryHost
-
-if TYPE_CHECKING:
-    from ksystui.sim.node import CommandIO, SimNode
 
 
 class Refused(Exception):
     def __init__(self, message: str, rc: int, usage: str = ""):
         self.message, self.rc, self.usage = message, rc, usage
         super().__init__(message)
-
-
-@dataclass
-class OpRequest:
-    op: Op
-    description: str  # "verify site customerA", shown in collisions and busy messages
-    site: str  # the site the operation is about (active site for discover/verify)
-    from_site: str | None = None
-    to_site: str | None = None
-    workgroup: str | None = None  # PowerVS: a one-VM workgroup instead of the whole site
-    vms: list[SimVm] = field(default_factory=list)
-    with_verify: bool = False  # discover ... verify=yes
-    timestamps: bool = False
-    automatic: bool = False  # the daily auto-discovery, not an operator
 
 
 def _flag(value: str | None, name: str) -> bool:
@@ -62,7 +44,7 @@ def _flag(value: str | None, name: str) -> bool:
     raise Refused(f"ERROR: invalid value \"{value}\" for {name}", RC_INCORRECT_INPUT)
 
 
-def build_request(node: SimNode, cmd: KsysmgrCommand) -> OpRequest:
+def build_request(node: NodeView, cmd: KsysmgrCommand) -> OpRequest:
     """Turn a command line into an operation request, or raise Refused with
     the exit status ksysmgr gives."""
     s = node.state
@@ -184,7 +166,7 @@ async def _confirm(cmd: KsysmgrCommand, req: OpRequest, io: CommandIO) -> bool:
     return (answer or "").strip().lower() in ("y", "yes")
 
 
-async def run(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
+async def run(node: NodeView, cmd: KsysmgrCommand, io: CommandIO) -> int:
     try:
         req = build_request(node, cmd)
         if req.op in (Op.MOVE_PLANNED, Op.DR_TEST):
@@ -206,10 +188,8 @@ async def run(node: SimNode, cmd: KsysmgrCommand, io: CommandIO) -> int:
     return await perform(node, req, io)
 
 
-async def perform(node: SimNode, req: OpRequest, io: CommandIO) -> int:
+async def perform(node: NodeView, req: OpRequest, io: CommandIO) -> int:
     """Run an accepted request under the node's operation lock."""
-    from ksystui.sim.node import BUSY_MESSAGE
-
     if not node.try_begin(req.description):
         await io.write_err(BUSY_MESSAGE + "\n")
         return RC_ERROR
@@ -245,7 +225,7 @@ async def perform(node: SimNode, req: OpRequest, io: CommandIO) -> int:
         node.end()
 
 
-def _recovery_hosts(node: SimNode, req: OpRequest) -> list[RecoveryHost]:
+def _recovery_hosts(node: NodeView, req: OpRequest) -> list[RecoveryHost]:
     """The shared physical hosts this operation works on at the other site."""
     s = node.state
     hosts = {}

@@ -15,9 +15,11 @@ from ksystui.core import lifecycle
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
 from ksystui.core.schedule import next_daily_run
+from ksystui.sim import interpreter
 from ksystui.sim.faults import Fault, FaultBoard
 from ksystui.sim.node import SimNode
-from ksystui.sim.operations import OpRequest, perform
+from ksystui.sim.operations import perform
+from ksystui.sim.ports import NodeView, OpRequest
 from ksystui.sim.provider import CollisionLog, RecoveryHost
 from ksystui.sim.scenario import Scenario, load_scenario
 
@@ -55,7 +57,7 @@ class SimWorld:
         self.nodes: dict[str, SimNode] = {}
         for spec in scenario.nodes:
             token = secrets.token_urlsafe(24) if spec.rest else None
-            self.nodes[spec.name] = SimNode(spec, self, token)
+            self.nodes[spec.name] = SimNode(spec, self, interpreter.execute, token)
         self._recovery_hosts: dict[str, RecoveryHost] = {}
         self._saved_states: dict[tuple[str, str], str] = {}  # (node, vm) -> state before a host failure
         targets: dict[str, set[str]] = {"node": set(self.nodes), "host": set(), "hmc": set(), "storage_agent": set()}
@@ -140,7 +142,7 @@ class SimWorld:
                 await t
         self._tasks.clear()
 
-    def reschedule(self, node: SimNode) -> None:
+    def reschedule(self, node: NodeView) -> None:
         ev = self._wake.get(node.name)
         if ev:
             ev.set()
