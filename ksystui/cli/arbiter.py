@@ -79,7 +79,7 @@ def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awai
 
 
 @click.command()
-@click.argument("op", type=click.Choice(list(OP_WORDS)))
+@click.argument("op", type=click.Choice(list(OP_WORDS)), metavar="OP")
 @click.argument("tenant_name", metavar="[TENANT]", required=False)
 @click.option("--site", help="site to act on (default: the tenant's active site)")
 @click.option("--to", "to_site", help="target site of a move (default: the backup site)")

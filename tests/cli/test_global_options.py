@@ -187,3 +187,11 @@ def test_theme_is_refused_outside_the_console(verb, quiet):
 def test_unknown_theme_is_a_usage_error():
     run = ksystui("--theme", "pink", "status")
     assert run.rc == 2 and "pink" in run.err and "Traceback" not in run.err
+
+
+def test_an_unknown_operation_is_named_as_op_with_the_choices():
+    """The usage line names the argument OP, not a brace list of every word."""
+    run = ksystui("submit", "bogus", "customerA")
+    assert run.rc == 2
+    assert "Invalid value for 'OP': 'bogus' is not one of 'discover'" in run.err
+    assert "{discover|" not in run.err
