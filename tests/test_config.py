@@ -171,13 +171,19 @@ def test_passphrase_from_the_environment(tmp_path, monkeypatch):
     assert resolve_passphrase(ssh) == "pw"
 
 
-def test_passphrase_from_a_file(tmp_path):
-    ssh = ssh_of('key_passphrase_file = "pass"\n', tmp_path)
+@pytest.mark.parametrize("read", [
+    lambda tmp: resolve_passphrase(ssh_of('key_passphrase_file = "secret"\n', tmp)),
+    lambda tmp: resolve_token(rest_of('token_file = "secret"\n', tmp)),
+], ids=["ssh key passphrase", "rest token"])
+def test_a_secret_from_a_file(tmp_path, read, request):
+    """A missing file is named with what it should hold; the value is read
+    without its trailing newline."""
+    what = {"ssh key passphrase": "SSH key passphrase", "rest token": "REST token"}[request.node.callspec.id]
     with pytest.raises(ConfigError) as caught:
-        resolve_passphrase(ssh)
-    assert str(caught.value) == f"{tmp_path / 'pass'}: cannot read SSH key passphrase: No such file or directory"
-    (tmp_path / "pass").write_text("pw\n")
-    assert resolve_passphrase(ssh) == "pw"
+        read(tmp_path)
+    assert str(caught.value) == f"{tmp_path / 'secret'}: cannot read {what}: No such file or directory"
+    (tmp_path / "secret").write_text("s3cr3t\n")
+    assert read(tmp_path) == "s3cr3t"
 
 
 def test_no_passphrase_for_an_unprotected_key(tmp_path):
@@ -199,15 +205,6 @@ def test_token_from_an_unset_or_empty_environment_variable(tmp_path, monkeypatch
         resolve_token(rest)
     assert str(caught.value) == "environment variable KSYSTUI_TOKEN (REST token) is not set"
     monkeypatch.setenv("KSYSTUI_TOKEN", " t0k\n")
-    assert resolve_token(rest) == "t0k"
-
-
-def test_token_from_a_file(tmp_path):
-    rest = rest_of('token_file = "tok"\n', tmp_path)
-    with pytest.raises(ConfigError) as caught:
-        resolve_token(rest)
-    assert str(caught.value) == f"{tmp_path / 'tok'}: cannot read REST token: No such file or directory"
-    (tmp_path / "tok").write_text("t0k\n")
     assert resolve_token(rest) == "t0k"
 
 

@@ -5,7 +5,6 @@ monitors, parsers and fleet run exactly as they do over SSH."""
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -15,107 +14,18 @@ from ksystui.core.model import Flavour
 from ksystui.fleet.fleet import Fleet
 from ksystui.fleet.monitor import NodeMonitor
 from ksystui.sim.world import SimWorld
-from ksystui.transport.base import CommandResult
-from ksystui.transport.errors import CommandFailed, Unreachable
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.screens import TableViewScreen
 from ksystui.ui.widgets.virtual_table import VirtualTable
+from tests.in_process import InProcessTransport
 
 FROZEN = datetime(2026, 11, 23, 3, 0, 0, tzinfo=UTC)
-
-
-class _Capture:
-    def __init__(self) -> None:
-        self.out: list[str] = []
-        self.err: list[str] = []
-
-    async def write(self, text: str) -> None:
-        self.out.append(text)
-
-    async def write_err(self, text: str) -> None:
-        self.err.append(text)
-
-    async def readline(self) -> str | None:
-        return None
-
-
-class LocalTransport:
-    """KsysTransport straight into a SimNode (honours the node_down fault)."""
-
-    def __init__(self, world: SimWorld, node: str):
-        self.world = world
-        self.node = node
-        self.host_key_status = "verified"
-        self.next_attempt_at = None
-
-    async def run(self, argv, *, timeout=None, input=None, check=True):
-        if self.world.faults.node_down(self.node):
-            raise Unreachable(self.node, "connection refused")
-        io = _Capture()
-        t0 = time.monotonic()
-        rc = await self.world.nodes[self.node].run_ksysmgr(list(argv[1:]), io)
-        res = CommandResult(tuple(argv), rc, "".join(io.out), "".join(io.err), time.monotonic() - t0)
-        if check and rc != 0:
-            raise CommandFailed(self.node, f"exit {rc}", rc=rc, stdout=res.stdout, stderr=res.stderr)
-        return res
-
-    def stream(self, argv, *, timeout=None, input=None):
-        return _LocalStream(self.world, self.node, list(argv))
-
-    async def close(self) -> None:
-        return None
-
-
-class _LocalStream:
-    """The output of a long ksysmgr command, line by line, as SSH would give it."""
-
-    def __init__(self, world: SimWorld, node: str, argv: list[str]):
-        self.world, self.node, self.argv = world, node, argv
-        self.lines: asyncio.Queue = asyncio.Queue()
-        self.returncode: int | None = None
-        self.stderr = ""
-        self._task = None
-
-    async def __aenter__(self):
-        owner = self
-
-        class _IO:
-            async def write(self, text):
-                for line in text.splitlines():
-                    owner.lines.put_nowait(line)
-
-            async def write_err(self, text):
-                owner.stderr += text
-
-            async def readline(self):
-                return None
-
-        async def run():
-            try:
-                self.returncode = await self.world.nodes[self.node].run_ksysmgr(self.argv[1:], _IO())
-            finally:
-                self.lines.put_nowait(None)
-
-        self._task = asyncio.create_task(run())
-        return self
-
-    def __aiter__(self):
-        return self
-
-    async def __anext__(self):
-        line = await self.lines.get()
-        if line is None:
-            raise StopAsyncIteration
-        return line
-
-    async def __aexit__(self, *exc):
-        await self._task
 
 
 def local_fleet(world: SimWorld, interval: float = 0.3) -> Fleet:
     fleet = Fleet()
     for name, node in world.nodes.items():
-        fleet.add(NodeMonitor(name, node.tenant, Flavour(node.flavour), LocalTransport(world, name),
+        fleet.add(NodeMonitor(name, node.tenant, Flavour(node.flavour), InProcessTransport(world, name),
                               interval=interval, jitter=0.0))
     return fleet
 
