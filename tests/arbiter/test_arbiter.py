@@ -96,8 +96,7 @@ async def test_progress_is_recorded_and_the_node_refreshed(rig):
     lines = await rig.queue.progress(m.id)
     assert any("Site move started for customerA to service_provider" in line for line in lines)
     assert any("5 out of 5 managed VMs have been successfully moved" in line for line in lines)
-    await asyncio.sleep(0.5)
-    snap = await rig.fleet.monitors["r7r3m116"].poll_once()
+    snap = await rig.fleet.monitors["r7r3m116"].poll_once()  # a poll that starts after the move ended
     assert {v.state for v in snap.vms} == {"MOVED"}
     assert "-f" in op.argv  # confirmed by the operator, so the node's prompts are skipped
 
