@@ -86,6 +86,15 @@ def test_postgresql_empty_then_already_at_head(pg_config):
     assert CANARY not in run.out + run.err
 
 
+def test_the_arbiter_verbs_open_the_same_database_with_the_same_password(pg_config, monkeypatch):
+    assert ksystui("db", "upgrade", "--config", str(pg_config)).rc == 0
+    run = ksystui("queue", "--json", "--config", str(pg_config))
+    assert run.rc == 0 and run.out.strip() == "[]", run
+    monkeypatch.setenv("KSYSTUI_TEST_DB_PASSWORD", CANARY + "-wrong")
+    run = ksystui("queue", "--json", "--config", str(pg_config))
+    assert run.rc == 2 and "password authentication failed" in run.err and CANARY not in run.out + run.err, run
+
+
 def test_postgresql_wrong_password_is_one_line_without_it(pg_config, monkeypatch):
     monkeypatch.setenv("KSYSTUI_TEST_DB_PASSWORD", CANARY + "-wrong")
     err = refused_in_one_line(ksystui("db", "upgrade", "--config", str(pg_config)))
