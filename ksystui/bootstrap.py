@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
 from ksystui.arbiter.port import ArbiterPort
-from ksystui.config import Config, LoadedConfig, load_config_and_warn
+from ksystui.config import Config, LoadedConfig, database_url, load_config_and_warn
 from ksystui.core.actor import Actor
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.fleet.connect import build_fleet, close_fleet, tenant_infos
@@ -128,7 +128,7 @@ async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
 
     store = None
     try:
-        store = await AsyncStore.open(cfg.database.url)
+        store = await AsyncStore.open(database_url(cfg.database))
         await store.sync_from_config(cfg)
         return store
     except Exception as exc:
@@ -144,7 +144,7 @@ async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None
     from ksystui.store.queue_async import AsyncQueue
 
     try:
-        return await AsyncQueue.open(cfg.database.url)
+        return await AsyncQueue.open(database_url(cfg.database))
     except Exception as exc:
         if need is Need.REQUIRED:
             raise StartupError(f"database unavailable: {exc}") from None

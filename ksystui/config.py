@@ -7,7 +7,10 @@ with the file, the line and the key, never as a traceback.
 Secrets: a REST token comes from an environment variable, a file, or the OS
 keyring. Writing it inline is possible only if the user insists
 (``token = "…"``), and then a warning says so. Tokens are ``SecretStr``
-values: they never print, and nothing here writes them anywhere.
+values: they never print, and nothing here writes them anywhere. The
+database password likewise comes from ``password_env`` or ``password_file``
+(inline in the URL: warned about); it is read only when the store is opened
+(:func:`database_url`) and lives in that URL, in memory, only.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 from platformdirs import user_config_path
 from pydantic import (
@@ -26,9 +29,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_CONFIG = user_config_path("ksystui") / "config.toml"
 
@@ -116,6 +122,44 @@ class UiConfig(_Model):
 
 class DatabaseConfig(_Model):
     url: str | None = None  # default: SQLite in the XDG data dir
+    password_env: str | None = None  # the password of the url's user, for PostgreSQL
+    password_file: Path | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _a_url(cls, v: str | None) -> str | None:
+        if v is not None:
+            _parse_url(v)
+        return v
+
+    @field_validator("password_env", "password_file")
+    @classmethod
+    def _one_password_source(cls, v: object, info: ValidationInfo) -> object:
+        url = info.data.get("url")
+        if v is None:
+            return v
+        if url is None:
+            raise ValueError("a password is for a database url: give url too")
+        if info.field_name == "password_file" and info.data.get("password_env") is not None:
+            raise ValueError("give password_env or password_file, not both")
+        if _parse_url(url).password is not None:
+            raise ValueError("the url has a password written in it already: take it out of the url")
+        return v
+
+    def has_inline_password(self) -> bool:
+        return self.url is not None and _parse_url(self.url).password is not None
+
+    def __repr_args__(self) -> Any:
+        # a password written in the url never reaches a repr (nor a log line made from one)
+        for name, value in super().__repr_args__():
+            yield name, _parse_url(value).render_as_string() if name == "url" and value else value
+
+
+def _parse_url(url: str) -> URL:
+    try:
+        return make_url(url)
+    except ArgumentError:
+        raise ValueError("not a database URL (e.g. postgresql+psycopg://USER@HOST:5432/DB)") from None
 
 
 class Config(_Model):
@@ -207,18 +251,26 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
                 )
             nodes.append(_relative_paths(n, base))
         resolved.append(t.model_copy(update={"nodes": nodes}))
-    cfg = cfg.model_copy(update={"tenants": resolved})
+    if cfg.database.has_inline_password():
+        warnings.append(
+            f"{path}: database: the password is written inline in the url; prefer password_env or password_file"
+        )
+    database = cfg.database.model_copy(update={"password_file": _relative(cfg.database.password_file, base)})
+    cfg = cfg.model_copy(update={"tenants": resolved, "database": database})
     return LoadedConfig(cfg, path, tuple(warnings))
 
 
-def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
+def _relative(p: Path | None, base: Path) -> Path | None:
     """Paths in the file are relative to the file, as a user expects."""
+    if p is None:
+        return None
+    p = p.expanduser()
+    return p if p.is_absolute() else base / p
 
+
+def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
     def fix(p: Path | None) -> Path | None:
-        if p is None:
-            return None
-        p = p.expanduser()
-        return p if p.is_absolute() else base / p
+        return _relative(p, base)
 
     ssh = node.ssh.model_copy(update={
         "key_file": fix(node.ssh.key_file),
@@ -231,35 +283,46 @@ def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
     return node.model_copy(update={"ssh": ssh, "rest": rest})
 
 
+def _secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """A secret from the environment variable ``env`` or the file ``file``
+    (without its trailing newline); None when neither is configured. The
+    errors name where it should be, never what it is."""
+    if env:
+        value = os.environ.get(env)
+        if not value:
+            raise ConfigError(f"environment variable {env} ({what}) is not set")
+        return value
+    if file:
+        try:
+            return file.read_text(encoding="utf-8").rstrip("\n")
+        except OSError as exc:
+            raise ConfigError(f"{file}: cannot read {what}: {exc.strerror}") from None
+    return None
+
+
 def resolve_passphrase(ssh: SshConfig) -> str | None:
     """The passphrase of a protected SSH key, or None when it has none."""
-    if ssh.key_passphrase_env:
-        value = os.environ.get(ssh.key_passphrase_env)
-        if value is None:
-            raise ConfigError(f"environment variable {ssh.key_passphrase_env} (SSH key passphrase) is not set")
-        return value
-    if ssh.key_passphrase_file:
-        try:
-            return ssh.key_passphrase_file.read_text(encoding="utf-8").rstrip("\n")
-        except OSError as exc:
-            raise ConfigError(f"{ssh.key_passphrase_file}: cannot read SSH key passphrase: {exc.strerror}") from None
-    return None
+    return _secret(ssh.key_passphrase_env, ssh.key_passphrase_file, "SSH key passphrase")
+
+
+def database_url(db: DatabaseConfig) -> URL | None:
+    """The URL the store opens (None: SQLite in the XDG data dir), with the
+    password from ``password_env``/``password_file`` put in it: in memory
+    only, at the moment the store is opened. Every engine is opened on this."""
+    if db.url is None:
+        return None
+    url = _parse_url(db.url)
+    password = _secret(db.password_env, db.password_file, "database password")
+    return url if password is None else url.set(password=password)
 
 
 def resolve_token(rest: RestConfig) -> str:
     """The REST token, from wherever the configuration says it lives."""
     if rest.token is not None:
         return rest.token.get_secret_value()
-    if rest.token_env:
-        value = os.environ.get(rest.token_env)
-        if not value:
-            raise ConfigError(f"environment variable {rest.token_env} (REST token) is not set")
+    value = _secret(rest.token_env, rest.token_file, "REST token")
+    if value is not None:
         return value.strip()
-    if rest.token_file:
-        try:
-            return rest.token_file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{rest.token_file}: cannot read REST token: {exc.strerror}") from None
     assert rest.token_keyring is not None
     service, _, user = rest.token_keyring.partition("/")
     try:

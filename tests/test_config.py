@@ -14,6 +14,7 @@ import pytest
 from ksystui import config as config_module
 from ksystui.config import (
     ConfigError,
+    database_url,
     load_config,
     load_config_and_warn,
     parse_config,
@@ -226,3 +227,70 @@ def test_token_from_the_keyring(tmp_path, monkeypatch):
     assert resolve_token(rest) == "t0k" and asked[-1] == ("ibmcloud", "ksystui")
     vault[("svc", "ops")] = "t1k"
     assert resolve_token(rest_of('token_keyring = "svc/ops"\n', tmp_path)) == "t1k"
+
+
+# --- the database password ----------------------------------------------------------------
+CANARY = "Canary-cfg-pw-91d0"
+PG = "postgresql+psycopg://ops@db.example.com:5432/ksystui"
+
+
+def with_database(lines: str) -> str:
+    return f"[database]\n{lines}\n" + ONE_NODE
+
+
+@pytest.mark.parametrize("lines, line, key, message", [
+    (f'url = "{PG}"\npassword_env = "PW"\npassword_file = "pw"', 4, "database.password_file",
+     "give password_env or password_file, not both"),
+    (f'url = "{PG.replace("ops@", f"ops:{CANARY}@")}"\npassword_env = "PW"', 3, "database.password_env",
+     "the url has a password written in it already: take it out of the url"),
+    (f'url = "{PG.replace("ops@", f"ops:{CANARY}@")}"\npassword_file = "pw"', 3, "database.password_file",
+     "the url has a password written in it already: take it out of the url"),
+    ('password_env = "PW"', 2, "database.password_env", "a password is for a database url: give url too"),
+    ('url = "not a url"', 2, "database.url", "not a database URL (e.g. postgresql+psycopg://USER@HOST:5432/DB)"),
+], ids=["env and file", "env and inline", "file and inline", "no url", "not a url"])
+def test_database_password_mistakes_say_where(lines, line, key, message):
+    said = problem(with_database(lines))
+    assert said == f"{FILE}:{line}: {key}: {message}"
+    assert CANARY not in said
+
+
+def test_an_inline_database_password_loads_and_is_warned_about(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(with_database(f'url = "{PG.replace("ops@", f"ops:{CANARY}@")}"'))
+    err = io.StringIO()
+    loaded = load_config_and_warn(path, err)
+    assert loaded.warnings == (f"{path}: database: the password is written inline in the url; "
+                               "prefer password_env or password_file",)
+    assert err.getvalue() == f"warning: {loaded.warnings[0]}\n"
+    assert CANARY not in repr(loaded.config) and CANARY not in str(loaded.config.database)
+    url = database_url(loaded.config.database)
+    assert url is not None and url.password == CANARY and CANARY not in repr(url)
+
+
+def test_the_database_password_is_read_when_the_url_is_made(tmp_path, monkeypatch):
+    """Not at load: the configuration holds where it is, never what it is."""
+    monkeypatch.delenv("KSYSTUI_DB_PW", raising=False)
+    db = parse_config(with_database(f'url = "{PG}"\npassword_env = "KSYSTUI_DB_PW"'), tmp_path / "c.toml"
+                      ).config.database
+    with pytest.raises(ConfigError) as caught:
+        database_url(db)
+    assert str(caught.value) == "environment variable KSYSTUI_DB_PW (database password) is not set"
+    monkeypatch.setenv("KSYSTUI_DB_PW", CANARY)
+    url = database_url(db)
+    assert url is not None and url.password == CANARY and url.username == "ops"
+    assert CANARY not in repr(db) and CANARY not in str(url)
+
+    db = parse_config(with_database(f'url = "{PG}"\npassword_file = "secrets/pw"'), tmp_path / "c.toml"
+                      ).config.database
+    assert db.password_file == tmp_path / "secrets" / "pw"  # relative to the file, like every *_file
+    with pytest.raises(ConfigError) as caught:
+        database_url(db)
+    assert str(caught.value) == f"{tmp_path / 'secrets' / 'pw'}: cannot read database password: No such file or directory"
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "pw").write_text(CANARY + "\n")
+    url = database_url(db)
+    assert url is not None and url.password == CANARY
+
+
+def test_no_database_url_is_the_default_store():
+    assert database_url(parse_config(ONE_NODE, FILE).config.database) is None

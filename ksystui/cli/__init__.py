@@ -1,5 +1,6 @@
 """The ``ksystui`` command line on click: one module per verb group
-(``console``, ``sim``, ``status``, ``arbiter``, ``audit``, ``schedule``),
+(``console``, ``sim``, ``status``, ``arbiter``, ``audit``, ``schedule``,
+``db``),
 the global options in ``options``, the root group and entry point in
 ``main``. Every verb that runs the fleet or the arbiter starts from the
 composition root, ``ksystui.bootstrap``."""

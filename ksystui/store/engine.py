@@ -13,7 +13,10 @@ event), which also makes DDL transactional: a migration happens entirely or
 not at all.
 
 PostgreSQL (several consoles sharing one arbiter) is used as the URL says;
-its driver (``postgresql+psycopg://…`` → psycopg) is the user's to install.
+its driver (``postgresql+psycopg://…`` → psycopg) comes with
+``pip install 'ksystui[postgres]'``. A URL object may carry the password
+(``ksystui.config.database_url`` puts it in, in memory); every message here
+shows the URL with its password masked.
 
 The schema is made only by alembic (``migrate``), from the migration scripts
 shipped inside this package; there is no alembic.ini.
@@ -54,13 +57,15 @@ def default_database_path() -> Path:
     return user_data_path("ksystui") / "ksystui.db"
 
 
-def open_engine(url: str | None = None) -> Engine:
+def open_engine(url: str | URL | None = None) -> Engine:
     """An engine on ``url`` (default: SQLite in the user data directory, which
     is created). Call :func:`migrate` before using it."""
     if url is None:
         path = default_database_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         sa_url: URL = URL.create("sqlite+pysqlite", database=str(path))
+    elif isinstance(url, URL):
+        sa_url = url
     else:
         try:
             sa_url = make_url(url)
@@ -78,7 +83,7 @@ def open_engine(url: str | None = None) -> Engine:
     except (ImportError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database {sa_url.render_as_string()!r}: its driver is not installed ({exc}); "
-            "for postgresql+psycopg:// install psycopg"
+            "for postgresql+psycopg://: pip install 'ksystui[postgres]'"
         ) from None
     return engine
 
@@ -140,8 +145,11 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at (None: never migrated)."""
-    with read_connection(engine) as conn:
-        heads = MigrationContext.configure(conn).get_current_heads()
+    try:
+        with read_connection(engine) as conn:
+            heads = MigrationContext.configure(conn).get_current_heads()
+    except DBAPIError as exc:
+        raise _cannot_open(engine, exc) from exc
     return heads[0] if heads else None
 
 
@@ -181,16 +189,22 @@ def _migrate_once(engine: Engine) -> str:
             unknown = [rev for rev in current if rev not in known]
             if unknown:
                 raise SchemaTooNewError(
-                    f"the database {_where(engine)} is at schema revision {', '.join(unknown)}, "
+                    f"the database {safe_url(engine)} is at schema revision {', '.join(unknown)}, "
                     f"newer than this ksystui knows (its newest is {head}): upgrade ksystui, "
                     "or point it at another database"
                 )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except DBAPIError as exc:
-        raise StoreError(f"cannot open the database {_where(engine)}: {exc.orig}") from exc
+        raise _cannot_open(engine, exc) from exc
     return head
 
 
-def _where(engine: Engine) -> str:
+def _cannot_open(engine: Engine, exc: DBAPIError) -> StoreError:
+    # the driver's words on one line (libpq lists each address it tried on a line of its own)
+    return StoreError(f"cannot open the database {safe_url(engine)}: {' '.join(str(exc.orig).split())}")
+
+
+def safe_url(engine: Engine) -> str:
+    """The engine's URL for a message: its password, if any, masked."""
     return engine.url.render_as_string(hide_password=True)

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Connection, Engine
+from sqlalchemy import URL, Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -127,7 +127,7 @@ class Queue:
         self.audit = AuditLog(engine, clock=clock)
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: Callable[[], datetime] | None = None) -> Queue:
+    def open(cls, url: str | URL | None = None, *, clock: Callable[[], datetime] | None = None) -> Queue:
         engine = open_engine(url)
         migrate(engine)
         return cls(engine, clock=clock)

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping
 from typing import ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
 
 from ksystui.core.actor import Actor
 from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
@@ -27,7 +27,7 @@ class AsyncQueue:
         self.queue = queue if isinstance(queue, Queue) else Queue(queue)
 
     @classmethod
-    async def open(cls, url: str | None = None) -> AsyncQueue:
+    async def open(cls, url: str | URL | None = None) -> AsyncQueue:
         return cls(await asyncio.to_thread(Queue.open, url))
 
     async def _run(self, fn: Callable[P, R], *args: P.args, **kw: P.kwargs) -> R:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ksystui.core.model import KsysEvent
@@ -70,7 +70,7 @@ class Store:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | None = None) -> Store:
+    def open(cls, url: str | URL | None = None) -> Store:
         """``open_engine(url)`` + ``migrate``: how a process opens the store."""
         engine = open_engine(url)
         migrate(engine)
@@ -238,7 +238,7 @@ class AsyncStore:
         self.store = store if isinstance(store, Store) else Store(store)
 
     @classmethod
-    async def open(cls, url: str | None = None) -> AsyncStore:
+    async def open(cls, url: str | URL | None = None) -> AsyncStore:
         return cls(await asyncio.to_thread(Store.open, url))
 
     async def close(self) -> None:

@@ -29,11 +29,12 @@ VERBS = {
     "audit export": ["audit", "export"],
     "schedule plan": ["schedule", "plan"],
     "schedule apply": ["schedule", "apply", "--yes"],
+    "db upgrade": ["db", "upgrade"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
-                "audit verify", "audit export", "schedule plan", "schedule apply"]
-CHANGES_SOMETHING = ["submit", "cancel", "raise", "resolve", "arbiter", "schedule apply"]
-NO_TENANT_SCOPE = ["sim", "parse", "scenario", "arbiter", "schedule plan", "schedule apply"]
+                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade"]
+CHANGES_SOMETHING = ["submit", "cancel", "raise", "resolve", "arbiter", "schedule apply", "db upgrade"]
+NO_TENANT_SCOPE = ["sim", "parse", "scenario", "arbiter", "schedule plan", "schedule apply", "db upgrade"]
 NOT_THE_CONSOLE = [v for v in VERBS if v not in ("console", "demo")]
 
 

@@ -6,6 +6,8 @@ else ``nobody``) and ``initdb`` / ``pg_ctl`` run as that account through
 ``runuser -u`` (or ``su -s /bin/sh -c``). The server listens on 127.0.0.1 on
 a free port with its unix socket in the temp dir, trusts loopback, runs
 without fsync (it is thrown away), and is stopped and removed by ``stop()``.
+A role made by ``create_password_database`` is the exception to the trust:
+it must give its password (scram-sha-256), so a wrong one is refused.
 
 ``find_bindir()`` is None when no PostgreSQL server binaries are installed:
 the tests skip then, with that reason.
@@ -131,6 +133,43 @@ class PgServer:
                              autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def create_password_database(self, name: str, password: str) -> str:
+        """A fresh database owned by a new role ``name`` whose connections
+        must give ``password``; returns its URL, without the password."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute("SET password_encryption = 'scram-sha-256'")
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name),
+                                                                            sql.Literal(password)))
+            conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
+            # the first matching pg_hba line decides: this one goes before the trust lines
+            hba = self.data / "pg_hba.conf"
+            hba.write_text(f"host all {name} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+            conn.execute("SELECT pg_reload_conf()")
+        self._wait_until_a_password_is_required(name)
+        return f"postgresql+psycopg://{name}@127.0.0.1:{self.port}/{name}"
+
+    def _wait_until_a_password_is_required(self, role: str, timeout: float = 15.0) -> None:
+        """The server reloads pg_hba.conf when it gets to it: wait until a
+        connection without the password is refused."""
+        import psycopg
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(host="127.0.0.1", port=self.port, user=role, dbname=role, password="",
+                                connect_timeout=5).close()
+            except psycopg.OperationalError as exc:
+                if "password" in str(exc):
+                    return
+                raise
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL still trusts {role} {timeout} s after pg_hba.conf was reloaded")
+            time.sleep(0.05)
 
 
 def start() -> PgServer:

@@ -34,18 +34,9 @@ BOB = Actor("bob", "noc2", "console-2")
 _names = itertools.count()
 
 
-@pytest.fixture(scope="module")
-def server():
-    if pg.find_bindir() is None:
-        pytest.skip(pg.NOT_INSTALLED)
-    srv = pg.start()
-    yield srv
-    srv.stop()
-
-
 @pytest.fixture
-def url(server) -> str:
-    return server.create_database(f"ksystui_test_{next(_names)}")
+def url(pg_server) -> str:
+    return pg_server.create_database(f"ksystui_test_{next(_names)}")
 
 
 @pytest.fixture
