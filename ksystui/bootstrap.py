@@ -164,7 +164,8 @@ async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config
         await queue.close()
 
 
-def console_app(rt: Runtime, *, scope: str | None, readonly: bool, theme: str | None) -> ControlRoomApp:
+def console_app(rt: Runtime, *, scope: str | None, readonly: bool, theme: str | None,
+                greeting: str | None = None) -> ControlRoomApp:
     """The control room over this runtime. Read-only, it still gets the
     arbiter port: it shows the queue and the audit trail and starts nothing
     (the app refuses every operation, and the console runs no dispatcher)."""
@@ -175,17 +176,36 @@ def console_app(rt: Runtime, *, scope: str | None, readonly: bool, theme: str | 
     ui = rt.config.ui
     try:
         return ControlRoomApp(rt.fleet, rt.tenants, scope=scope, readonly=readonly, theme=theme or ui.theme,
-                              keys=ui.keys, bell=ui.bell, arbiter=rt.arbiter)
+                              keys=ui.keys, bell=ui.bell, arbiter=rt.arbiter, greeting=greeting)
     except KeymapError as exc:
         raise StartupError(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class Demo:
+    """The embedded simulator's run: the configuration that reaches it, and
+    where a second console finds the same nodes and the same database."""
+
+    loaded: LoadedConfig
+    admin_url: str
+
+    @property
+    def attach(self) -> str:
+        """How to attach more consoles to this demo (they share its queue)."""
+        path = self.loaded.path
+        return (f"Simulator admin endpoint: {self.admin_url}\n"
+                f"Attach a second console:   ksystui --config {path}\n"
+                f"Attach a read-only one:    ksystui --readonly --config {path}")
+
+
 @contextlib.asynccontextmanager
 async def demo_configuration(scenario: Path | None, speed: float, *, poll_interval: float = 2.0,
-                             ) -> AsyncIterator[LoadedConfig]:
+                             ) -> AsyncIterator[Demo]:
     """The simulator embedded, serving on loopback while the block runs, and
-    the configuration that reaches it over SSH and REST: the demo's queue
-    and audit trail live and die with the demo."""
+    the configuration that reaches it over SSH and REST. The demo uses the
+    database its ``config.toml`` names (in the run's own directory: the
+    queue and audit trail live and die with the demo), so a console
+    attached with ``--config`` on that file queues into the same arbiter."""
     from ksystui.config import load_config
     from ksystui.sim.runner import SimRunner
     from ksystui.sim.world import SimWorld
@@ -193,11 +213,8 @@ async def demo_configuration(scenario: Path | None, speed: float, *, poll_interv
     world = SimWorld.from_scenario(scenario, speed=speed)
     with tempfile.TemporaryDirectory(prefix="ksystui-demo-") as tmp:
         state = Path(tmp)
-        async with SimRunner(world, state):
+        async with SimRunner(world, state) as runner:
             loaded = load_config(state / "config.toml")
             cfg = loaded.config
-            cfg = cfg.model_copy(update={
-                "poll": cfg.poll.model_copy(update={"interval": poll_interval}),
-                "database": cfg.database.model_copy(update={"url": f"sqlite:///{state / 'demo.db'}"}),
-            })
-            yield LoadedConfig(cfg, loaded.path, loaded.warnings)
+            cfg = cfg.model_copy(update={"poll": cfg.poll.model_copy(update={"interval": poll_interval})})
+            yield Demo(LoadedConfig(cfg, loaded.path, loaded.warnings), runner.admin_url)

@@ -34,8 +34,11 @@ def demo(scenario: Path | None, speed: float, opts: GlobalOptions) -> None:
     from ksystui.bootstrap import demo_configuration
 
     async def on_demo() -> int:
-        async with demo_configuration(scenario, speed) as loaded:
-            return await _console_on(loaded, opts)
+        async with demo_configuration(scenario, speed) as run:
+            # said in the console (the terminal is the console's while it runs) and on stderr,
+            # which the terminal shows again once the demo ends
+            print(f"ksystui demo\n{run.attach}", file=sys.stderr, flush=True)
+            return await _console_on(run.loaded, opts, greeting=run.attach)
 
     _run(on_demo)
 
@@ -53,7 +56,7 @@ def _run(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
     finish(code)
 
 
-async def _console_on(loaded: LoadedConfig, opts: GlobalOptions) -> int:
+async def _console_on(loaded: LoadedConfig, opts: GlobalOptions, greeting: str | None = None) -> int:
     """The console over the runtime built from ``loaded``; with a database
     it also dispatches (every running console does, safely: exclusivity
     lives in the database), unless it is read-only."""
@@ -61,7 +64,7 @@ async def _console_on(loaded: LoadedConfig, opts: GlobalOptions) -> int:
 
     err = sys.stderr
     async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:
-        app = console_app(rt, scope=opts.tenant, readonly=opts.readonly, theme=opts.theme)
+        app = console_app(rt, scope=opts.tenant, readonly=opts.readonly, theme=opts.theme, greeting=greeting)
         dispatcher = None if opts.readonly else rt.dispatcher
         dispatching = asyncio.create_task(dispatcher.run()) if dispatcher is not None else None
         try:

@@ -94,6 +94,7 @@ class ControlRoomApp(App[None]):
         tick_seconds: float = 2.0,
         clock: Callable[[], datetime] | None = None,
         arbiter: ArbiterClient | None = None,  # how this console queues operations (None: watch only)
+        greeting: str | None = None,  # said once the console is up (the demo: how to attach another)
     ):
         self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
         self._action_by_id = {a.id: a for a in self.actions}
@@ -101,6 +102,7 @@ class ControlRoomApp(App[None]):
         for b in bindings(self.actions):
             self.bind(b.key, b.action, description=b.description, show=b.show)
         self.fleet = fleet
+        self.greeting = greeting
         self.tenants = list(tenants)
         self.scope_locked = scope is not None
         self.readonly = readonly
@@ -126,6 +128,8 @@ class ControlRoomApp(App[None]):
         self.set_interval(self.tick_seconds, self._tick)
         self.set_interval(1.0, self._clock)
         self.push_screen(self._screen_for(OpenView(HOME_VIEW)))
+        if self.greeting:
+            self.notify(self.greeting, title="ksystui demo", timeout=30)
 
     def _on_fleet_notice(self, notice: FleetNotice) -> None:
         # called from the fleet's task: only post, the handler runs on the app's loop

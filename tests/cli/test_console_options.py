@@ -87,3 +87,38 @@ async def test_console_takes_every_global_option(headless, served):
     assert run.rc == 0, run
     (app,) = apps
     assert (app.scope, app.readonly, app.theme_name) == ("customerA", True, "high-contrast")
+
+
+def test_a_console_attached_as_the_demo_says_queues_into_the_demos_arbiter(headless):
+    """Tried as a new user: a second console on the demo's config.toml used
+    another database than the demo, so both confirmations said "it would
+    start at once" and two tenants' operations collided on snorlax. The demo
+    now says how to attach one, and that console shares the demo's queue."""
+    import io
+    import re
+    from pathlib import Path
+
+    from ksystui.bootstrap import Need, load, runtime
+    from ksystui.core.lifecycle import Op
+
+    seen: dict[str, object] = {}
+
+    async def attach_a_second_console(app, pilot):
+        said = "\n".join(app.__dict__.get("told", []))
+        match = re.search(r"Attach a second console:\s+ksystui --config (\S+)", said)
+        assert match, said
+        assert f"ksystui --readonly --config {match.group(1)}" in said
+        assert re.search(r"Simulator admin endpoint: http://127\.0\.0\.1:\d+", said)
+        err = io.StringIO()
+        async with runtime(load(Path(match.group(1)), err), err, queue=Need.REQUIRED) as second:
+            assert second.arbiter is not None
+            preview = await second.arbiter.preview("r7r3m116", Op.VERIFY)
+            seen["id"] = await second.arbiter.submit(preview)
+        assert app.arbiter is not None
+        seen["demo sees"] = [o.id for o in await app.arbiter.queue.operations()]
+
+    headless(attach_a_second_console)
+    run = ksystui("demo", "--speed", "200")
+    assert run.rc == 0, run
+    assert seen["demo sees"] == [seen["id"]]
+    assert "Attach a second console:   ksystui --config" in run.err  # and on stderr, seen after the demo
