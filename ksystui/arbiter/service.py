@@ -62,6 +62,12 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
     return row
 
 
+def _line(o: QueuedOp, state: OpState, position: int | None, detail: str) -> QueueLine:
+    """One line of the queue for operation ``o`` (its state as plain text)."""
+    return QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], state.value,
+                     position, o.priority, detail, " ".join(o.argv))
+
+
 def _fmt(seconds: float | None) -> str:
     return format_age(seconds, missing="?")
 
@@ -100,8 +106,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         elif o.state is OpState.IN_DOUBT:
             detail = (f"IN DOUBT, keeps its hosts until an operator decides "
                       f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
-                               None, o.priority, detail, " ".join(o.argv)))
+        lines.append(_line(o, o.state, None, detail))
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
@@ -117,8 +122,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op],
-                               OpState.QUEUED.value, position, o.priority, reason, " ".join(o.argv)))
+        lines.append(_line(o, OpState.QUEUED, position, reason))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
@@ -126,8 +130,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         took = (finished_at - o.started_at).total_seconds() if o.started_at else None
         detail = f"{o.state} {_fmt((now - finished_at).total_seconds())} ago" + (
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
-        lines.append(QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], o.state.value,
-                               None, o.priority, detail, " ".join(o.argv)))
+        lines.append(_line(o, o.state, None, detail))
     return lines
 
 

@@ -43,6 +43,19 @@ class QueueLine:
     detail: str  # elapsed / ETA for the running; why it waits for the waiting
     command: str
 
+    @property
+    def place(self) -> str:
+        """Its position among the waiting, or a mark: ✓ ✗ – for what ended,
+        ▶ for what runs (or waits for an operator)."""
+        return str(self.position) if self.position else ENDED_MARK.get(self.state, "▶")
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ENDED_MARK
+
+
+ENDED_MARK = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
+
 
 @dataclass(frozen=True)
 class AuditLine:

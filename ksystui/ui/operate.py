@@ -127,13 +127,12 @@ class QueueScreen(ArbiterTableScreen):
         left = await port.rehearsals_left(scope)
         if not self.ready:  # switched away while reading: the table is gone
             return
-        mark = {"succeeded": "✓", "failed": "✗", "cancelled": "–"}
         # set_rows, not keyed upserts: the lines come in queue order, and a raise reorders them
         self.table.set_rows(
-            Row(line.id, (str(line.position or mark.get(line.state, "▶")), f"#{line.id}", line.host, line.tenant,
+            Row(line.id, (line.place, f"#{line.id}", line.host, line.tenant,
                           line.node, line.op, line.state, str(line.tier_priority), line.detail),
-                style="alert" if line.state in ("in_doubt", "failed") else (
-                    "stale" if line.state in mark else None), data=line)
+                style="alert" if line.state in ("in_doubt", "failed") else ("stale" if line.ended else None),
+                data=line)
             for line in lines)
         note = "  Operations per shared recovery host, in the order they will run."
         if left:
