@@ -337,7 +337,7 @@ class Queue:
         """Record the end: succeeded / failed release the claims; in_doubt
         keeps them until an operator resolves it."""
         end = OpState(state)
-        if not end.terminal or end is OpState.CANCELLED:
+        if end not in (OpState.SUCCEEDED, OpState.FAILED, OpState.IN_DOUBT):
             raise ValueError(f"finish to {state!r}: an operation finishes succeeded, failed or in_doubt")
         return self._guarded(op_id, fence, ACTIVE, {"state": end.value, "rc": rc, "outcome": outcome,
                                                     "output_tail": output_tail, "finished_at": _NOW},
