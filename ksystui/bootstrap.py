@@ -66,6 +66,17 @@ def check_scope(loaded: LoadedConfig, tenant: str | None) -> None:
         raise StartupError(f"no tenant {tenant!r} in the configuration ({loaded.path})")
 
 
+@dataclass(frozen=True)
+class Operations:
+    """The operations queue and what works on it: the dispatcher that runs
+    what it admits, and the port a console or a verb queues through. They
+    come together or not at all."""
+
+    queue: AsyncQueue
+    dispatcher: Dispatcher
+    port: ArbiterPort
+
+
 @dataclass
 class Runtime:
     """The parts one process runs on, built from its configuration."""
@@ -74,14 +85,32 @@ class Runtime:
     actor: Actor
     fleet: Fleet
     store: AsyncStore | None = None
-    queue: AsyncQueue | None = None
-    dispatcher: Dispatcher | None = None
-    arbiter: ArbiterPort | None = None  # what the console may do with the queue
+    operations: Operations | None = None  # None: no queue was asked for, or the database is unavailable
     tenants: list[TenantInfo] = field(default_factory=list)
 
     @property
     def config(self) -> Config:
         return self.loaded.config
+
+    @property
+    def queue(self) -> AsyncQueue | None:
+        return self.operations.queue if self.operations else None
+
+    @property
+    def dispatcher(self) -> Dispatcher | None:
+        return self.operations.dispatcher if self.operations else None
+
+    @property
+    def arbiter(self) -> ArbiterPort | None:
+        """What the console may do with the queue."""
+        return self.operations.port if self.operations else None
+
+    def required_operations(self) -> Operations:
+        """The operations, for a runtime opened with ``Need.REQUIRED`` (which
+        fails to start without them)."""
+        if self.operations is None:
+            raise StartupError("no operations queue: the database was not opened")
+        return self.operations
 
     def tenant(self, name: str) -> TenantInfo | None:
         return next((t for t in self.tenants if t.name == name), None)
@@ -107,12 +136,12 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
     except Exception:  # a REST token that cannot be read, say: close what is open, then say why
         await _close(store, opened_queue, cfg, err)
         raise
-    rt = Runtime(loaded, current_actor(console_id()), fleet, store, opened_queue, tenants=tenant_infos(cfg))
+    rt = Runtime(loaded, current_actor(console_id()), fleet, store, tenants=tenant_infos(cfg))
     if opened_queue is not None:
-        rt.dispatcher = Dispatcher(opened_queue, fleet, {n: m.transport for n, m in fleet.monitors.items()},
-                                   rt.actor, tick=tick, on_event=on_event)
-        rt.arbiter = ArbiterPort(opened_queue, fleet, rt.actor, {t.name: t.priority for t in rt.tenants},
-                                 rt.dispatcher)
+        dispatcher = Dispatcher(opened_queue, fleet, {n: m.transport for n, m in fleet.monitors.items()},
+                                rt.actor, tick=tick, on_event=on_event)
+        port = ArbiterPort(opened_queue, fleet, rt.actor, {t.name: t.priority for t in rt.tenants}, dispatcher)
+        rt.operations = Operations(opened_queue, dispatcher, port)
     try:
         yield rt
     finally:

@@ -100,7 +100,7 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
         from ksystui.arbiter.service import SubmitError, plan_for
         from ksystui.arbiter.service import submit as submit_planned
 
-        assert rt.queue is not None
+        queue = rt.required_operations().queue
         info = rt.tenant(name)
         if info is None:
             raise Failed(f"no tenant {name!r} in the configuration", 2)
@@ -111,13 +111,13 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
             planned = await plan_for(rt.fleet, target, OP_WORDS[op], confirmed=True, site=site, to_site=to_site)
         except SubmitError as exc:
             raise Failed(str(exc), 2) from None
-        row = await submit_planned(rt.queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
+        row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
                                    confirmed=True)
         print(f"queued #{row.id}: {planned.command}  (node {target}"
               + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
         if wait:
             return await follow(rt, row.id, out)
-        alive = live_dispatchers(await rt.queue.dispatchers(alive_within=DISPATCHER_ALIVE))
+        alive = live_dispatchers(await queue.dispatchers(alive_within=DISPATCHER_ALIVE))
         if alive:
             print(f"a dispatcher is running ({alive[0].console_id}); it will run when its turn comes", file=out)
         else:
@@ -131,14 +131,14 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
 async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
     """Dispatch (safely, alongside any other dispatcher) and print the
     operation's progress until it ends; its outcome is the exit status."""
-    assert rt.queue is not None and rt.dispatcher is not None
-    task = asyncio.create_task(rt.dispatcher.run())
+    ops = rt.required_operations()
+    task = asyncio.create_task(ops.dispatcher.run())
     shown = 0
     try:
         while True:
-            op = await rt.queue.get(op_id)
-            assert op is not None
-            lines = await rt.queue.progress(op_id)
+            op = await ops.queue.get(op_id)
+            assert op is not None  # operations are never deleted
+            lines = await ops.queue.progress(op_id)
             for line in lines[shown:]:
                 print(line, file=out, flush=True)
             shown = len(lines)
@@ -150,7 +150,7 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        await rt.dispatcher.stop()
+        await ops.dispatcher.stop()
 
 
 @click.command()
@@ -160,8 +160,7 @@ def queue(as_json: bool, opts: GlobalOptions) -> None:
     """What runs and what waits, per shared recovery host."""
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.arbiter is not None
-        lines = await rt.arbiter.lines(opts.tenant)
+        lines = await rt.required_operations().port.lines(opts.tenant)
         if as_json:
             json.dump([asdict(line) for line in lines], out, indent=2)
             out.write("\n")
@@ -169,9 +168,7 @@ def queue(as_json: bool, opts: GlobalOptions) -> None:
         if not lines:
             print("the queue is empty", file=out)
         for line in lines:
-            pos = f"{line.position:>3}" if line.position else {"succeeded": "  ✓", "failed": "  ✗",
-                                                                  "cancelled": "  –"}.get(line.state, "  ▶")
-            print(f"{pos}  #{line.id:<5} {line.host:<12} {line.tenant:<12} {line.op:<16} {line.state:<9} "
+            print(f"{line.place:>3}  #{line.id:<5} {line.host:<12} {line.tenant:<12} {line.op:<16} {line.state:<9} "
                   f"{line.detail}", file=out)
         return 0
 
@@ -183,8 +180,7 @@ async def change_operation(rt: Runtime, op_id: int, scope: str | None, verb: str
     """Change one operation (audited by the store): refused, with the reason,
     when it does not exist, belongs to another tenant than the scope's (to
     a scoped caller, the same thing) or is not in a state to be changed."""
-    assert rt.queue is not None
-    op = await rt.queue.get(op_id)
+    op = await rt.required_operations().queue.get(op_id)
     if op is None or (scope is not None and op.tenant != scope):
         raise Failed(f"cannot {verb} #{op_id}: no such operation")
     try:
@@ -210,8 +206,8 @@ def cancel(op_id: int, reason: str, opts: GlobalOptions) -> None:
     """Cancel a queued operation."""
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.arbiter is not None and rt.queue is not None
-        port, queue = rt.arbiter, rt.queue
+        ops = rt.required_operations()
+        port, queue = ops.port, ops.queue
 
         async def state_now() -> str:
             op = await queue.get(op_id)
@@ -232,8 +228,7 @@ def raise_(op_id: int, reason: str, opts: GlobalOptions) -> None:
     """Raise a queued operation over the others (audited)."""
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.arbiter is not None
-        port = rt.arbiter
+        port = rt.required_operations().port
         await change_operation(rt, op_id, opts.tenant, "raise", lambda: port.raise_priority(op_id, reason),
                                because("only queued operations can be raised"))
         print(f"#{op_id} raised over the others (audited): {reason}", file=out)
@@ -251,8 +246,7 @@ def resolve(op_id: int, state: str, reason: str, opts: GlobalOptions) -> None:
     """Settle an operation left in doubt (audited)."""
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.queue is not None
-        queue = rt.queue
+        queue = rt.required_operations().queue
         await change_operation(rt, op_id, opts.tenant, "resolve", lambda: queue.resolve(op_id, state, rt.actor, reason),
                                because("only in_doubt or orphaned operations can be"))
         print(f"#{op_id} resolved as {state} (audited): {reason}", file=out)
@@ -270,13 +264,13 @@ def arbiter(opts: GlobalOptions) -> None:
         print(f"#{e.op_id} {e.kind} {e.text}".rstrip(), file=sys.stdout, flush=True)
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.dispatcher is not None
+        dispatcher = rt.required_operations().dispatcher
         print(f"arbiter {rt.actor.console} dispatching (Ctrl-C to stop; running operations finish first)",
               file=out, flush=True)
         try:
-            await rt.dispatcher.run()
+            await dispatcher.run()
         except asyncio.CancelledError:
-            await rt.dispatcher.stop()
+            await dispatcher.stop()
         return 0
 
     run_arbiter_verb(opts, body, on_event=say)

@@ -32,8 +32,7 @@ def verify(opts: GlobalOptions) -> None:
     async def body(rt: Runtime, out: TextIO) -> int:
         from ksystui.arbiter.audit_lines import chain_status
 
-        assert rt.queue is not None
-        problems = await rt.queue.verify_audit()
+        problems = await rt.required_operations().queue.verify_audit()
         if opts.tenant is not None:
             print(chain_status(problems, scoped=True), file=out)
             return 1 if problems else 0
@@ -52,8 +51,7 @@ def export(opts: GlobalOptions) -> None:
     """Write the trail as JSON lines (with --tenant: that tenant's entries only)."""
 
     async def body(rt: Runtime, out: TextIO) -> int:
-        assert rt.queue is not None
-        for entry in await rt.queue.export_audit(opts.tenant):
+        for entry in await rt.required_operations().queue.export_audit(opts.tenant):
             out.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
         return 0
 

@@ -67,11 +67,11 @@ def apply(margin: int, yes: bool, opts: GlobalOptions) -> None:
         if not yes:
             print("re-run with --yes to push this schedule through the arbiter", file=out)
             return 1
-        assert rt.queue is not None  # arbiter_runtime requires the queue
+        queue = rt.required_operations().queue
         ids = []
         for w in windows:
             tenant = rt.fleet.snapshots[w.node].tenant
-            row = await submit(rt.queue, rt.fleet, schedule_change(w, tenant), priority=rt.priority(tenant),
+            row = await submit(queue, rt.fleet, schedule_change(w, tenant), priority=rt.priority(tenant),
                                actor=rt.actor, confirmed=True)
             ids.append(row.id)
         print(f"queued {len(ids)} schedule changes: " + ", ".join(f"#{i}" for i in ids), file=out)
@@ -90,11 +90,11 @@ async def planned_windows(rt: Runtime, margin: int, out: TextIO) -> list[NodeWin
         shared_hosts_by_node,
     )
 
-    assert rt.queue is not None
+    queue = rt.required_operations().queue
     await rt.fleet.refresh_all()
     snapshots = rt.fleet.snapshots
-    durations = {node: auto_discovery_seconds(await rt.queue.durations(Op.DISCOVER.value, node),
-                                              await rt.queue.durations(Op.VERIFY.value, node))
+    durations = {node: auto_discovery_seconds(await queue.durations(Op.DISCOVER.value, node),
+                                              await queue.durations(Op.VERIFY.value, node))
                  for node in snapshots}
     try:
         windows = plan_auto_discovery(durations, shared_hosts_by_node(snapshots.values()), margin_minutes=margin)
