@@ -23,6 +23,7 @@ from ksystui.core.opstate import OpState
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.transport.base import CommandResult
+from tests.waiting import eventually
 
 SNORLAX = "8f2a5f4e-0000-4000-8000-00000000a001"
 ALICE = Actor("alice", "noc1", "console-1")
@@ -121,12 +122,6 @@ def events_of(events: list[DispatchEvent], op_id: int) -> Iterator[DispatchKind]
     return (e.kind for e in events if e.op_id == op_id)
 
 
-async def until(condition, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_two_tenants_on_one_recovery_host_run_one_after_the_other_through_the_seams(queue):
     fleet = Fleet({"nA": Poller(snapshot("nA", "customerA", "pbrazos")),
                    "nB": Poller(snapshot("nB", "customerB", "raichu"))})
@@ -141,12 +136,12 @@ async def test_two_tenants_on_one_recovery_host_run_one_after_the_other_through_
     second = await port.submit(second_preview)
 
     assert await dispatcher.step() == [first]  # the shared host lets one verify in
-    await until(lambda: _state(queue, first, OpState.RUNNING))
+    await eventually(lambda: _state(queue, first, OpState.RUNNING))
     lines = {line.id: line for line in await port.lines()}
     assert lines[second].state == "queued" and "held by" in lines[second].detail
 
     transports["nA"].gate.set()  # customerA's verify ends
-    await until(lambda: _state(queue, first, OpState.SUCCEEDED))
+    await eventually(lambda: _state(queue, first, OpState.SUCCEEDED))
     assert await queue.progress(first) == ["Site verification started for Austin", "  verifying host snorlax"]
     assert list(events_of(events, first)) == [DispatchKind.ADMITTED, DispatchKind.STARTED, DispatchKind.PROGRESS,
                                               DispatchKind.PROGRESS, DispatchKind.FINISHED]
@@ -154,7 +149,7 @@ async def test_two_tenants_on_one_recovery_host_run_one_after_the_other_through_
 
     assert await dispatcher.step() == [second]  # now the host is free
     transports["nB"].gate.set()
-    await until(lambda: _state(queue, second, OpState.SUCCEEDED))
+    await eventually(lambda: _state(queue, second, OpState.SUCCEEDED))
     assert [a for a in transports["nA"].sent if "verify" in a] == [("ksysmgr", "-t", "verify", "site", "customerA")]
     assert await queue.holding() == []
 

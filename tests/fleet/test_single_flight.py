@@ -11,6 +11,7 @@ from dataclasses import replace
 from ksystui.core.model import Flavour
 from ksystui.fleet.fleet import Fleet, FleetChange
 from ksystui.fleet.monitor import QUERIES, NodeMonitor
+from tests.waiting import eventually
 
 NODE = "r7r3m116"
 PER_POLL = len(QUERIES[Flavour.ONPREM])
@@ -30,12 +31,6 @@ def queries_received(world) -> int:
     return sum(1 for argv in world.nodes[NODE].command_log if argv[:1] == ("query",))
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_many_callers_at_once_cost_the_node_one_poll(world, in_process):
     fleet, monitor, transport, seen = monitored(world, in_process)
     snaps = await asyncio.gather(*(monitor.poll_once() for _ in range(12)))
@@ -52,7 +47,7 @@ async def test_a_caller_arriving_mid_poll_gets_a_poll_that_read_after_its_call(w
     before = vm.state
     transport.gate = asyncio.Event()
     first = asyncio.create_task(monitor.poll_once())
-    await until(lambda: queries_received(world) == 1)  # the node has answered `query vm`; the answer is held
+    await eventually(lambda: queries_received(world) == 1)  # the node has answered `query vm`; the answer is held
     vm.set_state("VERIFY_FAILED")  # the node changes after the first poll read it
     later = [asyncio.create_task(monitor.poll_once()) for _ in range(3)]
     await asyncio.sleep(0)  # the late callers have asked
@@ -71,7 +66,7 @@ async def test_the_loop_joins_a_running_poll_instead_of_starting_its_own(world, 
     _fleet, monitor, transport, _seen = monitored(world, in_process)
     transport.gate = asyncio.Event()
     first = asyncio.create_task(monitor.poll_once())
-    await until(lambda: queries_received(world) == 1)
+    await eventually(lambda: queries_received(world) == 1)
     joined = asyncio.create_task(monitor.poll_once(fresh=False))
     await asyncio.sleep(0)
     transport.gate.set()
@@ -102,7 +97,7 @@ async def test_a_cancelled_caller_leaves_the_poll_to_the_others(world, in_proces
     transport.gate = asyncio.Event()
     quitter = asyncio.create_task(monitor.poll_once())
     stayer = asyncio.create_task(monitor.poll_once())
-    await until(lambda: queries_received(world) == 1)
+    await eventually(lambda: queries_received(world) == 1)
     quitter.cancel()
     await asyncio.sleep(0)
     transport.gate.set()
@@ -116,9 +111,9 @@ async def test_a_poll_nobody_waits_for_any_more_stops(world, in_process):
     _fleet, monitor, transport, _seen = monitored(world, in_process)
     transport.gate = asyncio.Event()
     alone = asyncio.create_task(monitor.poll_once())
-    await until(lambda: queries_received(world) == 1)
+    await eventually(lambda: queries_received(world) == 1)
     alone.cancel()
-    await until(lambda: transport.at_once == 0)  # the held query was abandoned
+    await eventually(lambda: transport.at_once == 0)  # the held query was abandoned
     transport.gate.set()
     snap = await monitor.poll_once()  # the node is free again: a new poll runs
     assert snap.sequence == 2
@@ -130,10 +125,10 @@ async def test_refresh_asked_during_a_poll_is_not_lost(world, in_process):
     transport.gate = asyncio.Event()
     monitor.start()
     try:
-        await until(lambda: queries_received(world) == 1)  # the loop's first poll is under way
+        await eventually(lambda: queries_received(world) == 1)  # the loop's first poll is under way
         monitor.refresh_now()  # e.g. an operation just finished
         transport.gate.set()
-        await until(lambda: [c.snapshot.sequence for c in seen] == [1, 2])
+        await eventually(lambda: [c.snapshot.sequence for c in seen] == [1, 2])
     finally:
         await monitor.stop()
 
@@ -142,7 +137,7 @@ async def test_stopping_the_monitor_ends_the_poll_only_the_loop_waited_for(world
     _fleet, monitor, transport, seen = monitored(world, in_process)
     transport.gate = asyncio.Event()
     monitor.start()
-    await until(lambda: queries_received(world) == 1)
+    await eventually(lambda: queries_received(world) == 1)
     await monitor.stop()
     assert transport.at_once == 0  # nothing left talking to the node
     transport.gate.set()

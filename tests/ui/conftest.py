@@ -127,8 +127,3 @@ async def press_until(pilot, condition, *keys: str, timeout: float = 10.0) -> No
     await until(pilot, condition, timeout)
 
 
-async def wait_for(condition, timeout: float = 10.0) -> None:
-    """Wait until an async condition (the queue in the store, say) holds."""
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.05)

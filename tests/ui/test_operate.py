@@ -18,6 +18,7 @@ from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import TableScreen
+from tests.waiting import eventually
 
 from .conftest import (
     Console,
@@ -27,7 +28,6 @@ from .conftest import (
     screen_text,
     tenant_infos,
     until,
-    wait_for,
 )
 
 
@@ -90,7 +90,7 @@ async def test_unplanned_move_needs_the_tenant_name_typed(world, armed):
                           *"customerA", "enter")  # the wrong name
         assert isinstance(app.screen, ConfirmScreen) and await queue.operations() == []
         await pilot.press(*["backspace"] * 9, *"customerB", "enter")
-        await wait_for(lambda: queued(queue, 1))
+        await eventually(lambda: queued(queue, 1))
         (op,) = await queue.operations()
         assert op.op.value == "move-unplanned" and "dr_type=unplanned" in op.argv
 
@@ -104,7 +104,7 @@ async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_w
         await until(pilot, lambda: confirming(app))
         await confirm(pilot, app, queue, 1)
         run = asyncio.create_task(dispatcher.run())
-        await wait_for(lambda: _state(queue, 1, "running"))
+        await eventually(lambda: _state(queue, 1, "running"))
         await pilot.press("down", "v")  # customerB verify: snorlax is busy
         await until(pilot, lambda: confirming(app))
         text = screen_text(app)
@@ -123,7 +123,7 @@ async def test_confirmation_says_who_holds_the_host_and_the_queue_shows_why_it_w
 async def confirm(pilot, app, queue, n: int) -> None:
     """Enter on the confirmation: the request is in the store and the operator is back on the view."""
     await pilot.press("enter")
-    await wait_for(lambda: queued(queue, n))
+    await eventually(lambda: queued(queue, n))
     await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
 
 
@@ -173,13 +173,13 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
         await press_until(pilot, lambda: app.noted("a written reason is required"), "enter")  # no reason: refused
         assert isinstance(app.screen, ReasonScreen)
         await pilot.press(*"auditor on site", "enter")
-        await wait_for(lambda: raised(queue, 2))
+        await eventually(lambda: raised(queue, 2))
         ops = {o.id: o for o in await queue.operations()}
         assert ops[2].raised and ops[2].raise_reason == "auditor on site"
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and raised_first(app))
         app.screen.table.move_cursor_to(1)
         await pilot.press("x")
-        await wait_for(lambda: _state(queue, 1, "cancelled"))
+        await eventually(lambda: _state(queue, 1, "cancelled"))
     entries = [e["action"] for e in await queue.export_audit()]
     assert "raise" in entries and "cancel" in entries
 
@@ -230,13 +230,13 @@ async def test_dr_test_without_cleanup_is_flagged(world, armed):
         await until(pilot, lambda: confirming(app))
         await confirm(pilot, app, queue, 1)
         run = asyncio.create_task(dispatcher.run())
-        await wait_for(lambda: _state(queue, 1, "succeeded"), 20)
+        await eventually(lambda: _state(queue, 1, "succeeded"), 20)
         await pilot.press("6")
         await until(pilot, lambda: "DR test on r7r3m116 succeeded and was never cleaned up" in screen_text(app))
         await pilot.press("0", "c")  # the cleanup, paired with the test
         await until(pilot, lambda: confirming(app))
         await confirm(pilot, app, queue, 2)
-        await wait_for(lambda: _state(queue, 2, "succeeded"), 20)
+        await eventually(lambda: _state(queue, 2, "succeeded"), 20)
         assert (await queue.get(2)).pair_id == 1
         await pilot.press("6")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and "cleanup" in screen_text(app))
