@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ksystui.core.events import is_critical
-from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity
+from ksystui.core.snapshot import Freshness, NodeSnapshot
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.core.viewdefs import (
     VIEW_DEFS,
@@ -26,7 +25,7 @@ from ksystui.core.viewdefs import (
     PerNode,
     ViewDef,
 )
-from ksystui.core.views import RowKey, ViewRow
+from ksystui.core.views import RowKey, ViewRow, open_alerts
 
 NodeState = tuple[str, Freshness, str | None]  # (node, freshness, why it is not fresh)
 
@@ -142,15 +141,8 @@ class FleetView:
         return self._rebuild_around(snap, self.clock())
 
     def open_critical(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for name, snap in self.snapshots.items():
-            n = sum(
-                1 for e in snap.events
-                if is_critical(e) and event_identity(name, e) not in self.acknowledged
-            )
-            if n:
-                counts[name] = n
-        return counts
+        counts = {name: len(open_alerts(snap, self.acknowledged)) for name, snap in self.snapshots.items()}
+        return {name: n for name, n in counts.items() if n}
 
     # --- rows ------------------------------------------------------------------------
     def rows_of(self, view: str) -> list[ViewRow]:

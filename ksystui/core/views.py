@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core.age import format_age
 from ksystui.core.events import event_def, is_critical
+from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_LABEL
 from ksystui.core.recovery import proposed_recovery
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
@@ -135,7 +137,19 @@ def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
     return rows
 
 
-def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
+def _when(e: KsysEvent) -> str:
+    """An event's time as a cell: ``2026-11-23 03:00:00``."""
+    return (e.time or "?").replace("T", " ").rstrip("Z")
+
+
+def open_alerts(snap: NodeSnapshot, acknowledged: AbstractSet[str]) -> list[tuple[str, KsysEvent]]:
+    """(identity, event) of one node's open alerts: its critical events
+    nobody acknowledged yet (what the overview counts and `:alerts` lists)."""
+    return [(ident, e) for e in snap.events
+            if is_critical(e) and (ident := event_identity(snap.node, e)) not in acknowledged]
+
+
+def event_rows(snap: NodeSnapshot, acknowledged: AbstractSet[str] = frozenset()) -> list[ViewRow]:
     rows: list[ViewRow] = []
     for e in snap.events:
         ident = event_identity(snap.node, e)
@@ -144,26 +158,22 @@ def event_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = fro
         acked = ident in acknowledged
         rows.append(ViewRow(
             ("event", ident),
-            ((e.time or "?").replace("T", " ").rstrip("Z"), snap.tenant, snap.node, severity, e.name,
+            (_when(e), snap.tenant, snap.node, severity, e.name,
              e.resource or "-", e.description or d.description, "yes" if acked else "-"),
             "alert" if severity == "critical" and not acked else None, snap.tenant, snap.node, e,
         ))
     return rows
 
 
-def alert_rows(snap: NodeSnapshot, acknowledged: set[str] | frozenset[str] = frozenset()) -> list[ViewRow]:
-    """One node's open alerts: its critical events nobody acknowledged yet,
-    with the recovery the core proposes for each (the `:alerts` view is the
-    union over the nodes in scope)."""
+def alert_rows(snap: NodeSnapshot, acknowledged: AbstractSet[str] = frozenset()) -> list[ViewRow]:
+    """One node's open alerts, with the recovery the core proposes for each
+    (the `:alerts` view is the union over the nodes in scope)."""
     rows: list[ViewRow] = []
-    for e in snap.events:
-        ident = event_identity(snap.node, e)
-        if not is_critical(e) or ident in acknowledged:
-            continue
+    for ident, e in open_alerts(snap, acknowledged):
         recovery = proposed_recovery(e.name)
         rows.append(ViewRow(
             ("alert", ident),
-            (snap.tenant, snap.node, (e.time or "?").replace("T", " ").rstrip("Z"), e.name, e.resource or "-",
+            (snap.tenant, snap.node, _when(e), e.name, e.resource or "-",
              e.description or event_def(e.name).description, OP_LABEL[recovery] if recovery else "-"),
             "alert", snap.tenant, snap.node, e,
         ))
