@@ -142,9 +142,9 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
             for line in lines[shown:]:
                 print(line, file=out, flush=True)
             shown = len(lines)
-            if op.state in EXIT:
+            if op.state.terminal:
                 print(f"#{op_id} {op.state}: {op.outcome or ''}".rstrip(), file=out)
-                return EXIT[OpState(op.state)]
+                return EXIT[op.state]
             await asyncio.sleep(FOLLOW_TICK)
     finally:
         task.cancel()
