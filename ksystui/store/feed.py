@@ -79,12 +79,11 @@ class Published:
 
 
 def _alert(row: Any) -> AlertRecord:
-    m = row._mapping
     return AlertRecord(
-        id=m["id"], identity=m["identity"], tenant=m["tenant"], node=m["node"], event=m["event"],
-        event_id=m["event_id"], event_time=m["event_time"], description=m["description"], resource=m["resource"],
-        proposal=Op(m["proposal"]) if m["proposal"] else None, raised_at=m["raised_at"], acked_by=m["acked_by"],
-        acked_at=m["acked_at"], ack_reason=m["ack_reason"])
+        id=row.id, identity=row.identity, tenant=row.tenant, node=row.node, event=row.event, event_id=row.event_id,
+        event_time=row.event_time, description=row.description, resource=row.resource,
+        proposal=Op(row.proposal) if row.proposal else None, raised_at=row.raised_at, acked_by=row.acked_by,
+        acked_at=row.acked_at, ack_reason=row.ack_reason)
 
 
 def _insert_alerts(conn: Connection, new: Iterable[NewAlert], raised_at: datetime) -> list[AlertRecord]:
