@@ -58,7 +58,8 @@ class Fenced(Exception):
     nothing changed. ``holder`` and ``current_epoch`` say what the lease
     says now."""
 
-    def __init__(self, me: str | None, epoch: int | None, holder: str | None, current_epoch: int | None):
+    def __init__(self, me: str | None = None, epoch: int | None = None, holder: str | None = None,
+                 current_epoch: int | None = None):
         self.me = me
         self.epoch = epoch
         self.holder = holder
