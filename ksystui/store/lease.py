@@ -188,8 +188,9 @@ class LeaseStore:
 
     def _abandoned(self, state: LeaseState, now: datetime) -> bool:
         """Expired for a whole ttl beyond its expiry: whoever holds the lock
-        has had several turns to take the lease and has not."""
-        return state.expires_at is None or now > state.expires_at + timedelta(seconds=self.ttl)
+        has had several turns to take the lease and has not. A lease never
+        taken is not: its lock holder may be taking it right now."""
+        return state.expires_at is not None and now > state.expires_at + timedelta(seconds=self.ttl)
 
     def renew(self, me: str, epoch: int) -> bool:
         """Extend the expiry; False: the lease is not (me, epoch) any more

@@ -325,6 +325,19 @@ def test_a_hung_leader_whose_session_still_holds_the_lock_is_evicted_once_its_le
         live_lock.release()
 
 
+def test_a_lock_holder_about_to_take_a_never_taken_lease_is_left_alone(pg_engines):
+    first, second = pg_engines
+    taking, other = AdvisoryLock(first), AdvisoryLock(second)
+    try:
+        assert taking.try_acquire()  # between its look and its take
+        assert LeaseStore(second).contend(TWO, None, other) is None
+        assert taking.healthy()
+        assert LeaseStore(first).contend(ONE, None, taking) == 1
+    finally:
+        taking.release()
+        other.release()
+
+
 def test_contending_without_a_lock_takes_only_an_expired_lease(leases, clock):
     one, two = leases
     epoch = one.contend(ONE, None)
