@@ -1,10 +1,11 @@
 """The control room: a k9s-style Textual app over the live fleet.
 
-It reads snapshots from a ``SnapshotSource`` (``ui`` never touches a
-transport or the database) and keeps its picture in the core's
-``FleetView``. Fleet callbacks only post messages; screens post messages
-too (``DrillDownRequested``, ``OperationRequested``, …) and the handlers
-here decide. What a view is (its columns, rows, keys, drill-down, actions)
+It reads snapshots from a ``SnapshotSource`` and the records every console
+shares (alerts and their acknowledgements, whether a provider service runs)
+from a ``SharedState`` (``ui`` never touches a transport or the database)
+and keeps its picture in the core's ``FleetView``. Source callbacks only
+post messages; screens post messages too (``DrillDownRequested``,
+``OperationRequested``, …) and the handlers here decide. What a view is (its columns, rows, keys, drill-down, actions)
 is the core's view registry; the ``:`` line is the core's interpreter.
 """
 
@@ -32,14 +33,12 @@ from ksystui.core.command_line import (
     command_words,
     interpret,
 )
-from ksystui.core.events import is_critical
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_WORDS
 from ksystui.core.readouts import Preview
 from ksystui.core.recovery import act_on_alert, offer_on_alert
-from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.viewdefs import HOME_VIEW, VIEWS, FromArbiter, OpenDetail, OpenView, open_tenant
 from ksystui.resources import THEMES_DIR
@@ -54,11 +53,12 @@ from ksystui.ui.messages import (
     RaiseRequested,
     RefreshRequested,
     ScreenShown,
+    SharedChanged,
     SnapshotReceived,
 )
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import CommandScreen, ConsoleCommands
-from ksystui.ui.ports import ArbiterClient, FleetNotice, SnapshotSource
+from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedNews, SharedState, SnapshotSource
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -95,6 +95,7 @@ class ControlRoomApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         arbiter: ArbiterClient | None = None,  # how this console queues operations (None: watch only)
         greeting: str | None = None,  # said once the console is up (the demo: how to attach another)
+        shared: SharedState | None = None,  # the alert records every console shares (None: no alerts)
     ):
         self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
         self._action_by_id = {a.id: a for a in self.actions}
@@ -113,8 +114,10 @@ class ControlRoomApp(App[None]):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.state = FleetView(self.tenants, scope, clock=self.clock)
         self.arbiter = arbiter
-        self.last_alert: tuple[str, str, str] | None = None  # (tenant, node, event name)
-        self._unsubscribe: Callable[[], None] | None = None
+        self.shared = shared
+        self.service_note: str | None = None  # why no provider service keeps the data fresh, if none does
+        self.last_alert: AlertRecord | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
 
     # --- life cycle -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -122,7 +125,10 @@ class ControlRoomApp(App[None]):
         self.ansi_color = self.theme_name == "high-contrast"  # the terminal's own 16 colours
         for snap in list(self.fleet.snapshots.values()):
             self.state.update(snap)
-        self._unsubscribe = self.fleet.subscribe(self._on_fleet_notice)
+        self._unsubscribe.append(self.fleet.subscribe(self._on_fleet_notice))
+        if self.shared is not None:
+            self.state.set_alerts(self.shared.alerts)
+            self._unsubscribe.append(self.shared.subscribe_shared(self._on_shared_news))
         if self.start_fleet:
             self.fleet.start()
         self.set_interval(self.tick_seconds, self._tick)
@@ -130,14 +136,20 @@ class ControlRoomApp(App[None]):
         self.push_screen(self._screen_for(OpenView(HOME_VIEW)))
         if self.greeting:
             self.notify(self.greeting, title="ksystui demo", timeout=30)
+        if self.shared is not None:
+            self._service_note(self.shared.service_note)
 
     def _on_fleet_notice(self, notice: FleetNotice) -> None:
         # called from the fleet's task: only post, the handler runs on the app's loop
         self.post_message(SnapshotReceived(notice.snapshot, tuple(notice.new_events)))
 
+    def _on_shared_news(self, news: SharedNews) -> None:
+        self.post_message(SharedChanged(news))
+
     async def on_unmount(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
 
     @property
     def scope(self) -> str | None:
@@ -146,22 +158,40 @@ class ControlRoomApp(App[None]):
     # --- data ---------------------------------------------------------------------------
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         self._apply(self.state.update(message.snapshot))
-        snap = message.snapshot
-        if self.state.in_scope(snap.tenant):
-            for ev in message.new_events:
-                if is_critical(ev):
-                    self._alert(snap, ev)
 
-    def _alert(self, snap: NodeSnapshot, ev: KsysEvent) -> None:
-        where = f" on {ev.resource}" if ev.resource else ""
-        self.notify(f"{snap.tenant}/{snap.node}: {ev.name}{where} — {ev.description or ''}",
+    def on_shared_changed(self, message: SharedChanged) -> None:
+        news = message.news
+        self._apply(self.state.set_alerts(news.alerts))
+        for record in news.new_alerts:
+            if self.state.in_scope(record.tenant) and not record.acknowledged:
+                self._alert(record)
+        self._service_note(news.service_note)
+        if news.queue_changed and self.screen_stack and isinstance(self.screen, QueueScreen):
+            self.screen.reload()
+
+    def _service_note(self, note: str | None) -> None:
+        """Say it once when the provider service goes (or comes back); the
+        banner keeps saying it while it lasts."""
+        if note == self.service_note:
+            return
+        before, self.service_note = self.service_note, note
+        if note is not None:
+            self.notify(note, title="No provider service", severity="error", timeout=20)
+        elif before is not None:
+            self.notify("a provider service runs again: the data is fresh again", timeout=5)
+        if self.screen_stack:
+            self.refresh_chrome(self.screen)
+
+    def _alert(self, record: AlertRecord) -> None:
+        where = f" on {record.resource}" if record.resource else ""
+        self.notify(f"{record.tenant}/{record.node}: {record.event}{where} — {record.description or ''}",
                     title="Critical event", severity="error", timeout=15)
         if self.bell_on_alert:
             self.bell()
-        self.last_alert = (snap.tenant, snap.node, ev.name)
-        op = offer_on_alert(ev.name, readonly=self.readonly, can_submit=self.arbiter is not None)
+        self.last_alert = record
+        op = offer_on_alert(record.event, readonly=self.readonly, can_submit=self.arbiter is not None)
         if op is not None:
-            self._offer_recovery(snap.node, op)
+            self._offer_recovery(record.node, op)
 
     @work(group="alerts")
     async def _offer_recovery(self, node: str, op: Op) -> None:
@@ -208,7 +238,7 @@ class ControlRoomApp(App[None]):
             banner = screen.query_one(Banner)
         except Exception:  # the screen is still composing
             return
-        text = banner_text(nodes)
+        text = banner_text(nodes, self.service_note)
         banner.set_class(text is not None, "-shown")
         if text is not None:
             banner.update(text)
@@ -286,8 +316,31 @@ class ControlRoomApp(App[None]):
         self.fleet.refresh_now(message.node)
         self.notify(f"polling {message.node} now", timeout=1.5)
 
-    def on_acknowledge_requested(self, message: AcknowledgeRequested) -> None:
-        self._apply(self.state.acknowledge(message.identity))
+    @work(group="operate")
+    async def on_acknowledge_requested(self, message: AcknowledgeRequested) -> None:
+        record = self.state.alert(message.identity)
+        if record is None:
+            self.notify("this event raised no alert: only critical events are acknowledged", severity="warning")
+            return
+        if record.acknowledged:
+            self.notify(f"already acknowledged by {record.acked_by}: {record.ack_reason or ''}", timeout=5)
+            return
+        if self.readonly or self.arbiter is None:  # the action's guard said so already; never write from here
+            self.notify("this console cannot acknowledge", severity="warning")
+            return
+        reason = await self.push_screen_wait(ReasonScreen(
+            f"Acknowledge {record.event} on {record.tenant}/{record.node}"
+            f"{' (' + record.resource + ')' if record.resource else ''}. Why? (audited, shown in every console)"))
+        if not reason:
+            return
+        try:
+            ok = await self.arbiter.acknowledge(record.id, reason, scope=self.scope)
+        except Exception as exc:
+            self.notify(f"not acknowledged: {exc}", severity="error")
+            return
+        self.notify(f"{record.event} on {record.node} acknowledged: {reason}" if ok else
+                    f"{record.event} on {record.node} was acknowledged meanwhile (by another console)",
+                    severity="information" if ok else "warning")
 
     # --- operations (through the arbiter) -------------------------------------------------
     def on_operation_requested(self, message: OperationRequested) -> None:
@@ -305,8 +358,8 @@ class ControlRoomApp(App[None]):
         if self.last_alert is None:
             self.notify("no critical alert to act on", severity="warning")
             return
-        _tenant, node, event = self.last_alert
-        self._review(node, act_on_alert(event))
+        record = self.last_alert
+        self._review(record.node, record.proposal or act_on_alert(record.event))
 
     @work(group="operate")
     async def _review(self, node: str, op: Op) -> None:
