@@ -254,8 +254,7 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
                            ) from None
     engine = feed.feed.engine
     queue = AsyncQueue(Queue(engine))
-    text_url = engine.url.render_as_string(hide_password=False)
-    waiter = ChangeWaiter((lambda: listener_for(text_url)) if engine.dialect.name == "postgresql" else None,
+    waiter = ChangeWaiter((lambda: listener_for(engine.url)) if engine.dialect.name == "postgresql" else None,
                           poll_seconds=poll_seconds)
     places = [NodePlace(n, t, Flavour(f), i) for n, t, f, i in node_places(cfg)]
     source = DatabaseSource(feed, places, scope=scope, waiter=waiter, lease=AsyncLeaseStore(LeaseStore(engine)))
@@ -264,7 +263,7 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
         tenants = tenant_infos(cfg)
         actor = current_actor(console_id())
         port = ArbiterPort(queue, source, actor, {t.name: t.priority for t in tenants}, feed=feed,
-                           readonly=readonly)
+                           readonly=readonly, scope=scope)
         yield ClientRuntime(loaded, actor, feed, queue, source, port, tenants)
     finally:
         await source.stop()

@@ -41,7 +41,8 @@ class ArbiterPort:
     and the audit trail, cancel or raise a waiting request."""
 
     def __init__(self, queue: AsyncQueue, fleet: FleetReader, actor: Actor, priorities: Mapping[str, int],
-                 dispatcher: Waker | None = None, *, feed: AsyncFeed | None = None, readonly: bool = False):
+                 dispatcher: Waker | None = None, *, feed: AsyncFeed | None = None, readonly: bool = False,
+                 scope: str | None = None):
         self.queue = queue
         self.fleet = fleet
         self.actor = actor
@@ -49,12 +50,14 @@ class ArbiterPort:
         self.dispatcher = dispatcher
         self.feed = feed  # the shared alerts (None: nothing to acknowledge)
         self.readonly = readonly
+        self.scope = scope  # a console started for one tenant: whatever it is asked, only that tenant's
 
     def _writable(self) -> None:
         if self.readonly:
             raise ReadOnlyConsole()
 
     async def preview(self, node: str, op: Op, *, scope: str | None = None) -> Preview:
+        scope = self.scope or scope
         planned = await plan_for(self.fleet, node, op, confirmed=True)
         if scope is not None and planned.tenant != scope:
             raise SubmitError("no such node in this console")
@@ -93,19 +96,19 @@ class ArbiterPort:
         return row.id
 
     async def lines(self, scope: str | None = None) -> list[QueueLine]:
-        return await queue_lines(self.queue, tenant=scope)
+        return await queue_lines(self.queue, tenant=self.scope or scope)
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
-        ops = await self.queue.operations(tenant=scope)
+        ops = await self.queue.operations(tenant=self.scope or scope)
         return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 
     async def audit(self, scope: str | None, limit: int) -> list[AuditLine]:
         """The newest records, newest first; scoped: that tenant's only."""
-        return [audit_line(e) for e in await self.queue.recent_audit(limit, scope)]
+        return [audit_line(e) for e in await self.queue.recent_audit(limit, self.scope or scope)]
 
     async def audit_status(self, scope: str | None = None) -> str:
-        return chain_status(await self.queue.verify_audit(), scoped=scope is not None)
+        return chain_status(await self.queue.verify_audit(), scoped=(self.scope or scope) is not None)
 
     async def cancel(self, op_id: int, reason: str) -> bool:
         self._writable()
@@ -123,4 +126,4 @@ class ArbiterPort:
             raise SubmitError("this console has no alert records to acknowledge")
         if not reason.strip():
             raise SubmitError("a written reason is required")
-        return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=scope)
+        return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=self.scope or scope)

@@ -7,7 +7,8 @@ change sequence (``last_seq``) after every wake-up *and* at least every
 ``truth_seconds``: a lost notification, or a LISTEN connection that died,
 delays a change by that much at worst, never hides it. A listener that
 fails is closed and a new one opened. On SQLite (no LISTEN) the console
-reads the sequence every ``poll_seconds``.
+reads the sequence every ``poll_seconds``. A listener that fails, or does
+not come back within its own timeout, is closed and a new one opened.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ class ChangeWaiter:
             await asyncio.sleep(self.poll_seconds)
             return
         try:
-            await listener.wait(self.truth_seconds)
+            # bounded here too: a listener that does not come back is as good as dead
+            await asyncio.wait_for(listener.wait(self.truth_seconds), self.truth_seconds + self.poll_seconds)
+        except TimeoutError:
+            log.warning("change listener did not come back: opening a new one")
+            await self._drop()
+            self.reopened += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the LISTEN connection died: poll meanwhile, open a new one soon

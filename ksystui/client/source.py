@@ -262,6 +262,7 @@ class DatabaseSource:
         """Whether a provider service leads; tell the consoles when that changes."""
         self._service_checked = asyncio.get_running_loop().time()
         if self.lease is None:
+            self._note(None)  # nothing to watch but the database itself, which answered
             return
         self._note(None if service_leads(await self.lease.state(), self.clock()) else NO_SERVICE)
 

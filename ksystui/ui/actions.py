@@ -94,7 +94,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.sort", "s", "Sort by next column", "sort_next", needs=LIST),
     Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", needs=LIST, footer=False),
     Action("view.refresh", "r", "Poll the selected node now", "refresh", needs=POLL, guard=_needs_selection),
-    Action("event.ack", "a", "Acknowledge the alert (written reason, shown in every console)", "acknowledge",
+    Action("event.ack", "a", "Acknowledge event", "acknowledge",
            writes=True, needs=ACK, guard=_needs_arbiter),
     Action("op.discover", "d", "Discover: queue a discovery of the selected tenant's site", "operate('discover')",
            dangerous=True, needs=OPERATE, guard=_needs_arbiter),

@@ -20,6 +20,7 @@ from textual import work
 from textual.app import App
 from textual.screen import Screen
 
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.command_line import (
     CommandScope,
     Help,
@@ -33,7 +34,6 @@ from ksystui.core.command_line import (
     command_words,
     interpret,
 )
-from ksystui.core.alerts import AlertRecord
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_WORDS

@@ -18,8 +18,7 @@ import pytest
 from ksystui.bootstrap import ClientRuntime, client_runtime, load
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-from ksystui.store.engine import open_engine
-from ksystui.store.migrations import migrate
+from ksystui.store.engine import migrate, open_engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

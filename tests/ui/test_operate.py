@@ -21,8 +21,8 @@ from ksystui.ui.screens import TableScreen
 from tests.waiting import eventually
 
 from .conftest import (
-    MemoryAlerts,
     Console,
+    MemoryAlerts,
     console,
     local_fleet,
     press_until,
