@@ -243,9 +243,9 @@ class AdvisoryLock:
             return True
         self._drop()
         try:
-            conn = self.engine.connect()
+            # autocommit first: a detached connection has no pool record to reset it into
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             conn.detach()
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             self._conn = conn
             self._held = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one())
         except DBAPIError as exc:

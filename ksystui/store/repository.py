@@ -91,7 +91,8 @@ def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable
     ``event_identity``) and return those, in the order given. The UNIQUE
     identity decides: two writers adding the same events at once store each
     once, and each event is returned to exactly one of them."""
-    stmt = insert(conn, _events).on_conflict_do_nothing(index_elements=["identity"])
+    # RETURNING, not rowcount: PostgreSQL's driver reports no rowcount for this INSERT
+    stmt = insert(conn, _events).on_conflict_do_nothing(index_elements=["identity"]).returning(_events.c.id)
     new: list[KsysEvent] = []
     for ev in events:
         row = {
@@ -107,7 +108,7 @@ def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable
             "extra": dump_extra(ev.extra),
             "first_seen": first_seen,
         }
-        if conn.execute(stmt, row).rowcount == 1:
+        if conn.execute(stmt, row).first() is not None:
             new.append(ev)
     return new
 
