@@ -51,8 +51,7 @@ class StartupError(Exception):
 class Need(Enum):
     """How much a process needs the operations queue."""
 
-    NONE = "none"  # status: reads nodes only
-    WANTED = "wanted"  # the console: without it, it only watches
+    NONE = "none"  # status --direct: reads nodes only
     REQUIRED = "required"  # the arbiter verbs: nothing to do without it
 
 
@@ -136,7 +135,7 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
     dispatcher and arbiter port for ``loaded``; closed again on exit. The
     dispatcher is built, not started: the console and the verbs decide."""
     cfg = loaded.config
-    opened_queue = await _open_queue(cfg, queue, err)  # first: when it is required, nothing else is opened
+    opened_queue = await _open_queue(cfg, queue)  # first: when it is required, nothing else is opened
     store = await _open_store(cfg, err) if record else None
     try:
         fleet = build_fleet(cfg, store)
@@ -174,7 +173,7 @@ async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
         return None
 
 
-async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None:
+async def _open_queue(cfg: Config, need: Need) -> AsyncQueue | None:
     if need is Need.NONE:
         return None
     from ksystui.store.queue_async import AsyncQueue
@@ -182,10 +181,7 @@ async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None
     try:
         return await AsyncQueue.open(database_url(cfg.database))
     except Exception as exc:
-        if need is Need.REQUIRED:
-            raise StartupError(f"database unavailable: {exc}") from None
-        print(f"warning: database unavailable: watching only, no operations can be queued: {exc}", file=err)
-        return None
+        raise StartupError(f"database unavailable: {exc}") from None
 
 
 async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config, err: TextIO) -> None:

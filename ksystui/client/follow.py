@@ -47,12 +47,6 @@ class ChangeWaiter:
         self.retry_seconds = retry_seconds
         self.listener: Listener | None = None
         self._next_open = 0.0  # loop time before which no new listener is opened (after a failure)
-        self.reopened = 0  # listeners opened again after one failed
-
-    @property
-    def notified(self) -> bool:
-        """Whether a LISTEN connection wakes this waiter (else: it polls)."""
-        return self._open is not None
 
     async def wait(self) -> None:
         listener = self._listener()
@@ -65,7 +59,6 @@ class ChangeWaiter:
         except TimeoutError:
             log.warning("change listener did not come back: opening a new one")
             await self._drop()
-            self.reopened += 1
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the LISTEN connection died: poll meanwhile, open a new one soon
@@ -83,8 +76,6 @@ class ChangeWaiter:
                 log.warning("change listener cannot be opened, polling meanwhile: %s", exc)
                 self._next_open = asyncio.get_running_loop().time() + self.retry_seconds
                 return None
-            if self._next_open:
-                self.reopened += 1
         return self.listener
 
     async def _drop(self) -> None:

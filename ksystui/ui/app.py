@@ -17,7 +17,6 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from textual import work
-from textual.app import App
 from textual.screen import Screen
 
 from ksystui.core.alerts import AlertRecord
@@ -38,27 +37,26 @@ from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_WORDS
 from ksystui.core.readouts import Preview
-from ksystui.core.recovery import act_on_alert, offer_on_alert
+from ksystui.core.recovery import act_on_alert
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.viewdefs import HOME_VIEW, VIEWS, FromArbiter, OpenDetail, OpenView, open_tenant
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, capabilities_of, remap
+from ksystui.ui.alerting import AlertDesk
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.messages import (
-    AcknowledgeRequested,
     CancelRequested,
     DrillDownRequested,
     OperationRequested,
     RaiseRequested,
     RefreshRequested,
     ScreenShown,
-    SharedChanged,
     SnapshotReceived,
 )
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import CommandScreen, ConsoleCommands
-from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedNews, SharedState, SnapshotSource
+from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -75,7 +73,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(App[None]):
+class ControlRoomApp(AlertDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -143,67 +141,14 @@ class ControlRoomApp(App[None]):
         # called from the fleet's task: only post, the handler runs on the app's loop
         self.post_message(SnapshotReceived(notice.snapshot, tuple(notice.new_events)))
 
-    def _on_shared_news(self, news: SharedNews) -> None:
-        self.post_message(SharedChanged(news))
-
     async def on_unmount(self) -> None:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
 
-    @property
-    def scope(self) -> str | None:
-        return self.state.scope
-
     # --- data ---------------------------------------------------------------------------
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         self._apply(self.state.update(message.snapshot))
-
-    def on_shared_changed(self, message: SharedChanged) -> None:
-        news = message.news
-        self._apply(self.state.set_alerts(news.alerts))
-        for record in news.new_alerts:
-            if self.state.in_scope(record.tenant) and not record.acknowledged:
-                self._alert(record)
-        self._service_note(news.service_note)
-        if news.queue_changed and self.screen_stack and isinstance(self.screen, QueueScreen):
-            self.screen.reload()
-
-    def _service_note(self, note: str | None) -> None:
-        """Say it once when the provider service goes (or comes back); the
-        banner keeps saying it while it lasts."""
-        if note == self.service_note:
-            return
-        before, self.service_note = self.service_note, note
-        if note is not None:
-            self.notify(note, title="No provider service", severity="error", timeout=20)
-        elif before is not None:
-            self.notify("a provider service runs again: the data is fresh again", timeout=5)
-        if self.screen_stack:
-            self.refresh_chrome(self.screen)
-
-    def _alert(self, record: AlertRecord) -> None:
-        where = f" on {record.resource}" if record.resource else ""
-        self.notify(f"{record.tenant}/{record.node}: {record.event}{where} — {record.description or ''}",
-                    title="Critical event", severity="error", timeout=15)
-        if self.bell_on_alert:
-            self.bell()
-        self.last_alert = record
-        op = offer_on_alert(record.event, readonly=self.readonly, can_submit=self.arbiter is not None)
-        if op is not None:
-            self._offer_recovery(record.node, op)
-
-    @work(group="alerts")
-    async def _offer_recovery(self, node: str, op: Op) -> None:
-        assert self.arbiter is not None  # offer_on_alert offers nothing without one
-        try:
-            p: Preview = await self.arbiter.preview(node, op, scope=self.scope)
-        except Exception as exc:  # the node may be unreadable right now: say so
-            self.notify(f"recovery for {node} cannot be planned yet: {exc}", severity="warning", timeout=10)
-            return
-        self.notify(f"Recovery ready: {p.label} of {p.planned.tenant} ({p.planned.command}), queue position "
-                    f"{p.position}. Press ! to review and confirm.", title="Recovery", severity="warning",
-                    timeout=30)
 
     def _tick(self) -> None:
         self._apply(self.state.tick())
@@ -315,32 +260,6 @@ class ControlRoomApp(App[None]):
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         self.fleet.refresh_now(message.node)
         self.notify(f"polling {message.node} now", timeout=1.5)
-
-    @work(group="operate")
-    async def on_acknowledge_requested(self, message: AcknowledgeRequested) -> None:
-        record = self.state.alert(message.identity)
-        if record is None:
-            self.notify("this event raised no alert: only critical events are acknowledged", severity="warning")
-            return
-        if record.acknowledged:
-            self.notify(f"already acknowledged by {record.acked_by}: {record.ack_reason or ''}", timeout=5)
-            return
-        if self.readonly or self.arbiter is None:  # the action's guard said so already; never write from here
-            self.notify("this console cannot acknowledge", severity="warning")
-            return
-        reason = await self.push_screen_wait(ReasonScreen(
-            f"Acknowledge {record.event} on {record.tenant}/{record.node}"
-            f"{' (' + record.resource + ')' if record.resource else ''}. Why? (audited, shown in every console)"))
-        if not reason:
-            return
-        try:
-            ok = await self.arbiter.acknowledge(record.id, reason, scope=self.scope)
-        except Exception as exc:
-            self.notify(f"not acknowledged: {exc}", severity="error")
-            return
-        self.notify(f"{record.event} on {record.node} acknowledged: {reason}" if ok else
-                    f"{record.event} on {record.node} was acknowledged meanwhile (by another console)",
-                    severity="information" if ok else "warning")
 
     # --- operations (through the arbiter) -------------------------------------------------
     def on_operation_requested(self, message: OperationRequested) -> None:
