@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from ksystui.bootstrap import ClientRuntime, client_runtime, load
+from ksystui.config import load_config
+from ksystui.service.serve import Service
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-from ksystui.store.engine import migrate, open_engine
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,10 +39,12 @@ class Site:
     config: Path
     url: str
 
-    def engine(self):
-        engine = open_engine(self.url)
-        migrate(engine)
-        return engine
+    @contextlib.asynccontextmanager
+    async def service(self) -> AsyncIterator[Service]:
+        """``ksystui serve`` on this configuration, in this process, leading."""
+        async with Service(load_config(self.config).config, tick=0.1) as service:
+            await service.leading.wait()
+            yield service
 
     @contextlib.asynccontextmanager
     async def console(self, *, scope: str | None = None, readonly: bool = False) -> AsyncIterator[ClientRuntime]:
@@ -52,10 +55,15 @@ class Site:
             yield rt
 
 
+POLL_INTERVAL = 1.0  # seconds between two polls of a node by the service
+
+
 def configure(state: Path, url: str) -> Path:
-    """The simulator's config.toml, on the database ``url``."""
+    """The simulator's config.toml, on the database ``url``, its nodes
+    polled every POLL_INTERVAL."""
     cfg = state / "config.toml"
-    cfg.write_text(re.sub(r'(?m)^url = "sqlite:///[^"]*"$', f'url = "{url}"', cfg.read_text()))
+    text = re.sub(r'(?m)^url = "sqlite:///[^"]*"$', f'url = "{url}"', cfg.read_text())
+    cfg.write_text(f"[poll]\ninterval = {POLL_INTERVAL}\n\n" + text)
     return cfg
 
 

@@ -10,8 +10,6 @@ from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.operate import ReasonScreen
 from tests.ui.conftest import screen_text, showing, until
 
-from .leader import HandLeader
-
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
@@ -24,14 +22,14 @@ def alert_rows(app) -> list[tuple[str, ...]]:
 
 
 async def test_an_alert_reaches_the_console_and_its_acknowledgement_the_other_one(site):
-    async with HandLeader(site.world, site.engine()), site.console() as mine, site.console() as other:
+    async with site.service(), site.console() as mine, site.console() as other:
         other.source.start()
         app = console_app(mine, scope=None, readonly=False, theme=None)
         bells = []
         app.bell = lambda: bells.append(1)
         async with app.run_test(size=(180, 45)) as pilot:
             await until(pilot, lambda: showing(app, "overview") and "r7r3m116" in screen_text(app))
-            assert app.service_note is None  # the hand leader holds the lease
+            assert app.service_note is None  # the service holds the lease
             site.world.faults.inject("host_failure", "raichu")
             await until(pilot, lambda: any("customerB/r7r3m108: HOST_FAILURE on raichu" in m for m in told(app)),
                         timeout=30)
@@ -55,7 +53,7 @@ async def test_an_alert_reaches_the_console_and_its_acknowledgement_the_other_on
 
 
 async def test_an_acknowledgement_made_elsewhere_shows_who_made_it(site):
-    async with HandLeader(site.world, site.engine()), site.console() as mine, site.console() as other:
+    async with site.service(), site.console() as mine, site.console() as other:
         other.source.start()
         app = console_app(mine, scope=None, readonly=True, theme=None)
         async with app.run_test(size=(180, 45)) as pilot:

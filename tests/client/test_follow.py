@@ -11,8 +11,6 @@ import pytest
 from ksystui.client.follow import ChangeWaiter
 from tests.waiting import eventually
 
-from .leader import HandLeader
-
 
 class Listener:
     def __init__(self, behaviour: str) -> None:
@@ -54,7 +52,7 @@ async def test_without_a_listener_it_polls():
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_a_console_whose_listen_session_is_killed_still_follows(site):
-    async with HandLeader(site.world, site.engine()), site.console() as rt:
+    async with site.service(), site.console() as rt:
         rt.source.start()
         def listening() -> int | None:
             conn = getattr(rt.source.waiter.listener, "_conn", None)
