@@ -207,17 +207,18 @@ class DatabaseSource:
             target = await self.feed.last_seq()
             if target <= self.last_seq:
                 return
-            since = max(0, self.last_seq - OVERLAP)
+            since, newest = max(0, self.last_seq - OVERLAP), target
             while True:
                 batch = await self.feed.changes_since(since, tenant=self.scope, limit=BATCH)
                 await self._absorb([c for c in batch if c.seq not in self._handled])
                 self._handled.update(c.seq for c in batch)
+                if batch:
+                    newest = max(newest, batch[-1].seq)
                 if len(batch) < BATCH:
                     break
                 since = batch[-1].seq
-            self.last_seq = max(target, self.last_seq, *(c.seq for c in batch)) if batch else max(target,
-                                                                                                    self.last_seq)
-            self._handled = {s for s in self._handled if s > self.last_seq - OVERLAP}
+            self.last_seq = newest
+            self._handled = {s for s in self._handled if s > newest - OVERLAP}
         async with self._arrived:
             self._arrived.notify_all()
 

@@ -259,7 +259,7 @@ class ControlRoomApp(AlertDesk):
 
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         self.fleet.refresh_now(message.node)
-        self.notify(f"polling {message.node} now", timeout=1.5)
+        self.notify(f"polling {message.node} now (the provider service reads it)", timeout=1.5)
 
     # --- operations (through the arbiter) -------------------------------------------------
     def on_operation_requested(self, message: OperationRequested) -> None:

@@ -125,3 +125,19 @@ async def test_a_console_opens_without_any_node_credential(site, monkeypatch):
     async with site.console() as rt:
         assert set(rt.source.monitors) == {"r7r3m116", "r7r3m108", "ksysorch-dal12"}
         assert not hasattr(rt, "fleet")
+
+
+async def test_reading_a_node_now_asks_the_service_and_waits_for_its_newer_snapshot(site):
+    """What a console plans with (the arbiter port's ``poll_once``): never a
+    node of its own, the service's next reading of it."""
+    async with site.service(), site.console() as rt:
+        async def read_once() -> bool:
+            await rt.source.catch_up()
+            return bool(rt.source.snapshots["r7r3m116"].vms)
+
+        await eventually(read_once, 10)
+        before = rt.source.snapshots["r7r3m116"].health.last_attempt
+        after = (await rt.source.monitors["r7r3m116"].poll_once()).health.last_attempt
+        assert before is not None and after is not None and after > before
+        kinds = [c.kind for c in await rt.feed.changes_since(0) if c.node == "r7r3m116"]
+        assert "refresh" in kinds
