@@ -281,24 +281,37 @@ def test_one_session_holds_the_advisory_lock_and_a_dead_session_loses_it(pg_engi
         b.release()
 
 
-def test_two_services_deciding_at_once_with_the_lock_one_leads(pg_engines):
+def test_two_services_contending_at_once_with_the_lock_one_leads_and_a_dead_leader_is_replaced(pg_engines):
     first, second = pg_engines
-
-    def step(lock: AdvisoryLock, lease: LeaseStore, me: str) -> int | None:
-        holds = lock.try_acquire()
-        if decide_lease(lease.state(), me, None, lease.now(), holds_lock=holds) is not LeaseDecision.TAKE:
-            return None
-        return lease.take(me, holds_lock=holds)
-
     locks = AdvisoryLock(first), AdvisoryLock(second)
     stores = LeaseStore(first), LeaseStore(second)
     try:
-        results = race(lambda: step(locks[0], stores[0], ONE), lambda: step(locks[1], stores[1], TWO))
-        assert len([r for r in results if r is not None]) == 1
-        assert stores[0].state().holder == (ONE if results[0] else TWO)
+        results = race(lambda: stores[0].contend(ONE, None, locks[0]), lambda: stores[1].contend(TWO, None, locks[1]))
+        (epoch,) = [r for r in results if r is not None]
+        leader = 0 if results[0] else 1
+        me, other = (ONE, TWO) if leader == 0 else (TWO, ONE)
+        assert stores[0].state().holder == me
+        assert stores[leader].contend(me, epoch, locks[leader]) == epoch  # KEEP: renewed
+        assert stores[1 - leader].contend(other, None, locks[1 - leader]) is None  # WAIT
+        (pid,) = _lock_holders(first, locks[leader].key)
+        with first.connect() as conn:  # the leader dies (kill -9): its session, and the lock, go
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # the lease has not expired, but holding the lock proves the old leader is gone
+        assert stores[1 - leader].contend(other, None, locks[1 - leader]) == epoch + 1
+        assert stores[leader].contend(me, epoch, locks[leader]) is None  # it must step down
     finally:
         for lock in locks:
             lock.release()
+
+
+def test_contending_without_a_lock_takes_only_an_expired_lease(leases, clock):
+    one, two = leases
+    epoch = one.contend(ONE, None)
+    assert epoch == 1 and two.contend(TWO, None) is None
+    assert one.contend(ONE, epoch) == epoch
+    clock.advance(11)
+    assert two.contend(TWO, None) == 2
+    assert one.contend(ONE, epoch) is None
 
 
 def test_a_take_waits_for_a_guarded_write_in_flight_and_fences_the_next(pg_engines):
