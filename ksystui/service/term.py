@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
+from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent, DispatchKind
 from ksystui.config import Config
 from ksystui.core.actor import Actor
 from ksystui.core.model import KsysEvent
@@ -114,7 +114,9 @@ class LeaderTerm:
         await close_fleet(self.fleet)
 
     def _dispatch_event(self, event: DispatchEvent) -> None:
-        log.info("operation %s", event.kind, extra=fields(op=event.op_id, text=event.text or None))
+        # every output line is in the queue's progress already: the log says it at debug level only
+        level = logging.DEBUG if event.kind is DispatchKind.PROGRESS else logging.INFO
+        log.log(level, "operation %s", event.kind, extra=fields(op=event.op_id, text=event.text or None))
 
     async def _follow(self, seq: int) -> None:
         """Serve what consoles ask through the change feed: a refresh of a

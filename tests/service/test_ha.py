@@ -125,6 +125,13 @@ async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_d
         assert served.is_me(status["leader"]) and status["last_seq"] > 0
         assert [(m["id"], m["role"]) for m in status["members"]] == [(status["leader"], "leader")]
 
+        # a script's `submit --wait` follows the service, which dispatches it
+        rc, out, err = await ksystui("submit", "verify", "customerA", "--wait", "--config", str(cfg))
+        assert rc == 0 and f"the provider service ({status['leader']}) dispatches it" in out, (out, err)
+        assert "5 out of 5 VMs have been successfully verified" in out
+        (verify,) = Queue(sqlite_db.engine).operations()
+        assert verify.state == "succeeded" and verify.holder == status["leader"]
+
         assert await served.terminate() == 0
         assert await sqlite_db.leader() is None  # released, not left to expire
         assert (await sqlite_db.members())[status["leader"]].role == "stopped"
