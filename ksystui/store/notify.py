@@ -29,6 +29,7 @@ __all__ = ["ChangeListener", "libpq_conninfo", "listener_for"]
 
 log = logging.getLogger(__name__)
 
+APPLICATION_NAME = "ksystui-listener"
 _CONNECT_TIMEOUT = 5  # seconds: libpq's connect_timeout
 _RETRY_AFTER = (0.2, 0.5, 1.0, 2.0, 5.0)  # back-off between reconnection attempts
 
@@ -50,6 +51,7 @@ def libpq_conninfo(url: str | URL) -> str:
         if value is not None and value != "":
             params[key] = str(value)
     params.setdefault("connect_timeout", str(_CONNECT_TIMEOUT))
+    params.setdefault("application_name", APPLICATION_NAME)  # how an operator tells it in pg_stat_activity
     return make_conninfo("", **params)
 
 
@@ -103,10 +105,8 @@ class ChangeListener:
                     log.info("listening for changes on %s again", self.safe_url)
                 self._failures = 0
             conn = self._conn
-            async for _ in conn.notifies(timeout=max(0.0, deadline - time.monotonic()), stop_after=1):
-                # drain what else has arrived: one wake-up reads them all
-                async for _ in conn.notifies(timeout=0):
-                    pass
+            # (PostgreSQL folds the identical notifications of one transaction into one)
+            async for _ in conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1):
                 return True
             await conn.execute("SELECT 1")  # quiet: is the session still there?
             return False
