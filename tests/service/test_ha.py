@@ -8,17 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
+from ksystui.config import load_config
 from ksystui.core.actor import Actor
-from ksystui.service.term import fenced_writers
+from ksystui.service.term import LeaderTerm
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.feed import Feed
-from ksystui.store.lease import Fenced
 from ksystui.store.queue import NewOp, Queue
 from tests.service.conftest import Db, ksystui, service_config
 from tests.waiting import eventually
@@ -82,31 +79,37 @@ async def test_kill_9_of_the_leader_mid_move_the_standby_takes_over_and_judges_t
         assert await pg_db.leader() is None
         assert (await pg_db.members())[status["leader"]].role == "stopped"
 
-        await _the_old_leader_wakes_up_fenced(pg_db, old_lease.holder, old_lease.epoch, world)
+        await _the_old_leader_wakes_up_fenced(pg_db, cfg, old_lease.holder, old_lease.epoch, world)
 
 
-async def _the_old_leader_wakes_up_fenced(db: Db, old: str | None, epoch: int, world: SimWorld) -> None:
-    """The killed leader's writers, with its id and epoch, as if it had only
-    been paused: whatever they try changes nothing and is audited."""
+async def _the_old_leader_wakes_up_fenced(db: Db, cfg: Path, old: str | None, epoch: int,
+                                          world: SimWorld) -> None:
+    """The killed leader's term, with its id and epoch, as if it had only
+    been paused: it polls and dispatches as before, and nothing it tries
+    changes anything; every attempt is audited as refused."""
     assert old is not None
-    feed, queue = fenced_writers(db.engine, db.lease.guard(old, epoch))
-    actor = Actor("ksystui", "test", old)
-    op = Queue(db.engine).submit(NewOp(tenant="customerA", node="r7r3m116", op="discover",
-                                       argv=("ksysmgr", "-t", "discover", "site", "customerA")), actor)
-    assert await queue.admit(op.id, old, actor) is None
-    assert Queue(db.engine).get(op.id).state == "queued"
+    queue = Queue(db.engine)
+    op = queue.submit(NewOp(tenant="customerA", node="r7r3m116", op="discover",
+                            argv=("ksysmgr", "-t", "discover", "site", "customerA")), Actor("ops", "test", "cli"))
+    before = Feed(db.engine).snapshots(nodes=["r7r3m116"])["r7r3m116"]
+    refusals: list[str] = []
+    term = LeaderTerm(load_config(cfg).config, db.engine, db.lease.guard(old, epoch), Actor("ksystui", "test", old),
+                      epoch=epoch, on_fenced=lambda: refusals.append("publish"))
+    try:
+        assert await term.dispatcher.step() == []  # admits nothing
+        await term.fleet.refresh_all(["r7r3m116"])  # reads the node, publishes nothing
+    finally:
+        await term.stop()
+    assert refusals == ["publish"]  # the service would step down here
+    assert queue.get(op.id).state == "queued"
+    assert Feed(db.engine).snapshots(nodes=["r7r3m116"])["r7r3m116"].sequence == before.sequence
 
-    plain = Feed(db.engine)
-    before = plain.snapshots(nodes=["r7r3m116"])["r7r3m116"]
-    with pytest.raises(Fenced):
-        await feed.publish(replace(before, sequence=before.sequence + 1000))
-    assert plain.snapshots(nodes=["r7r3m116"])["r7r3m116"].sequence == before.sequence
-
-    refused = [e for e in Queue(db.engine).export_audit() if e["action"] == "fenced" and e["actor"].endswith(old)]
-    assert {e["detail"]["refused"] for e in refused} >= {"admit", "publish"}, refused
-    assert all(e["detail"]["epoch"] == epoch for e in refused)
-    assert Queue(db.engine).verify_audit() == []
+    fenced = [e for e in queue.export_audit() if e["action"] == "fenced" and e["actor"].endswith(old)]
+    assert {e["detail"]["refused"] for e in fenced} >= {"admit", "publish"}, fenced
+    assert all(e["detail"]["epoch"] == epoch for e in fenced)
+    assert queue.verify_audit() == []
     assert moves_sent(world) == 1 and world.collisions.entries() == []
+    assert not any("discover" in argv for argv in world.nodes["r7r3m116"].command_log)
 
 
 async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_db: Db, serve, tmp_path: Path):
@@ -138,6 +141,7 @@ async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_d
         log = served.log.read_text().splitlines()
         assert log and all(line.startswith("ts=") and " level=" in line and " msg=" in line for line in log), log
         assert any('msg="lease released"' in line for line in log)
+        assert any('msg="retention applied"' in line for line in log)
 
         rc, out, _ = await ksystui("service", "status", "--config", str(cfg))
         assert rc == 1 and "no provider service leads" in out
