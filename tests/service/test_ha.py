@@ -112,6 +112,29 @@ async def _the_old_leader_wakes_up_fenced(db: Db, cfg: Path, old: str | None, ep
     assert not any("discover" in argv for argv in world.nodes["r7r3m116"].command_log)
 
 
+async def test_a_leader_that_hangs_is_replaced_and_rejoins_as_a_standby(pg_db: Db, serve, tmp_path: Path):
+    """A stopped process keeps its connection, so its advisory lock: the
+    expired lease is what tells the standby to end that session."""
+    world = SimWorld.seed(speed=60)
+    async with SimRunner(world, tmp_path / "state") as runner:
+        assert runner.state_dir is not None
+        cfg = service_config(runner.state_dir, pg_db.url)
+        first = await serve(cfg, "--lease-ttl", "3")
+        await eventually(lambda: _led_by(pg_db, first), timeout=30)
+        second = await serve(cfg, "--lease-ttl", "3")
+        await eventually(lambda: _standby(pg_db, second), timeout=30)
+
+        first.pause()
+        paused = time.monotonic()
+        await eventually(lambda: _led_by(pg_db, second), timeout=TAKEOVER_WITHIN + 5)
+        assert time.monotonic() - paused < TAKEOVER_WITHIN
+
+        first.resume()  # it wakes up believing it leads: fenced, it steps down and stands by
+        await eventually(lambda: _standby(pg_db, first), timeout=15)
+        assert await _led_by(pg_db, second)
+        assert any("stepping down" in line for line in first.log.read_text().splitlines())
+
+
 async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_db: Db, serve, tmp_path: Path):
     world = SimWorld.seed(speed=60)
     async with SimRunner(world, tmp_path / "state") as runner:
