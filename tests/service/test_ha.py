@@ -41,21 +41,20 @@ async def test_kill_9_of_the_leader_mid_move_the_standby_takes_over_and_judges_t
         await eventually(lambda: _standby(pg_db, second), timeout=30)
 
         # customerA's move; customerB's verify, which needs snorlax too, asked for meanwhile
-        rc, out, err = await ksystui("submit", "move", "customerA", "--config", str(cfg))
-        assert rc == 0 and "provider service" in out, (out, err)
         queue = Queue(pg_db.engine)
-        (move_id,) = (o.id for o in queue.operations())
+        move_submitted = asyncio.create_task(ksystui("submit", "move", "customerA", "--config", str(cfg)))
+        await eventually(lambda: _running_with_progress(queue, "move"), timeout=30)
         verify_submitted = asyncio.create_task(ksystui("submit", "verify", "customerB", "--config", str(cfg)))
-        await eventually(lambda: _running_with_progress(queue, move_id), timeout=30)
 
         first.kill()  # kill -9, mid-move
         killed = time.monotonic()
         await eventually(lambda: _led_by(pg_db, second), timeout=TAKEOVER_WITHIN + 5)
         takeover = time.monotonic() - killed
         assert takeover < TAKEOVER_WITHIN, f"the standby took {takeover:.1f} s to lead"
-        rc, _, err = await verify_submitted
-        assert rc == 0, err
-        (verify_id,) = (o.id for o in queue.operations() if o.id != move_id)
+        (rc, out, err), (verify_rc, _, verify_err) = await asyncio.gather(move_submitted, verify_submitted)
+        assert rc == 0 and "provider service" in out, (out, err)
+        assert verify_rc == 0, verify_err
+        move_id, verify_id = (o.id for o in queue.operations())
 
         await eventually(lambda: all(o.state.terminal for o in queue.operations()), timeout=60)
         ops = {o.id: o for o in queue.operations()}
@@ -178,6 +177,7 @@ async def _standby(db: Db, served) -> bool:
     return any(served.is_me(m.id) and m.role == "standby" for m in (await db.members()).values())
 
 
-async def _running_with_progress(queue: Queue, op_id: int) -> bool:
-    op = await asyncio.to_thread(queue.get, op_id)
-    return op is not None and op.state == "running" and bool(await asyncio.to_thread(queue.progress, op_id))
+async def _running_with_progress(queue: Queue, op: str) -> bool:
+    """An operation ``op`` (its word: ``move``) has started and said something."""
+    running = [o for o in await asyncio.to_thread(queue.operations) if o.op.value == op and o.state == "running"]
+    return bool(running) and bool(await asyncio.to_thread(queue.progress, running[0].id))
