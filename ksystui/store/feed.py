@@ -35,7 +35,7 @@ from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.lease import Fenced, Guard, audit_fenced
 from ksystui.store.repository import (
     StoredEvent,
-    insert,
+    insert_missing,
     insert_new_events,
     read_snapshots,
     stored_event,
@@ -89,17 +89,13 @@ def _alert(row: Any) -> AlertRecord:
 
 def _insert_alerts(conn: Connection, new: Iterable[NewAlert], raised_at: datetime) -> list[AlertRecord]:
     """Insert the alerts not raised yet (the UNIQUE identity decides, as for
-    events) and return those."""
-    stmt = insert(conn, _alerts).on_conflict_do_nothing(index_elements=["identity"]).returning(*_alerts.c)
-    out: list[AlertRecord] = []
-    for a in new:
-        row = conn.execute(stmt, {
-            "identity": a.identity, "tenant": a.tenant, "node": a.node, "event": a.event, "event_id": a.event_id,
-            "event_time": a.event_time, "description": a.description, "resource": a.resource,
-            "proposal": a.proposal.value if a.proposal else None, "raised_at": raised_at}).first()
-        if row is not None:
-            out.append(_alert(row))
-    return out
+    events) and return those, in the order given."""
+    rows = {a.identity: {
+        "identity": a.identity, "tenant": a.tenant, "node": a.node, "event": a.event, "event_id": a.event_id,
+        "event_time": a.event_time, "description": a.description, "resource": a.resource,
+        "proposal": a.proposal.value if a.proposal else None, "raised_at": raised_at} for a in new}
+    stored = insert_missing(conn, _alerts, rows, *(c for c in _alerts.c if c.name != "identity"))
+    return [_alert(stored[identity]) for identity in rows if identity in stored]
 
 
 def _max_seq(conn: Connection) -> int:

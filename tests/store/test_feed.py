@@ -3,6 +3,7 @@ notices, once, in order, and what a fenced former leader cannot change."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -245,3 +246,38 @@ def test_a_snapshot_row_from_before_0004_reads_with_no_sequence(feeds):
     with read_connection(reader.engine) as conn:
         assert conn.execute(sa.text("SELECT sequence, seq FROM snapshots")).one() == (4, None)
     assert reader.snapshots()["n1"].sequence == 4
+
+
+def test_a_reader_following_the_feed_while_writers_race_misses_no_change(engines):
+    """seq order is commit order: a reader that has seen seq N never sees a
+    smaller seq appear later (PostgreSQL hands out sequence numbers before
+    commit; the feed's append lock keeps them in commit order)."""
+    first, second = engines
+    writers = [Feed(first), Feed(second), Feed(first)]
+    reader = Feed(second)
+    done = threading.Event()
+    seen: list[int] = []
+
+    def follow() -> None:
+        while True:
+            finished = done.is_set()  # read once more after the writers finished
+            for change in reader.changes_since(seen[-1] if seen else 0):
+                seen.append(change.seq)
+            if finished:
+                return
+
+    def write(i: int) -> None:
+        for poll in range(1, 16):
+            writers[i].publish(snap(f"n{i}", "customerA", (failure(f"{i}-{poll}", f"T{poll}"),), poll=poll))
+            writers[i].request_refresh(f"n{i}", "customerA")
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        race(*(lambda i=i: write(i) for i in range(len(writers))))
+    finally:
+        done.set()
+        follower.join()
+    everything = [c.seq for c in reader.changes_since(0, limit=10_000)]
+    assert len(everything) == 3 * 15 * 3  # snapshot + alert + refresh per poll
+    assert seen == everything
