@@ -90,6 +90,7 @@ class Dispatcher:
         # every other writer is fenced out: an operation another holds is orphaned
         self.others_fenced = others_fenced
         self.running: dict[int, asyncio.Task[None]] = {}
+        self.admitted_here: set[int] = set()  # what this dispatcher admitted: its own to settle
         self._wake = asyncio.Event()
 
     # --- the loop --------------------------------------------------------------------
@@ -147,6 +148,7 @@ class Dispatcher:
             self._emit(op.id, DispatchKind.ADMITTED, f"fence {fence}")
             task = asyncio.create_task(self._execute(op, fence), name=f"op:{op.id}")
             self.running[op.id] = task
+            self.admitted_here.add(op.id)
             task.add_done_callback(self._forget(op.id))
         return admitted
 
@@ -220,10 +222,10 @@ class Dispatcher:
         return {d.console_id for d in live_dispatchers(rows)} | {self.console}
 
     async def _live_holders(self) -> set[str]:
-        """Who may still act on what it holds: nobody but this dispatcher's
-        own running tasks when the others are fenced out (even a holder with
-        this one's id: a former term of the same service), else the consoles
-        seen alive."""
+        """Who may still act on what it holds: nobody when the others are
+        fenced out (even a holder with this one's id: a former term of the
+        same service; what this dispatcher admitted itself is its own),
+        else the consoles seen alive."""
         if self.others_fenced:
             return set()
         return self._live_consoles(await self.queue.dispatchers(alive_within=self.orphan_after))
@@ -235,7 +237,7 @@ class Dispatcher:
         live = await self._live_holders()
         done: list[int] = []
         for op in await self.queue.active():
-            if op.holder in live or op.id in self.running:
+            if op.holder in live or op.id in self.admitted_here:
                 continue
             if op.node not in self.transports or op.fence is None:  # active rows always carry their fence
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -36,7 +37,10 @@ SERVES_EVERY_TENANT = NO_TENANT_SCOPE + ": the service serves every tenant"
 SERVE_REFUSES = {"readonly": CHANGES_OPERATIONS, "theme": NOT_THE_CONSOLE, "tenant": SERVES_EVERY_TENANT}
 
 
-def serve_verb(opts: GlobalOptions, ttl: float, *, note: str | None = None) -> None:
+LOG_LEVELS = ("debug", "info", "warning")
+
+
+def serve_verb(opts: GlobalOptions, ttl: float, *, log_level: str = "info", note: str | None = None) -> None:
     """Run the service until a signal; exit 0 after a clean stop."""
 
     async def body() -> int:
@@ -48,7 +52,7 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, note: str | None = None) -> N
         loaded = load(opts.config, sys.stderr)
         if note:
             print(note, file=sys.stderr, flush=True)
-        handler = log_to(sys.stderr)
+        handler = log_to(sys.stderr, logging.getLevelName(log_level.upper()))
         service = Service(loaded.config, ttl=ttl)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -79,12 +83,14 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, note: str | None = None) -> N
 @click.command()
 @click.option("--lease-ttl", type=click.FloatRange(min=1.0, max=300.0), default=DEFAULT_TTL, show_default=True,
               help="seconds the leader's lease lasts unless renewed (renewed every third of it)")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
+              help="debug also logs every output line of every operation")
 @takes_global_options(refuses=SERVE_REFUSES)
-def serve(lease_ttl: float, opts: GlobalOptions) -> None:
+def serve(lease_ttl: float, log_level: str, opts: GlobalOptions) -> None:
     """Run the provider service: poll every node once per interval, publish
     snapshots, events and alerts, dispatch the queue (the leader; a second
     one on the same PostgreSQL database stands by and takes over)."""
-    serve_verb(opts, lease_ttl)
+    serve_verb(opts, lease_ttl, log_level=log_level)
 
 
 @click.group()

@@ -45,17 +45,19 @@ class LogfmtFormatter(logging.Formatter):
 
 
 def log_to(stream: TextIO, level: int = logging.INFO) -> logging.Handler:
-    """Send ksystui's log records to ``stream`` as logfmt lines (the root
-    ``ksystui`` logger: the service's, the fleet's, the dispatcher's).
-    Returns the handler, for :func:`stop_logging`."""
+    """Send every log record to ``stream`` as logfmt lines: ksystui's (the
+    service's, the fleet's, the dispatcher's) from ``level`` up, the
+    libraries' (asyncssh, SQLAlchemy) from warnings up. Returns the handler,
+    for :func:`stop_logging`."""
     handler = logging.StreamHandler(stream)
     handler.setFormatter(LogfmtFormatter())
-    root = logging.getLogger("ksystui")
+    root = logging.getLogger()
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("ksystui").setLevel(level)
     return handler
 
 
 def stop_logging(handler: logging.Handler) -> None:
-    logging.getLogger("ksystui").removeHandler(handler)
+    logging.getLogger().removeHandler(handler)
     handler.close()

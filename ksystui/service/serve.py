@@ -38,10 +38,11 @@ from datetime import UTC, datetime
 from sqlalchemy import URL, Engine
 
 from ksystui.config import Config, database_url
-from ksystui.core.lease import LeaseDecision, decide_lease
+from ksystui.core.lease import LeaseDecision, LeaseState, decide_lease
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
 from ksystui.service.members import MemberId, new_member_id
+from ksystui.service.stale_lock import end_stale_lock_holder
 from ksystui.service.status import DEFAULT_TTL
 from ksystui.service.term import LeaderTerm
 from ksystui.store.audit_log import current_actor
@@ -192,11 +193,14 @@ class Service:
         assert self._lease is not None
         holds_lock: bool | None = None
         if self._lock is not None:
-            if self.role == LEADER and not await asyncio.to_thread(self._lock.healthy):
-                await self._step_down("the advisory lock's session died")
+            # held: its session answered (a dead session lost the lock; it is tried again at once,
+            # and if another service got it meanwhile, that one leads: WAIT, and this one steps down)
             holds_lock = await asyncio.to_thread(self._lock.try_acquire)
         state = await self._lease.state()
-        decision = decide_lease(state, self.id, self.epoch, await self._lease.now(), holds_lock=holds_lock)
+        now = await self._lease.now()
+        decision = decide_lease(state, self.id, self.epoch, now, holds_lock=holds_lock)
+        if holds_lock is False and self._lock is not None and self._engine is not None and _stale(state, now, self.ttl):
+            await asyncio.to_thread(end_stale_lock_holder, self._engine, self._lock.key)  # see stale_lock.py
         if decision is LeaseDecision.KEEP:
             if await self._lease.renew(self.id, self.epoch or 0):
                 self._renewed = time.monotonic()
@@ -243,3 +247,14 @@ class Service:
         await self._lease.heartbeat(Member(id=self.id, host=self.member.host, pid=self.member.pid, role=self.role,
                                            started_at=self.started_at, last_seen=now, epoch=self.epoch,
                                            last_seq=last_seq))
+
+
+def _stale(lease: LeaseState, now: datetime, ttl: float) -> bool:
+    """The lease expired more than one renewal period (a third of its
+    lifetime: the holder's, else ``ttl``) ago: whoever still holds the
+    advisory lock is not leading; it is stuck."""
+    if lease.expires_at is None:
+        return False
+    if lease.renewed_at is not None:
+        ttl = (lease.expires_at - lease.renewed_at).total_seconds()
+    return (now - lease.expires_at).total_seconds() > ttl / 3

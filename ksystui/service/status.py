@@ -70,11 +70,11 @@ class ServiceStatus:
         head.append(f"last change  #{self.last_seq}")
         if not self.members:
             return [*head, "no service has run on this database"]
-        rows = [f"{'MEMBER':<36} {'ROLE':<8} {'EPOCH':>5}  {'SEEN':>10}  LAST SEQ"]
+        rows = [f"{'MEMBER':<36} {'ROLE':<8} {'EPOCH':>5}  {'SEEN':>12}  LAST SEQ"]
         for m in self.members:
             seen = (self.now - datetime.fromisoformat(m["last_seen"])).total_seconds()
             rows.append(f"{m['id']:<36} {m['role']:<8} {m['epoch'] if m['epoch'] is not None else '-':>5}  "
-                        f"{seen:>8.1f}s  {m['last_seq'] if m['last_seq'] is not None else '-'}")
+                        f"{seen:>6.1f} s ago  {m['last_seq'] if m['last_seq'] is not None else '-'}")
         return [*head, "", *rows]
 
 

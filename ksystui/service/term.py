@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
+from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent, DispatchKind
 from ksystui.config import Config
 from ksystui.core.actor import Actor
 from ksystui.core.model import KsysEvent
@@ -41,7 +41,9 @@ log = logging.getLogger(__name__)
 
 FOLLOW_EVERY = 0.5  # seconds between reads of the change feed (refresh requests, new operations)
 RETENTION_EVERY = 3600.0  # seconds between prunings of old events and changes
-CHANGES_KEPT = timedelta(days=1)  # consoles catch up from the snapshots, not from old changes
+# every node publishes once per interval: a reader that missed older changes is whole again
+# within one interval (500 nodes polled every 10 s write 180,000 change rows an hour)
+CHANGES_KEPT = timedelta(hours=1)
 MEMBERS_KEPT = timedelta(days=7)  # a member silent this long is forgotten (``service status`` shows a day)
 
 
@@ -114,7 +116,9 @@ class LeaderTerm:
         await close_fleet(self.fleet)
 
     def _dispatch_event(self, event: DispatchEvent) -> None:
-        log.info("operation %s", event.kind, extra=fields(op=event.op_id, text=event.text or None))
+        # every output line is in the queue's progress already: the log says it at debug level only
+        level = logging.DEBUG if event.kind is DispatchKind.PROGRESS else logging.INFO
+        log.log(level, "operation %s", event.kind, extra=fields(op=event.op_id, text=event.text or None))
 
     async def _follow(self, seq: int) -> None:
         """Serve what consoles ask through the change feed: a refresh of a
@@ -141,7 +145,7 @@ class LeaderTerm:
 
     async def prune(self) -> None:
         """Drop events older than the configured retention, changes older
-        than a day (the newest change stays: the sequence never goes back)
+        than an hour (the newest change stays: the sequence never goes back)
         and members silent for a week."""
         now = datetime.now(UTC)
         try:

@@ -90,6 +90,13 @@ class Served:
     def kill(self) -> None:
         os.kill(self.pid, signal.SIGKILL)
 
+    def pause(self) -> None:
+        """SIGSTOP: alive and connected, doing nothing (a frozen VM, a wedged process)."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.pid, signal.SIGCONT)
+
     async def terminate(self, timeout: float = 30.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
         return await asyncio.wait_for(self.proc.wait(), timeout)

@@ -8,17 +8,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
+from ksystui.config import load_config
 from ksystui.core.actor import Actor
-from ksystui.service.term import fenced_writers
+from ksystui.service.term import LeaderTerm
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.feed import Feed
-from ksystui.store.lease import Fenced
 from ksystui.store.queue import NewOp, Queue
 from tests.service.conftest import Db, ksystui, service_config
 from tests.waiting import eventually
@@ -44,21 +41,20 @@ async def test_kill_9_of_the_leader_mid_move_the_standby_takes_over_and_judges_t
         await eventually(lambda: _standby(pg_db, second), timeout=30)
 
         # customerA's move; customerB's verify, which needs snorlax too, asked for meanwhile
-        rc, out, err = await ksystui("submit", "move", "customerA", "--config", str(cfg))
-        assert rc == 0 and "provider service" in out, (out, err)
         queue = Queue(pg_db.engine)
-        (move_id,) = (o.id for o in queue.operations())
+        move_submitted = asyncio.create_task(ksystui("submit", "move", "customerA", "--config", str(cfg)))
+        await eventually(lambda: _running_with_progress(queue, "move"), timeout=30)
         verify_submitted = asyncio.create_task(ksystui("submit", "verify", "customerB", "--config", str(cfg)))
-        await eventually(lambda: _running_with_progress(queue, move_id), timeout=30)
 
         first.kill()  # kill -9, mid-move
         killed = time.monotonic()
         await eventually(lambda: _led_by(pg_db, second), timeout=TAKEOVER_WITHIN + 5)
         takeover = time.monotonic() - killed
         assert takeover < TAKEOVER_WITHIN, f"the standby took {takeover:.1f} s to lead"
-        rc, _, err = await verify_submitted
-        assert rc == 0, err
-        (verify_id,) = (o.id for o in queue.operations() if o.id != move_id)
+        (rc, out, err), (verify_rc, _, verify_err) = await asyncio.gather(move_submitted, verify_submitted)
+        assert rc == 0 and "provider service" in out, (out, err)
+        assert verify_rc == 0, verify_err
+        move_id, verify_id = (o.id for o in queue.operations())
 
         await eventually(lambda: all(o.state.terminal for o in queue.operations()), timeout=60)
         ops = {o.id: o for o in queue.operations()}
@@ -82,31 +78,60 @@ async def test_kill_9_of_the_leader_mid_move_the_standby_takes_over_and_judges_t
         assert await pg_db.leader() is None
         assert (await pg_db.members())[status["leader"]].role == "stopped"
 
-        await _the_old_leader_wakes_up_fenced(pg_db, old_lease.holder, old_lease.epoch, world)
+        await _the_old_leader_wakes_up_fenced(pg_db, cfg, old_lease.holder, old_lease.epoch, world)
 
 
-async def _the_old_leader_wakes_up_fenced(db: Db, old: str | None, epoch: int, world: SimWorld) -> None:
-    """The killed leader's writers, with its id and epoch, as if it had only
-    been paused: whatever they try changes nothing and is audited."""
+async def _the_old_leader_wakes_up_fenced(db: Db, cfg: Path, old: str | None, epoch: int,
+                                          world: SimWorld) -> None:
+    """The killed leader's term, with its id and epoch, as if it had only
+    been paused: it polls and dispatches as before, and nothing it tries
+    changes anything; every attempt is audited as refused."""
     assert old is not None
-    feed, queue = fenced_writers(db.engine, db.lease.guard(old, epoch))
-    actor = Actor("ksystui", "test", old)
-    op = Queue(db.engine).submit(NewOp(tenant="customerA", node="r7r3m116", op="discover",
-                                       argv=("ksysmgr", "-t", "discover", "site", "customerA")), actor)
-    assert await queue.admit(op.id, old, actor) is None
-    assert Queue(db.engine).get(op.id).state == "queued"
+    queue = Queue(db.engine)
+    op = queue.submit(NewOp(tenant="customerA", node="r7r3m116", op="discover",
+                            argv=("ksysmgr", "-t", "discover", "site", "customerA")), Actor("ops", "test", "cli"))
+    before = Feed(db.engine).snapshots(nodes=["r7r3m116"])["r7r3m116"]
+    refusals: list[str] = []
+    term = LeaderTerm(load_config(cfg).config, db.engine, db.lease.guard(old, epoch), Actor("ksystui", "test", old),
+                      epoch=epoch, on_fenced=lambda: refusals.append("publish"))
+    try:
+        assert await term.dispatcher.step() == []  # admits nothing
+        await term.fleet.refresh_all(["r7r3m116"])  # reads the node, publishes nothing
+    finally:
+        await term.stop()
+    assert refusals == ["publish"]  # the service would step down here
+    assert queue.get(op.id).state == "queued"
+    assert Feed(db.engine).snapshots(nodes=["r7r3m116"])["r7r3m116"].sequence == before.sequence
 
-    plain = Feed(db.engine)
-    before = plain.snapshots(nodes=["r7r3m116"])["r7r3m116"]
-    with pytest.raises(Fenced):
-        await feed.publish(replace(before, sequence=before.sequence + 1000))
-    assert plain.snapshots(nodes=["r7r3m116"])["r7r3m116"].sequence == before.sequence
-
-    refused = [e for e in Queue(db.engine).export_audit() if e["action"] == "fenced" and e["actor"].endswith(old)]
-    assert {e["detail"]["refused"] for e in refused} >= {"admit", "publish"}, refused
-    assert all(e["detail"]["epoch"] == epoch for e in refused)
-    assert Queue(db.engine).verify_audit() == []
+    fenced = [e for e in queue.export_audit() if e["action"] == "fenced" and e["actor"].endswith(old)]
+    assert {e["detail"]["refused"] for e in fenced} >= {"admit", "publish"}, fenced
+    assert all(e["detail"]["epoch"] == epoch for e in fenced)
+    assert queue.verify_audit() == []
     assert moves_sent(world) == 1 and world.collisions.entries() == []
+    assert not any("discover" in argv for argv in world.nodes["r7r3m116"].command_log)
+
+
+async def test_a_leader_that_hangs_is_replaced_and_rejoins_as_a_standby(pg_db: Db, serve, tmp_path: Path):
+    """A stopped process keeps its connection, so its advisory lock: the
+    expired lease is what tells the standby to end that session."""
+    world = SimWorld.seed(speed=60)
+    async with SimRunner(world, tmp_path / "state") as runner:
+        assert runner.state_dir is not None
+        cfg = service_config(runner.state_dir, pg_db.url)
+        first = await serve(cfg, "--lease-ttl", "3")
+        await eventually(lambda: _led_by(pg_db, first), timeout=30)
+        second = await serve(cfg, "--lease-ttl", "3")
+        await eventually(lambda: _standby(pg_db, second), timeout=30)
+
+        first.pause()
+        paused = time.monotonic()
+        await eventually(lambda: _led_by(pg_db, second), timeout=TAKEOVER_WITHIN + 5)
+        assert time.monotonic() - paused < TAKEOVER_WITHIN
+
+        first.resume()  # it wakes up believing it leads: fenced, it steps down and stands by
+        await eventually(lambda: _standby(pg_db, first), timeout=15)
+        assert await _led_by(pg_db, second)
+        assert any("stepping down" in line for line in first.log.read_text().splitlines())
 
 
 async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_db: Db, serve, tmp_path: Path):
@@ -125,12 +150,20 @@ async def test_one_service_on_sqlite_leads_and_stops_cleanly_on_sigterm(sqlite_d
         assert served.is_me(status["leader"]) and status["last_seq"] > 0
         assert [(m["id"], m["role"]) for m in status["members"]] == [(status["leader"], "leader")]
 
+        # a script's `submit --wait` follows the service, which dispatches it
+        rc, out, err = await ksystui("submit", "verify", "customerA", "--wait", "--config", str(cfg))
+        assert rc == 0 and f"the provider service ({status['leader']}) dispatches it" in out, (out, err)
+        assert "5 out of 5 VMs have been successfully verified" in out
+        (verify,) = Queue(sqlite_db.engine).operations()
+        assert verify.state == "succeeded" and verify.holder == status["leader"]
+
         assert await served.terminate() == 0
         assert await sqlite_db.leader() is None  # released, not left to expire
         assert (await sqlite_db.members())[status["leader"]].role == "stopped"
         log = served.log.read_text().splitlines()
         assert log and all(line.startswith("ts=") and " level=" in line and " msg=" in line for line in log), log
         assert any('msg="lease released"' in line for line in log)
+        assert any('msg="retention applied"' in line for line in log)
 
         rc, out, _ = await ksystui("service", "status", "--config", str(cfg))
         assert rc == 1 and "no provider service leads" in out
@@ -144,6 +177,7 @@ async def _standby(db: Db, served) -> bool:
     return any(served.is_me(m.id) and m.role == "standby" for m in (await db.members()).values())
 
 
-async def _running_with_progress(queue: Queue, op_id: int) -> bool:
-    op = await asyncio.to_thread(queue.get, op_id)
-    return op is not None and op.state == "running" and bool(await asyncio.to_thread(queue.progress, op_id))
+async def _running_with_progress(queue: Queue, op: str) -> bool:
+    """An operation ``op`` (its word: ``move``) has started and said something."""
+    running = [o for o in await asyncio.to_thread(queue.operations) if o.op.value == op and o.state == "running"]
+    return bool(running) and bool(await asyncio.to_thread(queue.progress, running[0].id))
