@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION_NAME = "ksystui-listener"
 _CONNECT_TIMEOUT = 5  # seconds: libpq's connect_timeout
+_MIN_CONNECT_WAIT = 2.0  # seconds a (re)connection may take even when the wait's timeout is shorter
 _RETRY_AFTER = (0.2, 0.5, 1.0, 2.0, 5.0)  # back-off between reconnection attempts
 
 
@@ -58,7 +59,8 @@ def libpq_conninfo(url: str | URL) -> str:
 class ChangeListener:
     """LISTEN ksystui_changes on a dedicated psycopg connection (never a
     pooler). A notification only WAKES a reader; the reader still reads
-    last_seq. Health-checked: a dead connection is noticed and re-opened."""
+    last_seq. Health-checked: a dead connection is noticed and re-opened.
+    One task waits on it at a time."""
 
     def __init__(self, url: str | URL, *, channel: str = CHANNEL):
         self._url = _url(url)
@@ -99,18 +101,24 @@ class ChangeListener:
                     await asyncio.sleep(min(pause, timeout))
                     if pause > timeout:
                         return False
-                self._conn = await self._connect()
+                # an unreachable server must not hold the reader past its timeout for long
+                async with asyncio.timeout(max(deadline - time.monotonic(), _MIN_CONNECT_WAIT)):
+                    self._conn = await self._connect()
                 self.opened += 1
                 if self.opened > 1:
                     log.info("listening for changes on %s again", self.safe_url)
                 self._failures = 0
             conn = self._conn
             # (PostgreSQL folds the identical notifications of one transaction into one)
-            async for _ in conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1):
-                return True
+            notified = conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1)
+            try:
+                async for _ in notified:
+                    return True
+            finally:
+                await notified.aclose()  # at once: it holds the connection's lock until closed
             await conn.execute("SELECT 1")  # quiet: is the session still there?
             return False
-        except (psycopg.Error, OSError) as exc:
+        except (psycopg.Error, OSError, TimeoutError) as exc:
             await self._lost(exc)
             return False
 

@@ -281,3 +281,47 @@ def test_a_reader_following_the_feed_while_writers_race_misses_no_change(engines
     everything = [c.seq for c in reader.changes_since(0, limit=10_000)]
     assert len(everything) == 3 * 15 * 3  # snapshot + alert + refresh per poll
     assert seen == everything
+
+
+def test_a_batch_of_polls_is_published_in_one_transaction_each_with_its_own_result(feeds):
+    feed, reader = feeds
+    feed.publish(snap("a1", "customerA", (failure("1"),), poll=5))
+    batch = [snap("a1", "customerA", (failure("1"), info("2")), poll=6),
+             snap("b1", "customerB", (failure("3"),), poll=1),
+             snap("a1", "customerA", (failure("1"),), poll=4),  # older than what is stored: no change
+             snap("c1", "customerC", poll=1)]
+    results = feed.publish_many(batch)
+    assert [[e.event_id for e in r.new_events] for r in results] == [["2"], ["3"], [], []]
+    assert [[a.event_id for a in r.new_alerts] for r in results] == [[], ["3"], [], []]
+    changes = reader.changes_since(results[0].seq - 1)
+    assert [(c.kind, c.node) for c in changes] == [("snapshot", "a1"), ("snapshot", "b1"), ("alert", "b1"),
+                                                   ("snapshot", "c1")]
+    assert [r.seq for r in results] == [changes[0].seq, changes[2].seq, reader.last_seq(), changes[3].seq]
+    with read_connection(reader.engine) as conn:
+        stamped = dict(conn.exec_driver_sql("SELECT node, seq FROM snapshots").all())
+    assert stamped == {"a1": changes[0].seq, "b1": changes[1].seq, "c1": changes[3].seq}
+    assert reader.snapshots()["a1"].sequence == 6
+    assert feed.publish_many([]) == []
+
+
+def test_a_fenced_batch_changes_nothing_and_is_audited_once(feeds):
+    feed, reader = feeds
+    lease = LeaseStore(feed.engine)
+    epoch = lease.take(SERVICE)
+    stale = feed.fenced(lease.guard(SERVICE, epoch))
+    lease.release(SERVICE, epoch)
+    with pytest.raises(Fenced):
+        stale.publish_many([snap("a1", "customerA", (failure(),)), snap("b1", "customerB")])
+    assert reader.last_seq() == 0 and reader.snapshots() == {} and reader.alerts() == []
+    (refusal,) = Queue(feed.engine).recent_audit(5)
+    assert refusal["action"] == "fenced" and refusal["tenant"] is None
+    assert refusal["detail"]["refused"] == "publish" and refusal["detail"]["nodes"] == ["a1", "b1"]
+
+
+async def test_the_async_feed_publishes_a_batch(db_url):
+    feed = await AsyncFeed.open(db_url)
+    try:
+        results = await feed.publish_many(snap(f"n{i}", "customerA", poll=1) for i in range(3))
+        assert [r.seq for r in results] == [1, 2, 3]
+    finally:
+        await feed.close()

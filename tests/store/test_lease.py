@@ -281,24 +281,71 @@ def test_one_session_holds_the_advisory_lock_and_a_dead_session_loses_it(pg_engi
         b.release()
 
 
-def test_two_services_deciding_at_once_with_the_lock_one_leads(pg_engines):
+def test_two_services_contending_at_once_with_the_lock_one_leads_and_a_dead_leader_is_replaced(pg_engines):
     first, second = pg_engines
-
-    def step(lock: AdvisoryLock, lease: LeaseStore, me: str) -> int | None:
-        holds = lock.try_acquire()
-        if decide_lease(lease.state(), me, None, lease.now(), holds_lock=holds) is not LeaseDecision.TAKE:
-            return None
-        return lease.take(me, holds_lock=holds)
-
     locks = AdvisoryLock(first), AdvisoryLock(second)
     stores = LeaseStore(first), LeaseStore(second)
     try:
-        results = race(lambda: step(locks[0], stores[0], ONE), lambda: step(locks[1], stores[1], TWO))
-        assert len([r for r in results if r is not None]) == 1
-        assert stores[0].state().holder == (ONE if results[0] else TWO)
+        results = race(lambda: stores[0].contend(ONE, None, locks[0]), lambda: stores[1].contend(TWO, None, locks[1]))
+        (epoch,) = [r for r in results if r is not None]
+        leader = 0 if results[0] else 1
+        me, other = (ONE, TWO) if leader == 0 else (TWO, ONE)
+        assert stores[0].state().holder == me
+        assert stores[leader].contend(me, epoch, locks[leader]) == epoch  # KEEP: renewed
+        assert stores[1 - leader].contend(other, None, locks[1 - leader]) is None  # WAIT
+        (pid,) = _lock_holders(first, locks[leader].key)
+        with first.connect() as conn:  # the leader dies (kill -9): its session, and the lock, go
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        # the lease has not expired, but holding the lock proves the old leader is gone
+        assert stores[1 - leader].contend(other, None, locks[1 - leader]) == epoch + 1
+        assert stores[leader].contend(me, epoch, locks[leader]) is None  # it must step down
     finally:
         for lock in locks:
             lock.release()
+
+
+def test_a_hung_leader_whose_session_still_holds_the_lock_is_evicted_once_its_lease_is_long_expired(pg_engines):
+    first, second = pg_engines
+    clock = Clock()
+    hung_lock, live_lock = AdvisoryLock(first), AdvisoryLock(second)
+    hung, live = LeaseStore(first, ttl=10, clock=clock), LeaseStore(second, ttl=10, clock=clock)
+    try:
+        epoch = hung.contend(ONE, None, hung_lock)
+        assert epoch == 1
+        clock.advance(15)  # it stopped renewing (SIGSTOP): expired, but its session holds the lock
+        assert live.contend(TWO, None, live_lock) is None  # not yet: the lock holder may still take it
+        clock.advance(6)  # expired for more than a whole ttl
+        assert live.contend(TWO, None, live_lock) == epoch + 1
+        assert _lock_holders(first, live_lock.key) != []
+        # the hung one wakes: its lock is gone, so it stands by (and its writes are fenced)
+        assert hung.contend(ONE, epoch, hung_lock) is None
+        assert live.contend(TWO, epoch + 1, live_lock) == epoch + 1
+    finally:
+        hung_lock.release()
+        live_lock.release()
+
+
+def test_a_lock_holder_about_to_take_a_never_taken_lease_is_left_alone(pg_engines):
+    first, second = pg_engines
+    taking, other = AdvisoryLock(first), AdvisoryLock(second)
+    try:
+        assert taking.try_acquire()  # between its look and its take
+        assert LeaseStore(second).contend(TWO, None, other) is None
+        assert taking.healthy()
+        assert LeaseStore(first).contend(ONE, None, taking) == 1
+    finally:
+        taking.release()
+        other.release()
+
+
+def test_contending_without_a_lock_takes_only_an_expired_lease(leases, clock):
+    one, two = leases
+    epoch = one.contend(ONE, None)
+    assert epoch == 1 and two.contend(TWO, None) is None
+    assert one.contend(ONE, epoch) == epoch
+    clock.advance(11)
+    assert two.contend(TWO, None) == 2
+    assert one.contend(ONE, epoch) is None
 
 
 def test_a_take_waits_for_a_guarded_write_in_flight_and_fences_the_next(pg_engines):
