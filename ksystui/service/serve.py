@@ -8,13 +8,15 @@ publishes snapshots, events and alerts, dispatches the queue and applies
 the retention (a :class:`LeaderTerm`); a standby only says it is there.
 
 Leadership is never a local flag that outlives its proof. Every few seconds
-the service reads the lease and decides (``core.lease.decide_lease``):
-take it, keep it (renew), or wait. A renewal that fails ends the term at
-once, and every write of a term is fenced by its epoch in the same
-transaction, so a leader that wakes up after losing its lease changes
-nothing. On PostgreSQL the advisory lock is what lets a standby take over
-without waiting for the expiry: holding it proves the former leader's
-session is gone (its process died, or its connection did).
+the service takes a turn on the lease (``LeaseStore.contend``, by the rule
+``core.lease.decide_lease``): take it, keep it (renew), or wait. A renewal
+that fails ends the term at once, and every write of a term is fenced by
+its epoch in the same transaction, so a leader that wakes up after losing
+its lease changes nothing. On PostgreSQL the advisory lock is what lets a
+standby take over without waiting for the expiry: holding it proves the
+former leader's session is gone (its process died, or its connection did);
+a leader that hangs with its session alive has that session ended once its
+lease has long expired.
 
 Stopping (SIGTERM) ends the term at once and releases the lease, so a
 standby takes over on its next look; commands already sent go on on their
@@ -38,11 +40,9 @@ from datetime import UTC, datetime
 from sqlalchemy import URL, Engine
 
 from ksystui.config import Config, database_url
-from ksystui.core.lease import LeaseDecision, LeaseState, decide_lease
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
 from ksystui.service.members import MemberId, new_member_id
-from ksystui.service.stale_lock import end_stale_lock_holder
 from ksystui.service.status import DEFAULT_TTL
 from ksystui.service.term import LeaderTerm
 from ksystui.store.audit_log import current_actor
@@ -188,32 +188,22 @@ class Service:
         self._look_now.set()
 
     async def _look(self) -> None:
-        """Decide on the lease once: take it, keep it, or wait; then say so
-        in this member's row."""
+        """One turn on the lease (``LeaseStore.contend``: hold the advisory
+        lock if there is one, decide, renew or take; a hung holder's session
+        is ended once its lease has long expired), then say so in this
+        member's row."""
         assert self._lease is not None
-        holds_lock: bool | None = None
-        if self._lock is not None:
-            # held: its session answered (a dead session lost the lock; it is tried again at once,
-            # and if another service got it meanwhile, that one leads: WAIT, and this one steps down)
-            holds_lock = await asyncio.to_thread(self._lock.try_acquire)
-        state = await self._lease.state()
-        now = await self._lease.now()
-        decision = decide_lease(state, self.id, self.epoch, now, holds_lock=holds_lock)
-        if holds_lock is False and self._lock is not None and self._engine is not None and _stale(state, now, self.ttl):
-            await asyncio.to_thread(end_stale_lock_holder, self._engine, self._lock.key)  # see stale_lock.py
-        if decision is LeaseDecision.KEEP:
-            if await self._lease.renew(self.id, self.epoch or 0):
-                self._renewed = time.monotonic()
-            else:
-                await self._step_down("the lease was renewed by no one: another service took it")
-        elif decision is LeaseDecision.TAKE:
-            await self._step_down("taking the lease again")  # a term of an older epoch ends first
-            epoch = await self._lease.take(self.id, holds_lock=holds_lock)
-            if epoch is not None:
-                self._renewed = time.monotonic()
-                await self._lead(epoch)
-        elif self.role == LEADER:
-            await self._step_down(f"{state.holder} leads")
+        epoch = await self._lease.contend(self.id, self.epoch, self._lock)
+        if epoch is None:
+            if self.role == LEADER:
+                state = await self._lease.state()
+                await self._step_down(f"the lease is {state.holder or 'nobody'}'s now (epoch {state.epoch})")
+        elif epoch == self.epoch:
+            self._renewed = time.monotonic()
+        else:
+            await self._step_down("the lease was taken again")  # a term of an older epoch ends first
+            self._renewed = time.monotonic()
+            await self._lead(epoch)
         await self._heartbeat()
 
     async def _lead(self, epoch: int) -> None:
@@ -248,13 +238,3 @@ class Service:
                                            started_at=self.started_at, last_seen=now, epoch=self.epoch,
                                            last_seq=last_seq))
 
-
-def _stale(lease: LeaseState, now: datetime, ttl: float) -> bool:
-    """The lease expired more than one renewal period (a third of its
-    lifetime: the holder's, else ``ttl``) ago: whoever still holds the
-    advisory lock is not leading; it is stuck."""
-    if lease.expires_at is None:
-        return False
-    if lease.renewed_at is not None:
-        ttl = (lease.expires_at - lease.renewed_at).total_seconds()
-    return (now - lease.expires_at).total_seconds() > ttl / 3
