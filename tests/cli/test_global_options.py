@@ -30,11 +30,14 @@ VERBS = {
     "schedule plan": ["schedule", "plan"],
     "schedule apply": ["schedule", "apply", "--yes"],
     "db upgrade": ["db", "upgrade"],
+    "serve": ["serve"],
+    "service status": ["service", "status"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
-                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade"]
-CHANGES_SOMETHING = ["submit", "cancel", "raise", "resolve", "arbiter", "schedule apply", "db upgrade"]
-NO_TENANT_SCOPE = ["sim", "parse", "scenario", "arbiter", "schedule plan", "schedule apply", "db upgrade"]
+                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status"]
+CHANGES_SOMETHING = ["submit", "cancel", "raise", "resolve", "arbiter", "schedule apply", "db upgrade", "serve"]
+NO_TENANT_SCOPE = ["sim", "parse", "scenario", "arbiter", "schedule plan", "schedule apply", "db upgrade", "serve",
+                   "service status"]
 NOT_THE_CONSOLE = [v for v in VERBS if v not in ("console", "demo")]
 
 
@@ -157,7 +160,7 @@ def test_readonly_refuses_every_verb_that_changes_something(verb, quiet):
     assert quiet.states() == {1: "queued"}
 
 
-@pytest.mark.parametrize("verb", ["queue", "audit verify", "audit export", "config check"])
+@pytest.mark.parametrize("verb", ["queue", "audit verify", "audit export", "config check", "service status"])
 def test_readonly_is_honoured_by_verbs_that_only_read(verb, quiet):
     run = ksystui("--readonly", "--config", str(quiet.config), *VERBS[verb])
     assert run.rc in (0, 1) and "readonly" not in run.err, run
