@@ -279,13 +279,13 @@ class AdvisoryLock:
         """Take the lock if free; True if held (also if already held by us)."""
         if self._held and self.healthy():
             return True
-        self._drop()
         try:
-            # autocommit first: a detached connection has no pool record to reset it into
-            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            conn.detach()
-            self._conn = conn
-            self._held = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one())
+            if self._conn is None:  # a standby keeps its session between tries: one session, not one per second
+                # autocommit first: a detached connection has no pool record to reset it into
+                conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                conn.detach()
+                self._conn = conn
+            self._held = bool(self._conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one())
         except DBAPIError as exc:
             log.warning("advisory lock: cannot reach the database: %s", " ".join(str(exc.orig).split()))
             self._drop()

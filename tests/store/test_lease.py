@@ -281,6 +281,29 @@ def test_one_session_holds_the_advisory_lock_and_a_dead_session_loses_it(pg_engi
         b.release()
 
 
+def _lock_sessions(engine: sa.Engine) -> set[int]:
+    """The server processes of the sessions open on this database (but the asker's)."""
+    with engine.connect() as conn:
+        return set(conn.execute(sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                        "AND pid <> pg_backend_pid()")).scalars())
+
+
+def test_a_standby_keeps_one_session_while_it_tries_for_the_lock(pg_engines):
+    first, second = pg_engines
+    a, b = AdvisoryLock(first), AdvisoryLock(second)
+    try:
+        assert a.try_acquire() and not b.try_acquire()
+        before = _lock_sessions(first)
+        for _ in range(5):  # a standby tries every second
+            assert not b.try_acquire()
+        assert _lock_sessions(first) == before  # the same sessions each time: none opened and dropped
+        a.release()
+        assert b.try_acquire()
+    finally:
+        a.release()
+        b.release()
+
+
 def test_two_services_contending_at_once_with_the_lock_one_leads_and_a_dead_leader_is_replaced(pg_engines):
     first, second = pg_engines
     locks = AdvisoryLock(first), AdvisoryLock(second)
