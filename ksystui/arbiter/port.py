@@ -13,6 +13,7 @@ from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
     SubmitError,
+    own_numbers_of,
     plan_for,
     queue_lines,
     submit,
@@ -23,6 +24,7 @@ from ksystui.core.arbitration import Request, decide, ordered
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
+from ksystui.core.tenant_numbers import own_numbers, shown_ref
 from ksystui.store.queue_async import AsyncQueue
 
 if TYPE_CHECKING:
@@ -67,11 +69,12 @@ class ArbiterPort:
         me = Request(-1, planned.tenant, node, planned.op, prio, 1 << 62, frozenset(planned.recovery_hosts),
                      on_recovery_hosts=planned.on_recovery_hosts)
         mine = planned.claims
+        numbers = await own_numbers_of(self.queue, scope)
         holders = []
         for o in active:
             shared = mine & o.to_request().claims
             if shared:
-                who = f"#{o.id} {o.tenant} {OP_LABEL[o.op]}" if scope is None or o.tenant == scope \
+                who = f"{shown_ref(o.id, numbers)} {o.tenant} {OP_LABEL[o.op]}" if scope is None or o.tenant == scope \
                     else "another tenant's operation"
                 what = ", ".join(sorted(o.host_names)) if any(c.kind == "host" for c in shared) else node
                 holders.append(f"{what} held by {who} ({o.state})")
@@ -99,13 +102,18 @@ class ArbiterPort:
         return await queue_lines(self.queue, tenant=self.scope or scope)
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
-        ops = await self.queue.operations(tenant=self.scope or scope)
-        return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
+        scope = self.scope or scope
+        ops = await self.queue.operations(tenant=scope)
+        numbers = own_numbers(o.id for o in ops) if scope is not None else None
+        return [f"{shown_ref(o.id, numbers)} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 
     async def audit(self, scope: str | None, limit: int) -> list[AuditLine]:
-        """The newest records, newest first; scoped: that tenant's only."""
-        return [audit_line(e) for e in await self.queue.recent_audit(limit, self.scope or scope)]
+        """The newest records, newest first; scoped: that tenant's only, with
+        no global place in them (no seq, and the tenant's own operation numbers)."""
+        scope = self.scope or scope
+        numbers = await own_numbers_of(self.queue, scope)
+        return [audit_line(e, numbers) for e in await self.queue.recent_audit(limit, scope)]
 
     async def audit_status(self, scope: str | None = None) -> str:
         return chain_status(await self.queue.verify_audit(), scoped=(self.scope or scope) is not None)

@@ -3,7 +3,7 @@ and the console, so both go through the same arbiter and database."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from ksystui.arbiter.killpoints import maybe_die
@@ -17,6 +17,7 @@ from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.readouts import QueueLine
 from ksystui.core.snapshot import Freshness
+from ksystui.core.tenant_numbers import own_numbers, shown_ref
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.store.queue_types import NewOp, QueuedOp
 
@@ -62,10 +63,19 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
     return row
 
 
-def _line(o: QueuedOp, state: OpState, position: int | None, detail: str) -> QueueLine:
+def _line(o: QueuedOp, state: OpState, position: int | None, detail: str, numbers: Mapping[int, int] | None,
+          ) -> QueueLine:
     """One line of the queue for operation ``o`` (its state as plain text)."""
     return QueueLine(o.id, ", ".join(o.host_names) or "-", o.tenant, o.node, OP_LABEL[o.op], state.value,
-                     position, o.priority, detail, " ".join(o.argv))
+                     position, o.priority, detail, " ".join(o.argv), ref=shown_ref(o.id, numbers))
+
+
+async def own_numbers_of(queue: AsyncQueue, tenant: str | None) -> dict[int, int] | None:
+    """A scoped reader's numbering of its tenant's operations (None: unscoped,
+    global ids are shown)."""
+    if tenant is None:
+        return None
+    return own_numbers(o.id for o in await queue.operations(tenant=tenant))
 
 
 def _fmt(seconds: float | None) -> str:
@@ -77,6 +87,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
     position and the reason they wait — scoped to a tenant when asked
     (another tenant's operation then shows only as 'another tenant')."""
     now = now or datetime.now(UTC)
+    numbers = await own_numbers_of(queue, tenant)
     active = await queue.holding()  # running, admitted, and in_doubt (they keep their hosts)
     waiting = await queue.waiting()
     decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
@@ -91,7 +102,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             return f"#{op_id}"
         if tenant is not None and o.tenant != tenant:
             return "another tenant's operation"
-        return f"#{o.id} {o.tenant} {OP_LABEL[o.op]}"
+        return f"{shown_ref(o.id, numbers)} {o.tenant} {OP_LABEL[o.op]}"
 
     for o in active:
         if tenant is not None and o.tenant != tenant:
@@ -104,9 +115,10 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         if o.state is OpState.ADMITTED:
             detail = "admitted, starting"
         elif o.state is OpState.IN_DOUBT:
-            detail = (f"IN DOUBT, keeps its hosts until an operator decides "
-                      f"(ksystui resolve {o.id} succeeded|failed --reason …): {o.outcome or ''}")
-        lines.append(_line(o, o.state, None, detail))
+            how = "the provider's operator decides" if tenant is not None else \
+                f"an operator decides (ksystui resolve {o.id} succeeded|failed --reason …)"
+            detail = f"IN DOUBT, keeps its hosts until {how}: {o.outcome or ''}"
+        lines.append(_line(o, o.state, None, detail, numbers))
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
@@ -122,7 +134,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
-        lines.append(_line(o, OpState.QUEUED, position, reason))
+        lines.append(_line(o, OpState.QUEUED, position, reason, numbers))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
@@ -130,7 +142,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         took = (finished_at - o.started_at).total_seconds() if o.started_at else None
         detail = f"{o.state} {_fmt((now - finished_at).total_seconds())} ago" + (
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
-        lines.append(_line(o, o.state, None, detail))
+        lines.append(_line(o, o.state, None, detail, numbers))
     return lines
 
 

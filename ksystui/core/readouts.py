@@ -42,6 +42,11 @@ class QueueLine:
     tier_priority: int
     detail: str  # elapsed / ETA for the running; why it waits for the waiting
     command: str
+    ref: str = ""  # how the console names it: "#42", or a scoped console's own number ("#3")
+
+    @property
+    def shown(self) -> str:
+        return self.ref or f"#{self.id}"
 
     @property
     def place(self) -> str:
@@ -69,3 +74,7 @@ class AuditLine:
     tenant: str
     node: str
     what: str  # the record's detail, as key=value pairs
+    # what the console shows for the record's place and its operation: the global
+    # seq and id, or in a scoped console nothing and the tenant's own number
+    shown_seq: str = ""
+    shown_operation: str = ""

@@ -297,26 +297,28 @@ class ControlRoomApp(AlertDesk):
         except Exception as exc:
             self.notify(f"not queued: {exc}", severity="error")
             return
-        self.notify(f"queued #{op_id}: {preview.planned.command}", title="Queued", timeout=6)
+        # a scoped console names no global id (its gaps would tell of other tenants' requests)
+        queued = "queued" if self.scope is not None else f"queued #{op_id}"
+        self.notify(f"{queued}: {preview.planned.command}", title="Queued", timeout=6)
 
     @work(group="operate")
     async def on_cancel_requested(self, message: CancelRequested) -> None:
         assert self.arbiter is not None
-        op_id = message.op_id
+        op_id, shown = message.op_id, message.shown
         ok = await self.arbiter.cancel(op_id, "cancelled from the console")
-        self.notify(f"#{op_id} cancelled" if ok else f"#{op_id} could not be cancelled (no longer queued)",
+        self.notify(f"{shown} cancelled" if ok else f"{shown} could not be cancelled (no longer queued)",
                     severity="information" if ok else "warning")
 
     @work(group="operate")
     async def on_raise_requested(self, message: RaiseRequested) -> None:
         assert self.arbiter is not None
-        op_id = message.op_id
-        reason = await self.push_screen_wait(ReasonScreen(f"Raise #{op_id} over the other waiting operations. "
+        op_id, shown = message.op_id, message.shown
+        reason = await self.push_screen_wait(ReasonScreen(f"Raise {shown} over the other waiting operations. "
                                                           "Why? (audited)"))
         if not reason:
             return
         ok = await self.arbiter.raise_priority(op_id, reason)
-        self.notify(f"#{op_id} raised: {reason}" if ok else f"#{op_id} could not be raised",
+        self.notify(f"{shown} raised: {reason}" if ok else f"{shown} could not be raised",
                     severity="information" if ok else "warning")
 
     # --- commands -------------------------------------------------------------------------------

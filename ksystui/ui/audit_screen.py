@@ -31,9 +31,8 @@ class AuditScreen(ArbiterTableScreen):
         if not self.ready:  # switched away while reading: the table is gone
             return
         self.table.set_rows(
-            Row(line.seq, (str(line.seq), line.at, line.actor, line.action,
-                           "-" if line.operation is None else f"#{line.operation}", line.tenant, line.node,
-                           line.what),
+            Row(line.seq, (line.shown_seq, line.at, line.actor, line.action, line.shown_operation, line.tenant,
+                           line.node, line.what),
                 style="alert" if line.action in _ALERT else ("stale" if line.action in _QUIET else None),
                 data=line)
             for line in lines)

@@ -58,8 +58,10 @@ class OperationRequested(Message):
 @dataclass
 class CancelRequested(Message):
     op_id: int
+    shown: str  # how the queue view names it ("#3" in a scoped console: its own number)
 
 
 @dataclass
 class RaiseRequested(Message):
     op_id: int
+    shown: str

@@ -129,7 +129,7 @@ class QueueScreen(ArbiterTableScreen):
             return
         # set_rows, not keyed upserts: the lines come in queue order, and a raise reorders them
         self.table.set_rows(
-            Row(line.id, (line.place, f"#{line.id}", line.host, line.tenant,
+            Row(line.id, (line.place, line.shown, line.host, line.tenant,
                           line.node, line.op, line.state, str(line.tier_priority), line.detail),
                 style="alert" if line.state in ("in_doubt", "failed") else ("stale" if line.ended else None),
                 data=line)
@@ -146,11 +146,11 @@ class QueueScreen(ArbiterTableScreen):
         if line is None or line.state != "queued":
             self.notify("select a queued operation", severity="warning")
             return
-        self.post_message(CancelRequested(line.id))
+        self.post_message(CancelRequested(line.id, line.shown))
 
     def action_raise_op(self) -> None:
         line = self.selected()
         if line is None or line.state != "queued":
             self.notify("select a queued operation", severity="warning")
             return
-        self.post_message(RaiseRequested(line.id))
+        self.post_message(RaiseRequested(line.id, line.shown))

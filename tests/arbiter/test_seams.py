@@ -157,3 +157,33 @@ async def test_two_tenants_on_one_recovery_host_run_one_after_the_other_through_
 async def _state(queue: AsyncQueue, op_id: int, state: OpState) -> bool:
     op = await queue.get(op_id)
     return op is not None and op.state is state
+
+
+async def test_a_scoped_console_names_no_global_id_or_sequence(queue):
+    """Operation ids and audit seqs are global: a scoped console showing them
+    would let its viewer count another tenant's requests in the gaps."""
+    fleet = Fleet({"nA": Poller(snapshot("nA", "customerA", "pbrazos")),
+                   "nB": Poller(snapshot("nB", "customerB", "raichu"))})
+    dispatcher = Dispatcher(queue, fleet, {"nA": Transport(), "nB": Transport()}, ALICE)
+    provider = ArbiterPort(queue, fleet, ALICE, {"customerA": 1, "customerB": 2}, dispatcher)
+    viewer = ArbiterPort(queue, fleet, ALICE, {"customerA": 1, "customerB": 2}, scope="customerA")
+
+    first = await provider.submit(await provider.preview("nA", Op.VERIFY))
+    for _ in range(3):  # customerB's requests take ids 2, 3 and 4
+        await provider.submit(await provider.preview("nB", Op.DISCOVER))
+    second = await provider.submit(await provider.preview("nA", Op.DISCOVER))
+    assert (first, second) == (1, 5)
+    assert await dispatcher.step()  # customerA's verify is admitted and holds snorlax
+
+    lines = await viewer.lines()
+    assert sorted(line.shown for line in lines) == ["#1", "#2"]  # customerA's own numbering: no gap
+    assert all(line.tenant == "customerA" for line in lines)
+    held = await viewer.preview("nA", Op.VERIFY)
+    assert any("held by #1 customerA" in h for h in held.holders), held.holders
+    audit = await viewer.audit(None, 50)
+    assert audit and all(line.shown_seq == "" for line in audit)
+    assert {line.shown_operation for line in audit} <= {"#1", "#2"}
+    assert not any("arrival=" in line.what or "fence=" in line.what for line in audit)
+    # the provider's console still names the global ids and seqs
+    assert "#5" in {line.shown for line in await provider.lines()}
+    assert all(line.shown_seq == str(line.seq) for line in await provider.audit(None, 50))
