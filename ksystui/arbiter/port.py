@@ -99,7 +99,8 @@ class ArbiterPort:
         return row.id
 
     async def lines(self, scope: str | None = None) -> list[QueueLine]:
-        return await queue_lines(self.queue, tenant=self.scope or scope)
+        scope = self.scope or scope
+        return await queue_lines(self.queue, tenant=scope, own_numbering=scope is not None)
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
         scope = self.scope or scope

@@ -82,12 +82,15 @@ def _fmt(seconds: float | None) -> str:
     return format_age(seconds, missing="?")
 
 
-async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: datetime | None = None) -> list[QueueLine]:
+async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: datetime | None = None,
+                      own_numbering: bool = False) -> list[QueueLine]:
     """Running operations with elapsed time and ETA, waiting ones with their
     position and the reason they wait — scoped to a tenant when asked
-    (another tenant's operation then shows only as 'another tenant')."""
+    (another tenant's operation then shows only as 'another tenant').
+    ``own_numbering`` (a scoped console): the tenant's operations are named
+    by its own numbers, not by the global ids the provider's commands take."""
     now = now or datetime.now(UTC)
-    numbers = await own_numbers_of(queue, tenant)
+    numbers = await own_numbers_of(queue, tenant) if own_numbering else None
     active = await queue.holding()  # running, admitted, and in_doubt (they keep their hosts)
     waiting = await queue.waiting()
     decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
@@ -115,7 +118,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         if o.state is OpState.ADMITTED:
             detail = "admitted, starting"
         elif o.state is OpState.IN_DOUBT:
-            how = "the provider's operator decides" if tenant is not None else \
+            how = "the provider's operator decides" if numbers is not None else \
                 f"an operator decides (ksystui resolve {o.id} succeeded|failed --reason …)"
             detail = f"IN DOUBT, keeps its hosts until {how}: {o.outcome or ''}"
         lines.append(_line(o, o.state, None, detail, numbers))
