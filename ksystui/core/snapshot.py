@@ -140,11 +140,13 @@ def judge_freshness(now: datetime, read_at: datetime | None, interval: float, he
 
 # --- events ------------------------------------------------------------------
 def event_identity(node: str, ev: KsysEvent) -> str:
-    """A stable identity for de-duplication: the node's own event id where it
-    prints one, else a digest of what the event says (a KSYS that prints no
-    id still never prints the same event twice at the same second)."""
+    """A stable identity for de-duplication: the node's own event id and the
+    time it printed, where it prints an id (a restarted node numbers its
+    events from the start again: the time tells a new event from an old one),
+    else a digest of what the event says (a KSYS that prints no id still
+    never prints the same event twice at the same second)."""
     if ev.event_id:
-        return f"{node}:{ev.event_id}"
+        return f"{node}:{ev.event_id}@{ev.time or ''}"
     digest = hashlib.sha1(
         "\x1f".join([ev.name, ev.time or "", ev.resource or "", ev.description or ""]).encode()
     ).hexdigest()[:16]

@@ -59,3 +59,22 @@ from ksystui.store.queue import Dispatcher, NewOp, Queue, QueuedOp  # noqa: E402
 from ksystui.store.queue_async import AsyncQueue  # noqa: E402
 
 __all__ += ["Actor", "AsyncQueue", "AuditLog", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp", "SecretRefused"]
+
+# The provider service (migration 0004): the change feed, alerts, the leader's lease and fencing.
+from ksystui.core.alerts import AlertRecord  # noqa: E402
+from ksystui.core.lease import LeaseDecision, LeaseState, decide_lease  # noqa: E402
+from ksystui.store.feed import AsyncFeed, Change, Feed, Published  # noqa: E402
+from ksystui.store.lease import (  # noqa: E402
+    AdvisoryLock,
+    AsyncLeaseStore,
+    Fenced,
+    Guard,
+    LeaseStore,
+    Member,
+    supports_advisory_lock,
+)
+from ksystui.store.notify import ChangeListener, listener_for  # noqa: E402
+
+__all__ += ["AdvisoryLock", "AlertRecord", "AsyncFeed", "AsyncLeaseStore", "Change", "ChangeListener", "Feed",
+            "Fenced", "Guard", "LeaseDecision", "LeaseState", "LeaseStore", "Member", "Published", "decide_lease",
+            "listener_for", "supports_advisory_lock"]

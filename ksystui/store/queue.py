@@ -38,7 +38,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import URL, Connection, Engine
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ksystui.core.actor import Actor
@@ -48,7 +47,9 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import ACTIVE, HOLDING, OpState
 from ksystui.core.secrets import check_no_secret, redact
 from ksystui.store.audit_log import AuditLog, transaction_time
+from ksystui.store.changes import append_change
 from ksystui.store.engine import migrate, open_engine, read_connection
+from ksystui.store.lease import Fenced, Guard, audit_fenced
 from ksystui.store.queue_tables import claims as _claims
 from ksystui.store.queue_tables import dispatchers as _dispatchers
 from ksystui.store.queue_tables import fence_counter as _fence
@@ -59,6 +60,7 @@ from ksystui.store.queue_types import (  # the queue's public types, re-exported
     NewOp,
     QueuedOp,
 )
+from ksystui.store.repository import insert
 
 __all__ = ["Actor", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp"]
 
@@ -119,12 +121,24 @@ class _Refused(Exception):
 
 class Queue:
     """The queue on one (migrated) engine. ``clock`` replaces the time source
-    (tests); by default PostgreSQL's clock, or this machine's on SQLite."""
+    (tests); by default PostgreSQL's clock, or this machine's on SQLite.
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None):
+    ``guard`` (see :meth:`fenced`): the lease check of a leader's
+    dispatcher, run first in each of its writes (admit, mark_running,
+    add_progress, finish, requeue, heartbeat). When it refuses, nothing
+    changes, the refusal is audited (action ``fenced``) and the call returns
+    what any refusal returns."""
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] | None = None,
+                 guard: Guard | None = None):
         self.engine = engine
         self.clock = clock
+        self.guard = guard
         self.audit = AuditLog(engine, clock=clock)
+
+    def fenced(self, guard: Guard) -> Queue:
+        """The same queue (same engine), the dispatcher's writes guarded."""
+        return Queue(self.engine, clock=self.clock, guard=guard)
 
     @classmethod
     def open(cls, url: str | URL | None = None, *, clock: Callable[[], datetime] | None = None) -> Queue:
@@ -136,20 +150,27 @@ class Queue:
         self.engine.dispose()
 
     @contextmanager
-    def _write(self, *, audited: bool = True) -> Iterator[tuple[Connection, datetime]]:
-        """A write transaction; an audited one first locks the audit head (the
-        one lock every auditing writer takes first). Raising ``_Refused``
-        inside rolls it back."""
+    def _write(self, *, audited: bool = True, guarded: bool = False) -> Iterator[tuple[Connection, datetime]]:
+        """A write transaction: a guarded one first runs the guard (which may
+        raise ``Fenced``); an audited one then locks the audit head (the one
+        lock every auditing writer takes first). Raising ``_Refused`` or
+        ``Fenced`` inside rolls it back."""
         with self.engine.begin() as conn:
+            if guarded and self.guard is not None:
+                self.guard(conn)
             if audited:
                 self.audit.lock(conn)
             yield conn, transaction_time(conn, self.clock)
 
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        """An INSERT that can say ON CONFLICT, in this database's dialect."""
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
+    def _fenced(self, exc: Fenced, action: str, actor: Actor, op_id: int | None = None,
+                **detail: object) -> None:
+        """Audit a write the guard refused, in its own transaction."""
+        audit_fenced(self.audit, actor, exc, action, operation=op_id, detail=detail)
+
+    @staticmethod
+    def _changed(conn: Connection, now: datetime, op_id: int, tenant: str, node: str) -> None:
+        """An operation changed: a ``queue`` change for the consoles following the feed."""
+        append_change(conn, "queue", now, tenant=tenant, node=node, ref=op_id)
 
     # --- submitting and reading -------------------------------------------------------------
     def submit(self, new: NewOp, actor: Actor) -> QueuedOp:
@@ -193,6 +214,7 @@ class Queue:
                                       "priority": int(new.priority),
                                       "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival})
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
+                self._changed(conn, now, op_id, tenant, node)
         except _Refused as exc:
             raise ValueError(str(exc)) from None
         return _to_op(row)
@@ -238,7 +260,7 @@ class Queue:
         return the fence. None when it is not queued, or when any of its
         claims is held already (the database refuses; nothing changes)."""
         try:
-            with self._write() as (conn, now):
+            with self._write(guarded=True) as (conn, now):
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id).with_for_update()).first()
                 if row is None or row.state != OpState.QUEUED:
                     raise _Refused
@@ -254,7 +276,11 @@ class Queue:
                 self.audit.append(conn, actor=actor, action="admit", operation=op_id, tenant=op.tenant,
                                   node=op.node, at=now,
                                   detail={"fence": fence, "console": console, "claims": list(resources)})
+                self._changed(conn, now, op_id, op.tenant, op.node)
         except _Refused:
+            return None
+        except Fenced as exc:
+            self._fenced(exc, "admit", actor, op_id, console=console)
             return None
         except IntegrityError as exc:
             if _claim_conflict(exc):
@@ -268,7 +294,7 @@ class Queue:
         the claims held under that fence; audit. False (nothing changed) when
         the hold is not (or no longer) this fence's."""
         try:
-            with self._write() as (conn, now):
+            with self._write(guarded=True) as (conn, now):
                 row = conn.execute(
                     sa.update(_ops)
                     .where(_ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state.in_(_sql(states)))
@@ -281,8 +307,12 @@ class Queue:
                     detail["released"] = self._release(conn, op_id, fence)
                 self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail={"fence": fence, **detail})
+                self._changed(conn, now, op_id, row.tenant, row.node)
         except _Refused:
             self._audit_refusal(op_id, fence, action, actor)
+            return False
+        except Fenced as exc:
+            self._fenced(exc, action, actor, op_id, fence=fence)
             return False
         return True
 
@@ -316,7 +346,7 @@ class Queue:
         audited). False when the hold is not this fence's."""
         line = redact(line)
         try:
-            with self._write(audited=milestone) as (conn, now):
+            with self._write(audited=milestone, guarded=True) as (conn, now):
                 row = conn.execute(sa.select(_ops.c.tenant, _ops.c.node).where(
                     _ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state == OpState.RUNNING.value).with_for_update()
                 ).first()
@@ -329,6 +359,9 @@ class Queue:
                     self.audit.append(conn, actor=actor, action="progress", operation=op_id, tenant=row.tenant,
                                       node=row.node, at=now, detail={"fence": fence, "line": line})
         except _Refused:
+            return False
+        except Fenced as exc:
+            self._fenced(exc, "progress", actor, op_id, fence=fence)
             return False
         return True
 
@@ -373,6 +406,7 @@ class Queue:
                 self.audit.append(conn, actor=actor, action="resolve", operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail={"from": row.state, "to": end.value, "reason": text,
                                                                  "fence": row.fence, "released": released})
+                self._changed(conn, now, op_id, row.tenant, row.node)
         except _Refused:
             return False
         return True
@@ -407,15 +441,23 @@ class Queue:
                     raise _Refused
                 self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail=detail)
+                self._changed(conn, now, op_id, row.tenant, row.node)
         except _Refused:
             return False
         return True
 
     # --- consoles ----------------------------------------------------------------------------
     def heartbeat(self, console_id: str, actor: Actor) -> None:
-        """This console is alive (and dispatching)."""
-        with self._write(audited=False) as (conn, now):
-            ins = self._insert(_dispatchers).values(console_id=console_id, user=actor.user, host=actor.host,
+        """This console is alive (and dispatching). A guarded queue whose guard
+        refuses records nothing but the refusal."""
+        try:
+            self._heartbeat(console_id, actor)
+        except Fenced as exc:
+            self._fenced(exc, "heartbeat", actor, console=console_id)
+
+    def _heartbeat(self, console_id: str, actor: Actor) -> None:
+        with self._write(audited=False, guarded=True) as (conn, now):
+            ins = insert(conn, _dispatchers).values(console_id=console_id, user=actor.user, host=actor.host,
                                                      pid=os.getpid(), started_at=now, last_seen=now)
             conn.execute(ins.on_conflict_do_update(index_elements=["console_id"], set_={
                 "user": ins.excluded.user, "host": ins.excluded.host, "pid": ins.excluded.pid, "last_seen": now}))

@@ -13,6 +13,7 @@ from sqlalchemy import URL, Engine
 from ksystui.core.actor import Actor
 from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
 from ksystui.core.opstate import OpState
+from ksystui.store.lease import Guard
 from ksystui.store.queue import Queue
 from ksystui.store.queue_types import Dispatcher, NewOp, QueuedOp
 
@@ -25,6 +26,10 @@ class AsyncQueue:
 
     def __init__(self, queue: Queue | Engine):
         self.queue = queue if isinstance(queue, Queue) else Queue(queue)
+
+    def fenced(self, guard: Guard) -> AsyncQueue:
+        """An AsyncQueue over ``queue.fenced(guard)`` (same engine)."""
+        return AsyncQueue(self.queue.fenced(guard))
 
     @classmethod
     async def open(cls, url: str | URL | None = None) -> AsyncQueue:

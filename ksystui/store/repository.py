@@ -15,10 +15,10 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy import URL, Engine
+from sqlalchemy import URL, Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ksystui.core.model import KsysEvent
@@ -63,6 +63,81 @@ def _taken_at(snap: NodeSnapshot) -> datetime:
     return max(reads) if reads else datetime.now(UTC)
 
 
+def insert(conn: Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT, in this connection's dialect."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert_snapshot(conn: Connection, snap: NodeSnapshot, *, seq: int | None = None) -> bool:
+    """Keep ``snap`` as its node's latest snapshot in ``conn``'s transaction,
+    unless one taken later is stored (the newer wins, whoever commits last);
+    True when it was stored."""
+    row = {"node": snap.node, "tenant": snap.tenant, "taken_at": _taken_at(snap), "data": dump_snapshot(snap),
+           "sequence": snap.sequence, "seq": seq}
+    ins = insert(conn, _snapshots)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["node"],
+        set_={name: ins.excluded[name] for name in row if name != "node"},
+        where=ins.excluded.taken_at >= _snapshots.c.taken_at,
+    ).returning(_snapshots.c.node)
+    return conn.execute(stmt, row).first() is not None
+
+
+def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable[KsysEvent],
+                      first_seen: datetime) -> list[KsysEvent]:
+    """Store, in ``conn``'s transaction, the events not stored yet (by
+    ``event_identity``) and return those, in the order given. The UNIQUE
+    identity decides: two writers adding the same events at once store each
+    once, and each event is returned to exactly one of them."""
+    # RETURNING, not rowcount: PostgreSQL's driver reports no rowcount for this INSERT
+    stmt = insert(conn, _events).on_conflict_do_nothing(index_elements=["identity"]).returning(_events.c.id)
+    new: list[KsysEvent] = []
+    for ev in events:
+        row = {
+            "identity": event_identity(node, ev),
+            "node": node,
+            "tenant": tenant,
+            "name": ev.name,
+            "type": ev.type,
+            "description": ev.description,
+            "resource": ev.resource,
+            "event_id": ev.event_id,
+            "event_time": ev.time,
+            "extra": dump_extra(ev.extra),
+            "first_seen": first_seen,
+        }
+        if conn.execute(stmt, row).first() is not None:
+            new.append(ev)
+    return new
+
+
+def read_snapshots(conn: Connection, tenant: str | None = None,
+                   nodes: Iterable[str] | None = None) -> dict[str, NodeSnapshot]:
+    """The latest snapshot of every node (of one tenant; of the named nodes),
+    by node name. A snapshot this ksystui cannot read is skipped with a warning."""
+    query = sa.select(_snapshots.c.node, _snapshots.c.data).order_by(_snapshots.c.node)
+    if tenant is not None:
+        query = query.where(_snapshots.c.tenant == tenant)
+    if nodes is not None:
+        query = query.where(_snapshots.c.node.in_(list(nodes)))
+    out: dict[str, NodeSnapshot] = {}
+    for node, data in conn.execute(query).all():
+        try:
+            out[node] = load_snapshot(data)
+        except CodecError as exc:
+            log.warning("stored snapshot of node %s cannot be read, ignored: %s", node, exc)
+    return out
+
+
+def stored_event(row: Any) -> StoredEvent:
+    """An ``events`` row as (node, tenant, event, first seen)."""
+    event = KsysEvent(name=row.name, type=row.type, description=row.description, time=row.event_time,
+                      resource=row.resource, event_id=row.event_id, extra=load_extra(row.extra))
+    return row.node, row.tenant, event, row.first_seen
+
+
 class Store:
     """The store on one engine (already migrated: see :meth:`open`)."""
 
@@ -78,12 +153,6 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
-
-    def _insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-        """An INSERT that can say ON CONFLICT, in this database's dialect."""
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(table)
-        return sqlite.insert(table)
 
     # --- configuration mirror -----------------------------------------------------
     def sync_config(self, tenants: Iterable[TenantSpec], nodes: Iterable[NodeSpec]) -> None:
@@ -103,7 +172,7 @@ class Store:
             raise ValueError(f"nodes of unknown tenants: {', '.join(orphans)}")
         with self.engine.begin() as conn:
             if tenant_rows:
-                ins = self._insert(_tenants)
+                ins = insert(conn, _tenants)
                 conn.execute(
                     ins.on_conflict_do_update(
                         index_elements=["name"], set_={"priority": ins.excluded.priority, "tier": ins.excluded.tier}
@@ -111,7 +180,7 @@ class Store:
                     tenant_rows,
                 )
             if node_rows:
-                ins = self._insert(_nodes)
+                ins = insert(conn, _nodes)
                 conn.execute(
                     ins.on_conflict_do_update(
                         index_elements=["name"], set_={"tenant": ins.excluded.tenant, "flavour": ins.excluded.flavour}
@@ -140,61 +209,24 @@ class Store:
         """Keep ``snap`` as its node's latest snapshot, unless the store already
         holds one taken later (two consoles polling the same node: the newer
         one wins, whichever commits last)."""
-        row = {"node": snap.node, "tenant": snap.tenant, "taken_at": _taken_at(snap), "data": dump_snapshot(snap)}
-        ins = self._insert(_snapshots)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["node"],
-            set_={"tenant": ins.excluded.tenant, "taken_at": ins.excluded.taken_at, "data": ins.excluded.data},
-            where=ins.excluded.taken_at >= _snapshots.c.taken_at,
-        )
         with self.engine.begin() as conn:
-            conn.execute(stmt, row)
+            upsert_snapshot(conn, snap)
 
     def load_snapshots(self, tenant: str | None = None) -> dict[str, NodeSnapshot]:
         """The latest snapshot of every node (of one tenant), by node name. A
         snapshot this ksystui cannot read is skipped with a warning."""
-        query = sa.select(_snapshots.c.node, _snapshots.c.data).order_by(_snapshots.c.node)
-        if tenant is not None:
-            query = query.where(_snapshots.c.tenant == tenant)
         with read_connection(self.engine) as conn:
-            rows = conn.execute(query).all()
-        out: dict[str, NodeSnapshot] = {}
-        for node, data in rows:
-            try:
-                out[node] = load_snapshot(data)
-            except CodecError as exc:
-                log.warning("stored snapshot of node %s cannot be read, ignored: %s", node, exc)
-        return out
+            return read_snapshots(conn, tenant)
 
     # --- events ---------------------------------------------------------------------
     def add_events(
         self, node: str, tenant: str, events: Iterable[KsysEvent], *, seen_at: datetime | None = None
     ) -> list[KsysEvent]:
         """Store the events not stored yet (by ``event_identity``) and return
-        those, in the order given. The UNIQUE identity decides, so two
-        processes adding the same events at once store each one once, and
-        each event is returned to exactly one of them."""
+        those, in the order given (``insert_new_events``)."""
         first_seen = _utc(seen_at) if seen_at is not None else datetime.now(UTC)
-        stmt = self._insert(_events).on_conflict_do_nothing(index_elements=["identity"])
-        new: list[KsysEvent] = []
         with self.engine.begin() as conn:
-            for ev in events:
-                row = {
-                    "identity": event_identity(node, ev),
-                    "node": node,
-                    "tenant": tenant,
-                    "name": ev.name,
-                    "type": ev.type,
-                    "description": ev.description,
-                    "resource": ev.resource,
-                    "event_id": ev.event_id,
-                    "event_time": ev.time,
-                    "extra": dump_extra(ev.extra),
-                    "first_seen": first_seen,
-                }
-                if conn.execute(stmt, row).rowcount == 1:
-                    new.append(ev)
-        return new
+            return insert_new_events(conn, node, tenant, events, first_seen)
 
     def recent_events(self, since: datetime, tenant: str | None = None) -> list[StoredEvent]:
         """Events first seen at or after ``since`` (of one tenant), oldest first."""
@@ -206,24 +238,7 @@ class Store:
         if tenant is not None:
             query = query.where(_events.c.tenant == tenant)
         with read_connection(self.engine) as conn:
-            rows = conn.execute(query).all()
-        return [
-            (
-                r.node,
-                r.tenant,
-                KsysEvent(
-                    name=r.name,
-                    type=r.type,
-                    description=r.description,
-                    time=r.event_time,
-                    resource=r.resource,
-                    event_id=r.event_id,
-                    extra=load_extra(r.extra),
-                ),
-                r.first_seen,
-            )
-            for r in rows
-        ]
+            return [stored_event(r) for r in conn.execute(query).all()]
 
     def prune_events(self, older_than: datetime) -> int:
         """Forget events first seen before ``older_than``; return how many."""

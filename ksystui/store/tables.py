@@ -67,6 +67,9 @@ class SnapshotRow(SQLModel, table=True):
     tenant: str = Field(sa_type=sa.String, index=True)
     taken_at: datetime = Field(sa_type=UtcDateTime)
     data: str = Field(sa_type=sa.Text)
+    # migration 0004 (NULL in rows written before it, or by ``Store.save_snapshot``):
+    sequence: int | None = Field(default=None, sa_type=sa.Integer)  # NodeSnapshot.sequence: the poll
+    seq: int | None = Field(default=None, sa_type=sa.Integer)  # the change (``changes.seq``) that wrote it
 
 
 class EventRow(SQLModel, table=True):

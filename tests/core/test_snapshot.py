@@ -59,7 +59,10 @@ def test_event_identity_prefers_the_node_id_and_is_stable_without_one():
     a = KsysEvent("HOST_FAILURE", "error", "x", "2026-11-23T01:00:00Z", "pbrazos")
     assert event_identity("n1", a) == event_identity("n1", a)
     assert event_identity("n1", a) != event_identity("n2", a)
-    assert event_identity("n1", KsysEvent("X", event_id="42")) == "n1:42"
+    assert event_identity("n1", KsysEvent("X", event_id="42")) == "n1:42@"
+    # a restarted node re-using an id at another time is another event
+    assert event_identity("n1", KsysEvent("X", event_id="42", time="2026-11-30T10:00:00Z")) == \
+        "n1:42@2026-11-30T10:00:00Z"
 
 
 def _snap(node, tenant, prod, uuid, recovery="snorlax"):

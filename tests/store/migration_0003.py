@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import command
 
-from ksystui.store.engine import alembic_config, current_revision, migrate
+from ksystui.store.engine import alembic_config, current_revision, head_revision, migrate
 from ksystui.store.queue import Queue
 
 SNORLAX = "8f2a5f4e-0000-4000-8000-00000000a001"
@@ -50,7 +50,7 @@ def check_upgrade_backfills_and_downgrade_keeps_rows(engine: sa.Engine) -> None:
              "arrival": i, "raised": 0, "state": "queued", "confirmed": False, "submitted_by": "alice@noc1/c",
              "submitted_at": datetime(2026, 11, 30, tzinfo=UTC)}
             for i, (op, argv, _) in enumerate(ROWS, start=1)])
-    assert migrate(engine) == "0003"
+    assert migrate(engine) == head_revision()
     queue = Queue(engine)
     by_id = {o.id: o for o in queue.operations()}
     assert [by_id[i].on_recovery_hosts for i in range(1, len(ROWS) + 1)] == [want for *_, want in ROWS]
@@ -64,4 +64,4 @@ def check_upgrade_backfills_and_downgrade_keeps_rows(engine: sa.Engine) -> None:
     assert "on_recovery_hosts" not in columns
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(_ops_0002)).scalar_one() == len(ROWS)
-    assert migrate(engine) == "0003"
+    assert migrate(engine) == head_revision()

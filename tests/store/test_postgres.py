@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from ksystui.core.lifecycle import Op
-from ksystui.store import queue_tables, tables
+from ksystui.store import queue_tables, service_tables, tables
 from ksystui.store.engine import (
     alembic_config,
     current_revision,
@@ -57,10 +57,10 @@ def verify(tenant: str, node: str) -> NewOp:
 def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
     engine = open_engine(url)
     try:
-        assert migrate(engine) == "0003" == current_revision(engine)
-        assert migrate(engine) == "0003"  # again: nothing to do
+        assert migrate(engine) == "0004" == current_revision(engine)
+        assert migrate(engine) == "0004"  # again: nothing to do
         md = sa.MetaData()
-        for name in (*tables.TABLES, *queue_tables.TABLES):
+        for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES):
             tables.metadata.tables[name].to_metadata(md)
         with read_connection(engine) as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
@@ -73,7 +73,7 @@ def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
             cfg.attributes["connection"] = conn
             command.downgrade(cfg, "0001")
         assert "claims" not in sa.inspect(engine).get_table_names()
-        assert migrate(engine) == "0003"
+        assert migrate(engine) == "0004"
     finally:
         engine.dispose()
 
