@@ -12,13 +12,16 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import ksystui.store.queue_tables
-import ksystui.store.tables  # noqa: F401  (both register their tables in SQLModel.metadata)
+import ksystui.store.service_tables
+import ksystui.store.tables  # noqa: F401  (each registers its tables in SQLModel.metadata)
 from ksystui.core.actor import Actor
 from ksystui.core.events import KsysEvent
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour, Site, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
 from ksystui.store.engine import StoreError, migrate, open_engine
+from ksystui.store.feed import Feed
+from ksystui.store.lease import LeaseStore, Member
 from ksystui.store.queue import NewOp, Queue
 from ksystui.store.repository import Store
 from ksystui.store.rls import RlsError, grant_tenant, role_name, scram_verifier
@@ -41,10 +44,12 @@ def url(pg_server) -> str:
 
 
 def snapshot(tenant: str) -> NodeSnapshot:
+    host_down = KsysEvent("HOST_FAILURE", "error", f"{tenant} host down", "2026-11-30T09:00:00Z", "h1", event_id="7")
     return NodeSnapshot(
         NODES[tenant], tenant, Flavour.ONPREM, 10,
         sections={"vm": Section("vm", (Vm(f"{tenant}_vm1", state="READY_TO_MOVE"),), T0),
-                  "site": Section("site", (Site(f"{tenant}_site", "ACTIVE"),), T0)},
+                  "site": Section("site", (Site(f"{tenant}_site", "ACTIVE"),), T0),
+                  "event": Section("event", (host_down,), T0)},
         health=NodeHealth(last_attempt=T0, last_success=T0, latency_ms=3.0),
         sequence=1,
     )
@@ -53,14 +58,19 @@ def snapshot(tenant: str) -> NodeSnapshot:
 def populate(url: str) -> None:
     """Rows of both tenants in every table, written the way ksystui writes them."""
     store = Store.open(url)
-    queue = Queue(store.engine)
+    queue, feed, lease = Queue(store.engine), Feed(store.engine), LeaseStore(store.engine)
     try:
         store.sync_config([(A, 1, "gold"), (B, 2, "silver")], [(NODES[A], A, "onprem"), (NODES[B], B, "onprem")])
+        me = "noc1:4242:beef"
+        assert lease.take(me) == 1
+        lease.heartbeat(Member(me, "noc1", 4242, "leader", T0, T0, 1, None))
         for tenant, node in NODES.items():
-            store.save_snapshot(snapshot(tenant))
-            store.add_events(node, tenant, [KsysEvent("HOST_FAILURE", "error", f"{tenant} host down",
-                                                      "2026-11-30T09:00:00Z", "h1", event_id="7")])
+            # snapshot, event, alert and change rows, as the service publishes a poll
+            published = feed.publish(snapshot(tenant))
+            [alert] = published.new_alerts
             actor = Actor(f"op_{tenant}", "noc", f"console-{tenant}")
+            assert feed.acknowledge(alert.id, actor, "seen")
+            feed.request_refresh(node, tenant)
             op = queue.submit(NewOp(tenant, node, Op.VERIFY, ["ksysmgr", "verify", "site", "s"],
                                     recovery_hosts=[f"{SHARED_HOST[:-1]}{len(tenant)}{tenant[-1]}"]), actor)
             fence = queue.admit(op.id, actor.console, actor)
