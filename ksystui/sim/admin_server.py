@@ -8,7 +8,7 @@ second console looks behind the curtain of the simulated fleet::
     POST   /faults              {"kind": "slow", "target": "r7r3m116", "seconds": 3}
     DELETE /faults[?kind=&target=]
     GET    /nodes               name, tenant, flavour, ssh_port, rest_url
-    GET    /stats[?node=&peers=0&pids=1]
+    GET    /stats[?node=&peers=0&pids=1&times=]
                                 what each node was asked and by whom (below)
 
 ``GET /stats`` counts since the simulator started (read it twice and subtract
@@ -34,6 +34,8 @@ the client knows its local ports, or ``?pids=1`` fills ``pid`` for sockets
 still open, read from /proc (Linux, same user). REST peers are client
 addresses seen by a request (``closed_at`` stays null). ``?node=NAME``
 (repeatable) narrows the answer, ``?peers=0`` leaves the peer lists out.
+``?times=query%20vm`` adds ``"times"``: when that command last ran (epoch
+seconds, the last 256 commands of the node), for a rate over a window.
 
 Bad input is answered ``400 {"error": "..."}`` with a message a person can act on.
 """
@@ -61,7 +63,7 @@ ROUTES = {
     "POST /faults": 'inject a fault: {"kind": ..., "target": ..., <params>}',
     "DELETE /faults": "clear faults (all, or ?kind=&target=)",
     "GET /nodes": "simulated nodes and their ports",
-    "GET /stats": "ksysmgr commands, requests and connections per node (?node=&peers=0&pids=1)",
+    "GET /stats": "ksysmgr commands, requests and connections per node (?node=&peers=0&pids=1&times=)",
 }
 
 
@@ -178,5 +180,6 @@ class AdminServer:
         return web.json_response({
             "now": datetime.now(UTC).isoformat(),
             "totals": totals,
-            "nodes": {name: s.to_json(peers=flags["peers"], pids=pids) for name, s in nodes.items()},
+            "nodes": {name: s.to_json(peers=flags["peers"], pids=pids, times_of=request.query.get("times"))
+                      for name, s in nodes.items()},
         })

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,9 @@ from ksystui.core.ksysmgr.grammar import parse_command
 # Closed connections remembered per node (open ones are always kept): enough
 # for a test to see who came and went, bounded for a long benchmark.
 CLOSED_PEERS_KEPT = 64
+# When the last commands ran, per node: a rate over a window needs the times,
+# not only a count (polls all started together would all fall in or out of it).
+RECENT_COMMANDS_KEPT = 256
 
 SSH, REST = "ssh", "rest"
 
@@ -81,6 +84,7 @@ class NodeStats:
         self.ssh_connections = 0
         self.rest_connections = 0
         self._peers: dict[tuple[str, str], PeerRecord] = {}
+        self.recent: deque[tuple[float, str]] = deque(maxlen=RECENT_COMMANDS_KEPT)  # (epoch seconds, command)
 
     # --- recording (called by the node's servers) -------------------------------
 
@@ -106,6 +110,7 @@ class NodeStats:
             if cmd.action == "query":
                 self.ksysmgr_queries += 1
         self.commands[key] += 1
+        self.recent.append((time.time(), key))
         shown = peer_text(peername)
         record = self._peers.get((SSH, shown[0])) if shown else None
         if record is not None:
@@ -149,7 +154,8 @@ class NodeStats:
     def open_connections(self) -> int:
         return sum(1 for r in self._peers.values() if r.transport == SSH and r.closed_at is None)
 
-    def to_json(self, *, peers: bool = True, pids: dict[int, int] | None = None) -> dict[str, Any]:
+    def to_json(self, *, peers: bool = True, pids: dict[int, int] | None = None,
+                times_of: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {
             "ksysmgr_commands": self.ksysmgr_commands,
             "ksysmgr_queries": self.ksysmgr_queries,
@@ -161,6 +167,8 @@ class NodeStats:
         }
         if peers:
             out["peers"] = [r.to_json((pids or {}).get(r.port)) for r in self._peers.values()]
+        if times_of is not None:
+            out["times"] = [round(at, 6) for at, key in self.recent if key == times_of]
         return out
 
 

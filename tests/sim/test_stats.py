@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ async def test_ksysmgr_commands_and_the_connection_are_counted_with_the_clients_
         return node["open_ssh_connections"] == 0 and node["peers"][0]["closed_at"] is not None
 
     await eventually(closed)
+    times = (await stats(admin, node=ONPREM, times="query vm"))["nodes"][ONPREM]["times"]
+    assert len(times) == 1 and abs(times[0] - time.time()) < 60
     # the other nodes were not touched
     others = (await stats(admin))["nodes"]
     assert all(n["ssh_connections"] == 0 for name, n in others.items() if name != ONPREM)
