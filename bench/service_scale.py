@@ -249,9 +249,7 @@ class Child:
         self.proc.stdin.write((line + "\n").encode())
 
     def cpu(self) -> float:
-        """CPU seconds of the process (all its threads), from /proc."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return proc_cpu(self.proc.pid)
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
@@ -278,6 +276,28 @@ async def stats(admin: str, **query: str) -> Any:
 
 def total_queries(s: Any) -> int:
     return int(s["totals"]["ksysmgr_queries"])
+
+
+def polls_per_interval(s: Any, since: float, until: float, interval: float) -> float:
+    """Polls of a node per poll interval, averaged over the nodes: from the
+    times each client connection had the node answer ``query vm`` (a poll's
+    first query) in the window, (n - 1) / (last - first) per connection,
+    summed over the node's connections. A count over the window would be
+    skewed by polls that all started together, in or out of it."""
+    rates = []
+    for node in s["nodes"].values():
+        streams: dict[Any, list[float]] = {}
+        for at, port in node["times"]:
+            if since <= at <= until:
+                streams.setdefault(port, []).append(at)
+        rate = 0.0
+        for times in streams.values():
+            if len(times) >= 2 and times[-1] > times[0]:
+                rate += (len(times) - 1) / (times[-1] - times[0])
+            else:
+                rate += len(times) / (until - since)
+        rates.append(rate)
+    return statistics.fmean(rates) * interval
 
 
 async def start_sim(scenario: Path, state: Path) -> tuple[asyncio.subprocess.Process, str]:
@@ -443,8 +463,9 @@ async def run(args: argparse.Namespace) -> None:
             say("service has polled every node; consoles are following; warming up one interval...")
             await asyncio.sleep(args.interval)
 
-            s0, t0 = await stats(admin, peers="0"), time.monotonic()
+            s0, t0, w0 = await stats(admin, peers="0"), time.monotonic(), time.time()
             cpu0 = {c.name: c.cpu() for c in children}
+            sim_cpu0 = proc_cpu(sim.pid)
             # the changes: K nodes never touched, faults spread over the first half of the window
             names = sorted(n["name"] for n in await asyncio.to_thread(http, f"{admin}/nodes"))
             targets = names[:: max(1, len(names) // args.changes)][: args.changes]
@@ -460,8 +481,9 @@ async def run(args: argparse.Namespace) -> None:
                 await asyncio.sleep(spread)
             rest = args.seconds - (time.monotonic() - t0)
             await asyncio.sleep(max(0.0, rest))
-            s1, t1 = await stats(admin, peers="0"), time.monotonic()
+            s1, t1, w1 = await stats(admin, peers="0", times="query%20vm"), time.monotonic(), time.time()
             cpu1 = {c.name: c.cpu() for c in children}
+            sim_busy = (proc_cpu(sim.pid) - sim_cpu0) / (t1 - t0) * 100
             # let the last changes arrive (they are judged from when they were stored)
             async def all_seen() -> bool:
                 return all(set(targets) <= set(c.seen) for c in consoles)
@@ -477,7 +499,7 @@ async def run(args: argparse.Namespace) -> None:
             window = t1 - t0
             cycles = window / args.interval
             queries = total_queries(s1) - total_queries(s0)
-            polls_per_node = queries / POLL_QUERIES / args.nodes / cycles
+            polls_per_node = polls_per_interval(s1, w0, w1, args.interval)
             stored = await stored_at(url, targets)
             lag = [max(c.seen[n] for c in consoles) - stored[n] for n in everywhere if n in stored]
             e2e = [max(c.seen[n] for c in consoles) - injected[n] for n in everywhere]
@@ -501,10 +523,12 @@ async def run(args: argparse.Namespace) -> None:
             for p in pollers:
                 await p.expect("READY", 300)
             await asyncio.sleep(args.interval * 2)  # every poller's first round of connections and polls
-            p0, pt0 = await stats(admin, peers="0"), time.monotonic()
+            p0, pw0, sim_cpu0 = await stats(admin, peers="0"), time.time(), proc_cpu(sim.pid)
             await asyncio.sleep(args.seconds)
-            p1, pt1 = await stats(admin, peers="0"), time.monotonic()
-            polling = (total_queries(p1) - total_queries(p0)) / POLL_QUERIES / args.nodes / ((pt1 - pt0) / args.interval)
+            p1, pw1 = await stats(admin, peers="0", times="query%20vm"), time.time()
+            sim_busy_polling = (proc_cpu(sim.pid) - sim_cpu0) / (pw1 - pw0) * 100
+            polling = polls_per_interval(p1, pw0, pw1, args.interval)
+            polling_queries = (total_queries(p1) - total_queries(p0)) / args.nodes / ((pw1 - pw0) / args.interval)
         finally:
             for c in children:
                 await c.stop()
@@ -516,7 +540,8 @@ async def run(args: argparse.Namespace) -> None:
 
     ratio = polling / polls_per_node
     say(f"ksysmgr queries per node per poll interval: {polls_per_node:.2f} polls "
-        f"({queries / args.nodes / cycles:.1f} queries; one poll = {POLL_QUERIES} queries) over {window:.0f} s")
+        f"({queries / args.nodes / cycles:.1f} queries; one poll = {POLL_QUERIES} queries) over {window:.0f} s; "
+        f"simulator busy {sim_busy:.0f} % of a core")
     say(f"change stored by the service -> in every console's state ({len(lag)} changes): "
         f"p50 {statistics.median(lag) * 1000:.0f} ms, p95 {pct(lag, 0.95) * 1000:.0f} ms, "
         f"max {max(lag) * 1000:.0f} ms")
@@ -527,9 +552,16 @@ async def run(args: argparse.Namespace) -> None:
     say(f"idle console CPU: {statistics.median(console_cpu):.2f} % of a core (median of {len(console_cpu)}; "
         f"max {max(console_cpu):.2f} %); node connections opened by consoles: {from_consoles}")
     say(f"today's design, {args.consoles} polling consoles: {polling:.2f} polls per node per interval "
-        f"(x{ratio:.2f} the service's)")
+        f"({polling_queries:.1f} queries), x{ratio:.2f} the service's; simulator busy {sim_busy_polling:.0f} % "
+        f"of a core{' (saturated: the consoles asked for more than it answered)' if sim_busy_polling > 90 else ''}")
     say(f"service_scale nodes={args.nodes} consoles={args.consoles} queries_per_node_interval={polls_per_node:.2f} "
         f"change_p95_ms={pct(lag, 0.95) * 1000:.0f} node_load_ratio_vs_polling_consoles={ratio:.2f}")
+
+
+def proc_cpu(pid: int) -> float:
+    """CPU seconds of a process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def _pg_available() -> bool:

@@ -34,8 +34,9 @@ the client knows its local ports, or ``?pids=1`` fills ``pid`` for sockets
 still open, read from /proc (Linux, same user). REST peers are client
 addresses seen by a request (``closed_at`` stays null). ``?node=NAME``
 (repeatable) narrows the answer, ``?peers=0`` leaves the peer lists out.
-``?times=query%20vm`` adds ``"times"``: when that command last ran (epoch
-seconds, the last 256 commands of the node), for a rate over a window.
+``?times=query%20vm`` adds ``"times"``: ``[epoch seconds, client port]``
+each time that command ran (of the node's last 256 commands), for a rate
+per client over a window.
 
 Bad input is answered ``400 {"error": "..."}`` with a message a person can act on.
 """

@@ -84,7 +84,8 @@ class NodeStats:
         self.ssh_connections = 0
         self.rest_connections = 0
         self._peers: dict[tuple[str, str], PeerRecord] = {}
-        self.recent: deque[tuple[float, str]] = deque(maxlen=RECENT_COMMANDS_KEPT)  # (epoch seconds, command)
+        # (epoch seconds, command, client port)
+        self.recent: deque[tuple[float, str, int | None]] = deque(maxlen=RECENT_COMMANDS_KEPT)
 
     # --- recording (called by the node's servers) -------------------------------
 
@@ -110,8 +111,8 @@ class NodeStats:
             if cmd.action == "query":
                 self.ksysmgr_queries += 1
         self.commands[key] += 1
-        self.recent.append((time.time(), key))
         shown = peer_text(peername)
+        self.recent.append((time.time(), key, shown[1] if shown else None))
         record = self._peers.get((SSH, shown[0])) if shown else None
         if record is not None:
             record.commands += 1
@@ -168,7 +169,7 @@ class NodeStats:
         if peers:
             out["peers"] = [r.to_json((pids or {}).get(r.port)) for r in self._peers.values()]
         if times_of is not None:
-            out["times"] = [round(at, 6) for at, key in self.recent if key == times_of]
+            out["times"] = [[round(at, 6), port] for at, key, port in self.recent if key == times_of]
         return out
 
 
