@@ -198,8 +198,19 @@ async def console_role(config: Path) -> None:
 
 
 async def client_console_role(config: Path) -> None:
-    """The console as ksystui.client builds it (helper C's DatabaseSource)."""
-    raise SystemExit("ksystui.client is not in this ksystui")
+    """The console as ``ksystui`` builds it (``bootstrap.client_runtime``: the
+    DatabaseSource following the feed, the arbiter port), without its screen."""
+    from ksystui import bootstrap
+
+    loaded = bootstrap.load(config, sys.stderr)
+    async with bootstrap.client_runtime(loaded, sys.stderr, readonly=True) as rt:  # type: ignore[attr-defined]
+        source = rt.source
+        watches = Watches(source.snapshots)  # the source's own dict: updated before it tells its subscribers
+        source.subscribe(lambda notice: watches.check([notice.snapshot.node]))
+        source.start()
+        orders = asyncio.create_task(watches.follow_orders())
+        say("READY")
+        await orders
 
 
 # --- the parent --------------------------------------------------------------------
@@ -388,6 +399,23 @@ async def snapshot_count(url: str) -> int:
     return await asyncio.to_thread(count)
 
 
+async def snapshot_changes(url: str) -> int:
+    """Snapshot changes the service has published so far."""
+    from sqlalchemy import text
+
+    from ksystui.store.engine import open_engine
+
+    def count() -> int:
+        engine = open_engine(url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT count(*) FROM changes WHERE kind = 'snapshot'")).scalar_one())
+        finally:
+            engine.dispose()
+
+    return await asyncio.to_thread(count)
+
+
 async def stored_at(url: str, nodes: list[str]) -> dict[str, float]:
     """When the service stored each node's CHANGE_EVENT (epoch seconds)."""
     from sqlalchemy import text
@@ -482,6 +510,7 @@ async def run(args: argparse.Namespace) -> None:
             s0, t0, w0 = await stats(admin, peers="0"), time.monotonic(), time.time()
             cpu0 = {c.name: c.cpu() for c in children}
             sim_cpu0 = proc_cpu(sim.pid)
+            published0 = await snapshot_changes(url)
             # the changes: K nodes never touched, faults spread over the first half of the window
             names = sorted(n["name"] for n in await asyncio.to_thread(http, f"{admin}/nodes"))
             targets = names[:: max(1, len(names) // args.changes)][: args.changes]
@@ -500,6 +529,7 @@ async def run(args: argparse.Namespace) -> None:
             s1, t1, w1 = await stats(admin, peers="0", times="query%20vm"), time.monotonic(), time.time()
             cpu1 = {c.name: c.cpu() for c in children}
             sim_busy = (proc_cpu(sim.pid) - sim_cpu0) / (t1 - t0) * 100
+            published = (await snapshot_changes(url) - published0) / (t1 - t0)
             # let the last changes arrive (they are judged from when they were stored)
             async def all_seen() -> bool:
                 return all(set(targets) <= set(c.seen) for c in consoles)
@@ -561,6 +591,8 @@ async def run(args: argparse.Namespace) -> None:
     say(f"ksysmgr queries per node per poll interval: {polls_per_node:.2f} polls "
         f"({queries / args.nodes / cycles:.1f} queries; one poll = {POLL_QUERIES} queries) over {window:.0f} s; "
         f"simulator busy {sim_busy:.0f} % of a core")
+    say(f"snapshots published: {published:.1f}/s (one poll of every node per interval is "
+        f"{args.nodes / args.interval:.1f}/s)")
     say(f"change stored by the service -> in every console's state ({len(lag)} changes): "
         f"p50 {statistics.median(lag) * 1000:.0f} ms, p95 {pct(lag, 0.95) * 1000:.0f} ms, "
         f"max {max(lag) * 1000:.0f} ms")
