@@ -101,6 +101,77 @@ async def leader_role(config: Path) -> None:
     await asyncio.Event().wait()
 
 
+def publish_many(engine: Any, snaps: list[Any]) -> None:
+    """A prototype of batched publishing, for comparison (``--service batch``):
+    what ``Feed.publish`` does for one poll, for every poll that arrived
+    meanwhile, in ONE transaction; the change rows last, in one statement,
+    so the append lock (held to commit) is held for 4 round trips a batch
+    instead of ~5 a snapshot."""
+    import sqlalchemy as sa
+
+    from ksystui.core.alerts import alerts_for
+    from ksystui.store.audit_log import transaction_time
+    from ksystui.store.changes import _APPEND_LOCK, CHANNEL
+    from ksystui.store.feed import _insert_alerts
+    from ksystui.store.repository import insert_new_events, upsert_snapshot
+    from ksystui.store.service_tables import changes
+
+    with engine.begin() as conn:
+        now = transaction_time(conn)
+        rows: list[dict[str, Any]] = []
+        for snap in snaps:
+            stored = upsert_snapshot(conn, snap)
+            new_events = insert_new_events(conn, snap.node, snap.tenant, snap.events, now)
+            if stored or new_events:
+                rows.append({"kind": "snapshot", "at": now, "tenant": snap.tenant, "node": snap.node, "ref": None})
+            for a in _insert_alerts(conn, alerts_for(snap.node, snap.tenant, snap.events), now):
+                rows.append({"kind": "alert", "at": now, "tenant": a.tenant, "node": a.node, "ref": a.id})
+        if not rows:
+            return
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
+        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
+        written = conn.execute(sa.insert(changes).returning(changes.c.seq, changes.c.node, changes.c.kind),
+                               rows).all()
+        seqs = {node: seq for seq, node, kind in written if kind == "snapshot"}
+        conn.execute(sa.text("UPDATE snapshots SET seq = v.seq FROM (SELECT unnest(CAST(:nodes AS text[])) AS node,"
+                             " unnest(CAST(:seqs AS integer[])) AS seq) v WHERE snapshots.node = v.node"),
+                     {"nodes": list(seqs), "seqs": list(seqs.values())})
+
+
+async def batch_leader_role(config: Path) -> None:
+    """The fleet with a single writer publishing what arrived every 50 ms."""
+    from ksystui.config import database_url, load_config
+    from ksystui.fleet.connect import build_fleet
+    from ksystui.store.engine import open_engine
+
+    cfg = load_config(config).config
+    engine = open_engine(database_url(cfg.database))
+    pending: list[Any] = []
+    arrived = asyncio.Event()
+
+    class Batcher:
+        async def save_snapshot(self, snap: Any) -> None:
+            pending.append(snap)
+            arrived.set()
+
+        async def add_events(self, node: str, tenant: str, events: Any) -> list[Any]:
+            return list(events)
+
+    async def writer() -> None:
+        while True:
+            await arrived.wait()
+            await asyncio.sleep(0.05)
+            arrived.clear()
+            batch, pending[:] = list(pending), []
+            await asyncio.to_thread(publish_many, engine, batch)
+
+    fleet = build_fleet(cfg, Batcher())
+    task = asyncio.create_task(writer())
+    fleet.start()
+    say("READY")
+    await task
+
+
 async def poller_role(config: Path) -> None:
     """Today's console, for its node load: its own fleet polling every node."""
     from ksystui.config import load_config
@@ -454,6 +525,7 @@ async def run(args: argparse.Namespace) -> None:
     me = [sys.executable, str(ROOT / "bench" / "service_scale.py")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     use_serve = args.service == "serve" or (args.service == "auto" and have("ksystui.service"))
+    batch = args.service == "batch"
     use_client = args.console == "client" or (args.console == "auto" and have("ksystui.client.source"))
     children: list[Child] = []
     pg_server = None
@@ -479,7 +551,7 @@ async def run(args: argparse.Namespace) -> None:
             migrate(engine)
             engine.dispose()
             say(f"database {url.split('@')[-1] if '@' in url else url}; service: "
-                f"{'ksystui serve' if use_serve else 'leader loop on Feed.publish (bench)'}; consoles: "
+                f"{'ksystui serve' if use_serve else 'BATCHED publishing (bench prototype)' if batch else 'leader loop on Feed.publish (bench)'}; consoles: "
                 f"{'ksystui.client DatabaseSource' if use_client else 'feed readers (bench)'}")
 
             # --- the service and its consoles ---------------------------------------
@@ -487,8 +559,8 @@ async def run(args: argparse.Namespace) -> None:
                 leader = await Child.start("service", sys.executable, "-m", "ksystui", "serve", "--config",
                                            str(config), env=env, logs=tmpd)
             else:
-                leader = await Child.start("service", *me, "--role", "leader", "--config", str(config),
-                                           env=env, logs=tmpd)
+                leader = await Child.start("service", *me, "--role", "batch-leader" if batch else "leader",
+                                           "--config", str(config), env=env, logs=tmpd)
                 await leader.expect("READY", 120)
             children.append(leader)
             async def all_polled() -> bool:
@@ -635,16 +707,17 @@ def main(argv: list[str] | None = None) -> None:
                     help="nodes the polling consoles of today's design poll (0: all): the load per node is the "
                          "same however many there are, and one simulator process cannot answer 5 x 500 polls")
     ap.add_argument("--database", choices=("auto", "postgresql", "sqlite"), default="auto")
-    ap.add_argument("--service", choices=("auto", "serve", "bench"), default="auto")
+    ap.add_argument("--service", choices=("auto", "serve", "bench", "batch"), default="auto",
+                    help="batch: a prototype leader publishing in batches (PostgreSQL), for comparison")
     ap.add_argument("--console", choices=("auto", "client", "bench"), default="auto")
-    ap.add_argument("--role", choices=("parent", "leader", "console", "client-console", "poller"),
+    ap.add_argument("--role", choices=("parent", "leader", "batch-leader", "console", "client-console", "poller"),
                     default="parent", help=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.role == "parent":
         asyncio.run(run(args))
         return
-    role = {"leader": leader_role, "console": console_role, "client-console": client_console_role,
+    role = {"leader": leader_role, "batch-leader": batch_leader_role, "console": console_role, "client-console": client_console_role,
             "poller": poller_role}[args.role]
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(role(args.config))
