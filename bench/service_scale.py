@@ -599,6 +599,7 @@ async def run(args: argparse.Namespace) -> None:
             rest = args.seconds - (time.monotonic() - t0)
             await asyncio.sleep(max(0.0, rest))
             s1, t1, w1 = await stats(admin, peers="0", times="query%20vm"), time.monotonic(), time.time()
+            load = os.getloadavg()[0]
             cpu1 = {c.name: c.cpu() for c in children}
             sim_busy = (proc_cpu(sim.pid) - sim_cpu0) / (t1 - t0) * 100
             published = (await snapshot_changes(url) - published0) / (t1 - t0)
@@ -645,10 +646,14 @@ async def run(args: argparse.Namespace) -> None:
                 await p.expect("READY", 300)
             await asyncio.sleep(args.interval * 2)  # every poller's first round of connections and polls
             p0, pw0, sim_cpu0 = await stats(admin, peers="0"), time.time(), proc_cpu(sim.pid)
+            poller_cpu0 = sum(p.cpu() for p in pollers)
             await asyncio.sleep(args.seconds)
             p1, pw1 = await stats(admin, peers="0", times="query%20vm"), time.time()
+            poller_cpu = (sum(p.cpu() for p in pollers) - poller_cpu0) / len(pollers)
+            load_polling = os.getloadavg()[0]
             sim_busy_polling = (proc_cpu(sim.pid) - sim_cpu0) / (pw1 - pw0) * 100
             polling = polls_per_interval(p1, pw0, pw1, args.interval, polling_nodes)
+            poller_cycles = polled * polling / args.consoles * (pw1 - pw0) / args.interval  # polls by one console
             polling_queries = (total_queries(p1) - total_queries(p0)) / polled / ((pw1 - pw0) / args.interval)
         finally:
             for c in children:
@@ -662,7 +667,7 @@ async def run(args: argparse.Namespace) -> None:
     ratio = polling / polls_per_node
     say(f"ksysmgr queries per node per poll interval: {polls_per_node:.2f} polls "
         f"({queries / args.nodes / cycles:.1f} queries; one poll = {POLL_QUERIES} queries) over {window:.0f} s; "
-        f"simulator busy {sim_busy:.0f} % of a core")
+        f"simulator busy {sim_busy:.0f} % of a core; machine load average {load:.1f} on {os.cpu_count()} cores")
     say(f"snapshots published: {published:.1f}/s (one poll of every node per interval is "
         f"{args.nodes / args.interval:.1f}/s)")
     say(f"change stored by the service -> in every console's state ({len(lag)} changes): "
@@ -670,13 +675,17 @@ async def run(args: argparse.Namespace) -> None:
         f"max {max(lag) * 1000:.0f} ms")
     say(f"change on the node -> in every console's state (bounded by the {args.interval:g} s poll interval): "
         f"p50 {statistics.median(e2e):.1f} s, p95 {pct(e2e, 0.95):.1f} s")
+    service_polls = polls_per_node * args.nodes * cycles  # polls the service made in the window
     say(f"service CPU: {service_cpu / (args.nodes * cycles) * 1000:.2f} ms per node per cycle "
-        f"({service_cpu / window * 100:.0f} % of a core)")
+        f"({service_cpu / max(1.0, service_polls) * 1000:.2f} ms per poll it made; "
+        f"{service_cpu / window * 100:.0f} % of a core)")
     say(f"idle console CPU: {statistics.median(console_cpu):.2f} % of a core (median of {len(console_cpu)}; "
         f"max {max(console_cpu):.2f} %); node connections opened by consoles: {from_consoles}")
     say(f"today's design, {args.consoles} consoles polling {polled} nodes: {polling:.2f} polls per node per interval "
         f"({polling_queries:.1f} queries), x{ratio:.2f} the service's; simulator busy {sim_busy_polling:.0f} % "
-        f"of a core{' (saturated: the consoles asked for more than it answered)' if sim_busy_polling > 90 else ''}")
+        f"of a core{' (saturated: the consoles asked for more than it answered)' if sim_busy_polling > 90 else ''}; "
+        f"one polling console's CPU {poller_cpu / max(1.0, poller_cycles) * 1000:.2f} ms per node per poll "
+        f"(polling without publishing); load average {load_polling:.1f}")
     say(f"service_scale nodes={args.nodes} consoles={args.consoles} queries_per_node_interval={polls_per_node:.2f} "
         f"change_p95_ms={pct(lag, 0.95) * 1000:.0f} node_load_ratio_vs_polling_consoles={ratio:.2f}")
 
