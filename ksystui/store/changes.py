@@ -17,6 +17,8 @@ every writer.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -32,12 +34,32 @@ KINDS = frozenset({"snapshot", "alert", "ack", "queue", "refresh"})
 def append_change(conn: Connection, kind: str, at: datetime, *, tenant: str | None = None,
                   node: str | None = None, ref: int | None = None) -> int:
     """Append one change in ``conn``'s transaction, notify, and return its seq."""
-    if kind not in KINDS:
-        raise ValueError(f"{kind!r} is not a kind of change ({', '.join(sorted(KINDS))})")
+    (seq,) = append_changes(conn, [NewChange(kind, at, tenant, node, ref)])
+    return seq
+
+
+@dataclass(frozen=True)
+class NewChange:
+    kind: str
+    at: datetime
+    tenant: str | None = None
+    node: str | None = None
+    ref: int | None = None
+
+
+def append_changes(conn: Connection, new: Sequence[NewChange]) -> list[int]:
+    """Append changes in ``conn``'s transaction (one statement), notify once,
+    and return their seqs in the order given. Call it last in a transaction:
+    on PostgreSQL it takes the append lock, held until commit."""
+    for change in new:
+        if change.kind not in KINDS:
+            raise ValueError(f"{change.kind!r} is not a kind of change ({', '.join(sorted(KINDS))})")
+    if not new:
+        return []
     if conn.dialect.name == "postgresql":
         # re-entrant within a transaction: a second append takes it again at no cost
         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_APPEND_LOCK)))
         conn.execute(sa.select(sa.func.pg_notify(CHANNEL, "")))
-    seq: int = conn.execute(sa.insert(changes).values(kind=kind, at=at, tenant=tenant, node=node, ref=ref)
-                            .returning(changes.c.seq)).scalar_one()
-    return seq
+    rows = [{"kind": c.kind, "at": c.at, "tenant": c.tenant, "node": c.node, "ref": c.ref} for c in new]
+    stmt = sa.insert(changes).returning(changes.c.seq, sort_by_parameter_order=True)
+    return [int(seq) for seq in conn.execute(stmt, rows).scalars()]

@@ -58,7 +58,8 @@ class Fenced(Exception):
     nothing changed. ``holder`` and ``current_epoch`` say what the lease
     says now."""
 
-    def __init__(self, me: str | None, epoch: int | None, holder: str | None, current_epoch: int | None):
+    def __init__(self, me: str | None = None, epoch: int | None = None, holder: str | None = None,
+                 current_epoch: int | None = None):
         self.me = me
         self.epoch = epoch
         self.holder = holder
@@ -154,6 +155,22 @@ class LeaseStore:
         log.info("lease taken by %s (epoch %d)", me, epoch)
         return epoch
 
+    def contend(self, me: str, my_epoch: int | None, lock: AdvisoryLock | None = None) -> int | None:
+        """One turn of a service's lease loop (every ttl/3): hold the advisory
+        lock if there is one (PostgreSQL), decide (``decide_lease``), then
+        renew or take. Returns the epoch ``me`` leads under after this turn,
+        or None: be (or become at once) a standby."""
+        holds = None if lock is None else lock.try_acquire()
+        with read_connection(self.engine) as conn:
+            state = _state(conn.execute(sa.select(*_COLUMNS).where(_lease.c.id == 1)).first())
+            now = self._now(conn)
+        decision = decide_lease(state, me, my_epoch, now, holds_lock=holds)
+        if decision is LeaseDecision.KEEP and my_epoch is not None:
+            return my_epoch if self.renew(me, my_epoch) else None
+        if decision is LeaseDecision.TAKE:
+            return self.take(me, holds_lock=holds)
+        return None
+
     def renew(self, me: str, epoch: int) -> bool:
         """Extend the expiry; False: the lease is not (me, epoch) any more
         (step down at once)."""
@@ -243,9 +260,9 @@ class AdvisoryLock:
             return True
         self._drop()
         try:
-            conn = self.engine.connect()
+            # autocommit first: a detached connection has no pool record to reset it into
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             conn.detach()
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             self._conn = conn
             self._held = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(self.key))).scalar_one())
         except DBAPIError as exc:
@@ -302,6 +319,9 @@ class AsyncLeaseStore:
 
     async def take(self, me: str, *, holds_lock: bool | None = None) -> int | None:
         return await asyncio.to_thread(self.store.take, me, holds_lock=holds_lock)
+
+    async def contend(self, me: str, my_epoch: int | None, lock: AdvisoryLock | None = None) -> int | None:
+        return await asyncio.to_thread(self.store.contend, me, my_epoch, lock)
 
     async def renew(self, me: str, epoch: int) -> bool:
         return await asyncio.to_thread(self.store.renew, me, epoch)

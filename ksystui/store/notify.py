@@ -29,7 +29,9 @@ __all__ = ["ChangeListener", "libpq_conninfo", "listener_for"]
 
 log = logging.getLogger(__name__)
 
+APPLICATION_NAME = "ksystui-listener"
 _CONNECT_TIMEOUT = 5  # seconds: libpq's connect_timeout
+_MIN_CONNECT_WAIT = 2.0  # seconds a (re)connection may take even when the wait's timeout is shorter
 _RETRY_AFTER = (0.2, 0.5, 1.0, 2.0, 5.0)  # back-off between reconnection attempts
 
 
@@ -50,13 +52,15 @@ def libpq_conninfo(url: str | URL) -> str:
         if value is not None and value != "":
             params[key] = str(value)
     params.setdefault("connect_timeout", str(_CONNECT_TIMEOUT))
+    params.setdefault("application_name", APPLICATION_NAME)  # how an operator tells it in pg_stat_activity
     return make_conninfo("", **params)
 
 
 class ChangeListener:
     """LISTEN ksystui_changes on a dedicated psycopg connection (never a
     pooler). A notification only WAKES a reader; the reader still reads
-    last_seq. Health-checked: a dead connection is noticed and re-opened."""
+    last_seq. Health-checked: a dead connection is noticed and re-opened.
+    One task waits on it at a time."""
 
     def __init__(self, url: str | URL, *, channel: str = CHANNEL):
         self._url = _url(url)
@@ -97,20 +101,20 @@ class ChangeListener:
                     await asyncio.sleep(min(pause, timeout))
                     if pause > timeout:
                         return False
-                self._conn = await self._connect()
+                # an unreachable server must not hold the reader past its timeout for long
+                async with asyncio.timeout(max(deadline - time.monotonic(), _MIN_CONNECT_WAIT)):
+                    self._conn = await self._connect()
                 self.opened += 1
                 if self.opened > 1:
                     log.info("listening for changes on %s again", self.safe_url)
                 self._failures = 0
             conn = self._conn
-            async for _ in conn.notifies(timeout=max(0.0, deadline - time.monotonic()), stop_after=1):
-                # drain what else has arrived: one wake-up reads them all
-                async for _ in conn.notifies(timeout=0):
-                    pass
+            # (PostgreSQL folds the identical notifications of one transaction into one)
+            async for _ in conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1):
                 return True
             await conn.execute("SELECT 1")  # quiet: is the session still there?
             return False
-        except (psycopg.Error, OSError) as exc:
+        except (psycopg.Error, OSError, TimeoutError) as exc:
             await self._lost(exc)
             return False
 

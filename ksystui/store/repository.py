@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -85,18 +85,46 @@ def upsert_snapshot(conn: Connection, snap: NodeSnapshot, *, seq: int | None = N
     return conn.execute(stmt, row).first() is not None
 
 
+_BATCH = 500  # rows per statement (SQLite allows 32766 bound values; an event row binds 11)
+
+
+def insert_missing(conn: Connection, table: sa.Table, rows: Mapping[str, Mapping[str, object]],
+                   *returning: sa.ColumnElement[Any]) -> dict[str, sa.Row[Any]]:
+    """Insert the rows (by their UNIQUE ``identity``) not stored yet, in
+    ``conn``'s transaction; return the inserted ones by identity. A poll
+    repeats mostly known rows: one SELECT finds those, one multi-row INSERT
+    adds the rest. ON CONFLICT DO NOTHING decides between two writers at
+    once: each row is inserted, and returned, exactly once. RETURNING, not
+    rowcount: PostgreSQL's driver reports no rowcount for it."""
+    identity = table.c.identity
+    out: dict[str, sa.Row[Any]] = {}
+    keys = list(rows)
+    for i in range(0, len(keys), _BATCH):
+        chunk = keys[i:i + _BATCH]
+        known = set(conn.execute(sa.select(identity).where(identity.in_(chunk))).scalars())
+        missing = [dict(rows[k]) for k in chunk if k not in known]
+        if missing:
+            stmt = insert(conn, table).values(missing).on_conflict_do_nothing(index_elements=["identity"])
+            out.update((r.identity, r) for r in conn.execute(stmt.returning(identity, *returning)).all())
+    return out
+
+
 def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable[KsysEvent],
                       first_seen: datetime) -> list[KsysEvent]:
     """Store, in ``conn``'s transaction, the events not stored yet (by
-    ``event_identity``) and return those, in the order given. The UNIQUE
-    identity decides: two writers adding the same events at once store each
-    once, and each event is returned to exactly one of them."""
-    # RETURNING, not rowcount: PostgreSQL's driver reports no rowcount for this INSERT
-    stmt = insert(conn, _events).on_conflict_do_nothing(index_elements=["identity"]).returning(_events.c.id)
-    new: list[KsysEvent] = []
+    ``event_identity``) and return those, in the order given (an event
+    listed twice is returned once). The UNIQUE identity decides: two writers
+    adding the same events at once store each once, and each event is
+    returned to exactly one of them."""
+    by_identity: dict[str, KsysEvent] = {}
+    rows: dict[str, dict[str, object]] = {}
     for ev in events:
-        row = {
-            "identity": event_identity(node, ev),
+        identity = event_identity(node, ev)
+        if identity in rows:
+            continue
+        by_identity[identity] = ev
+        rows[identity] = {
+            "identity": identity,
             "node": node,
             "tenant": tenant,
             "name": ev.name,
@@ -108,9 +136,8 @@ def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable
             "extra": dump_extra(ev.extra),
             "first_seen": first_seen,
         }
-        if conn.execute(stmt, row).first() is not None:
-            new.append(ev)
-    return new
+    stored = insert_missing(conn, _events, rows)
+    return [ev for identity, ev in by_identity.items() if identity in stored]
 
 
 def read_snapshots(conn: Connection, tenant: str | None = None,

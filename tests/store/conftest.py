@@ -20,8 +20,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database's URL, on each backend."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ks.db'}"
-    server = request.getfixturevalue("pg_server")
-    return server.create_database(f"ksystui_store_{next(_names)}")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh, empty PostgreSQL database's URL."""
+    return pg_server.create_database(f"ksystui_store_{next(_names)}")
+
+
+@pytest.fixture
+def pg_engines(pg_url: str) -> Iterator[tuple[sa.Engine, sa.Engine]]:
+    """Two engines on one migrated PostgreSQL database."""
+    first, second = open_engine(pg_url), open_engine(pg_url)
+    migrate(first)
+    yield first, second
+    first.dispose()
+    second.dispose()
 
 
 @pytest.fixture

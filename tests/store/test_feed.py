@@ -3,6 +3,7 @@ notices, once, in order, and what a fenced former leader cannot change."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -245,3 +246,82 @@ def test_a_snapshot_row_from_before_0004_reads_with_no_sequence(feeds):
     with read_connection(reader.engine) as conn:
         assert conn.execute(sa.text("SELECT sequence, seq FROM snapshots")).one() == (4, None)
     assert reader.snapshots()["n1"].sequence == 4
+
+
+def test_a_reader_following_the_feed_while_writers_race_misses_no_change(engines):
+    """seq order is commit order: a reader that has seen seq N never sees a
+    smaller seq appear later (PostgreSQL hands out sequence numbers before
+    commit; the feed's append lock keeps them in commit order)."""
+    first, second = engines
+    writers = [Feed(first), Feed(second), Feed(first)]
+    reader = Feed(second)
+    done = threading.Event()
+    seen: list[int] = []
+
+    def follow() -> None:
+        while True:
+            finished = done.is_set()  # read once more after the writers finished
+            for change in reader.changes_since(seen[-1] if seen else 0):
+                seen.append(change.seq)
+            if finished:
+                return
+
+    def write(i: int) -> None:
+        for poll in range(1, 16):
+            writers[i].publish(snap(f"n{i}", "customerA", (failure(f"{i}-{poll}", f"T{poll}"),), poll=poll))
+            writers[i].request_refresh(f"n{i}", "customerA")
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        race(*(lambda i=i: write(i) for i in range(len(writers))))
+    finally:
+        done.set()
+        follower.join()
+    everything = [c.seq for c in reader.changes_since(0, limit=10_000)]
+    assert len(everything) == 3 * 15 * 3  # snapshot + alert + refresh per poll
+    assert seen == everything
+
+
+def test_a_batch_of_polls_is_published_in_one_transaction_each_with_its_own_result(feeds):
+    feed, reader = feeds
+    feed.publish(snap("a1", "customerA", (failure("1"),), poll=5))
+    batch = [snap("a1", "customerA", (failure("1"), info("2")), poll=6),
+             snap("b1", "customerB", (failure("3"),), poll=1),
+             snap("a1", "customerA", (failure("1"),), poll=4),  # older than what is stored: no change
+             snap("c1", "customerC", poll=1)]
+    results = feed.publish_many(batch)
+    assert [[e.event_id for e in r.new_events] for r in results] == [["2"], ["3"], [], []]
+    assert [[a.event_id for a in r.new_alerts] for r in results] == [[], ["3"], [], []]
+    changes = reader.changes_since(results[0].seq - 1)
+    assert [(c.kind, c.node) for c in changes] == [("snapshot", "a1"), ("snapshot", "b1"), ("alert", "b1"),
+                                                   ("snapshot", "c1")]
+    assert [r.seq for r in results] == [changes[0].seq, changes[2].seq, reader.last_seq(), changes[3].seq]
+    with read_connection(reader.engine) as conn:
+        stamped = dict(conn.exec_driver_sql("SELECT node, seq FROM snapshots").all())
+    assert stamped == {"a1": changes[0].seq, "b1": changes[1].seq, "c1": changes[3].seq}
+    assert reader.snapshots()["a1"].sequence == 6
+    assert feed.publish_many([]) == []
+
+
+def test_a_fenced_batch_changes_nothing_and_is_audited_once(feeds):
+    feed, reader = feeds
+    lease = LeaseStore(feed.engine)
+    epoch = lease.take(SERVICE)
+    stale = feed.fenced(lease.guard(SERVICE, epoch))
+    lease.release(SERVICE, epoch)
+    with pytest.raises(Fenced):
+        stale.publish_many([snap("a1", "customerA", (failure(),)), snap("b1", "customerB")])
+    assert reader.last_seq() == 0 and reader.snapshots() == {} and reader.alerts() == []
+    (refusal,) = Queue(feed.engine).recent_audit(5)
+    assert refusal["action"] == "fenced" and refusal["tenant"] is None
+    assert refusal["detail"]["refused"] == "publish" and refusal["detail"]["nodes"] == ["a1", "b1"]
+
+
+async def test_the_async_feed_publishes_a_batch(db_url):
+    feed = await AsyncFeed.open(db_url)
+    try:
+        results = await feed.publish_many(snap(f"n{i}", "customerA", poll=1) for i in range(3))
+        assert [r.seq for r in results] == [1, 2, 3]
+    finally:
+        await feed.close()

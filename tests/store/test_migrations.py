@@ -23,6 +23,9 @@ from ksystui.store.engine import (
     read_connection,
 )
 from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_keeps_rows
+from tests.store.migration_0004 import (
+    check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
+)
 
 EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, "alembic_version"}
 
@@ -189,3 +192,7 @@ def test_a_file_that_is_no_database_is_a_clear_error(tmp_path):
 
 def test_0003_gives_existing_operations_the_flag_their_command_implied_and_downgrades(engine):
     check_upgrade_backfills_and_downgrade_keeps_rows(engine)
+
+
+def test_0004_rewrites_event_identities_with_the_event_time_and_downgrades(engine):
+    check_upgrade_rewrites_identities_and_downgrade_keeps_the_first(engine)

@@ -24,6 +24,9 @@ from ksystui.store.engine import (
 from ksystui.store.queue import Actor, NewOp, Queue
 from tests.store import pg
 from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_keeps_rows
+from tests.store.migration_0004 import (
+    check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
+)
 from tests.store.threads import race
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
@@ -165,3 +168,11 @@ def test_lifecycle_fencing_and_audit_verify_on_postgresql(consoles, url):
         conn.exec_driver_sql("UPDATE audit SET actor = 'mallory' WHERE seq = 3")
     problems = one.verify_audit()
     assert any(p.seq == 3 and p.row_id == 3 for p in problems)
+
+
+def test_0004_rewrites_event_identities_and_downgrades_on_postgresql(url):
+    engine = open_engine(url)
+    try:
+        check_upgrade_rewrites_identities_and_downgrade_keeps_the_first(engine)
+    finally:
+        engine.dispose()
