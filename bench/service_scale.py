@@ -211,42 +211,17 @@ class Watches:
                 say("seen", node, f"{now:.6f}")
 
 
-class Listener:
-    """LISTEN on the change channel; ``wait`` wakes on a notification or a
-    timeout. (Not ``store.notify.ChangeListener``: as merged, its wait()
-    drains with a nested ``notifies()`` while the outer one holds the
-    connection's lock, and hangs on the first notification.)"""
-
-    def __init__(self, url: Any):
-        self.url = url
-        self.conn: Any = None
-
-    async def wait(self, timeout: float) -> bool:
-        import psycopg
-
-        from ksystui.store.changes import CHANNEL
-        from ksystui.store.notify import libpq_conninfo
-
-        if self.conn is None:
-            self.conn = await psycopg.AsyncConnection.connect(libpq_conninfo(self.url), autocommit=True)
-            await self.conn.execute(f"LISTEN {CHANNEL}")
-        woken = False
-        async for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            woken = True
-        return woken
-
-
 async def console_role(config: Path) -> None:
     """The fallback console: the latest snapshots, then the change feed."""
     from ksystui.config import database_url, load_config
     from ksystui.store.engine import open_engine
     from ksystui.store.feed import AsyncFeed, Feed
+    from ksystui.store.notify import listener_for
 
     cfg = load_config(config).config
     url = database_url(cfg.database)
-    assert url is not None
     feed = AsyncFeed(Feed(open_engine(url)))
-    listener = Listener(url) if url.get_backend_name() == "postgresql" else None
+    listener = listener_for(url)
     state = dict(await feed.snapshots())
     last = await feed.last_seq()
     watches = Watches(state)
