@@ -243,9 +243,10 @@ async def console_role(config: Path) -> None:
             watches.check(changed)
 
 
-async def client_console_role(config: Path) -> None:
+async def client_console_role(config: Path, *, screen: bool = False) -> None:
     """The console as ``ksystui`` builds it (``bootstrap.client_runtime``: the
-    DatabaseSource following the feed, the arbiter port), without its screen."""
+    DatabaseSource following the feed, the arbiter port); with ``screen``,
+    its whole control room too, headless (160 x 50), on the overview."""
     from ksystui import bootstrap
 
     loaded = bootstrap.load(config, sys.stderr)
@@ -253,10 +254,21 @@ async def client_console_role(config: Path) -> None:
         source = rt.source
         watches = Watches(source.snapshots)  # the source's own dict: updated before it tells its subscribers
         source.subscribe(lambda notice: watches.check([notice.snapshot.node]))
-        source.start()
         orders = asyncio.create_task(watches.follow_orders())
-        say("READY")
-        await orders
+        if not screen:
+            source.start()
+            say("READY")
+            await orders
+            return
+        app = bootstrap.console_app(rt, scope=None, readonly=True, theme=None)
+        async with app.run_test(headless=True, size=(160, 50)):
+            source.start()  # the app may start it too: starting twice is a no-op
+            say("READY")
+            await orders
+
+
+async def app_console_role(config: Path) -> None:
+    await client_console_role(config, screen=True)
 
 
 # --- the parent --------------------------------------------------------------------
@@ -546,8 +558,10 @@ async def run(args: argparse.Namespace) -> None:
             except TimeoutError:
                 raise SystemExit(f"the service did not poll every node:\n{leader.log_tail()}") from None
             role = "client-console" if use_client else "console"
-            consoles = [await Child.start(f"console{i}", *me, "--role", role, "--config", str(config),
-                                          env=env, logs=tmpd) for i in range(args.consoles)]
+            with_screen = min(args.screens, args.consoles) if use_client else 0
+            consoles = [await Child.start(f"console{i}", *me, "--role", "app-console" if i < with_screen else role,
+                                          "--config", str(config), env=env, logs=tmpd)
+                        for i in range(args.consoles)]
             children += consoles
             for c in consoles:
                 await c.expect("READY", 120)
@@ -598,7 +612,8 @@ async def run(args: argparse.Namespace) -> None:
             lag = [max(c.seen[n] for c in consoles) - stored[n] for n in everywhere if n in stored]
             e2e = [max(c.seen[n] for c in consoles) - injected[n] for n in everywhere]
             service_cpu = cpu1["service"] - cpu0["service"]
-            console_cpu = [(cpu1[c.name] - cpu0[c.name]) / window * 100 for c in consoles]
+            console_cpu = [(cpu1[c.name] - cpu0[c.name]) / window * 100 for c in consoles[with_screen:]]
+            screen_cpu = [(cpu1[c.name] - cpu0[c.name]) / window * 100 for c in consoles[:with_screen]]
             # the consoles opened no connection to any node
             peers = await stats(admin, pids="1")
             console_pids = {c.proc.pid for c in consoles}
@@ -654,8 +669,13 @@ async def run(args: argparse.Namespace) -> None:
     say(f"service CPU: {service_cpu / (args.nodes * cycles) * 1000:.2f} ms per node per cycle "
         f"({service_cpu / max(1.0, service_polls) * 1000:.2f} ms per poll it made; "
         f"{service_cpu / window * 100:.0f} % of a core)")
-    say(f"idle console CPU: {statistics.median(console_cpu):.2f} % of a core (median of {len(console_cpu)}; "
-        f"max {max(console_cpu):.2f} %); node connections opened by consoles: {from_consoles}")
+    if console_cpu:
+        say(f"idle console CPU: {statistics.median(console_cpu):.2f} % of a core (median of {len(console_cpu)}; "
+            f"max {max(console_cpu):.2f} %)")
+    if screen_cpu:
+        say(f"idle console CPU with its screen (the Textual control room, headless, on the overview): "
+            f"{statistics.median(screen_cpu):.2f} % of a core")
+    say(f"node connections opened by consoles: {from_consoles}")
     say(f"today's design, {args.consoles} consoles polling {polled} nodes: {polling:.2f} polls per node per interval "
         f"({polling_queries:.1f} queries), x{ratio:.2f} the service's; simulator busy {sim_busy_polling:.0f} % "
         f"of a core{' (saturated: the consoles asked for more than it answered)' if sim_busy_polling > 90 else ''}; "
@@ -687,6 +707,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--interval", type=float, default=30.0, help="poll interval of every node, seconds")
     ap.add_argument("--seconds", type=float, default=90.0, help="measurement window of each design")
     ap.add_argument("--changes", type=int, default=20, help="nodes changed (replication_broken) in the window")
+    ap.add_argument("--screens", type=int, default=1,
+                    help="consoles that also run their screen (the Textual app, headless); the rest run without")
     ap.add_argument("--polling-nodes", type=int, default=100,
                     help="nodes the polling consoles of today's design poll (0: all): the load per node is the "
                          "same however many there are, and one simulator process cannot answer 5 x 500 polls")
@@ -694,7 +716,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--service", choices=("auto", "serve", "bench", "batch"), default="auto",
                     help="batch: a prototype leader publishing in batches (PostgreSQL), for comparison")
     ap.add_argument("--console", choices=("auto", "client", "bench"), default="auto")
-    ap.add_argument("--role", choices=("parent", "leader", "batch-leader", "console", "client-console", "poller"),
+    ap.add_argument("--role", choices=("parent", "leader", "batch-leader", "console", "client-console", "app-console",
+                                       "poller"),
                     default="parent", help=argparse.SUPPRESS)
     ap.add_argument("--config", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -702,6 +725,7 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run(args))
         return
     role = {"leader": leader_role, "batch-leader": batch_leader_role, "console": console_role, "client-console": client_console_role,
+            "app-console": app_console_role,
             "poller": poller_role}[args.role]
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(role(args.config))
