@@ -159,17 +159,38 @@ class LeaseStore:
         """One turn of a service's lease loop (every ttl/3): hold the advisory
         lock if there is one (PostgreSQL), decide (``decide_lease``), then
         renew or take. Returns the epoch ``me`` leads under after this turn,
-        or None: be (or become at once) a standby."""
+        or None: be (or become at once) a standby.
+
+        A lock held by a session whose service stopped renewing (hung,
+        SIGSTOPped: its session lives on, and the lock with it) would keep
+        every standby waiting forever; once the lease has been expired for a
+        whole ttl more, that session is terminated (``AdvisoryLock.evict``),
+        so the lock, and the lease, pass to a live service. The hung one, when
+        it wakes, finds its lock gone and its epoch fenced."""
         holds = None if lock is None else lock.try_acquire()
-        with read_connection(self.engine) as conn:
-            state = _state(conn.execute(sa.select(*_COLUMNS).where(_lease.c.id == 1)).first())
-            now = self._now(conn)
+        state, now = self._read()
+        if lock is not None and not holds and self._abandoned(state, now) and lock.evict():
+            log.warning("lease: %s stopped renewing %.0f s ago while its session held the lock: "
+                        "that session was terminated", state.holder or "a service",
+                        (now - state.expires_at).total_seconds() if state.expires_at else 0.0)
+            holds = lock.try_acquire()
+            state, now = self._read()
         decision = decide_lease(state, me, my_epoch, now, holds_lock=holds)
         if decision is LeaseDecision.KEEP and my_epoch is not None:
             return my_epoch if self.renew(me, my_epoch) else None
         if decision is LeaseDecision.TAKE:
             return self.take(me, holds_lock=holds)
         return None
+
+    def _read(self) -> tuple[LeaseState, datetime]:
+        with read_connection(self.engine) as conn:
+            return _state(conn.execute(sa.select(*_COLUMNS).where(_lease.c.id == 1)).first()), self._now(conn)
+
+    def _abandoned(self, state: LeaseState, now: datetime) -> bool:
+        """Expired for a whole ttl beyond its expiry: whoever holds the lock
+        has had several turns to take the lease and has not. A lease never
+        taken is not: its lock holder may be taking it right now."""
+        return state.expires_at is not None and now > state.expires_at + timedelta(seconds=self.ttl)
 
     def renew(self, me: str, epoch: int) -> bool:
         """Extend the expiry; False: the lease is not (me, epoch) any more
@@ -287,6 +308,23 @@ class AdvisoryLock:
     def held(self) -> bool:
         """Held as far as we know (without asking the server: see :meth:`healthy`)."""
         return self._held
+
+    def evict(self) -> int:
+        """Terminate the other sessions holding this lock (a hung service's);
+        return how many. Needs the right to (the same role, or
+        pg_signal_backend)."""
+        try:
+            with self.engine.connect() as conn:
+                pids = list(conn.execute(sa.text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+                    "AND classid = :high AND objid = :low AND pid <> pg_backend_pid()"),
+                    {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF}).scalars())
+                killed = [conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar_one() for pid in pids]
+                conn.commit()
+        except DBAPIError as exc:
+            log.warning("advisory lock: cannot terminate its holder: %s", " ".join(str(exc.orig).split()))
+            return 0
+        return sum(1 for k in killed if k)
 
     def release(self) -> None:
         if self._conn is not None and self._held:

@@ -110,8 +110,12 @@ class ChangeListener:
                 self._failures = 0
             conn = self._conn
             # (PostgreSQL folds the identical notifications of one transaction into one)
-            async for _ in conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1):
-                return True
+            notified = conn.notifies(timeout=max(0.001, deadline - time.monotonic()), stop_after=1)
+            try:
+                async for _ in notified:
+                    return True
+            finally:
+                await notified.aclose()  # at once: it holds the connection's lock until closed
             await conn.execute("SELECT 1")  # quiet: is the session still there?
             return False
         except (psycopg.Error, OSError, TimeoutError) as exc:

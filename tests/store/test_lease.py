@@ -304,6 +304,40 @@ def test_two_services_contending_at_once_with_the_lock_one_leads_and_a_dead_lead
             lock.release()
 
 
+def test_a_hung_leader_whose_session_still_holds_the_lock_is_evicted_once_its_lease_is_long_expired(pg_engines):
+    first, second = pg_engines
+    clock = Clock()
+    hung_lock, live_lock = AdvisoryLock(first), AdvisoryLock(second)
+    hung, live = LeaseStore(first, ttl=10, clock=clock), LeaseStore(second, ttl=10, clock=clock)
+    try:
+        epoch = hung.contend(ONE, None, hung_lock)
+        assert epoch == 1
+        clock.advance(15)  # it stopped renewing (SIGSTOP): expired, but its session holds the lock
+        assert live.contend(TWO, None, live_lock) is None  # not yet: the lock holder may still take it
+        clock.advance(6)  # expired for more than a whole ttl
+        assert live.contend(TWO, None, live_lock) == epoch + 1
+        assert _lock_holders(first, live_lock.key) != []
+        # the hung one wakes: its lock is gone, so it stands by (and its writes are fenced)
+        assert hung.contend(ONE, epoch, hung_lock) is None
+        assert live.contend(TWO, epoch + 1, live_lock) == epoch + 1
+    finally:
+        hung_lock.release()
+        live_lock.release()
+
+
+def test_a_lock_holder_about_to_take_a_never_taken_lease_is_left_alone(pg_engines):
+    first, second = pg_engines
+    taking, other = AdvisoryLock(first), AdvisoryLock(second)
+    try:
+        assert taking.try_acquire()  # between its look and its take
+        assert LeaseStore(second).contend(TWO, None, other) is None
+        assert taking.healthy()
+        assert LeaseStore(first).contend(ONE, None, taking) == 1
+    finally:
+        taking.release()
+        other.release()
+
+
 def test_contending_without_a_lock_takes_only_an_expired_lease(leases, clock):
     one, two = leases
     epoch = one.contend(ONE, None)
