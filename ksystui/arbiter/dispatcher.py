@@ -1,9 +1,12 @@
 """The dispatcher: admits what the pure rules allow, runs it on the node
 under fenced claims, records everything, and reconciles after a crash.
 
-Every console and every ``submit --wait`` runs one; they are safe together
-because exclusivity lives in the database (a partial unique index over held
-claims), not in any one process.
+The provider service's leader runs one, on a queue fenced by its lease
+(``Queue.fenced``): every other dispatcher is then fenced out, so whatever
+another holds is reconciled at once (``others_fenced``). A ``submit --wait``
+on a box without a service runs one too; several are safe together because
+exclusivity lives in the database (a partial unique index over held claims),
+not in any one process.
 """
 
 from __future__ import annotations
@@ -72,6 +75,7 @@ class Dispatcher:
         orphan_after: float = 30.0,
         on_event: Callable[[DispatchEvent], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        others_fenced: bool = False,
     ):
         self.queue = queue
         self.fleet = fleet
@@ -82,7 +86,11 @@ class Dispatcher:
         self.orphan_after = orphan_after
         self.on_event = on_event
         self.clock = clock
+        # True: this dispatcher's queue is fenced by the service lease it holds, and
+        # every other writer is fenced out: an operation another holds is orphaned
+        self.others_fenced = others_fenced
         self.running: dict[int, asyncio.Task[None]] = {}
+        self.admitted_here: set[int] = set()  # what this dispatcher admitted: its own to settle
         self._wake = asyncio.Event()
 
     # --- the loop --------------------------------------------------------------------
@@ -106,6 +114,15 @@ class Dispatcher:
         for task in list(self.running.values()):
             with contextlib.suppress(Exception):
                 await task
+
+    async def abandon(self) -> None:
+        """Stop at once (the service stepping down or stopping): the commands
+        already sent go on on their nodes, and their operations stay held,
+        for the next leader to judge from the nodes (``reconcile``)."""
+        tasks = list(self.running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def step(self) -> list[int]:
         await self.queue.heartbeat(self.console, self.actor)
@@ -131,6 +148,7 @@ class Dispatcher:
             self._emit(op.id, DispatchKind.ADMITTED, f"fence {fence}")
             task = asyncio.create_task(self._execute(op, fence), name=f"op:{op.id}")
             self.running[op.id] = task
+            self.admitted_here.add(op.id)
             task.add_done_callback(self._forget(op.id))
         return admitted
 
@@ -203,15 +221,23 @@ class Dispatcher:
     def _live_consoles(self, rows: Iterable[ConsoleSeen]) -> set[str]:
         return {d.console_id for d in live_dispatchers(rows)} | {self.console}
 
+    async def _live_holders(self) -> set[str]:
+        """Who may still act on what it holds: nobody when the others are
+        fenced out (even a holder with this one's id: a former term of the
+        same service; what this dispatcher admitted itself is its own),
+        else the consoles seen alive."""
+        if self.others_fenced:
+            return set()
+        return self._live_consoles(await self.queue.dispatchers(alive_within=self.orphan_after))
+
     async def reconcile(self) -> list[int]:
         """Operations held by consoles that are gone: requeue what was never
         sent, and judge what was sent from the node's real state. A move is
         never re-sent; what cannot be told becomes in_doubt for an operator."""
-        rows = await self.queue.dispatchers(alive_within=self.orphan_after)
-        live = self._live_consoles(rows)
+        live = await self._live_holders()
         done: list[int] = []
         for op in await self.queue.active():
-            if op.holder in live or op.id in self.running:
+            if op.holder in live or op.id in self.admitted_here:
                 continue
             if op.node not in self.transports or op.fence is None:  # active rows always carry their fence
                 continue

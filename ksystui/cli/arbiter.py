@@ -1,6 +1,8 @@
 """The arbiter's verbs, for scripts and cron: ``submit``, ``queue``,
-``cancel``, ``raise``, ``resolve`` and ``arbiter``. They go through the same
-composition root, queue and dispatcher as the console.
+``cancel``, ``raise``, ``resolve`` (and ``arbiter``, the provider service's
+former name). They go through the same composition root and queue as the
+console; the provider service (``ksystui serve``) dispatches, and ``submit
+--wait`` dispatches itself only while no service leads.
 
 A tenant scope (``--tenant``) limits each to that tenant's operations: an
 operation of another tenant is, to a scoped caller, no operation at all.
@@ -32,8 +34,8 @@ from ksystui.core.operations import OP_WORDS
 from ksystui.core.opstate import OpState
 
 if TYPE_CHECKING:
-    from ksystui.arbiter.dispatcher import DispatchEvent
     from ksystui.bootstrap import Runtime
+    from ksystui.store.queue_async import AsyncQueue
 
 # how `submit --wait` exits: scripts tell an operation in doubt from one that failed
 EXIT = {OpState.SUCCEEDED: 0, OpState.FAILED: 1, OpState.IN_DOUBT: 3, OpState.CANCELLED: 4}
@@ -117,25 +119,56 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
               + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
         if wait:
             return await follow(rt, row.id, out)
+        leader = await service_leader(queue)
         alive = live_dispatchers(await queue.dispatchers(alive_within=DISPATCHER_ALIVE))
-        if alive:
+        if leader is not None:
+            print(f"the provider service ({leader}) will run it when its turn comes", file=out)
+        elif alive:
             print(f"a dispatcher is running ({alive[0].console_id}); it will run when its turn comes", file=out)
         else:
-            print("warning: no dispatcher is running: start `ksystui arbiter` or a console, "
+            print("warning: no dispatcher is running (no provider service leads): start `ksystui serve`, "
                   "or submit with --wait", file=sys.stderr)
         return 0
 
     run_arbiter_verb(opts, body, tick=FOLLOW_TICK)
 
 
+async def service_leader(queue: AsyncQueue) -> str | None:
+    """The provider service member that leads on this database, or None."""
+    from ksystui.service.status import live_leader
+    from ksystui.store.lease import AsyncLeaseStore
+
+    lease = AsyncLeaseStore(queue.queue.engine)
+    return live_leader(await lease.state(), await lease.now())
+
+
 async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
-    """Dispatch (safely, alongside any other dispatcher) and print the
-    operation's progress until it ends; its outcome is the exit status."""
+    """Print the operation's progress until it ends; its outcome is the exit
+    status. The provider service dispatches it when one leads; while none
+    does, this process dispatches (safely, alongside any other dispatcher),
+    its writes fenced off the moment a service takes the lease."""
+    from ksystui.arbiter.dispatcher import Dispatcher
+    from ksystui.store.lease import LeaseStore
+
     ops = rt.required_operations()
-    task = asyncio.create_task(ops.dispatcher.run())
+    guard = LeaseStore(ops.queue.queue.engine).no_leader_guard()
+    dispatcher = Dispatcher(ops.queue.fenced(guard), rt.fleet, {n: m.transport for n, m in rt.fleet.monitors.items()},
+                            rt.actor, tick=FOLLOW_TICK)
+    task: asyncio.Task[None] | None = None
+    followed: str | None = None
     shown = 0
     try:
         while True:
+            leader = await service_leader(ops.queue)
+            if leader is not None:
+                if leader != followed:
+                    print(f"the provider service ({leader}) dispatches it", file=out, flush=True)
+                    followed = leader
+                if task is not None:  # a service took over: it admits from now on (a command
+                    task.cancel()     # already sent here ends here, and the service records it)
+                    task = None
+            elif task is None:
+                task = asyncio.create_task(dispatcher.run())
             op = await ops.queue.get(op_id)
             assert op is not None  # operations are never deleted
             lines = await ops.queue.progress(op_id)
@@ -147,10 +180,11 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
                 return EXIT[op.state]
             await asyncio.sleep(FOLLOW_TICK)
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await ops.dispatcher.stop()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await dispatcher.stop()
 
 
 @click.command()
@@ -258,19 +292,9 @@ def resolve(op_id: int, state: str, reason: str, opts: GlobalOptions) -> None:
 @click.command()
 @takes_global_options(refuses={**CHANGES, "tenant": NO_TENANT_SCOPE + ": it dispatches every tenant's operations"})
 def arbiter(opts: GlobalOptions) -> None:
-    """Run the dispatcher headless (for a service manager)."""
+    """The provider service under its former name (see `ksystui serve`)."""
+    from ksystui.cli.serve import serve_verb
+    from ksystui.service.status import DEFAULT_TTL
 
-    def say(e: DispatchEvent) -> None:
-        print(f"#{e.op_id} {e.kind} {e.text}".rstrip(), file=sys.stdout, flush=True)
-
-    async def body(rt: Runtime, out: TextIO) -> int:
-        dispatcher = rt.required_operations().dispatcher
-        print(f"arbiter {rt.actor.console} dispatching (Ctrl-C to stop; running operations finish first)",
-              file=out, flush=True)
-        try:
-            await dispatcher.run()
-        except asyncio.CancelledError:
-            await dispatcher.stop()
-        return 0
-
-    run_arbiter_verb(opts, body, on_event=say)
+    serve_verb(opts, DEFAULT_TTL, note="ksystui arbiter: the headless dispatcher is the provider service now: "
+                                       "running `ksystui serve`")

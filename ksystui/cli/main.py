@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ksystui import __version__
-from ksystui.cli import arbiter, audit, console, db, schedule, sim, status
+from ksystui.cli import arbiter, audit, console, db, schedule, serve, sim, status
 from ksystui.cli.options import GlobalOptions, global_option_decorators
 
 
@@ -39,7 +39,7 @@ def cli(ctx: click.Context, config: Path | None, tenant: str | None, readonly: b
 
 for command in (console.demo, sim.sim, sim.parse, status.status, status.config, arbiter.submit, arbiter.queue,
                 arbiter.cancel, arbiter.raise_, arbiter.resolve, arbiter.arbiter, audit.audit, schedule.schedule,
-                sim.scenario, db.db):
+                sim.scenario, db.db, serve.serve, serve.service):
     cli.add_command(command)
 
 
