@@ -3,6 +3,11 @@ running parts — store and queue, fleet, dispatcher, arbiter port — and the
 console app on top. The console, the demo, the arbiter verbs, ``status``
 and ``config check`` all start here; nothing else wires these parts.
 
+A console is a client of the database (``client_runtime``): the provider
+service (``ksystui serve``) polls the nodes and dispatches; the console
+builds no fleet, no transport and no dispatcher, and reads no node
+credential.
+
 A database that cannot be opened is, depending on who asks, a warning
 (the console still watches, ``status`` still reports) or the end
 (``ksystui submit`` has nowhere to queue): the caller says which.
@@ -32,7 +37,9 @@ from ksystui.fleet.fleet import Fleet
 from ksystui.store.audit_log import current_actor
 
 if TYPE_CHECKING:  # the UI and the store load only in the processes that use them
+    from ksystui.client.source import DatabaseSource
     from ksystui.store import AsyncStore
+    from ksystui.store.feed import AsyncFeed
     from ksystui.store.queue_async import AsyncQueue
     from ksystui.ui.app import ControlRoomApp
 
@@ -44,8 +51,7 @@ class StartupError(Exception):
 class Need(Enum):
     """How much a process needs the operations queue."""
 
-    NONE = "none"  # status: reads nodes only
-    WANTED = "wanted"  # the console: without it, it only watches
+    NONE = "none"  # status --direct: reads nodes only
     REQUIRED = "required"  # the arbiter verbs: nothing to do without it
 
 
@@ -129,7 +135,7 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
     dispatcher and arbiter port for ``loaded``; closed again on exit. The
     dispatcher is built, not started: the console and the verbs decide."""
     cfg = loaded.config
-    opened_queue = await _open_queue(cfg, queue, err)  # first: when it is required, nothing else is opened
+    opened_queue = await _open_queue(cfg, queue)  # first: when it is required, nothing else is opened
     store = await _open_store(cfg, err) if record else None
     try:
         fleet = build_fleet(cfg, store)
@@ -167,7 +173,7 @@ async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
         return None
 
 
-async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None:
+async def _open_queue(cfg: Config, need: Need) -> AsyncQueue | None:
     if need is Need.NONE:
         return None
     from ksystui.store.queue_async import AsyncQueue
@@ -175,10 +181,7 @@ async def _open_queue(cfg: Config, need: Need, err: TextIO) -> AsyncQueue | None
     try:
         return await AsyncQueue.open(database_url(cfg.database))
     except Exception as exc:
-        if need is Need.REQUIRED:
-            raise StartupError(f"database unavailable: {exc}") from None
-        print(f"warning: database unavailable: watching only, no operations can be queued: {exc}", file=err)
-        return None
+        raise StartupError(f"database unavailable: {exc}") from None
 
 
 async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config, err: TextIO) -> None:
@@ -193,19 +196,89 @@ async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config
         await queue.close()
 
 
-def console_app(rt: Runtime, *, scope: str | None, readonly: bool, theme: str | None,
+@dataclass
+class ClientRuntime:
+    """What a console runs on: the database the provider service writes,
+    read through a ``DatabaseSource``, and the arbiter port it writes
+    through (queue, cancel, raise, acknowledge). No fleet, no transport, no
+    dispatcher, no node credential."""
+
+    loaded: LoadedConfig
+    actor: Actor
+    feed: AsyncFeed
+    queue: AsyncQueue
+    source: DatabaseSource
+    port: ArbiterPort
+    tenants: list[TenantInfo] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        return self.loaded.config
+
+    @property
+    def arbiter(self) -> ArbiterPort:
+        return self.port
+
+
+def node_places(cfg: Config) -> list[tuple[str, str, str, float]]:
+    """(node, tenant, flavour, poll interval) of every configured node: all a
+    console knows of a node besides what the service wrote of it."""
+    return [(n.name, t.name, n.flavour, n.poll_interval or cfg.poll.interval) for t, n in cfg.nodes()]
+
+
+@contextlib.asynccontextmanager
+async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None = None, readonly: bool = False,
+                         poll_seconds: float = 0.5) -> AsyncIterator[ClientRuntime]:
+    """The console's parts over the configured database (``StartupError``
+    when it cannot be opened: a console has nothing else to show)."""
+    from ksystui.client.follow import ChangeWaiter
+    from ksystui.client.source import DatabaseSource, NodePlace
+    from ksystui.core.model import Flavour
+    from ksystui.store.feed import AsyncFeed
+    from ksystui.store.lease import AsyncLeaseStore, LeaseStore
+    from ksystui.store.notify import listener_for
+    from ksystui.store.queue import Queue
+    from ksystui.store.queue_async import AsyncQueue
+
+    check_scope(loaded, scope)
+    cfg = loaded.config
+    url = database_url(cfg.database)
+    try:
+        feed = await AsyncFeed.open(url)
+    except Exception as exc:
+        raise StartupError(f"database unavailable: the console reads the provider service's data from it: {exc}"
+                           ) from None
+    engine = feed.feed.engine
+    queue = AsyncQueue(Queue(engine))
+    waiter = ChangeWaiter((lambda: listener_for(engine.url)) if engine.dialect.name == "postgresql" else None,
+                          poll_seconds=poll_seconds)
+    places = [NodePlace(n, t, Flavour(f), i) for n, t, f, i in node_places(cfg)]
+    source = DatabaseSource(feed, places, scope=scope, waiter=waiter, lease=AsyncLeaseStore(LeaseStore(engine)))
+    try:
+        await source.open()
+        tenants = tenant_infos(cfg)
+        actor = current_actor(console_id())
+        port = ArbiterPort(queue, source, actor, {t.name: t.priority for t in tenants}, feed=feed,
+                           readonly=readonly, scope=scope)
+        yield ClientRuntime(loaded, actor, feed, queue, source, port, tenants)
+    finally:
+        await source.stop()
+        await feed.close()
+
+
+def console_app(rt: ClientRuntime, *, scope: str | None, readonly: bool, theme: str | None,
                 greeting: str | None = None) -> ControlRoomApp:
-    """The control room over this runtime. Read-only, it still gets the
-    arbiter port: it shows the queue and the audit trail and starts nothing
-    (the app refuses every operation, and the console runs no dispatcher)."""
+    """The control room over this client runtime. Read-only, it still gets
+    the arbiter port: it shows the queue, the audit trail and the alerts and
+    changes nothing (the app refuses every write, and so does the port)."""
     from ksystui.ui.actions import KeymapError
     from ksystui.ui.app import ControlRoomApp
 
     check_scope(rt.loaded, scope)
     ui = rt.config.ui
     try:
-        return ControlRoomApp(rt.fleet, rt.tenants, scope=scope, readonly=readonly, theme=theme or ui.theme,
-                              keys=ui.keys, bell=ui.bell, arbiter=rt.arbiter, greeting=greeting)
+        return ControlRoomApp(rt.source, rt.tenants, scope=scope, readonly=readonly, theme=theme or ui.theme,
+                              keys=ui.keys, bell=ui.bell, arbiter=rt.port, shared=rt.source, greeting=greeting)
     except KeymapError as exc:
         raise StartupError(str(exc)) from None
 
@@ -220,11 +293,18 @@ class Demo:
 
     @property
     def attach(self) -> str:
-        """How to attach more consoles to this demo (they share its queue)."""
+        """How to attach more consoles to this demo (they share its provider
+        service: its snapshots, its alerts, its queue)."""
         path = self.loaded.path
         return (f"Simulator admin endpoint: {self.admin_url}\n"
                 f"Attach a second console:   ksystui --config {path}\n"
-                f"Attach a read-only one:    ksystui --readonly --config {path}")
+                f"Attach a read-only one:    ksystui --readonly --config {path}\n"
+                f"Provider service log:      {self.service_log}")
+
+    @property
+    def service_log(self) -> Path:
+        """Where the demo's in-process service logs (the terminal is the console's)."""
+        return self.loaded.path.parent / "service.log"
 
 
 @contextlib.asynccontextmanager
@@ -247,3 +327,21 @@ async def demo_configuration(scenario: Path | None, speed: float, *, poll_interv
             cfg = loaded.config
             cfg = cfg.model_copy(update={"poll": cfg.poll.model_copy(update={"interval": poll_interval})})
             yield Demo(LoadedConfig(cfg, loaded.path, loaded.warnings), runner.admin_url)
+
+
+@contextlib.asynccontextmanager
+async def demo_service(demo: Demo) -> AsyncIterator[None]:
+    """The provider service (``ksystui serve``) in this process, on the
+    demo's database, leading before the block runs (so the console opens on
+    live data); its log goes to ``demo.service_log``."""
+    from ksystui.service.logs import log_to, stop_logging
+    from ksystui.service.serve import Service
+
+    with demo.service_log.open("a", encoding="utf-8") as log:
+        handler = log_to(log)
+        try:
+            async with Service(demo.loaded.config) as service:
+                await service.leading.wait()
+                yield
+        finally:
+            stop_logging(handler)

@@ -1,10 +1,13 @@
 """What the console may do with the arbiter. The UI holds one of these and
-never touches the queue's database itself."""
+never touches the queue's database itself. Every write (submit, cancel,
+raise, acknowledge) is audited by the store; a read-only console's port
+refuses them all, whatever its screen lets through."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.ports import FleetReader, Waker
@@ -22,20 +25,39 @@ from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.store.queue_async import AsyncQueue
 
+if TYPE_CHECKING:
+    from ksystui.store.feed import AsyncFeed
+
+
+class ReadOnlyConsole(SubmitError):
+    """A write asked of a read-only console's port."""
+
+    def __init__(self) -> None:
+        super().__init__("read-only mode: this console changes nothing")
+
 
 class ArbiterPort:
     """The console's calls: preview and submit an operation, read the queue
     and the audit trail, cancel or raise a waiting request."""
 
     def __init__(self, queue: AsyncQueue, fleet: FleetReader, actor: Actor, priorities: Mapping[str, int],
-                 dispatcher: Waker | None = None):
+                 dispatcher: Waker | None = None, *, feed: AsyncFeed | None = None, readonly: bool = False,
+                 scope: str | None = None):
         self.queue = queue
         self.fleet = fleet
         self.actor = actor
         self.priorities = priorities
         self.dispatcher = dispatcher
+        self.feed = feed  # the shared alerts (None: nothing to acknowledge)
+        self.readonly = readonly
+        self.scope = scope  # a console started for one tenant: whatever it is asked, only that tenant's
+
+    def _writable(self) -> None:
+        if self.readonly:
+            raise ReadOnlyConsole()
 
     async def preview(self, node: str, op: Op, *, scope: str | None = None) -> Preview:
+        scope = self.scope or scope
         planned = await plan_for(self.fleet, node, op, confirmed=True)
         if scope is not None and planned.tenant != scope:
             raise SubmitError("no such node in this console")
@@ -64,6 +86,7 @@ class ArbiterPort:
                        planned.op is Op.MOVE_UNPLANNED)
 
     async def submit(self, preview: Preview, typed: str | None = None) -> int:
+        self._writable()
         if preview.needs_typed_confirmation and typed != preview.planned.tenant:
             raise SubmitError(f"type the tenant's name ({preview.planned.tenant}) to confirm an unplanned move")
         row = await submit(self.queue, self.fleet, preview.planned, priority=preview.priority, actor=self.actor,
@@ -73,22 +96,34 @@ class ArbiterPort:
         return row.id
 
     async def lines(self, scope: str | None = None) -> list[QueueLine]:
-        return await queue_lines(self.queue, tenant=scope)
+        return await queue_lines(self.queue, tenant=self.scope or scope)
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
-        ops = await self.queue.operations(tenant=scope)
+        ops = await self.queue.operations(tenant=self.scope or scope)
         return [f"#{o.id} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 
     async def audit(self, scope: str | None, limit: int) -> list[AuditLine]:
         """The newest records, newest first; scoped: that tenant's only."""
-        return [audit_line(e) for e in await self.queue.recent_audit(limit, scope)]
+        return [audit_line(e) for e in await self.queue.recent_audit(limit, self.scope or scope)]
 
     async def audit_status(self, scope: str | None = None) -> str:
-        return chain_status(await self.queue.verify_audit(), scoped=scope is not None)
+        return chain_status(await self.queue.verify_audit(), scoped=(self.scope or scope) is not None)
 
     async def cancel(self, op_id: int, reason: str) -> bool:
+        self._writable()
         return await self.queue.cancel(op_id, self.actor, reason)
 
     async def raise_priority(self, op_id: int, reason: str) -> bool:
+        self._writable()
         return await self.queue.raise_priority(op_id, self.actor, reason)
+
+    async def acknowledge(self, alert_id: int, reason: str, *, scope: str | None = None) -> bool:
+        """Acknowledge a shared alert with a written reason (audited; every
+        console shows who); a scoped console only its tenant's alerts."""
+        self._writable()
+        if self.feed is None:
+            raise SubmitError("this console has no alert records to acknowledge")
+        if not reason.strip():
+            raise SubmitError("a written reason is required")
+        return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=self.scope or scope)

@@ -1,5 +1,6 @@
-"""The control room: ``ksystui`` (the configured fleet) and ``ksystui demo``
-(the simulator embedded, the same console on it over SSH and REST)."""
+"""The control room: ``ksystui`` (a console on the provider service's
+database) and ``ksystui demo`` (the simulator embedded, the provider service
+in-process on it, and a console on the service's database)."""
 
 from __future__ import annotations
 
@@ -30,11 +31,12 @@ def open_console(opts: GlobalOptions) -> None:
               help="simulated time speed-up")
 @takes_global_options(refuses={"config": "the demo configures itself from the simulator it starts"})
 def demo(scenario: Path | None, speed: float, opts: GlobalOptions) -> None:
-    """Start the simulator with the seed scenario and the console on it."""
-    from ksystui.bootstrap import demo_configuration
+    """Start the simulator with the seed scenario, the provider service on
+    it (in this process, on SQLite) and a console on the service's database."""
+    from ksystui.bootstrap import demo_configuration, demo_service
 
     async def on_demo() -> int:
-        async with demo_configuration(scenario, speed) as run:
+        async with demo_configuration(scenario, speed) as run, demo_service(run):
             # said in the console (the terminal is the console's while it runs) and on stderr,
             # which the terminal shows again once the demo ends
             print(f"ksystui demo\n{run.attach}", file=sys.stderr, flush=True)
@@ -57,24 +59,12 @@ def _run(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
 
 
 async def _console_on(loaded: LoadedConfig, opts: GlobalOptions, greeting: str | None = None) -> int:
-    """The console over the runtime built from ``loaded``; with a database
-    it also dispatches (every running console does, safely: exclusivity
-    lives in the database), unless it is read-only."""
-    from ksystui.bootstrap import Need, console_app, runtime
+    """The console over the database ``loaded`` names: a client of the
+    provider service, which polls the nodes and dispatches (the console
+    does neither, and needs no node credential)."""
+    from ksystui.bootstrap import client_runtime, console_app
 
-    err = sys.stderr
-    async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:
+    async with client_runtime(loaded, sys.stderr, scope=opts.tenant, readonly=opts.readonly) as rt:
         app = console_app(rt, scope=opts.tenant, readonly=opts.readonly, theme=opts.theme, greeting=greeting)
-        dispatcher = None if opts.readonly else rt.dispatcher
-        dispatching = asyncio.create_task(dispatcher.run()) if dispatcher is not None else None
-        try:
-            await app.run_async()
-        finally:
-            if dispatcher is not None and dispatching is not None:
-                dispatching.cancel()
-                await asyncio.gather(dispatching, return_exceptions=True)
-                if dispatcher.running:
-                    print(f"waiting for {len(dispatcher.running)} running operation(s) to finish "
-                          "(they go on on the node regardless)...", flush=True)
-                await dispatcher.stop()
+        await app.run_async()
     return app.return_code or 0

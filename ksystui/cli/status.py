@@ -1,6 +1,10 @@
 """``ksystui status`` and ``ksystui config check``: one-shot reports for
 people, cron and monitoring systems. Neither changes anything, so
-``--readonly`` is honoured as it stands."""
+``--readonly`` is honoured as it stands.
+
+``status`` reports what the provider service last read (its snapshots in
+the database) when a service leads; ``--direct``, or no service running,
+reads the nodes themselves as before (the latter said on stderr)."""
 
 from __future__ import annotations
 
@@ -16,17 +20,20 @@ import click
 from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_global_options
 
 if TYPE_CHECKING:
-    from ksystui.config import NodeConfig
+    from ksystui.config import LoadedConfig, NodeConfig
+    from ksystui.core.snapshot import NodeSnapshot
 
 EXIT_OK, EXIT_UNREACHABLE = 0, 1
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--direct", is_flag=True,
+              help="read the nodes themselves, not the provider service's data (for a box without a service)")
 @takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
-def status(as_json: bool, opts: GlobalOptions) -> None:
+def status(as_json: bool, direct: bool, opts: GlobalOptions) -> None:
     """One-shot report of every tenant's KSYS nodes (exit 1 if any unreachable)."""
-    run_verb(lambda: run_status(opts.config, as_json, opts.tenant, sys.stdout, sys.stderr))
+    run_verb(lambda: run_status(opts.config, as_json, opts.tenant, sys.stdout, sys.stderr, direct=direct))
 
 
 @click.group()
@@ -41,23 +48,63 @@ def check(opts: GlobalOptions) -> None:
     run_verb(lambda: run_config_check(opts.config, sys.stdout, sys.stderr, tenant=opts.tenant))
 
 
-async def run_status(config: Path | None, as_json: bool, tenant: str | None, out: TextIO, err: TextIO) -> int:
-    """Read every node (of ``tenant``) once, record it, report it."""
-    from ksystui.bootstrap import check_scope, load, runtime
+async def run_status(config: Path | None, as_json: bool, tenant: str | None, out: TextIO, err: TextIO, *,
+                     direct: bool = False) -> int:
+    """Report every node (of ``tenant``): as the provider service last read
+    it, or read now (``direct``, or no service leads)."""
+    from ksystui.bootstrap import check_scope, load, tenant_infos
     from ksystui.core.status import build_status, render_text, to_json
 
     loaded = load(config, err)
     check_scope(loaded, tenant)
-    async with runtime(loaded, err, record=True) as rt:
-        # every node, even scoped: a shared host says how many other tenants use it
-        await rt.fleet.refresh_all()
-        report = build_status(rt.fleet.snapshots, rt.tenants, datetime.now(UTC), scope=tenant)
+    # every node, even scoped: a shared host says how many other tenants use it
+    snapshots = None if direct else await _service_snapshots(loaded, err)
+    if snapshots is None:
+        snapshots = await _read_nodes(loaded, err)
+    report = build_status(snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant)
     if as_json:
         json.dump(to_json(report), out, indent=2)
         out.write("\n")
     else:
         out.write(render_text(report))
     return EXIT_UNREACHABLE if report.unreachable else EXIT_OK
+
+
+async def _service_snapshots(loaded: LoadedConfig, err: TextIO) -> dict[str, NodeSnapshot] | None:
+    """The snapshots the provider service wrote, when one leads; None (said
+    on ``err``) when none does or the database cannot be read."""
+    from ksystui.bootstrap import node_places
+    from ksystui.client.follow import service_leads
+    from ksystui.config import database_url
+    from ksystui.core.model import Flavour
+    from ksystui.core.snapshot import NodeSnapshot
+    from ksystui.store.feed import AsyncFeed
+    from ksystui.store.lease import AsyncLeaseStore, LeaseStore
+
+    try:
+        feed = await AsyncFeed.open(database_url(loaded.config.database))
+    except Exception as exc:
+        print(f"note: the database cannot be read ({exc}): reading the nodes directly", file=err)
+        return None
+    try:
+        if not service_leads(await AsyncLeaseStore(LeaseStore(feed.feed.engine)).state(), datetime.now(UTC)):
+            print("note: no provider service is running on this database (`ksystui serve`): "
+                  "reading the nodes directly", file=err)
+            return None
+        stored = await feed.snapshots()
+    finally:
+        await asyncio.to_thread(feed.feed.engine.dispose)
+    return {node: stored.get(node) or NodeSnapshot(node, tenant, Flavour(flavour), interval)
+            for node, tenant, flavour, interval in node_places(loaded.config)}
+
+
+async def _read_nodes(loaded: LoadedConfig, err: TextIO) -> dict[str, NodeSnapshot]:
+    """Every node read once now (and recorded), the way a box without a service reports."""
+    from ksystui.bootstrap import runtime
+
+    async with runtime(loaded, err, record=True) as rt:
+        await rt.fleet.refresh_all()
+        return dict(rt.fleet.snapshots)
 
 
 async def run_config_check(config: Path | None, out: TextIO, err: TextIO, *, tenant: str | None = None) -> int:

@@ -14,18 +14,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.snapshot import Freshness, NodeSnapshot
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.core.viewdefs import (
     VIEW_DEFS,
     FleetRowContext,
     FleetWide,
+    FromAlerts,
     NodeRowContext,
     OneTenant,
     PerNode,
     ViewDef,
 )
-from ksystui.core.views import RowKey, ViewRow, open_alerts
+from ksystui.core.views import RowKey, ViewRow, open_alert_counts
 
 NodeState = tuple[str, Freshness, str | None]  # (node, freshness, why it is not fresh)
 
@@ -80,11 +82,15 @@ class FleetView:
         self.views = {v.name: v for v in views}
         self.per_node = [v for v in self.views.values() if isinstance(v.source, PerNode)]
         self.fleet_wide = [v for v in self.views.values() if isinstance(v.source, FleetWide)]
+        self.alert_views = [v for v in self.views.values() if isinstance(v.source, FromAlerts)]
         self.snapshots: dict[str, NodeSnapshot] = {}
-        self.rows: dict[str, dict[RowKey, ViewRow]] = {v.name: {} for v in (*self.per_node, *self.fleet_wide)}
+        self.rows: dict[str, dict[RowKey, ViewRow]] = {
+            v.name: {} for v in (*self.per_node, *self.fleet_wide, *self.alert_views)}
         self._node_keys: dict[tuple[str, str], set[RowKey]] = {}
         self.changed_at: dict[RowKey, datetime] = {}
-        self.acknowledged: set[str] = set()
+        # the shared alert records (newest first), and who acknowledged each acknowledged one
+        self.alerts: tuple[AlertRecord, ...] = ()
+        self.acknowledged: dict[str, str] = {}
         self._freshness: dict[str, Freshness] = {}
 
     # --- scope ------------------------------------------------------------------
@@ -105,6 +111,7 @@ class FleetView:
         for snap in list(self.snapshots.values()):
             self._rebuild_node(snap, self.clock())
         self._rebuild_fleet_wide(self.clock())
+        self._rebuild_alerts()
 
     # --- updates ------------------------------------------------------------------
     def update(self, snap: NodeSnapshot) -> Changes:
@@ -132,17 +139,32 @@ class FleetView:
         _merge(out, self._rebuild_fleet_wide(now))
         return out
 
-    def acknowledge(self, identity: str) -> Changes:
-        self.acknowledged.add(identity)
-        node = identity.split(":", 1)[0]
-        snap = self.snapshots.get(node)
-        if snap is None:
-            return {}
-        return self._rebuild_around(snap, self.clock())
+    def set_alerts(self, records: Iterable[AlertRecord]) -> Changes:
+        """The alert records as the database holds them now: the alerts view,
+        the overview's counts and the events' acknowledgements follow."""
+        before = self.acknowledged
+        where = {a.identity: a.node for a in self.alerts}
+        self.alerts = tuple(records)
+        where.update((a.identity, a.node) for a in self.alerts)
+        self.acknowledged = {a.identity: a.acked_by or "?" for a in self.alerts if a.acknowledged}
+        moved = {i for i in before.keys() | self.acknowledged.keys() if before.get(i) != self.acknowledged.get(i)}
+        now = self.clock()
+        out: Changes = {}
+        for node in sorted({where[i] for i in moved if i in where}):
+            snap = self.snapshots.get(node)
+            if snap is not None:
+                _merge(out, self._rebuild_node(snap, now))
+        _merge(out, self._rebuild_fleet_wide(now))
+        _merge(out, self._rebuild_alerts())
+        return out
+
+    def alert(self, identity: str) -> AlertRecord | None:
+        """The alert record of an event (None: it raised no alert)."""
+        return next((a for a in self.alerts if a.identity == identity), None)
 
     def open_critical(self) -> dict[str, int]:
-        counts = {name: len(open_alerts(snap, self.acknowledged)) for name, snap in self.snapshots.items()}
-        return {name: n for name, n in counts.items() if n}
+        """Per node, its open alerts (unacknowledged shared records)."""
+        return open_alert_counts(self.alerts, self.scope)
 
     # --- rows ------------------------------------------------------------------------
     def rows_of(self, view: str) -> list[ViewRow]:
@@ -175,7 +197,7 @@ class FleetView:
         return {k: v for k, v in out.items() if v}
 
     def _rebuild_node(self, snap: NodeSnapshot, now: datetime) -> Changes:
-        ctx = NodeRowContext(now, self.changed_at, frozenset(self.acknowledged))
+        ctx = NodeRowContext(now, self.changed_at, dict(self.acknowledged))
         out: Changes = {}
         for view in self.per_node:
             assert isinstance(view.source, PerNode)
@@ -191,6 +213,13 @@ class FleetView:
         for view in self.fleet_wide:
             assert isinstance(view.source, FleetWide)
             out[view.name] = _diff(self.rows[view.name], view.source.build(ctx), None)
+        return out
+
+    def _rebuild_alerts(self) -> Changes:
+        out: Changes = {}
+        for view in self.alert_views:
+            assert isinstance(view.source, FromAlerts)
+            out[view.name] = _diff(self.rows[view.name], view.source.build(self.alerts, self.scope), None)
         return out
 
     # --- what the header shows ----------------------------------------------------------

@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.details import Pairs, node_pairs, object_pairs
 from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot
@@ -80,7 +81,7 @@ class Capability(Enum):
 class NodeRowContext:
     now: datetime
     changed_at: Mapping[RowKey, datetime]  # when a VM last changed state, as the console saw it
-    acknowledged: frozenset[str]  # event identities the operator acknowledged
+    acknowledged: Mapping[str, str]  # identity of each acknowledged alert -> who acknowledged it
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class FleetRowContext:
     tenants: Sequence[TenantInfo]
     now: datetime
     scope: str | None
-    open_critical: Mapping[str, int]  # node -> unacknowledged critical events
+    open_critical: Mapping[str, int]  # node -> open (unacknowledged) alerts
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,15 @@ class FromArbiter:
     """Rows read from the arbiter (the queue's database) with the console's scope."""
 
 
-Source = PerNode | FleetWide | OneTenant | FromArbiter
+@dataclass(frozen=True)
+class FromAlerts:
+    """Rows built from the shared alert records (newest first) and the scope;
+    rebuilt when the records change, not on every poll."""
+
+    build: Callable[[Sequence[AlertRecord], str | None], list[ViewRow]]
+
+
+Source = PerNode | FleetWide | OneTenant | FromArbiter | FromAlerts
 
 
 # --- what Enter on a row opens ------------------------------------------------------
@@ -207,6 +216,8 @@ def to_vm(row: ViewRow) -> DrillTarget | None:
 
 
 def to_event(row: ViewRow) -> DrillTarget | None:
+    if isinstance(row.data, AlertRecord):
+        return OpenDetail(f"Event {row.data.event}", tuple(_where(row) + object_pairs(row.data)))
     name = row.data.name if isinstance(row.data, KsysEvent) else "?"
     return OpenDetail(f"Event {name}", tuple(_where(row) + object_pairs(row.data)))
 
@@ -276,10 +287,12 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         hint="who did what, when and why (hash-chained)"),
     ViewDef("alerts", "Alerts", (
         text("tenant", "TENANT"), text("node", "NODE"), text("time", "TIME"), text("event", "EVENT"),
-        text("resource", "RESOURCE"), text("description", "DESCRIPTION"), text("recovery", "RECOVERY")),
-        PerNode(lambda s, c: alert_rows(s, c.acknowledged)),
-        key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
-        default_sort=("time", True), hint="open critical events, newest first, with the recovery proposed"),
+        text("resource", "RESOURCE"), text("description", "DESCRIPTION"), text("recovery", "RECOVERY"),
+        text("acked_by", "ACKED BY"), text("acked_at", "ACKED AT"), text("reason", "WHY")),
+        FromAlerts(alert_rows),
+        key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event,
+        default_sort=("time", True),
+        hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them"),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         text("detail", "DETAIL")),

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core.age import format_age
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.events import event_def, is_critical
 from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_LABEL
-from ksystui.core.recovery import proposed_recovery
 from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
 from ksystui.core.status import replication_health
 from ksystui.core.tenants import TenantInfo
@@ -139,43 +138,58 @@ def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
 
 def _when(e: KsysEvent) -> str:
     """An event's time as a cell: ``2026-11-23 03:00:00``."""
-    return (e.time or "?").replace("T", " ").rstrip("Z")
+    return event_time_cell(e.time)
 
 
-def open_alerts(snap: NodeSnapshot, acknowledged: AbstractSet[str]) -> list[tuple[str, KsysEvent]]:
-    """(identity, event) of one node's open alerts: its critical events
-    nobody acknowledged yet (what the overview counts and `:alerts` lists)."""
-    return [(ident, e) for e in snap.events
-            if is_critical(e) and (ident := event_identity(snap.node, e)) not in acknowledged]
+def event_time_cell(time: str | None) -> str:
+    """A time as the node printed it, as a cell: ``2026-11-23 03:00:00``."""
+    return (time or "?").replace("T", " ").rstrip("Z")
 
 
-def event_rows(snap: NodeSnapshot, acknowledged: AbstractSet[str] = frozenset()) -> list[ViewRow]:
+def open_alert_counts(alerts: Iterable[AlertRecord], scope: str | None = None) -> dict[str, int]:
+    """Per node, its alerts nobody acknowledged yet (what the overview counts)."""
+    counts: Counter[str] = Counter(a.node for a in alerts
+                                   if not a.acknowledged and (scope is None or a.tenant == scope))
+    return dict(counts)
+
+
+def event_rows(snap: NodeSnapshot, acknowledged: Mapping[str, str] | None = None) -> list[ViewRow]:
+    """One node's events; ``acknowledged`` maps the identity of each
+    acknowledged alert to who acknowledged it (the ACK column says who)."""
+    acked_by = acknowledged or {}
     rows: list[ViewRow] = []
     for e in snap.events:
         ident = event_identity(snap.node, e)
         d = event_def(e.name)
         severity = "critical" if is_critical(e) else (e.type or d.type)
-        acked = ident in acknowledged
+        who = acked_by.get(ident)
         rows.append(ViewRow(
             ("event", ident),
             (_when(e), snap.tenant, snap.node, severity, e.name,
-             e.resource or "-", e.description or d.description, "yes" if acked else "-"),
-            "alert" if severity == "critical" and not acked else None, snap.tenant, snap.node, e,
+             e.resource or "-", e.description or d.description, who or "-"),
+            "alert" if severity == "critical" and who is None else None, snap.tenant, snap.node, e,
         ))
     return rows
 
 
-def alert_rows(snap: NodeSnapshot, acknowledged: AbstractSet[str] = frozenset()) -> list[ViewRow]:
-    """One node's open alerts, with the recovery the core proposes for each
-    (the `:alerts` view is the union over the nodes in scope)."""
+def _stamp(when: datetime | None) -> str:
+    return "-" if when is None else when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def alert_rows(alerts: Iterable[AlertRecord], scope: str | None = None) -> list[ViewRow]:
+    """The shared alert records in scope, each with the recovery the core
+    proposes and, once acknowledged, who did it, when and why (the same in
+    every console: they are rows of the database, not a console's memory)."""
     rows: list[ViewRow] = []
-    for ident, e in open_alerts(snap, acknowledged):
-        recovery = proposed_recovery(e.name)
+    for a in alerts:
+        if scope is not None and a.tenant != scope:
+            continue
         rows.append(ViewRow(
-            ("alert", ident),
-            (snap.tenant, snap.node, _when(e), e.name, e.resource or "-",
-             e.description or event_def(e.name).description, OP_LABEL[recovery] if recovery else "-"),
-            "alert", snap.tenant, snap.node, e,
+            ("alert", a.identity),
+            (a.tenant, a.node, event_time_cell(a.event_time), a.event, a.resource or "-",
+             a.description or event_def(a.event).description, OP_LABEL[a.proposal] if a.proposal else "-",
+             a.acked_by or "-", _stamp(a.acked_at), a.ack_reason or "-"),
+            None if a.acknowledged else "alert", a.tenant, a.node, a,
         ))
     return rows
 

@@ -37,6 +37,7 @@ class Action:
     description: str
     method: str  # the action_* method (without the prefix), on the screen or the app
     dangerous: bool = False  # changes something on a tenant's node: never from read-only mode
+    writes: bool = False  # writes a record every console shares (an acknowledgement): not from read-only mode
     needs: Capability | None = None  # what a view must support for it to act there; None: everywhere
     footer: bool = True
     guard: Callable[[Context], str | None] | None = None  # a reason to refuse now, or None
@@ -48,6 +49,8 @@ class Action:
     def refusal(self, ctx: Context) -> str | None:
         if self.dangerous and ctx.readonly:
             return "read-only mode: no action can be started from this console"
+        if self.writes and ctx.readonly:
+            return "read-only mode: this console changes nothing"
         if not self.applies(ctx.capabilities):
             return f"not available in the {ctx.view} view"
         return self.guard(ctx) if self.guard else None
@@ -91,7 +94,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("view.sort", "s", "Sort by next column", "sort_next", needs=LIST),
     Action("view.sort_reverse", "S", "Reverse sort", "sort_reverse", needs=LIST, footer=False),
     Action("view.refresh", "r", "Poll the selected node now", "refresh", needs=POLL, guard=_needs_selection),
-    Action("event.ack", "a", "Acknowledge event", "acknowledge", needs=ACK, guard=_needs_selection),
+    Action("event.ack", "a", "Acknowledge event", "acknowledge",
+           writes=True, needs=ACK, guard=_needs_arbiter),
     Action("op.discover", "d", "Discover: queue a discovery of the selected tenant's site", "operate('discover')",
            dangerous=True, needs=OPERATE, guard=_needs_arbiter),
     Action("op.verify", "v", "Verify: queue a verification (uses the recovery host)", "operate('verify')",
@@ -157,7 +161,7 @@ def help_rows(actions: Iterable[Action], view: str, readonly: bool) -> list[tupl
     for a in actions:
         if not a.applies(capabilities):
             continue
-        mark = ("×" if readonly else "!") if a.dangerous else ""
+        mark = ("×" if readonly else "!") if a.dangerous else ("×" if readonly and a.writes else "")
         rows.append((display_key(a.key), a.description, mark))
     return rows
 

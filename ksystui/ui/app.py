@@ -1,10 +1,11 @@
 """The control room: a k9s-style Textual app over the live fleet.
 
-It reads snapshots from a ``SnapshotSource`` (``ui`` never touches a
-transport or the database) and keeps its picture in the core's
-``FleetView``. Fleet callbacks only post messages; screens post messages
-too (``DrillDownRequested``, ``OperationRequested``, …) and the handlers
-here decide. What a view is (its columns, rows, keys, drill-down, actions)
+It reads snapshots from a ``SnapshotSource`` and the records every console
+shares (alerts and their acknowledgements, whether a provider service runs)
+from a ``SharedState`` (``ui`` never touches a transport or the database)
+and keeps its picture in the core's ``FleetView``. Source callbacks only
+post messages; screens post messages too (``DrillDownRequested``,
+``OperationRequested``, …) and the handlers here decide. What a view is (its columns, rows, keys, drill-down, actions)
 is the core's view registry; the ``:`` line is the core's interpreter.
 """
 
@@ -16,9 +17,9 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from textual import work
-from textual.app import App
 from textual.screen import Screen
 
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.command_line import (
     CommandScope,
     Help,
@@ -32,22 +33,19 @@ from ksystui.core.command_line import (
     command_words,
     interpret,
 )
-from ksystui.core.events import is_critical
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_WORDS
 from ksystui.core.readouts import Preview
-from ksystui.core.recovery import act_on_alert, offer_on_alert
-from ksystui.core.snapshot import NodeSnapshot
+from ksystui.core.recovery import act_on_alert
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.viewdefs import HOME_VIEW, VIEWS, FromArbiter, OpenDetail, OpenView, open_tenant
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, capabilities_of, remap
+from ksystui.ui.alerting import AlertDesk
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.messages import (
-    AcknowledgeRequested,
     CancelRequested,
     DrillDownRequested,
     OperationRequested,
@@ -58,7 +56,7 @@ from ksystui.ui.messages import (
 )
 from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import CommandScreen, ConsoleCommands
-from ksystui.ui.ports import ArbiterClient, FleetNotice, SnapshotSource
+from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -75,7 +73,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(App[None]):
+class ControlRoomApp(AlertDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -95,6 +93,7 @@ class ControlRoomApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         arbiter: ArbiterClient | None = None,  # how this console queues operations (None: watch only)
         greeting: str | None = None,  # said once the console is up (the demo: how to attach another)
+        shared: SharedState | None = None,  # the alert records every console shares (None: no alerts)
     ):
         self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
         self._action_by_id = {a.id: a for a in self.actions}
@@ -113,8 +112,10 @@ class ControlRoomApp(App[None]):
         self.clock = clock or (lambda: datetime.now(UTC))
         self.state = FleetView(self.tenants, scope, clock=self.clock)
         self.arbiter = arbiter
-        self.last_alert: tuple[str, str, str] | None = None  # (tenant, node, event name)
-        self._unsubscribe: Callable[[], None] | None = None
+        self.shared = shared
+        self.service_note: str | None = None  # why no provider service keeps the data fresh, if none does
+        self.last_alert: AlertRecord | None = None
+        self._unsubscribe: list[Callable[[], None]] = []
 
     # --- life cycle -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -122,7 +123,10 @@ class ControlRoomApp(App[None]):
         self.ansi_color = self.theme_name == "high-contrast"  # the terminal's own 16 colours
         for snap in list(self.fleet.snapshots.values()):
             self.state.update(snap)
-        self._unsubscribe = self.fleet.subscribe(self._on_fleet_notice)
+        self._unsubscribe.append(self.fleet.subscribe(self._on_fleet_notice))
+        if self.shared is not None:
+            self.state.set_alerts(self.shared.alerts)
+            self._unsubscribe.append(self.shared.subscribe_shared(self._on_shared_news))
         if self.start_fleet:
             self.fleet.start()
         self.set_interval(self.tick_seconds, self._tick)
@@ -130,50 +134,21 @@ class ControlRoomApp(App[None]):
         self.push_screen(self._screen_for(OpenView(HOME_VIEW)))
         if self.greeting:
             self.notify(self.greeting, title="ksystui demo", timeout=30)
+        if self.shared is not None:
+            self._service_note(self.shared.service_note)
 
     def _on_fleet_notice(self, notice: FleetNotice) -> None:
         # called from the fleet's task: only post, the handler runs on the app's loop
         self.post_message(SnapshotReceived(notice.snapshot, tuple(notice.new_events)))
 
     async def on_unmount(self) -> None:
-        if self._unsubscribe:
-            self._unsubscribe()
-
-    @property
-    def scope(self) -> str | None:
-        return self.state.scope
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
 
     # --- data ---------------------------------------------------------------------------
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         self._apply(self.state.update(message.snapshot))
-        snap = message.snapshot
-        if self.state.in_scope(snap.tenant):
-            for ev in message.new_events:
-                if is_critical(ev):
-                    self._alert(snap, ev)
-
-    def _alert(self, snap: NodeSnapshot, ev: KsysEvent) -> None:
-        where = f" on {ev.resource}" if ev.resource else ""
-        self.notify(f"{snap.tenant}/{snap.node}: {ev.name}{where} — {ev.description or ''}",
-                    title="Critical event", severity="error", timeout=15)
-        if self.bell_on_alert:
-            self.bell()
-        self.last_alert = (snap.tenant, snap.node, ev.name)
-        op = offer_on_alert(ev.name, readonly=self.readonly, can_submit=self.arbiter is not None)
-        if op is not None:
-            self._offer_recovery(snap.node, op)
-
-    @work(group="alerts")
-    async def _offer_recovery(self, node: str, op: Op) -> None:
-        assert self.arbiter is not None  # offer_on_alert offers nothing without one
-        try:
-            p: Preview = await self.arbiter.preview(node, op, scope=self.scope)
-        except Exception as exc:  # the node may be unreadable right now: say so
-            self.notify(f"recovery for {node} cannot be planned yet: {exc}", severity="warning", timeout=10)
-            return
-        self.notify(f"Recovery ready: {p.label} of {p.planned.tenant} ({p.planned.command}), queue position "
-                    f"{p.position}. Press ! to review and confirm.", title="Recovery", severity="warning",
-                    timeout=30)
 
     def _tick(self) -> None:
         self._apply(self.state.tick())
@@ -208,7 +183,7 @@ class ControlRoomApp(App[None]):
             banner = screen.query_one(Banner)
         except Exception:  # the screen is still composing
             return
-        text = banner_text(nodes)
+        text = banner_text(nodes, self.service_note)
         banner.set_class(text is not None, "-shown")
         if text is not None:
             banner.update(text)
@@ -284,10 +259,7 @@ class ControlRoomApp(App[None]):
 
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         self.fleet.refresh_now(message.node)
-        self.notify(f"polling {message.node} now", timeout=1.5)
-
-    def on_acknowledge_requested(self, message: AcknowledgeRequested) -> None:
-        self._apply(self.state.acknowledge(message.identity))
+        self.notify(f"polling {message.node} now (the provider service reads it)", timeout=1.5)
 
     # --- operations (through the arbiter) -------------------------------------------------
     def on_operation_requested(self, message: OperationRequested) -> None:
@@ -305,8 +277,8 @@ class ControlRoomApp(App[None]):
         if self.last_alert is None:
             self.notify("no critical alert to act on", severity="warning")
             return
-        _tenant, node, event = self.last_alert
-        self._review(node, act_on_alert(event))
+        record = self.last_alert
+        self._review(record.node, record.proposal or act_on_alert(record.event))
 
     @work(group="operate")
     async def _review(self, node: str, op: Op) -> None:

@@ -37,11 +37,17 @@ def header_text(scope: str | None, readonly: bool, nodes: list[tuple[str, Freshn
     return t
 
 
-def banner_text(nodes: list[tuple[str, Freshness, str | None]]) -> Text | None:
+def banner_text(nodes: list[tuple[str, Freshness, str | None]], service_note: str | None = None) -> Text | None:
+    """What is wrong right now: no provider service (so nothing is polled and
+    the data only ages), and every node that cannot be reached."""
     down = [(n, r) for n, f, r in nodes if f is Freshness.UNREACHABLE]
-    if not down:
+    if not down and not service_note:
         return None
     t = Text()
+    if service_note:
+        t.append(f" ⚠ {service_note}", style="bold")
+        if down:
+            t.append("\n")
     for i, (name, reason) in enumerate(down):
         if i:
             t.append("\n")

@@ -10,6 +10,7 @@ from textual.message import Message
 from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.views import ViewRow
+from ksystui.ui.ports import SharedNews
 
 
 @dataclass
@@ -18,6 +19,13 @@ class SnapshotReceived(Message):
 
     snapshot: NodeSnapshot
     new_events: tuple[KsysEvent, ...] = ()
+
+
+@dataclass
+class SharedChanged(Message):
+    """The records every console shares changed (posted from the source's callback)."""
+
+    news: SharedNews
 
 
 @dataclass
@@ -38,7 +46,7 @@ class RefreshRequested(Message):
 
 @dataclass
 class AcknowledgeRequested(Message):
-    identity: str  # the event's identity
+    identity: str  # the event's identity (an alert record's identity)
 
 
 @dataclass

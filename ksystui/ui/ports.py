@@ -1,9 +1,12 @@
 """What the console needs from the world around it, said by the console.
 
-The UI is handed a source of snapshots (the fleet) and, when it may queue
-operations, an arbiter client; it knows them only by these Protocols, so it
-imports neither ``ksystui.fleet`` nor ``ksystui.arbiter`` (an import-linter
-contract holds it to that) and a test can hand it anything that fits.
+The UI is handed a source of snapshots (the provider service's, read from
+the database; or a fleet of its own in tests), what it shares with every
+other console (the alert records, whether a service runs), and, when it may
+queue operations, an arbiter client; it knows them only by these Protocols,
+so it imports neither ``ksystui.fleet``, ``ksystui.arbiter`` nor
+``ksystui.store`` (an import-linter contract holds it to that) and a test
+can hand it anything that fits.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from ksystui.core.alerts import AlertRecord
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
@@ -28,7 +32,7 @@ class FleetNotice(Protocol):
 
 
 class SnapshotSource(Protocol):
-    """What the console reads from the fleet."""
+    """What the console reads of the nodes' state."""
 
     @property
     def snapshots(self) -> Mapping[str, NodeSnapshot]: ...
@@ -38,6 +42,42 @@ class SnapshotSource(Protocol):
     def start(self) -> None: ...
 
     def refresh_now(self, node: str) -> None: ...
+
+
+class SharedNews(Protocol):
+    """What changed in the records every console shares."""
+
+    @property
+    def alerts(self) -> Sequence[AlertRecord]:
+        """Every alert record in this console's reach now, newest first."""
+        ...
+
+    @property
+    def new_alerts(self) -> Sequence[AlertRecord]:
+        """The alerts raised since the last news (each told once)."""
+        ...
+
+    @property
+    def service_note(self) -> str | None:
+        """None while a provider service runs; else what to tell the operator."""
+        ...
+
+    @property
+    def queue_changed(self) -> bool: ...
+
+
+class SharedState(Protocol):
+    """The records a console shares with every other one (the provider
+    service raises the alerts; whoever acknowledges one, every console shows
+    it), and whether a provider service runs at all."""
+
+    @property
+    def alerts(self) -> Sequence[AlertRecord]: ...
+
+    @property
+    def service_note(self) -> str | None: ...
+
+    def subscribe_shared(self, fn: Callable[[SharedNews], None]) -> Callable[[], None]: ...
 
 
 class ArbiterClient(Protocol):
@@ -60,3 +100,8 @@ class ArbiterClient(Protocol):
     async def cancel(self, op_id: int, reason: str) -> bool: ...
 
     async def raise_priority(self, op_id: int, reason: str) -> bool: ...
+
+    async def acknowledge(self, alert_id: int, reason: str, *, scope: str | None = None) -> bool:
+        """Acknowledge a shared alert (who, when, why: audited); False when it
+        is no longer open (another console was first)."""
+        ...

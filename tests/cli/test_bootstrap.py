@@ -11,6 +11,7 @@ from ksystui.bootstrap import (
     Need,
     StartupError,
     check_scope,
+    client_runtime,
     console_app,
     console_id,
     load,
@@ -54,10 +55,9 @@ async def test_a_database_that_cannot_open(broken):
     with pytest.raises(StartupError, match="database unavailable"):  # the arbiter verbs: nothing to do
         async with runtime(loaded, err, queue=Need.REQUIRED):
             pass
-    async with runtime(loaded, err, record=True, queue=Need.WANTED) as rt:  # the console: it watches
+    async with runtime(loaded, err, record=True) as rt:  # status --direct: it still reports
         assert rt.arbiter is None and rt.store is None and rt.fleet.monitors
     said = err.getvalue().splitlines()
-    assert any(line.startswith("warning: database unavailable: watching only") for line in said)
     assert any(line.startswith("warning: database unavailable, nothing will be recorded") for line in said)
 
 
@@ -68,11 +68,31 @@ def test_arbiter_verbs_say_so_in_one_line(broken):
 
 async def test_the_console_app_is_built_as_asked(quiet):
     err = io.StringIO()
-    async with runtime(load(quiet.config, err), err, queue=Need.WANTED) as rt:
+    async with client_runtime(load(quiet.config, err), err, scope="customerB", readonly=True) as rt:
         app = console_app(rt, scope="customerB", readonly=True, theme=None)
-        assert (app.scope, app.readonly, app.theme_name, app.arbiter) == ("customerB", True, "dark", rt.arbiter)
+        assert (app.scope, app.readonly, app.theme_name, app.arbiter) == ("customerB", True, "dark", rt.port)
+        assert app.fleet is rt.source and app.shared is rt.source and rt.port.readonly
         with pytest.raises(StartupError, match="no tenant 'nobody'"):
             console_app(rt, scope="nobody", readonly=False, theme="light")
+
+
+async def test_a_console_is_a_client_of_the_database_only(quiet):
+    """No fleet, no transport, no dispatcher: the console reads the database
+    the provider service writes, and plans through it."""
+    err = io.StringIO()
+    async with client_runtime(load(quiet.config, err), err) as rt:
+        assert set(rt.source.monitors) == {"nodeA", "nodeB"}
+        assert rt.port.fleet is rt.source and rt.port.dispatcher is None and rt.port.feed is rt.feed
+        assert rt.port.queue is rt.queue and rt.port.actor == rt.actor
+        assert not any(hasattr(m, "transport") for m in rt.source.monitors.values())
+    assert err.getvalue() == ""
+
+
+async def test_a_console_whose_database_cannot_open_does_not_start(broken):
+    err = io.StringIO()
+    with pytest.raises(StartupError, match="database unavailable: the console reads the provider service's data"):
+        async with client_runtime(load(broken, err), err):
+            pass
 
 
 def test_scope_and_console_ids(tmp_path):

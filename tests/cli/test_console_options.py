@@ -10,6 +10,7 @@ import pytest
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.operate import ConfirmScreen
 from tests.ui.conftest import screen_text, until
+from tests.waiting import eventually
 
 from .conftest import aksystui, ksystui
 
@@ -89,6 +90,20 @@ async def test_console_takes_every_global_option(headless, served):
     assert (app.scope, app.readonly, app.theme_name) == ("customerA", True, "high-contrast")
 
 
+async def test_a_console_without_a_provider_service_says_so(headless, served):
+    """No `ksystui serve` on its database: the console opens on what the
+    database holds and says why it will not get fresher."""
+    _, cfg = served
+
+    async def says_no_service(app, pilot):
+        await until(pilot, lambda: "no provider service is running on this database" in screen_text(app))
+        assert any("start `ksystui serve`" in m for m in app.__dict__.get("told", []))
+
+    headless(says_no_service)
+    run = await aksystui("--config", str(cfg))
+    assert run.rc == 0, run
+
+
 def test_a_console_attached_as_the_demo_says_queues_into_the_demos_arbiter(headless):
     """Tried as a new user: a second console on the demo's config.toml used
     another database than the demo, so both confirmations said "it would
@@ -98,7 +113,7 @@ def test_a_console_attached_as_the_demo_says_queues_into_the_demos_arbiter(headl
     import re
     from pathlib import Path
 
-    from ksystui.bootstrap import Need, load, runtime
+    from ksystui.bootstrap import client_runtime, load
     from ksystui.core.lifecycle import Op
 
     seen: dict[str, object] = {}
@@ -110,15 +125,21 @@ def test_a_console_attached_as_the_demo_says_queues_into_the_demos_arbiter(headl
         assert f"ksystui --readonly --config {match.group(1)}" in said
         assert re.search(r"Simulator admin endpoint: http://127\.0\.0\.1:\d+", said)
         err = io.StringIO()
-        async with runtime(load(Path(match.group(1)), err), err, queue=Need.REQUIRED) as second:
-            assert second.arbiter is not None
+        async with client_runtime(load(Path(match.group(1)), err), err) as second:
+            assert second.source.service_note is None  # the demo's service leads on that database
             preview = await second.arbiter.preview("r7r3m116", Op.VERIFY)
             seen["id"] = await second.arbiter.submit(preview)
         assert app.arbiter is not None
         seen["demo sees"] = [o.id for o in await app.arbiter.queue.operations()]
 
+        async def ran() -> bool:  # the demo's service dispatched it: no console does
+            return all(o.state.terminal for o in await app.arbiter.queue.operations())
+
+        await eventually(ran, 30)
+        seen["states"] = [str(o.state) for o in await app.arbiter.queue.operations()]
+
     headless(attach_a_second_console)
     run = ksystui("demo", "--speed", "200")
     assert run.rc == 0, run
-    assert seen["demo sees"] == [seen["id"]]
+    assert seen["demo sees"] == [seen["id"]] and seen["states"] == ["succeeded"]
     assert "Attach a second console:   ksystui --config" in run.err  # and on stderr, seen after the demo

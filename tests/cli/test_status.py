@@ -4,13 +4,14 @@ import io
 import json
 
 from ksystui.cli.status import run_config_check, run_status
+from tests.waiting import eventually
 
 from .conftest import ksystui
 
 
 async def status(cfg, *args, tenant=None):
     out, err = io.StringIO(), io.StringIO()
-    rc = await run_status(cfg, "--json" in args, tenant, out, err)
+    rc = await run_status(cfg, "--json" in args, tenant, out, err, direct="--direct" in args)
     return rc, out.getvalue(), err.getvalue()
 
 
@@ -113,3 +114,42 @@ async def test_status_records_snapshots_and_each_event_once(served, world, tmp_p
         assert set(store.load_snapshots()) == {"r7r3m116", "r7r3m108", "ksysorch-dal12"}
     finally:
         store.close()
+
+
+async def test_without_a_service_status_reads_the_nodes_and_says_so(served):
+    _, cfg = served
+    rc, out, err = await status(cfg)
+    assert rc == 0 and "fresh" in out
+    assert "no provider service is running on this database" in err and "reading the nodes directly" in err
+    rc, out, err = await status(cfg, "--direct")  # asked for: nothing to say
+    assert rc == 0 and "fresh" in out and err == ""
+
+
+def _unreachable_copy(cfg, tmp_path):
+    """The same configuration (same database), but every node behind a port
+    that refuses: whoever reads the nodes from it finds them unreachable."""
+    import re
+
+    copy = tmp_path / "unreachable.toml"
+    copy.write_text(re.sub(r"(?m)^port = \d+$", "port = 1", cfg.read_text()))
+    return copy
+
+
+async def test_with_a_service_status_reports_what_the_service_read(served, tmp_path):
+    from ksystui.config import load_config
+    from ksystui.service.serve import Service
+
+    _, cfg = served
+    async with Service(load_config(cfg).config) as service:
+        await service.leading.wait()
+        blind = _unreachable_copy(cfg, tmp_path)
+
+        async def reported_fresh():
+            rc, out, _ = await status(blind)
+            return rc == 0 and all(line.split()[3] == "fresh" for line in out.splitlines()[1:4])
+
+        await eventually(reported_fresh, 30)  # the service's snapshots, through a config that reaches no node
+        rc, out, err = await status(blind, "--json")
+        assert rc == 0 and err == "" and json.loads(out)["unreachable"] == []
+        rc, out, _ = await status(blind, "--direct")  # the old way: the nodes themselves
+        assert rc == 1 and "unreachable" in out

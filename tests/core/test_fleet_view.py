@@ -72,16 +72,32 @@ def test_rows_go_stale_as_time_passes_without_a_new_snapshot():
     assert ch["vms"].upsert[0].cells[-1] == "1m35s"
 
 
-def test_acknowledging_an_event_clears_its_alert():
+def record(node, tenant, ev, alert_id=1, acked_by=None):
+    from ksystui.core.alerts import AlertRecord, alerts_for
+
+    (a,) = alerts_for(node, tenant, [ev])
+    return AlertRecord(alert_id, a.identity, a.tenant, a.node, a.event, a.event_id, a.event_time, a.description,
+                       a.resource, a.proposal, T0, acked_by, T0 if acked_by else None, "seen" if acked_by else None)
+
+
+def test_the_shared_alert_records_drive_the_counts_the_alerts_view_and_the_events_ack():
     ev = KsysEvent("HOST_FAILURE", "error", "x", "2026-11-23T03:00:00Z", "pbrazos", "1")
     fv = FleetView(TENANTS, clock=Clock())
     fv.update(snap("a", "customerA", [], events=[ev]))
-    assert fv.open_critical() == {"a": 1}
     ident = event_identity("a", ev)
-    assert fv.rows["events"][("event", ident)].style == "alert"
-    fv.acknowledge(ident)
+    assert fv.open_critical() == {} and fv.rows["events"][("event", ident)].style == "alert"  # no record yet
+    ch = fv.set_alerts([record("a", "customerA", ev)])
+    assert fv.open_critical() == {"a": 1}
+    assert [r.key for r in ch["alerts"].upsert] == [("alert", ident)] and ch["overview"].upsert
+    ch = fv.set_alerts([record("a", "customerA", ev, acked_by="bob@noc2/c2")])
     assert fv.open_critical() == {}
     assert fv.rows["events"][("event", ident)].style is None
+    assert fv.rows["events"][("event", ident)].cells[-1] == "bob@noc2/c2"
+    (row,) = ch["alerts"].upsert
+    assert row.style is None and row.cells[7] == "bob@noc2/c2" and row.cells[9] == "seen"
+    assert fv.alert(ident) is not None and fv.alert("a:nothing") is None
+    fv.set_scope("customerB")
+    assert fv.rows_of("alerts") == [] and fv.open_critical() == {}
 
 
 def test_a_new_per_node_view_needs_only_its_registry_entry():

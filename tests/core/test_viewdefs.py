@@ -8,6 +8,7 @@ from ksystui.core.viewdefs import (
     VIEWS,
     FleetRowContext,
     FleetWide,
+    FromAlerts,
     NodeRowContext,
     OneTenant,
     OpenDetail,
@@ -31,13 +32,27 @@ def test_names_words_and_keys_are_unique():
 def rows_of(view, snapshots):
     src = view.source
     if isinstance(src, PerNode):
-        ctx = NodeRowContext(NOW, {}, frozenset())
+        ctx = NodeRowContext(NOW, {}, {})
         return [r for s in snapshots.values() for r in src.build(s, ctx)]
     if isinstance(src, FleetWide):
         return src.build(FleetRowContext(snapshots, TENANTS, NOW, None, {}))
     if isinstance(src, OneTenant):
         return src.build(snapshots, "customerA")
+    if isinstance(src, FromAlerts):
+        return src.build(records(snapshots), None)
     return []
+
+
+def records(snapshots):
+    """The alert records a service would raise for these snapshots' critical events."""
+    from ksystui.core.alerts import AlertRecord, alerts_for
+
+    out = []
+    for s in snapshots.values():
+        for a in alerts_for(s.node, s.tenant, s.events):
+            out.append(AlertRecord(len(out) + 1, a.identity, a.tenant, a.node, a.event, a.event_id, a.event_time,
+                                   a.description, a.resource, a.proposal, NOW, None, None, None))
+    return out
 
 
 def test_every_row_is_as_wide_as_its_views_columns_and_drills_somewhere_real():

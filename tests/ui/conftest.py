@@ -127,3 +127,81 @@ async def press_until(pilot, condition, *keys: str, timeout: float = 10.0) -> No
     await until(pilot, condition, timeout)
 
 
+
+
+class MemoryAlerts:
+    """The shared alert records as a provider service keeps them, in memory:
+    every new critical event the fleet reads becomes one record (the core's
+    ``alerts_for``), told once to every console subscribed; ``acknowledge``
+    is what the arbiter port's acknowledgement does to the record."""
+
+    def __init__(self, fleet: Fleet | None = None, *, service_note: str | None = None) -> None:
+        self.alerts: tuple = ()
+        self.service_note = service_note
+        self._subscribers: list = []
+        self._seen: set[str] = set()
+        if fleet is not None:
+            for snap in fleet.snapshots.values():
+                self.raise_from(snap.node, snap.tenant, snap.events, tell=False)
+            fleet.subscribe(lambda change: self.raise_from(change.node, change.tenant, change.new_events))
+
+    def subscribe_shared(self, fn):
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn)
+
+    def tell(self, new=(), queue_changed=False) -> None:
+        from ksystui.client.source import News
+
+        for fn in list(self._subscribers):
+            fn(News(self.alerts, tuple(new), self.service_note, queue_changed))
+
+    def raise_from(self, node, tenant, events, *, tell: bool = True) -> None:
+        from ksystui.core.alerts import AlertRecord, alerts_for
+
+        new = []
+        for a in alerts_for(node, tenant, events):
+            if a.identity in self._seen:
+                continue
+            self._seen.add(a.identity)
+            new.append(AlertRecord(len(self._seen), a.identity, a.tenant, a.node, a.event, a.event_id, a.event_time,
+                                   a.description, a.resource, a.proposal, datetime.now(UTC), None, None, None))
+        if new:
+            self.alerts = (*reversed(new), *self.alerts)
+            if tell:
+                self.tell(new)
+
+    def acknowledge(self, alert_id: int, who: str, reason: str) -> bool:
+        from dataclasses import replace
+
+        target = next((a for a in self.alerts if a.id == alert_id and not a.acknowledged), None)
+        if target is None:
+            return False
+        self.alerts = tuple(replace(a, acked_by=who, acked_at=datetime.now(UTC), ack_reason=reason)
+                            if a.id == alert_id else a for a in self.alerts)
+        self.tell()
+        return True
+
+    def set_note(self, note: str | None) -> None:
+        self.service_note = note
+        self.tell()
+
+
+class AckingArbiter:
+    """An arbiter client that only acknowledges (into ``MemoryAlerts``), as
+    ``who``: for the consoles of these tests that queue nothing."""
+
+    def __init__(self, alerts: MemoryAlerts, who: str = "alice@noc1/console-1") -> None:
+        self.book = alerts
+        self.who = who
+
+    async def acknowledge(self, alert_id: int, reason: str, *, scope=None) -> bool:
+        return self.book.acknowledge(alert_id, self.who, reason)
+
+
+def alerting_console(world, fleet, **kw) -> Console:
+    """A console with the alert records a service would share (in memory)."""
+    book = MemoryAlerts(fleet)
+    kw.setdefault("arbiter", AckingArbiter(book))
+    app = console(world, fleet, shared=book, **kw)
+    app.book = book
+    return app

@@ -13,11 +13,12 @@ from textual.widgets import Input
 
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.ui.actions import KeymapError
-from ksystui.ui.operate import QueueScreen
+from ksystui.ui.operate import QueueScreen, ReasonScreen
 from ksystui.ui.palette import CommandScreen
 from ksystui.ui.screens import DetailScreen, HelpScreen
 
 from .conftest import (
+    alerting_console,
     console,
     footer_keys,
     local_fleet,
@@ -201,15 +202,18 @@ async def test_palette_finds_an_action_and_runs_it_through_its_guard(world, poll
         await press_until(pilot, lambda: len([n for n in app.notes if "has no arbiter" in n]) == 2, "v")
 
 
-async def test_acknowledge_clears_the_alert(world, polled):
+async def test_acknowledge_clears_the_alert_and_says_who(world, polled):
     world.faults.inject("host_failure", "pbrazos")
     await polled.refresh_all()
-    app = console(world, polled)
+    app = alerting_console(world, polled)
     async with app.run_test(size=(120, 40)) as pilot:
         await press_until(pilot, lambda: showing(app, "events") and app.screen.table.cursor_row is not None, "3")
         row = app.screen.table.cursor_row
         assert row.cells[4] == "HOST_FAILURE" and row.style == "alert"
-        await press_until(pilot, lambda: app.screen.table.cursor_row.cells[-1] == "yes", "a")
+        await press_until(pilot, lambda: isinstance(app.screen, ReasonScreen), "a")
+        await pilot.press(*"seen", "enter")
+        await until(pilot, lambda: showing(app, "events")
+                    and app.screen.table.cursor_row.cells[-1] == "alice@noc1/console-1")
         assert app.screen.table.cursor_row.style is None
 
 
@@ -284,7 +288,7 @@ async def test_node_down_shows_banner_and_stale_markers_then_recovers(world):
 async def test_a_new_critical_event_raises_an_alert_and_the_bell(world):
     fleet = local_fleet(world, interval=0.2)
     await fleet.refresh_all()
-    app = console(world, fleet, start_fleet=True)
+    app = alerting_console(world, fleet, start_fleet=True)
     bells = []
     app.bell = lambda: bells.append(1)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -22,6 +22,7 @@ from tests.waiting import eventually
 
 from .conftest import (
     Console,
+    MemoryAlerts,
     console,
     local_fleet,
     press_until,
@@ -211,7 +212,7 @@ async def test_a_host_failure_alert_offers_the_unplanned_move_prefilled(world, a
     fleet2 = local_fleet(world, interval=0.2)
     await fleet2.refresh_all()
     port.fleet = fleet2
-    app = Console(fleet2, tenant_infos(world), start_fleet=True, arbiter=port)
+    app = Console(fleet2, tenant_infos(world), start_fleet=True, arbiter=port, shared=MemoryAlerts(fleet2))
     async with app.run_test(size=(160, 45)) as pilot:
         world.faults.inject("host_failure", "raichu")
         await until(pilot, lambda: app.noted("Recovery ready"))

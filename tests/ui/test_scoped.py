@@ -8,7 +8,7 @@ from textual.command import CommandPalette
 from ksystui.ui.palette import CommandScreen
 from ksystui.ui.screens import TableScreen
 
-from .conftest import console, press_until, screen_text, showing, until
+from .conftest import alerting_console, console, press_until, screen_text, showing, until
 
 OTHERS = ["customerA", "customerC", "r7r3m116", "ksysorch-dal12", "pbrazos", "vmhmc1", "salocal_A", "cA_", "cC_",
           "dh-wdc06", "DAL", "custC"]
@@ -23,7 +23,7 @@ async def test_every_view_and_the_palette_show_only_the_scoped_tenant(world, pol
     world.faults.inject("host_failure", "pbrazos")  # another tenant's critical event
     world.faults.inject("host_failure", "raichu")
     await polled.refresh_all()
-    app = console(world, polled, scope="customerB")
+    app = alerting_console(world, polled, scope="customerB", arbiter=None)
     seen = []
     async with app.run_test(size=(160, 50)) as pilot:
         views = ("overview", "vms", "replication", "events", "hosts", "nodes", "queue", "audit", "alerts")

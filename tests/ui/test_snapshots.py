@@ -22,7 +22,7 @@ from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.operate import QueueScreen
 
-from .conftest import FROZEN, local_fleet, screen_text, tenant_infos, until
+from .conftest import FROZEN, MemoryAlerts, local_fleet, screen_text, tenant_infos, until
 
 SIZES = [(120, 40), (80, 24)]
 SNORLAX = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"  # the seed's shared recovery host, by CEC UUID
@@ -57,7 +57,7 @@ def pinned_fleet(faults=()):
 def app_for(faults=(), pinned=None, **kw):
     world, fleet = pinned or pinned_fleet(faults)
     return ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, clock=lambda: FROZEN,
-                          tick_seconds=3600, **kw)
+                          tick_seconds=3600, shared=MemoryAlerts(fleet), **kw)
 
 
 VIEWS = {

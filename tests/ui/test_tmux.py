@@ -58,6 +58,10 @@ class Tmux:
                            timeout=20)
         return r.returncode == 0
 
+    def pids(self) -> set[int]:
+        """The pane's process and every process under it (the program run)."""
+        return _descendants(int(self._run("display-message", "-p", "-t", self.name, "#{pane_pid}").strip()))
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=20)
 
@@ -90,3 +94,64 @@ def test_demo_in_tmux_vms_filter_and_drill_down():
         assert not term.alive(), "q did not quit the console"
     finally:
         term.close()
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process whose parent chain reaches ``pid`` (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out = {pid}
+    grew = True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in out} - out
+        out |= more
+        grew = bool(more)
+    return out
+
+
+async def test_a_console_opens_no_connection_to_any_node(world, tmp_path):
+    """The service (here, in the test's process) talks to the nodes; the
+    console (``ksystui --config``, a process of its own in a terminal) shows
+    what the service read and opens no connection to any node: the
+    simulator's ``/stats`` says who holds each connection."""
+    import asyncio
+    import json
+    import urllib.request
+
+    from ksystui.config import load_config
+    from ksystui.service.serve import Service
+    from ksystui.sim.runner import SimRunner
+    from tests.sim_config import write_config
+
+    state = tmp_path / "state"
+    async with SimRunner(world, state) as runner:
+        cfg = write_config(state, tmp_path / "k.db")
+
+        def stats() -> dict:
+            with urllib.request.urlopen(f"{runner.admin_url}/stats?pids=1", timeout=10) as answer:
+                return json.load(answer)
+
+        try:
+            await asyncio.to_thread(stats)
+        except Exception as exc:  # a simulator without /stats cannot tell
+            pytest.skip(f"the simulator has no /stats: {exc}")
+        async with Service(load_config(cfg).config) as service:
+            await service.leading.wait()
+            term = Tmux([sys.executable, "-m", "ksystui", "--config", str(cfg)])
+            try:
+                screen = await asyncio.to_thread(term.wait_until, lambda s: s.count("fresh") >= 3,
+                                                 "every node fresh", 60)
+                assert "no provider service" not in screen
+                console = await asyncio.to_thread(term.pids)
+                holders = {peer["pid"] for node in (await asyncio.to_thread(stats))["nodes"].values()
+                           for peer in node["peers"] if peer["closed_at"] is None}
+                assert os.getpid() in holders  # the service's connections: the test's own process
+                assert not holders & console, holders & console
+            finally:
+                term.close()
