@@ -250,7 +250,7 @@ async def client_console_role(config: Path, *, screen: bool = False) -> None:
     from ksystui import bootstrap
 
     loaded = bootstrap.load(config, sys.stderr)
-    async with bootstrap.client_runtime(loaded, sys.stderr, readonly=True) as rt:  # type: ignore[attr-defined]
+    async with bootstrap.client_runtime(loaded, sys.stderr, readonly=True) as rt:
         source = rt.source
         watches = Watches(source.snapshots)  # the source's own dict: updated before it tells its subscribers
         source.subscribe(lambda notice: watches.check([notice.snapshot.node]))
