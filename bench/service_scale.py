@@ -305,6 +305,12 @@ class Child:
                 await self.lines.put(words)
 
     async def expect(self, first: str, timeout: float) -> list[str]:
+        try:
+            return await self._expect(first, timeout)
+        except TimeoutError:
+            raise SystemExit(f"{self.name} did not say {first!r} within {timeout:g} s:\n{self.log_tail()}") from None
+
+    async def _expect(self, first: str, timeout: float) -> list[str]:
         async with asyncio.timeout(timeout):
             while True:
                 if self.proc.returncode is not None:
@@ -578,7 +584,7 @@ async def run(args: argparse.Namespace) -> None:
             for c in consoles:
                 c.send("watch " + " ".join(targets))
             for c in consoles:
-                await c.expect("watching", 30)
+                await c.expect("watching", 120)
             injected: dict[str, float] = {}
             spread = args.seconds / 2 / max(1, len(targets))
             for node in targets:
