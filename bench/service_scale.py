@@ -24,7 +24,7 @@ The last line is::
 
     service_scale nodes=500 consoles=5 queries_per_node_interval=X change_p95_ms=Y node_load_ratio_vs_polling_consoles=Z
 
-    .venv/bin/python bench/service_scale.py [--nodes 500] [--consoles 5] [--interval 30] [--seconds 90]
+    .venv/bin/python bench/service_scale.py [--nodes 500] [--consoles 5] [--interval 60] [--seconds 180]
 
 The same script is each child process (``--role leader|console|poller``).
 The service is ``ksystui serve`` when this ksystui has it (else a leader loop
@@ -710,8 +710,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--nodes", type=int, default=500)
     ap.add_argument("--consoles", type=int, default=5)
     ap.add_argument("--vms", type=int, default=4, help="VMs per node")
-    ap.add_argument("--interval", type=float, default=30.0, help="poll interval of every node, seconds")
-    ap.add_argument("--seconds", type=float, default=90.0, help="measurement window of each design")
+    ap.add_argument("--interval", type=float, default=60.0, help="poll interval of every node, seconds")
+    ap.add_argument("--seconds", type=float, default=180.0, help="measurement window of each design")
     ap.add_argument("--changes", type=int, default=20, help="nodes changed (replication_broken) in the window")
     ap.add_argument("--screens", type=int, default=1,
                     help="consoles that also run their screen (the Textual app, headless); the rest run without")
