@@ -713,7 +713,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--interval", type=float, default=60.0, help="poll interval of every node, seconds")
     ap.add_argument("--seconds", type=float, default=180.0, help="measurement window of each design")
     ap.add_argument("--changes", type=int, default=20, help="nodes changed (replication_broken) in the window")
-    ap.add_argument("--screens", type=int, default=1,
+    ap.add_argument("--screens", type=int, default=0,
                     help="consoles that also run their screen (the Textual app, headless); the rest run without")
     ap.add_argument("--polling-nodes", type=int, default=100,
                     help="nodes the polling consoles of today's design poll (0: all): the load per node is the "
