@@ -300,6 +300,12 @@ def _secret(env: str | None, file: Path | None, what: str) -> str | None:
     return None
 
 
+def read_secret(env: str | None, file: Path | None, what: str) -> str | None:
+    """A secret given on a command line as ``--…-env VAR`` or ``--…-file F``
+    (the rules of a configured one; None when neither is given)."""
+    return _secret(env, file, what)
+
+
 def resolve_passphrase(ssh: SshConfig) -> str | None:
     """The passphrase of a protected SSH key, or None when it has none."""
     return _secret(ssh.key_passphrase_env, ssh.key_passphrase_file, "SSH key passphrase")

@@ -8,17 +8,50 @@ second console looks behind the curtain of the simulated fleet::
     POST   /faults              {"kind": "slow", "target": "r7r3m116", "seconds": 3}
     DELETE /faults[?kind=&target=]
     GET    /nodes               name, tenant, flavour, ssh_port, rest_url
+    GET    /stats[?node=&peers=0&pids=1&times=]
+                                what each node was asked and by whom (below)
+
+``GET /stats`` counts since the simulator started (read it twice and subtract
+for a window)::
+
+    {"now": "2026-11-30T09:30:00+00:00",
+     "totals": {"ksysmgr_commands": 40, "ksysmgr_queries": 36, "rest_requests": 6,
+                "ssh_connections": 4, "rest_connections": 1},
+     "nodes": {"r7r3m116": {
+         "ksysmgr_commands": 10,      # every ksysmgr command line run over SSH
+         "ksysmgr_queries": 9,        # those that were `ksysmgr query ...`
+         "commands": {"query vm": 1, "verify ksyscluster": 1, ...},
+         "rest_requests": 0,          # DR Automation API requests (PowerVS nodes)
+         "ssh_connections": 1,        # SSH connections accepted
+         "rest_connections": 0,       # TLS connections accepted by the REST server
+         "open_ssh_connections": 1,
+         "peers": [{"transport": "ssh", "peer": "127.0.0.1:51234", "port": 51234,
+                    "opened_at": "...", "closed_at": null, "commands": 10, "pid": null}]}}}
+
+``peers`` lists each client connection (its source address:port; every open
+one plus the last closed ones) so a test can tell which process opened it:
+the client knows its local ports, or ``?pids=1`` fills ``pid`` for sockets
+still open, read from /proc (Linux, same user). REST peers are client
+addresses seen by a request (``closed_at`` stays null). ``?node=NAME``
+(repeatable) narrows the answer, ``?peers=0`` leaves the peer lists out.
+``?times=query%20vm`` adds ``"times"``: ``[epoch seconds, client port]``
+each time that command ran (of the node's last 256 commands), for a rate
+per client over a window.
 
 Bad input is answered ``400 {"error": "..."}`` with a message a person can act on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from ksystui.sim.stats import pids_of_local_ports, stats_for
 
 if TYPE_CHECKING:
     from ksystui.sim.world import SimWorld
@@ -31,6 +64,7 @@ ROUTES = {
     "POST /faults": 'inject a fault: {"kind": ..., "target": ..., <params>}',
     "DELETE /faults": "clear faults (all, or ?kind=&target=)",
     "GET /nodes": "simulated nodes and their ports",
+    "GET /stats": "ksysmgr commands, requests and connections per node (?node=&peers=0&pids=1&times=)",
 }
 
 
@@ -62,6 +96,7 @@ class AdminServer:
                 web.post("/faults", self._inject),
                 web.delete("/faults", self._clear),
                 web.get("/nodes", self._nodes),
+                web.get("/stats", self._stats),
             ]
         )
         return app
@@ -119,3 +154,33 @@ class AdminServer:
 
     async def _nodes(self, request: web.Request) -> web.Response:
         return web.json_response(self.nodes_info())
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        wanted = request.query.getall("node", [])
+        unknown = [n for n in wanted if n not in self.world.nodes]
+        if unknown:
+            return _error(400, f"no such node: {', '.join(unknown)} (GET /nodes lists them)")
+        flags = {}
+        for flag, default in (("peers", True), ("pids", False)):
+            raw = request.query.get(flag)
+            if raw is None:
+                flags[flag] = default
+            elif raw in ("0", "1", "true", "false"):
+                flags[flag] = raw in ("1", "true")
+            else:
+                return _error(400, f"{flag} must be 0 or 1")
+        nodes = {name: stats_for(node) for name, node in self.world.nodes.items() if not wanted or name in wanted}
+        pids: dict[int, int] = {}
+        if flags["peers"] and flags["pids"]:
+            open_ports = {r.port for s in nodes.values() for r in s.peers if r.closed_at is None}
+            pids = await asyncio.to_thread(pids_of_local_ports, open_ports)
+        totals = {
+            key: sum(getattr(s, key) for s in nodes.values())
+            for key in ("ksysmgr_commands", "ksysmgr_queries", "rest_requests", "ssh_connections", "rest_connections")
+        }
+        return web.json_response({
+            "now": datetime.now(UTC).isoformat(),
+            "totals": totals,
+            "nodes": {name: s.to_json(peers=flags["peers"], pids=pids, times_of=request.query.get("times"))
+                      for name, s in nodes.items()},
+        })

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ksystui.sim.stats import stats_for
+
 if TYPE_CHECKING:
     from ksystui.sim.faults import FaultBoard
     from ksystui.sim.node import SimNode
@@ -117,6 +119,7 @@ class RestNodeServer:
         self._runner: web.AppRunner | None = None
         self._server: asyncio.AbstractServer | None = None
         self.port = 0
+        self.stats = stats_for(node)
 
     @property
     def url(self) -> str:
@@ -167,6 +170,7 @@ class RestNodeServer:
         if self.faults.node_down(self.node.name):
             return _Refuse()
         assert self._runner is not None and self._runner.server is not None
+        self.stats.rest_accepted()
         return self._runner.server()
 
     def drop_connections(self) -> None:
@@ -190,6 +194,8 @@ class RestNodeServer:
     @web.middleware
     async def _faults_mw(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         name = self.node.name
+        if request.transport is not None:
+            self.stats.rest_request(request.transport.get_extra_info("peername"), self.port)
         if self.faults.node_down(name):
             return self._drop(request)
         delay = self.faults.slow_seconds(name)

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
+from ksystui.sim.stats import stats_for
+
 if TYPE_CHECKING:
     from ksystui.sim.faults import FaultBoard
     from ksystui.sim.node import SimNode
@@ -72,6 +74,7 @@ class SshNodeServer:
         self._conns: set[asyncssh.SSHServerConnection] = set()
         self._tasks: set[asyncio.Task[int]] = set()
         self.port: int = 0
+        self.stats = stats_for(node)
 
     # --- lifecycle --------------------------------------------------------
 
@@ -208,6 +211,7 @@ class SshNodeServer:
         if words[0] not in KSYSMGR_NAMES:
             await io.write_err(f"ksh: {words[0]}: not found\n")
             return CMD_NOT_FOUND
+        self.stats.ksysmgr(words[1:], io.peername)
         # The command runs in a task owned by the server, not the session: a
         # dropped connection must not cancel an operation on the node.
         task = asyncio.create_task(self._ksysmgr(words[1:], io))
@@ -253,6 +257,11 @@ class ChannelIO:
     @property
     def _node(self) -> str:
         return self._server.node.name
+
+    @property
+    def peername(self) -> object:
+        """The client's (address, port), for the node's stats."""
+        return self._process.get_extra_info("peername")
 
     def reset(self) -> None:
         """Start a new command (in the shell): faults apply afresh."""
@@ -356,6 +365,7 @@ class _ServerHooks(asyncssh.SSHServer):
     def __init__(self, owner: SshNodeServer) -> None:
         self._owner = owner
         self._conn: asyncssh.SSHServerConnection | None = None
+        self._peername: object = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         if self._owner.faults.node_down(self._owner.node.name):
@@ -363,10 +373,14 @@ class _ServerHooks(asyncssh.SSHServer):
             return
         self._conn = conn
         self._owner._conns.add(conn)
+        # kept: a closed connection no longer knows its peer
+        self._peername = conn.get_extra_info("peername")
+        self._owner.stats.ssh_opened(self._peername, self._owner.port)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
             self._owner._conns.discard(self._conn)
+            self._owner.stats.ssh_closed(self._peername)
 
     def begin_auth(self, username: str) -> bool:
         return True

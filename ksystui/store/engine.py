@@ -18,16 +18,23 @@ its driver (``postgresql+psycopg://…`` → psycopg) comes with
 (``ksystui.config.database_url`` puts it in, in memory); every message here
 shows the URL with its password masked.
 
+A tenant-scoped process opens PostgreSQL with ``tenant_role``: every new
+connection then runs ``SET ROLE ksystui_tenant_<tenant>`` (committed, so a
+pool's rollback keeps it), and row-level security shows it that tenant's
+rows only (``ksystui.store.rls``, made by ``ksystui db grant-tenant``).
+
 The schema is made only by alembic (``migrate``), from the migration scripts
 shipped inside this package; there is no alembic.ini.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -57,9 +64,15 @@ def default_database_path() -> Path:
     return user_data_path("ksystui") / "ksystui.db"
 
 
-def open_engine(url: str | URL | None = None) -> Engine:
+def open_engine(url: str | URL | None = None, *, tenant_role: str | None = None) -> Engine:
     """An engine on ``url`` (default: SQLite in the user data directory, which
-    is created). Call :func:`migrate` before using it."""
+    is created). Call :func:`migrate` before using it.
+
+    ``tenant_role`` (PostgreSQL only): a tenant's name (``customerA``) or its
+    role (``ksystui_tenant_customera``); every connection takes that role, so
+    the database shows it that tenant's rows only. A role that does not exist
+    (or that the URL's user may not take) fails the first connection with a
+    :class:`StoreError` naming ``ksystui db grant-tenant <tenant>``."""
     if url is None:
         path = default_database_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +98,45 @@ def open_engine(url: str | URL | None = None) -> Engine:
             f"database {sa_url.render_as_string()!r}: its driver is not installed ({exc}); "
             "for postgresql+psycopg://: pip install 'ksystui[postgres]'"
         ) from None
+    if tenant_role is not None:
+        if backend != "postgresql":
+            raise StoreError(
+                f"database {sa_url.render_as_string()!r}: a tenant role needs PostgreSQL; "
+                "on SQLite a tenant scope is only what the console shows"
+            )
+        _take_tenant_role(engine, tenant_role)
     return engine
+
+
+def _take_tenant_role(engine: Engine, tenant_or_role: str) -> None:
+    from ksystui.store.rls import ROLE_PREFIX, as_role
+
+    role = as_role(tenant_or_role)
+    tenant = tenant_or_role.removeprefix(ROLE_PREFIX)
+    quoted = '"' + role.replace('"', '""') + '"'
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"SET ROLE {quoted}")
+            dbapi_connection.commit()  # a SET inside a transaction the pool rolls back would be undone
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                dbapi_connection.rollback()
+            words = " ".join(str(exc).split())
+            if "does not exist" in words:
+                why = f"role {role} does not exist"
+            elif "permission denied" in words:
+                why = f"the database user may not take role {role}"
+            else:
+                raise
+            raise StoreError(
+                f"database {safe_url(engine)}: {why}: run `ksystui db grant-tenant {tenant}` "
+                "as the provider's database user"
+            ) from None
+        finally:
+            cur.close()
 
 
 def _safe(url: str) -> str:
