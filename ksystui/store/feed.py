@@ -31,6 +31,7 @@ from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.store.audit_log import AuditLog, Clock, transaction_time
 from ksystui.store.changes import NewChange, append_change, append_changes
+from ksystui.store.codec import SectionMemo
 from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.lease import Fenced, Guard, audit_fenced
 from ksystui.store.repository import (
@@ -110,6 +111,8 @@ class Feed:
         self.guard = guard
         self.clock = clock
         self.audit = AuditLog(engine, clock=clock)
+        # a console reads every node anew each poll interval: re-use the sections that did not change
+        self._memo = SectionMemo()
 
     @classmethod
     def open(cls, url: str | URL | None = None) -> Feed:
@@ -237,7 +240,7 @@ class Feed:
     def snapshots(self, *, tenant: str | None = None, nodes: Iterable[str] | None = None) -> dict[str, NodeSnapshot]:
         """The latest snapshot of every node (of ``tenant``; of ``nodes``)."""
         with read_connection(self.engine) as conn:
-            return read_snapshots(conn, tenant, None if nodes is None else list(nodes))
+            return read_snapshots(conn, tenant, None if nodes is None else list(nodes), self._memo)
 
     def events_since(self, seq: int, *, tenant: str | None = None) -> list[StoredEvent]:
         """Events stored after the event id ``seq`` (of ``tenant``), oldest first."""

@@ -23,7 +23,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot, event_identity
-from ksystui.store.codec import CodecError, dump_extra, dump_snapshot, load_extra, load_snapshot
+from ksystui.store.codec import (
+    CodecError,
+    SectionMemo,
+    dump_extra,
+    dump_snapshot,
+    load_extra,
+    load_snapshot,
+)
 from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.tables import EventRow, NodeRow, SnapshotRow, TenantRow
 
@@ -140,10 +147,12 @@ def insert_new_events(conn: Connection, node: str, tenant: str, events: Iterable
     return [ev for identity, ev in by_identity.items() if identity in stored]
 
 
-def read_snapshots(conn: Connection, tenant: str | None = None,
-                   nodes: Iterable[str] | None = None) -> dict[str, NodeSnapshot]:
+def read_snapshots(conn: Connection, tenant: str | None = None, nodes: Iterable[str] | None = None,
+                   memo: SectionMemo | None = None) -> dict[str, NodeSnapshot]:
     """The latest snapshot of every node (of one tenant; of the named nodes),
-    by node name. A snapshot this ksystui cannot read is skipped with a warning."""
+    by node name. A snapshot this ksystui cannot read is skipped with a warning.
+    ``memo``: a reader that reads the same nodes again and again re-uses what
+    did not change (``codec.SectionMemo``)."""
     query = sa.select(_snapshots.c.node, _snapshots.c.data).order_by(_snapshots.c.node)
     if tenant is not None:
         query = query.where(_snapshots.c.tenant == tenant)
@@ -152,7 +161,7 @@ def read_snapshots(conn: Connection, tenant: str | None = None,
     out: dict[str, NodeSnapshot] = {}
     for node, data in conn.execute(query).all():
         try:
-            out[node] = load_snapshot(data)
+            out[node] = load_snapshot(data, memo)
         except CodecError as exc:
             log.warning("stored snapshot of node %s cannot be read, ignored: %s", node, exc)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from ksystui.core.ksysmgr.jsonable import to_jsonable
 from ksystui.core.model import Flavour, Host, KsysEvent, SystemAttributes, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
-from ksystui.store.codec import CodecError, dump_snapshot, load_snapshot
+from ksystui.store.codec import CodecError, SectionMemo, dump_snapshot, load_snapshot
 
 
 def _core_strategies():
@@ -101,6 +102,35 @@ def test_round_trip(snap):
     text = dump_snapshot(snap)
     json.loads(text)  # real JSON
     assert_same(snap, load_snapshot(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(snapshots, min_size=1, max_size=4), st.data())
+def test_a_memo_reads_a_nodes_successive_snapshots_exactly_as_without(polls, data):
+    """A console following the feed re-reads each node every interval; the
+    memo must change nothing it reads, whatever changed between two polls."""
+    memo = SectionMemo()
+    node = polls[0].node
+    for snap in polls:
+        snap = replace(snap, node=node)
+        if data.draw(st.booleans()):  # the same items again, only the read times move on (the common case)
+            snap = replace(snap, sections={k: replace(s, read_at=datetime(2026, 1, 1, tzinfo=UTC))
+                                           for k, s in snap.sections.items()})
+        assert_same(snap, load_snapshot(dump_snapshot(snap), memo))
+
+
+def test_a_memo_re_uses_the_items_of_an_unchanged_section():
+    vm = Vm("db1", state="READY_TO_MOVE")
+    first = NodeSnapshot("n1", "t", Flavour.ONPREM, 10, {"vm": Section("vm", (vm,), datetime(2026, 1, 1, tzinfo=UTC))})
+    later = replace(first, sections={"vm": Section("vm", (vm,), datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC))},
+                    sequence=2)
+    memo = SectionMemo()
+    a = load_snapshot(dump_snapshot(first), memo)
+    b = load_snapshot(dump_snapshot(later), memo)
+    assert_same(later, b)
+    assert b.vms[0] is a.vms[0]  # not rebuilt
+    moved = replace(later, sections={"vm": Section("vm", (replace(vm, state="MOVED"),), None)})
+    assert load_snapshot(dump_snapshot(moved), memo).vms[0].state == "MOVED"
 
 
 @settings(max_examples=50, deadline=None)
