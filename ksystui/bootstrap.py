@@ -15,6 +15,7 @@ A database that cannot be opened is, depending on who asks, a warning
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -253,7 +254,13 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
     waiter = ChangeWaiter((lambda: listener_for(engine.url)) if engine.dialect.name == "postgresql" else None,
                           poll_seconds=poll_seconds)
     places = [NodePlace(n, t, Flavour(f), i) for n, t, f, i in node_places(cfg)]
-    source = DatabaseSource(feed, places, scope=scope, waiter=waiter, lease=AsyncLeaseStore(LeaseStore(engine)))
+    try:
+        reads = await _tenant_reads(feed, scope)
+    except Exception:
+        await feed.close()
+        raise
+    source = DatabaseSource(reads, places, scope=scope, waiter=waiter,
+                            lease=AsyncLeaseStore(LeaseStore(reads.feed.engine)))
     try:
         await source.open()
         tenants = tenant_infos(cfg)
@@ -263,7 +270,30 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
         yield ClientRuntime(loaded, actor, feed, queue, source, port, tenants)
     finally:
         await source.stop()
+        if reads is not feed:
+            await reads.close()
         await feed.close()
+
+
+async def _tenant_reads(feed: AsyncFeed, scope: str | None) -> AsyncFeed:
+    """What a console reads through. Scoped on PostgreSQL, that is the
+    tenant's own role (``ksystui db grant-tenant``): row-level security then
+    keeps every other tenant's snapshot, event and alert out of this process,
+    not only off its screen. Writes (submit, acknowledge) go through the
+    arbiter port, which acts for the scope's tenant only."""
+    engine = feed.feed.engine
+    if scope is None or engine.dialect.name != "postgresql":
+        return feed
+    from ksystui.store.engine import StoreError, open_engine
+    from ksystui.store.feed import AsyncFeed, Feed
+
+    try:
+        scoped = await asyncio.to_thread(open_engine, engine.url, tenant_role=scope)
+        reads = AsyncFeed(Feed(scoped))
+        await reads.last_seq()  # the first connection takes the role, or says why it cannot
+    except StoreError as exc:
+        raise StartupError(str(exc)) from None
+    return reads
 
 
 def console_app(rt: ClientRuntime, *, scope: str | None, readonly: bool, theme: str | None,
