@@ -172,8 +172,9 @@ class AdminServer:
         nodes = {name: stats_for(node) for name, node in self.world.nodes.items() if not wanted or name in wanted}
         pids: dict[int, int] = {}
         if flags["peers"] and flags["pids"]:
-            open_ports = {r.port for s in nodes.values() for r in s.peers if r.closed_at is None}
-            pids = await asyncio.to_thread(pids_of_local_ports, open_ports)
+            open_connections = {(r.port, r.server_port) for s in nodes.values() for r in s.peers
+                                if r.closed_at is None}
+            pids = await asyncio.to_thread(pids_of_local_ports, open_connections)
         totals = {
             key: sum(getattr(s, key) for s in nodes.values())
             for key in ("ksysmgr_commands", "ksysmgr_queries", "rest_requests", "ssh_connections", "rest_connections")

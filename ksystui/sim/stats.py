@@ -187,8 +187,12 @@ def stats_for(node: object) -> NodeStats:
 # --- which local process owns a client port (Linux /proc; loopback tests) ----------
 
 
-def _socket_inodes(ports: set[int], proc: Path) -> dict[int, int]:
-    """inode -> client port of TCP sockets whose local port is in ``ports``."""
+def _socket_inodes(connections: set[tuple[int, int]], proc: Path) -> dict[int, int]:
+    """inode -> client port of the TCP sockets whose (local port, remote
+    port) is one of ``connections``. Both ends count: Linux re-uses an
+    ephemeral port for connections to other destinations, so a local port
+    alone may name another process's socket (a console's connection to
+    PostgreSQL, say) as well as the one that reached the node."""
     found: dict[int, int] = {}
     for table in ("tcp", "tcp6"):
         try:
@@ -200,21 +204,20 @@ def _socket_inodes(ports: set[int], proc: Path) -> dict[int, int]:
             if len(fields) < 10:
                 continue
             port = int(fields[1].rsplit(":", 1)[1], 16)
-            if port in ports and fields[9] != "0":
+            remote = int(fields[2].rsplit(":", 1)[1], 16)
+            if (port, remote) in connections and fields[9] != "0":
                 found[int(fields[9])] = port
     return found
 
 
-def pids_of_local_ports(ports: set[int], proc: Path = Path("/proc")) -> dict[int, int]:
+def pids_of_local_ports(connections: set[tuple[int, int]], proc: Path = Path("/proc")) -> dict[int, int]:
     """client port -> pid of the process holding that TCP socket, for the
-    ports found (only processes this user may inspect; empty off Linux).
-
-    A port is local to both the client and, when the node listens on it, the
-    server: pass client ports only (a peer's port as ``/stats`` shows it).
+    (client port, node port) connections found (only processes this user
+    may inspect; empty off Linux).
     """
-    if not ports:
+    if not connections:
         return {}
-    inodes = _socket_inodes(ports, proc)
+    inodes = _socket_inodes(connections, proc)
     if not inodes:
         return {}
     owners: dict[int, int] = {}

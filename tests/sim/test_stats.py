@@ -104,3 +104,24 @@ async def test_filters_and_bad_input(sim: SimRunner, admin: aiohttp.ClientSessio
         assert resp.status == 400
     async with admin.get("/") as resp:
         assert "GET /stats" in (await resp.json())["routes"]
+
+
+def test_a_re_used_local_port_names_only_the_process_connected_to_the_node(tmp_path) -> None:
+    """Linux hands one ephemeral port to connections to other destinations:
+    the console's connection to PostgreSQL may share the service's source
+    port to a node. Only the socket whose far end is the node's port counts."""
+    from ksystui.sim.stats import pids_of_local_ports
+
+    head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+
+    def row(local: int, remote: int, inode: int) -> str:
+        return f"   0: 0100007F:{local:04X} 0100007F:{remote:04X} 01 00000000:00000000 00:00000000 00000000  1000 0 {inode}\n"
+
+    (tmp_path / "net").mkdir()
+    (tmp_path / "net" / "tcp").write_text(head + row(51234, 2222, 111) + row(51234, 5432, 222))
+    for pid, inode in ((4001, 111), (4002, 222)):  # 4001 reached the node (port 2222); 4002 the database
+        fd = tmp_path / str(pid) / "fd"
+        fd.mkdir(parents=True)
+        os.symlink(f"socket:[{inode}]", fd / "3")
+    assert pids_of_local_ports({(51234, 2222)}, tmp_path) == {51234: 4001}
+    assert pids_of_local_ports({(51234, 9999)}, tmp_path) == {}
