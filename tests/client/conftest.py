@@ -5,6 +5,7 @@ them."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import re
@@ -20,6 +21,8 @@ from ksystui.config import load_config
 from ksystui.service.serve import Service
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
+from ksystui.store.engine import migrate, open_engine
+from ksystui.store.rls import grant_tenant
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -48,11 +51,27 @@ class Site:
 
     @contextlib.asynccontextmanager
     async def console(self, *, scope: str | None = None, readonly: bool = False) -> AsyncIterator[ClientRuntime]:
-        """A console's runtime, as ``ksystui [--tenant T] [--readonly]`` builds it."""
+        """A console's runtime, as ``ksystui [--tenant T] [--readonly]`` builds it
+        (scoped on PostgreSQL: after ``grant(T)``)."""
         err = io.StringIO()
         async with client_runtime(load(self.config, err), err, scope=scope, readonly=readonly,
                                   poll_seconds=0.1) as rt:
             yield rt
+
+    async def grant(self, tenant: str) -> None:
+        """What the provider runs once before a scoped console opens on
+        PostgreSQL (``ksystui db grant-tenant``); nothing on SQLite."""
+        if self.url.startswith("postgresql"):
+            await asyncio.to_thread(_grant_tenant, self.url, tenant)
+
+
+def _grant_tenant(url: str, tenant: str) -> None:
+    engine = open_engine(url)
+    try:
+        migrate(engine)
+        grant_tenant(engine, tenant)
+    finally:
+        engine.dispose()
 
 
 POLL_INTERVAL = 1.0  # seconds between two polls of a node by the service

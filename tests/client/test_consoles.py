@@ -92,6 +92,7 @@ async def test_a_readonly_console_cannot_acknowledge(site):
 
 
 async def test_a_scoped_console_sees_and_acknowledges_only_its_tenants_alerts(site):
+    await site.grant("customerB")
     async with site.service(), site.console(scope="customerB") as b, site.console() as all_:
         all_.source.start()
         site.world.faults.inject("host_failure", "pbrazos")  # customerA's
