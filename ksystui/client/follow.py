@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from ksystui.core.lease import LeaseState
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NO_SERVICE = ("no provider service is running on this database: start `ksystui serve` "
               "(nothing polls the nodes: the data shown only ages)")
@@ -55,7 +56,7 @@ class ChangeWaiter:
             return
         try:
             # bounded here too: a listener that does not come back is as good as dead
-            await asyncio.wait_for(listener.wait(self.truth_seconds), self.truth_seconds + self.poll_seconds)
+            await _bounded(listener.wait(self.truth_seconds), self.truth_seconds + self.poll_seconds)
         except TimeoutError:
             log.warning("change listener did not come back: opening a new one")
             await self._drop()
@@ -82,10 +83,31 @@ class ChangeWaiter:
         listener, self.listener = self.listener, None
         if listener is not None:
             with contextlib.suppress(Exception):
-                await listener.close()
+                await _bounded(listener.close(), CLOSE_SECONDS)
 
     async def close(self) -> None:
         await self._drop()
+
+
+CLOSE_SECONDS = 2.0  # a listener that does not close by then is left to the garbage collector
+
+
+async def _bounded(work: Coroutine[Any, Any, T], seconds: float) -> T:
+    """``work``'s result within ``seconds`` (else TimeoutError), and on
+    cancellation leave at once. Not ``asyncio.wait_for``: that waits for the
+    cancelled work to end, and psycopg's ``notifies()`` (with the
+    connection's lock it holds) did not, so a console closing mid-wait hung
+    for good (found in CI: a console's teardown waited forever)."""
+    task = asyncio.ensure_future(work)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        task.cancel()
+        raise TimeoutError
+    return task.result()
 
 
 def service_leads(lease: LeaseState, now: datetime) -> bool:

@@ -65,3 +65,39 @@ async def test_a_console_whose_listen_session_is_killed_still_follows(site):
         site.world.faults.inject("host_failure", "raichu")
         await eventually(lambda: rt.source.alerts, 30)
         await eventually(listening, 10)  # listening again
+
+
+class StubbornListener:
+    """A listener that does not end when cancelled, nor close: what psycopg's
+    ``notifies()`` did while it held the connection's lock."""
+
+    def __init__(self) -> None:
+        self.entered = asyncio.Event()
+        self.released = asyncio.Event()  # the test lets it end, so the loop can close
+
+    async def _forever(self) -> None:
+        while not self.released.is_set():
+            try:
+                await self.released.wait()
+            except asyncio.CancelledError:
+                continue  # ignores cancellation
+
+    async def wait(self, timeout: float) -> bool:
+        self.entered.set()
+        await self._forever()
+        return False
+
+    async def close(self) -> None:
+        await self._forever()
+
+
+async def test_a_console_stops_even_when_its_listener_ignores_cancellation():
+    """Found in CI: a console's teardown waited forever on a LISTEN wait."""
+    stubborn = StubbornListener()
+    waiter = ChangeWaiter(lambda: stubborn, poll_seconds=0.05, truth_seconds=30)
+    task = asyncio.create_task(waiter.wait())
+    await asyncio.wait_for(stubborn.entered.wait(), 5)
+    task.cancel()
+    await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), 3)  # did not hang
+    await asyncio.wait_for(waiter.close(), 5)  # nor does closing it
+    stubborn.released.set()
