@@ -146,22 +146,26 @@ class PgServer:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name),
                                                                             sql.Literal(password)))
             conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(name)))
-            # the first matching pg_hba line decides: this one goes before the trust lines
-            hba = self.data / "pg_hba.conf"
-            hba.write_text(f"host all {name} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
-            conn.execute("SELECT pg_reload_conf()")
-        self._wait_until_a_password_is_required(name)
+        self.require_password(name, name)
         return f"postgresql+psycopg://{name}@127.0.0.1:{self.port}/{name}"
 
-    def _wait_until_a_password_is_required(self, role: str, timeout: float = 15.0) -> None:
-        """The server reloads pg_hba.conf when it gets to it: wait until a
-        connection without the password is refused."""
+    def require_password(self, role: str, dbname: str, timeout: float = 15.0) -> None:
+        """From now on ``role`` must give its password (scram-sha-256) to
+        connect: a pg_hba line before the trust lines (the first matching line
+        decides), the configuration reloaded, and — since the server reloads
+        it when it gets to it — a wait until a connection to ``dbname``
+        without the password is refused."""
         import psycopg
 
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"host all {role} 127.0.0.1/32 scram-sha-256\n" + hba.read_text())
+        with psycopg.connect(host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres",
+                             autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
         deadline = time.monotonic() + timeout
         while True:
             try:
-                psycopg.connect(host="127.0.0.1", port=self.port, user=role, dbname=role, password="",
+                psycopg.connect(host="127.0.0.1", port=self.port, user=role, dbname=dbname, password="",
                                 connect_timeout=5).close()
             except psycopg.OperationalError as exc:
                 if "password" in str(exc):
