@@ -262,6 +262,9 @@ class LeaseStore:
         audit_fenced(self.audit, me, Fenced(me, epoch, state.holder, state.epoch), action, detail=detail)
 
 
+_EVICT_WAIT_MS = 5000
+
+
 class AdvisoryLock:
     """PostgreSQL's session advisory lock on a dedicated connection, taken out
     of the engine's pool (``detach``: closing it closes the session, so the
@@ -319,7 +322,12 @@ class AdvisoryLock:
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
                     "AND classid = :high AND objid = :low AND pid <> pg_backend_pid()"),
                     {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF}).scalars())
-                killed = [conn.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar_one() for pid in pids]
+                # With a timeout, pg_terminate_backend waits until the backend
+                # has gone (PostgreSQL 14+): without it the signal is only
+                # sent, and the caller's next try_acquire can still find the
+                # lock held (a clean-clone CI run did).
+                killed = [conn.execute(sa.select(sa.func.pg_terminate_backend(pid, _EVICT_WAIT_MS))).scalar_one()
+                          for pid in pids]
                 conn.commit()
         except DBAPIError as exc:
             log.warning("advisory lock: cannot terminate its holder: %s", " ".join(str(exc.orig).split()))
