@@ -4,7 +4,15 @@ people, cron and monitoring systems. Neither changes anything, so
 
 ``status`` reports what the provider service last read (its snapshots in
 the database) when a service leads; ``--direct``, or no service running,
-reads the nodes themselves as before (the latter said on stderr)."""
+reads the nodes themselves as before (the latter said on stderr).
+
+Either way it answers by a deadline (``--timeout``): a node that has not
+answered by then is reported "slow" with the age of its last good data
+(kept in the database), and the others as they were read. Any node that is
+not plainly fresh (slow, stale, unreachable, unreadable output, a failing
+DR Automation service) makes it exit 1, with the reason. Scoped
+(``--tenant``), it reads and reports only that tenant's nodes; the other
+tenants' last stored data only tells how many of them share a host."""
 
 from __future__ import annotations
 
@@ -20,20 +28,26 @@ import click
 from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_global_options
 
 if TYPE_CHECKING:
-    from ksystui.config import LoadedConfig, NodeConfig
-    from ksystui.core.snapshot import NodeSnapshot
+    from ksystui.config import NodeConfig
 
-EXIT_OK, EXIT_UNREACHABLE = 0, 1
+EXIT_OK, EXIT_PROBLEM = 0, 1
+EXIT_UNREACHABLE = EXIT_PROBLEM  # the former name: unreachable is one of the problems
+DEFAULT_TIMEOUT = 20.0  # seconds: cron and monitoring get an answer by then, whatever a node does
 
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--direct", is_flag=True,
               help="read the nodes themselves, not the provider service's data (for a box without a service)")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=3600), default=DEFAULT_TIMEOUT,
+              show_default=True, metavar="SECONDS",
+              help="answer by then: a node still silent is reported slow, with its last good data")
 @takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
-def status(as_json: bool, direct: bool, opts: GlobalOptions) -> None:
-    """One-shot report of every tenant's KSYS nodes (exit 1 if any unreachable)."""
-    run_verb(lambda: run_status(opts.config, as_json, opts.tenant, sys.stdout, sys.stderr, direct=direct))
+def status(as_json: bool, direct: bool, timeout: float, opts: GlobalOptions) -> None:
+    """One-shot report of every tenant's KSYS nodes (exit 1 if any is not fresh: slow, stale,
+    unreachable, unreadable or with a failing service; the reason is printed)."""
+    run_verb(lambda: run_status(opts.config, as_json, opts.tenant, sys.stdout, sys.stderr, direct=direct,
+                                timeout=timeout))
 
 
 @click.group()
@@ -49,62 +63,30 @@ def check(opts: GlobalOptions) -> None:
 
 
 async def run_status(config: Path | None, as_json: bool, tenant: str | None, out: TextIO, err: TextIO, *,
-                     direct: bool = False) -> int:
+                     direct: bool = False, timeout: float = DEFAULT_TIMEOUT) -> int:
     """Report every node (of ``tenant``): as the provider service last read
-    it, or read now (``direct``, or no service leads)."""
+    it, or read now (``direct``, or no service leads), by ``timeout`` seconds."""
     from ksystui.bootstrap import check_scope, load, tenant_infos
+    from ksystui.cli.status_read import read_nodes, service_snapshots
     from ksystui.core.status import build_status, render_text, to_json
 
+    deadline = asyncio.get_running_loop().time() + timeout
     loaded = load(config, err)
     check_scope(loaded, tenant)
-    # every node, even scoped: a shared host says how many other tenants use it
-    snapshots = None if direct else await _service_snapshots(loaded, err)
-    if snapshots is None:
-        snapshots = await _read_nodes(loaded, err)
-    report = build_status(snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant)
+    # the service's snapshots of every node: a shared host says how many other tenants use it
+    snapshots = None if direct else await service_snapshots(loaded, err, deadline)
+    if snapshots is not None:
+        report = build_status(snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant)
+    else:
+        read = await read_nodes(loaded, err, tenant, deadline)
+        report = build_status(read.snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant,
+                              asked_at=read.asked_at, late=read.late, deadline=timeout)
     if as_json:
         json.dump(to_json(report), out, indent=2)
         out.write("\n")
     else:
         out.write(render_text(report))
-    return EXIT_UNREACHABLE if report.unreachable else EXIT_OK
-
-
-async def _service_snapshots(loaded: LoadedConfig, err: TextIO) -> dict[str, NodeSnapshot] | None:
-    """The snapshots the provider service wrote, when one leads; None (said
-    on ``err``) when none does or the database cannot be read."""
-    from ksystui.bootstrap import node_places
-    from ksystui.client.follow import service_leads
-    from ksystui.config import database_url
-    from ksystui.core.model import Flavour
-    from ksystui.core.snapshot import NodeSnapshot
-    from ksystui.store.feed import AsyncFeed
-    from ksystui.store.lease import AsyncLeaseStore, LeaseStore
-
-    try:
-        feed = await AsyncFeed.open(database_url(loaded.config.database))
-    except Exception as exc:
-        print(f"note: the database cannot be read ({exc}): reading the nodes directly", file=err)
-        return None
-    try:
-        if not service_leads(await AsyncLeaseStore(LeaseStore(feed.feed.engine)).state(), datetime.now(UTC)):
-            print("note: no provider service is running on this database (`ksystui serve`): "
-                  "reading the nodes directly", file=err)
-            return None
-        stored = await feed.snapshots()
-    finally:
-        await asyncio.to_thread(feed.feed.engine.dispose)
-    return {node: stored.get(node) or NodeSnapshot(node, tenant, Flavour(flavour), interval)
-            for node, tenant, flavour, interval in node_places(loaded.config)}
-
-
-async def _read_nodes(loaded: LoadedConfig, err: TextIO) -> dict[str, NodeSnapshot]:
-    """Every node read once now (and recorded), the way a box without a service reports."""
-    from ksystui.bootstrap import runtime
-
-    async with runtime(loaded, err, record=True) as rt:
-        await rt.fleet.refresh_all()
-        return dict(rt.fleet.snapshots)
+    return EXIT_PROBLEM if report.problems else EXIT_OK
 
 
 async def run_config_check(config: Path | None, out: TextIO, err: TextIO, *, tenant: str | None = None) -> int:
