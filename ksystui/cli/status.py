@@ -79,7 +79,7 @@ async def run_status(config: Path | None, as_json: bool, tenant: str | None, out
         report = build_status(snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant)
     else:
         read = await read_nodes(loaded, err, tenant, deadline)
-        report = build_status(read.snapshots, tenant_infos(loaded.config), datetime.now(UTC), scope=tenant,
+        report = build_status(read.snapshots, tenant_infos(loaded.config), read.ended_at, scope=tenant,
                               asked_at=read.asked_at, late=read.late, deadline=timeout)
     if as_json:
         json.dump(to_json(report), out, indent=2)

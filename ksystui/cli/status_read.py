@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ksystui.config import LoadedConfig
     from ksystui.core.snapshot import NodeSnapshot
     from ksystui.fleet.monitor import NodeMonitor
+    from ksystui.store import AsyncStore
 
 
 def time_left(deadline: float) -> float:
@@ -73,6 +74,7 @@ class DirectRead:
 
     snapshots: dict[str, NodeSnapshot]  # every configured node: read now, or its last good data
     asked_at: datetime  # when the reads began: what was read since is as fresh as this run
+    ended_at: datetime  # when the last read ended, or the deadline cut it short: the report's "now"
     late: frozenset[str]  # the nodes of the scope that had not answered by the deadline
 
 
@@ -82,7 +84,7 @@ async def read_nodes(loaded: LoadedConfig, err: TextIO, scope: str | None, deadl
     from ksystui.bootstrap import runtime
 
     async with runtime(loaded, err, record=True) as rt:
-        stored = await _last_good(rt.store)
+        stored = await _last_good(rt.store, {node.name for _, node in loaded.config.nodes()})
         monitors = rt.fleet.monitors
         for name, monitor in monitors.items():
             _start_from(monitor, stored.get(name))
@@ -91,29 +93,29 @@ async def read_nodes(loaded: LoadedConfig, err: TextIO, scope: str | None, deadl
         polls = {name: asyncio.create_task(monitors[name].poll_once(), name=f"status:{name}") for name in in_scope}
         if polls:
             await asyncio.wait(polls.values(), timeout=time_left(deadline))
+        ended_at = datetime.now(UTC)
         late = frozenset(name for name, poll in polls.items() if not poll.done())
         for name in late:
             polls[name].cancel()  # the monitor's poll ends with its last waiter
         for poll in polls.values():
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await poll
-        # a late node's monitor still holds the last good data it started from
-        snapshots = {name: monitor.snapshot for name, monitor in monitors.items()}
-        return DirectRead(snapshots, asked_at, late)
+        # a late node's monitor still holds the last good data it started from;
+        # a node with no monitor here (out of scope) is known by its stored data
+        snapshots = {**stored, **{name: monitor.snapshot for name, monitor in monitors.items()}}
+        return DirectRead(snapshots, asked_at, ended_at, late)
 
 
-async def _last_good(store: object | None) -> dict[str, NodeSnapshot]:
-    """The snapshots the database holds (an earlier run's or the service's
-    reads); none when there is no database."""
+async def _last_good(store: AsyncStore | None, configured: set[str]) -> dict[str, NodeSnapshot]:
+    """The snapshots the database holds of the configured nodes (an earlier
+    run's or the service's reads); none when there is no database."""
     if store is None:
         return {}
-    from ksystui.store import AsyncStore
-
-    assert isinstance(store, AsyncStore)
     try:
-        return await store.load_snapshots()
+        stored = await store.load_snapshots()
     except Exception:  # the report matters more than the history: read as if new
         return {}
+    return {name: snap for name, snap in stored.items() if name in configured}
 
 
 def _start_from(monitor: NodeMonitor, stored: NodeSnapshot | None) -> None:
