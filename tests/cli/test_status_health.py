@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ksystui.cli.status import run_status
 
-from .conftest import aksystui
+from .conftest import aksystui, ksystui
 
 
 async def status(cfg: Path, *args: str, tenant: str | None = None) -> tuple[int, str, str]:
@@ -162,3 +162,9 @@ async def test_from_the_service_a_slow_node_is_late_and_a_rejected_token_fails(s
         assert "last good read" in why["r7r3m108"] and "token rejected" in why["ksysorch-dal12"], run.out
         shared = next(line for line in run.out.splitlines() if line.strip().startswith("snorlax"))
         assert "customerA, customerB" in shared
+
+
+def test_a_deadline_must_be_a_positive_number_of_seconds(quiet):
+    for bad in ("0", "-3", "soon"):
+        run = ksystui("status", "--timeout", bad, "--config", str(quiet.config))
+        assert run.rc == 2 and "--timeout" in run.err and "Traceback" not in run.err, run
