@@ -162,6 +162,12 @@ async def test_from_the_service_a_slow_node_is_late_and_a_rejected_token_fails(s
         assert "last good read" in why["r7r3m108"] and "token rejected" in why["ksysorch-dal12"], run.out
         shared = next(line for line in run.out.splitlines() if line.strip().startswith("snorlax"))
         assert "customerA, customerB" in shared
+        # scoped, the other tenants' troubles are none of customerA's: not printed, not in the exit code
+        scoped = await from_service("--tenant", "customerA")
+        assert scoped.rc == 0, scoped
+        for word in ("customerB", "customerC", "r7r3m108", "ksysorch-dal12"):
+            assert word not in scoped.out + scoped.err, scoped
+        assert "shared with 1 other tenant" in scoped.out
 
 
 def test_a_deadline_must_be_a_positive_number_of_seconds(quiet):
