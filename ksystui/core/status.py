@@ -169,7 +169,21 @@ _UNREADABLE_PREFIX = "cannot read ksysmgr query"
 
 def judge_node(snap: NodeSnapshot, now: datetime, *, asked_at: datetime | None = None, late: bool = False,
                deadline: float | None = None) -> tuple[NodeState, list[str]]:
-    """One node's state and the reasons for it (none when fresh)."""
+    """One node's state and the reasons for it (none when fresh), each
+    without the node's name (the report line already starts with it)."""
+    state, reasons = _judge(snap, now, asked_at=asked_at, late=late, deadline=deadline)
+    return state, [_shorten(r.replace(f"{snap.node}: ", "")) for r in reasons]
+
+
+_REASON_MAX = 200  # characters: a reason is one line of a report, the node's own output is not
+
+
+def _shorten(reason: str) -> str:
+    return reason if len(reason) <= _REASON_MAX else reason[:_REASON_MAX - 1] + "…"
+
+
+def _judge(snap: NodeSnapshot, now: datetime, *, asked_at: datetime | None, late: bool,
+           deadline: float | None) -> tuple[NodeState, list[str]]:
     health = snap.health
     last_good = _last_good(snap, now)
     if late:

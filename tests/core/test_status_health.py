@@ -123,8 +123,17 @@ def test_an_unreachable_node_keeps_the_age_of_its_last_good_read():
     report = build_status({"nodeB": snap}, TENANTS, at(1), asked_at=at(0))
     assert states(report) == {"nodeB": "unreachable"}
     assert report.nodes[0].age_seconds == 61
-    assert report.nodes[0].reason == "nodeB: cannot connect: refused; last good read 1m01s ago"
+    assert report.nodes[0].reason == "cannot connect: refused; last good read 1m01s ago"  # the line names nodeB
     assert to_json(report)["unreachable"] == ["nodeB"]
+
+
+def test_a_reason_is_one_line_of_reasonable_length():
+    garbage = "cannot read ksysmgr query vm: line 11: binary data: " + "x" * 500
+    snap = read("nodeB", None, errors={"vm": garbage},
+                health=NodeHealth(last_attempt=at(0), last_error=garbage, error_kind="parse", consecutive_failures=1))
+    state, reasons = judge_node(snap, at(1), asked_at=at(0))
+    assert state is NodeState.UNREADABLE and len(reasons) == 1 and len(reasons[0]) == 200
+    assert reasons[0].startswith("output of ksysmgr query vm cannot be read (line 11: binary data: xxx")
 
 
 def test_a_scoped_report_judges_only_its_tenant():
