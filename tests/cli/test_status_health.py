@@ -77,6 +77,23 @@ async def test_status_answers_by_its_deadline_and_names_the_late_node(served, wo
     assert took < 8, f"status took {took:.1f} s with a 1.5 s deadline"
 
 
+async def test_a_node_that_goes_down_keeps_its_last_good_data(served, world):
+    """Shared hosts still come from the last good data, run after run: a
+    node down now reports the true age of its last good read, and the host
+    it pairs stays shared."""
+    _, cfg = served
+    rc, _, _ = await status(cfg)
+    assert rc == 0
+    world.faults.inject("node_down", "r7r3m108")
+    for _ in range(2):  # a failed read is recorded too: it must not wipe what the next run knows
+        rc, out, _ = await status(cfg)
+        assert rc == 1 and rows(out)["r7r3m108"][0] == "unreachable", out
+        assert "; last good read " in reasons(out)["r7r3m108"], out
+        assert "READY_TO_MOVE=5" in next(line for line in out.splitlines() if "r7r3m108" in line), out
+        shared = next(line for line in out.splitlines() if line.strip().startswith("snorlax"))
+        assert "customerA, customerB" in shared, out
+
+
 async def test_unreadable_output_fails_with_the_reason(served, world):
     """Health that lies / Headless: "A node whose output cannot be parsed
     reads 'unknown' with exit 0"."""
