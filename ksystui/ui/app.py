@@ -11,8 +11,11 @@ is the core's view registry; the ``:`` line is the core's interpreter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import asyncio
+import weakref
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -33,29 +36,36 @@ from ksystui.core.command_line import (
     command_words,
     interpret,
 )
+from ksystui.core.completion import History
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_WORDS
-from ksystui.core.readouts import Preview
+from ksystui.core.readouts import Preview, QueueLine
 from ksystui.core.recovery import act_on_alert
+from ksystui.core.selection import Selection, placed_key, refined, selection_of
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.viewdefs import HOME_VIEW, VIEWS, FromArbiter, OpenDetail, OpenView, open_tenant
+from ksystui.core.views import ViewRow
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, capabilities_of, remap
 from ksystui.ui.alerting import AlertDesk
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
+from ksystui.ui.command_prompt import CommandPrompt
 from ksystui.ui.messages import (
+    AuditRecordRequested,
     CancelRequested,
     DrillDownRequested,
+    OperationDetailRequested,
     OperationRequested,
     RaiseRequested,
     RefreshRequested,
     ScreenShown,
     SnapshotReceived,
 )
-from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
-from ksystui.ui.palette import CommandScreen, ConsoleCommands
+from ksystui.ui.op_detail import OperationScreen
+from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScreen
+from ksystui.ui.palette import ConsoleCommands
 from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
 from ksystui.ui.screens import (
     ArbiterTableScreen,
@@ -65,6 +75,7 @@ from ksystui.ui.screens import (
     TableScreen,
     TableViewScreen,
 )
+from ksystui.ui.widgets.virtual_table import VirtualTable
 
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
 # the views read from the arbiter, by the view name each screen declares
@@ -116,6 +127,14 @@ class ControlRoomApp(AlertDesk):
         self.service_note: str | None = None  # why no provider service keeps the data fresh, if none does
         self.last_alert: AlertRecord | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.command_history = History()  # the `:` commands run, for Up/Down
+        # what the operator selected (tenant, node, VM), kept across views; and each view's last row
+        self.selection: Selection | None = None
+        self._view_keys: dict[str, Hashable] = {}
+        self._placed: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()  # screens whose cursor was put back
+        # quitting: None, or the operations running in this process that the console waits for
+        self._quitting: tuple[QueueLine, ...] | None = None
+        self.farewell: str | None = None  # what the console says as it exits (printed after it)
 
     # --- life cycle -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -131,7 +150,7 @@ class ControlRoomApp(AlertDesk):
             self.fleet.start()
         self.set_interval(self.tick_seconds, self._tick)
         self.set_interval(1.0, self._clock)
-        self.push_screen(self._screen_for(OpenView(HOME_VIEW)))
+        self._show(self._screen_for(OpenView(HOME_VIEW)), push=True)
         if self.greeting:
             self.notify(self.greeting, title="ksystui demo", timeout=30)
         if self.shared is not None:
@@ -229,7 +248,7 @@ class ControlRoomApp(AlertDesk):
         await self.run_action(action.method, target)
 
     def action_command(self) -> None:
-        self.push_screen(CommandScreen(self.command_words()), self._command_done)
+        self.push_screen(CommandPrompt(self.command_words(), self.command_history), self._command_done)
 
     def _command_done(self, value: str | None) -> None:
         if value:
@@ -246,16 +265,31 @@ class ControlRoomApp(AlertDesk):
             self.pop_screen()
 
     def action_goto(self, view: str) -> None:
-        self._switch(self._screen_for(OpenView(view)))
+        self._show(self._screen_for(OpenView(view)))
 
     # --- what screens ask ------------------------------------------------------------------
     def on_drill_down_requested(self, message: DrillDownRequested) -> None:
         view = VIEWS.get(message.view)
         target = view.drill(message.row) if view is not None and view.drill is not None else None
         if isinstance(target, OpenView):
-            self.push_screen(self._screen_for(target))
+            self._show(self._screen_for(target), push=True)
         elif isinstance(target, OpenDetail):
             self.push_screen(DetailScreen(target.title, target.pairs))
+
+    def on_operation_detail_requested(self, message: OperationDetailRequested) -> None:
+        if self.arbiter is not None:
+            self.push_screen(OperationScreen(self.arbiter, message.op_id, message.shown, self.scope))
+
+    @work(group="detail")
+    async def on_audit_record_requested(self, message: AuditRecordRequested) -> None:
+        if self.arbiter is None:
+            return
+        record = await self.arbiter.audit_record(message.seq, self.scope)
+        if record is None:
+            self.notify("that record is not there (or not this console's to show)", severity="warning")
+            return
+        title = f"Audit record {message.shown}" if message.shown else f"Audit record ({record.action})"
+        self.push_screen(DetailScreen(title, record.pairs()))
 
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         self.fleet.refresh_now(message.node)
@@ -305,6 +339,13 @@ class ControlRoomApp(AlertDesk):
     async def on_cancel_requested(self, message: CancelRequested) -> None:
         assert self.arbiter is not None
         op_id, shown = message.op_id, message.shown
+        # cancelling is marked dangerous: like every such action, it asks first
+        sure = await self.push_screen_wait(AskScreen(
+            f"Cancel {shown}? {message.what}".rstrip(),
+            "It will not run; the cancellation is audited. Enter cancels it; Esc keeps it queued."))
+        if not sure:
+            self.notify(f"nothing cancelled: {shown} stays queued", timeout=3)
+            return
         ok = await self.arbiter.cancel(op_id, "cancelled from the console")
         self.notify(f"{shown} cancelled" if ok else f"{shown} could not be cancelled (no longer queued)",
                     severity="information" if ok else "warning")
@@ -331,12 +372,12 @@ class ControlRoomApp(AlertDesk):
     def run_command(self, text: str) -> None:
         cmd = interpret(text, self._command_scope())
         if isinstance(cmd, SwitchView):
-            self._switch(self._screen_for(OpenView(cmd.view, preset_filter=cmd.preset_filter)))
+            self._show(self._screen_for(OpenView(cmd.view, preset_filter=cmd.preset_filter)))
         elif isinstance(cmd, OpenTenant):
-            self._switch(self._screen_for(open_tenant(cmd.tenant)))
+            self._show(self._screen_for(open_tenant(cmd.tenant)))
         elif isinstance(cmd, SetScope):
             self.state.set_scope(cmd.tenant)
-            self._switch(self._screen_for(OpenView(HOME_VIEW)))
+            self._show(self._screen_for(OpenView(HOME_VIEW)))
         elif isinstance(cmd, SetTheme):
             self.theme_name = cmd.theme
             self.theme = THEMES[cmd.theme]
@@ -344,9 +385,114 @@ class ControlRoomApp(AlertDesk):
         elif isinstance(cmd, Help):
             self.action_help()
         elif isinstance(cmd, Quit):
-            self.exit()
+            self.run_worker(self.action_quit(), group="quit-command")
         elif isinstance(cmd, Refused | Unknown):
             self.notify(cmd.message, severity="warning")
+
+    # --- quitting -----------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """``q``: exit now, or, while operations run in this process (its own
+        dispatcher, or the demo's provider service), as soon as they finish,
+        saying so. A second ``q`` (or Ctrl-C) leaves them, saying that."""
+        if self._quitting is not None:
+            self._leave_now()
+            return
+        self._quitting = ()
+        self._quit_when_done()
+
+    def action_help_quit(self) -> None:
+        """Ctrl-C: quit as ``q`` does (the second leaves at once)."""
+        self.run_worker(self.action_quit(), group="quit-key")
+
+    async def _running_here(self) -> list[QueueLine]:
+        running_here = getattr(self.arbiter, "running_here", None)  # a watch-only console runs nothing
+        if running_here is None:
+            return []
+        try:
+            return list(await running_here(self.scope))
+        except Exception as exc:  # the database went away: nothing can be waited for
+            self.notify(f"cannot tell what still runs: {exc}", severity="warning")
+            return []
+
+    @work(group="quit", exclusive=True)
+    async def _quit_when_done(self) -> None:
+        running = await self._running_here()
+        if not running:
+            self.exit()
+            return
+        self._quitting = tuple(running)
+        names = _named(running)
+        self.notify(f"Quitting as soon as {names} {'finishes' if len(running) == 1 else 'finish'} "
+                    f"(running in this console). Press q again (or Ctrl-C) to leave "
+                    f"{'it' if len(running) == 1 else 'them'} to another dispatcher or crash recovery.",
+                    title="Quitting", severity="warning", timeout=24 * 3600)
+        while running:
+            await asyncio.sleep(QUIT_POLL_SECONDS)
+            running = await self._running_here()
+        ended = [await self._ended(line) for line in self._quitting]
+        self._exit_saying(f"ksystui: {'; '.join(ended)}: the console closed once "
+                          f"{'it' if len(ended) == 1 else 'they'} ended")
+
+    async def _ended(self, line: QueueLine) -> str:
+        operation = getattr(self.arbiter, "operation", None)
+        detail = None
+        if operation is not None and line.tenant != OTHERS:
+            try:
+                detail = await operation(line.id, self.scope)
+            except Exception:  # said as "ended": the database went away meanwhile
+                detail = None
+        return f"{_name(line)} {detail.line.state if detail is not None else 'ended'}"
+
+    def _leave_now(self) -> None:
+        running = self._quitting or ()
+        if not running:
+            self.exit()
+            return
+        self._exit_saying(
+            f"ksystui: left {_named(running)} running: another dispatcher (a provider service standing by) or "
+            "crash recovery at the next start judges it from its node (`ksystui queue` shows it)")
+
+    def _exit_saying(self, farewell: str) -> None:
+        self.farewell = farewell
+        self.exit(message=farewell)
+
+    # --- views and the selection they keep ---------------------------------------------------
+    def _show(self, screen: BaseScreen, *, push: bool = False) -> None:
+        """Put a view on screen, its cursor on what the operator selected."""
+        if push:
+            self.push_screen(screen)
+        else:
+            self._switch(screen)
+        self._place(screen)
+
+    def _place(self, screen: BaseScreen, tries: int = 0) -> None:
+        if screen not in self.screen_stack:
+            return
+        if not isinstance(screen, TableViewScreen):
+            self._placed.add(screen)
+            return
+        if not screen.ready or screen.table.row_count == 0:
+            if tries < PLACE_TRIES:  # composing, or an arbiter view's first read not back yet
+                self.set_timer(0.05, partial(self._place, screen, tries + 1))
+                return
+        else:
+            rows = screen.picture.rows_for(screen.view, screen.tenant) if isinstance(screen, TableScreen) else []
+            key = placed_key(rows, self.selection, self._view_keys.get(screen.view))
+            if key is not None and screen.table.get_row(key) is not None:
+                screen.table.move_cursor_to(key)
+        self._placed.add(screen)
+
+    def on_virtual_table_cursor_moved(self, message: VirtualTable.CursorMoved) -> None:
+        table = message.table
+        if not table.is_attached or message.key is None or message.key != table.cursor_key:
+            return  # not (or no longer) where the cursor is
+        screen = table.screen
+        if screen not in self._placed:
+            return  # the view's first row, before its cursor was put back on the selection
+        self._view_keys[getattr(screen, "view", "")] = message.key
+        data = message.row.data if message.row is not None else None
+        if isinstance(screen, TableScreen) and isinstance(data, ViewRow):
+            self.selection = refined(self.selection, selection_of(data))
 
     def _screen_for(self, target: OpenView) -> BaseScreen:
         if isinstance(VIEWS[target.view].source, FromArbiter):
@@ -361,6 +507,21 @@ class ControlRoomApp(AlertDesk):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+
+QUIT_POLL_SECONDS = 0.5  # how often a quitting console looks whether its operations ended
+PLACE_TRIES = 60  # refreshes a view is given to show its rows before the cursor stays where it is
+
+
+OTHERS = "another tenant's"  # the tenant of an operation a scoped console may not name
+
+
+def _name(line: QueueLine) -> str:
+    return "another tenant's operation" if line.tenant == OTHERS else f"{line.shown} {line.tenant} {line.op}"
+
+
+def _named(lines: Sequence[QueueLine]) -> str:
+    return ", ".join(_name(line) for line in lines)
 
 
 def _theme_css(theme: str) -> list[str | PurePath]:
