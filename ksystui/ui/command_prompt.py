@@ -22,10 +22,12 @@ class CommandPrompt(CommandScreen):
                                   color: $text-muted; padding: 0 1; display: none; }
     CommandPrompt > #candidates.-shown { display: block; }
     """
+    # Not priority bindings: those run as the key arrives, before the line has taken the keys
+    # typed just ahead of it ("vm" then Tab in a real terminal completed "v", then added the "m").
     BINDINGS = [
-        Binding("tab", "complete", "Complete", show=False, priority=True),
-        Binding("up", "older", "Previous command", show=False, priority=True),
-        Binding("down", "newer", "Next command", show=False, priority=True),
+        Binding("tab", "complete", "Complete", show=False),
+        Binding("up", "older", "Previous command", show=False),
+        Binding("down", "newer", "Next command", show=False),
     ]
 
     def __init__(self, words: list[str], history: History | None = None):
