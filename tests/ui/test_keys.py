@@ -191,3 +191,28 @@ async def test_enter_on_a_queue_row_shows_the_operation_and_on_an_audit_row_the_
         await press_until(pilot, lambda: isinstance(app.screen, DetailScreen), "enter")
         text = screen_text(app)
         assert note.strip() in text and "action:" in text and "note" in text and "hash:" in text
+
+
+def test_help_says_enter_opens_a_queue_or_audit_row():
+    from ksystui.ui.actions import ACTIONS, help_rows
+
+    for view in ("queue", "audit"):
+        assert ("Enter", "Drill down", "") in help_rows(ACTIONS, view, readonly=False), view
+
+
+async def test_a_scoped_console_reads_only_its_tenants_operation_and_no_global_place(world, armed):  # noqa: F811
+    from ksystui.arbiter.port import ArbiterPort
+
+    fleet, queue, _, port = armed
+    await port.submit(await port.preview("r7r3m116", Op.VERIFY))  # customerA: #1
+    await port.submit(await port.preview("r7r3m108", Op.VERIFY))  # customerB: #2, its own #1
+    scoped = ArbiterPort(queue, fleet, port.actor, port.priorities, scope="customerB")
+    assert await scoped.operation(1) is None and await scoped.audit_record(1) is None  # customerA's
+    mine = await scoped.operation(2)
+    assert mine.line.shown == "#1" and mine.command == "ksysmgr -t verify site customerB"
+    (submitted,) = mine.audit
+    assert submitted.shown_seq == "" and submitted.hash == "" and submitted.shown_operation == "#1"
+    assert not any(k in ("arrival", "fence") for k, _ in submitted.detail)
+    whole = await scoped.audit_record(submitted.seq)
+    assert whole is not None and "seq" not in dict(whole.pairs()) and "hash" not in dict(whole.pairs())
+    assert (await port.audit_record(submitted.seq)).shown_seq == str(submitted.seq)  # the provider's console
