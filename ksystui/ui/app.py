@@ -11,11 +11,8 @@ is the core's view registry; the ``:`` line is the core's interpreter.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path, PurePath
 from typing import Any
 
@@ -40,12 +37,10 @@ from ksystui.core.completion import History
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_WORDS
-from ksystui.core.readouts import Preview, QueueLine
+from ksystui.core.readouts import Preview
 from ksystui.core.recovery import act_on_alert
-from ksystui.core.selection import Selection, placed_key, refined, selection_of
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.viewdefs import HOME_VIEW, VIEWS, FromArbiter, OpenDetail, OpenView, open_tenant
-from ksystui.core.views import ViewRow
 from ksystui.resources import THEMES_DIR
 from ksystui.ui.actions import ACTIONS, Action, Context, bindings, capabilities_of, remap
 from ksystui.ui.alerting import AlertDesk
@@ -67,6 +62,7 @@ from ksystui.ui.op_detail import OperationScreen
 from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import ConsoleCommands
 from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
+from ksystui.ui.quitting import QuitDesk
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -75,7 +71,7 @@ from ksystui.ui.screens import (
     TableScreen,
     TableViewScreen,
 )
-from ksystui.ui.widgets.virtual_table import VirtualTable
+from ksystui.ui.selecting import SelectionDesk
 
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
 # the views read from the arbiter, by the view name each screen declares
@@ -84,7 +80,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(AlertDesk):
+class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -128,13 +124,6 @@ class ControlRoomApp(AlertDesk):
         self.last_alert: AlertRecord | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self.command_history = History()  # the `:` commands run, for Up/Down
-        # what the operator selected (tenant, node, VM), kept across views; and each view's last row
-        self.selection: Selection | None = None
-        self._view_keys: dict[str, Hashable] = {}
-        self._placed: weakref.WeakSet[Screen[Any]] = weakref.WeakSet()  # screens whose cursor was put back
-        # quitting: None, or the operations running in this process that the console waits for
-        self._quitting: tuple[QueueLine, ...] | None = None
-        self.farewell: str | None = None  # what the console says as it exits (printed after it)
 
     # --- life cycle -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -389,139 +378,11 @@ class ControlRoomApp(AlertDesk):
         elif isinstance(cmd, Refused | Unknown):
             self.notify(cmd.message, severity="warning")
 
-    # --- quitting -----------------------------------------------------------------------------
-    async def action_quit(self) -> None:
-        """``q``: exit now, or, while operations run in this process (its own
-        dispatcher, or the demo's provider service), as soon as they finish,
-        saying so. A second ``q`` (or Ctrl-C) leaves them, saying that."""
-        if self._quitting is not None:
-            self._leave_now()
-            return
-        self._quitting = ()
-        self._quit_when_done()
-
-    def action_help_quit(self) -> None:
-        """Ctrl-C: quit as ``q`` does (the second leaves at once)."""
-        self.run_worker(self.action_quit(), group="quit-key")
-
-    async def _running_here(self) -> list[QueueLine]:
-        running_here = getattr(self.arbiter, "running_here", None)  # a watch-only console runs nothing
-        if running_here is None:
-            return []
-        try:
-            return list(await running_here(self.scope))
-        except Exception as exc:  # the database went away: nothing can be waited for
-            self.notify(f"cannot tell what still runs: {exc}", severity="warning")
-            return []
-
-    @work(group="quit", exclusive=True)
-    async def _quit_when_done(self) -> None:
-        running = await self._running_here()
-        if not running:
-            self.exit()
-            return
-        self._quitting = tuple(running)
-        names = _named(running)
-        self.notify(f"Quitting as soon as {names} {'finishes' if len(running) == 1 else 'finish'} "
-                    f"(running in this console). Press q again (or Ctrl-C) to leave "
-                    f"{'it' if len(running) == 1 else 'them'} to another dispatcher or crash recovery.",
-                    title="Quitting", severity="warning", timeout=24 * 3600)
-        while running:
-            await asyncio.sleep(QUIT_POLL_SECONDS)
-            running = await self._running_here()
-        ended = [await self._ended(line) for line in self._quitting]
-        self._exit_saying(f"ksystui: {'; '.join(ended)}: the console closed once "
-                          f"{'it' if len(ended) == 1 else 'they'} ended")
-
-    async def _ended(self, line: QueueLine) -> str:
-        operation = getattr(self.arbiter, "operation", None)
-        detail = None
-        if operation is not None and line.tenant != OTHERS:
-            try:
-                detail = await operation(line.id, self.scope)
-            except Exception:  # said as "ended": the database went away meanwhile
-                detail = None
-        return f"{_name(line)} {detail.line.state if detail is not None else 'ended'}"
-
-    def _leave_now(self) -> None:
-        running = self._quitting or ()
-        if not running:
-            self.exit()
-            return
-        self._exit_saying(
-            f"ksystui: left {_named(running)} running: another dispatcher (a provider service standing by) or "
-            "crash recovery at the next start judges it from its node (`ksystui queue` shows it)")
-
-    def _exit_saying(self, farewell: str) -> None:
-        self.farewell = farewell
-        self.exit(message=farewell)
-
-    # --- views and the selection they keep ---------------------------------------------------
-    def _show(self, screen: BaseScreen, *, push: bool = False) -> None:
-        """Put a view on screen, its cursor on what the operator selected."""
-        if push:
-            self.push_screen(screen)
-        else:
-            self._switch(screen)
-        self._place(screen)
-
-    def _place(self, screen: BaseScreen, tries: int = 0) -> None:
-        if screen not in self.screen_stack:
-            return
-        if not isinstance(screen, TableViewScreen):
-            self._placed.add(screen)
-            return
-        if not screen.ready or screen.table.row_count == 0:
-            if tries < PLACE_TRIES:  # composing, or an arbiter view's first read not back yet
-                self.set_timer(0.05, partial(self._place, screen, tries + 1))
-                return
-        else:
-            rows = screen.picture.rows_for(screen.view, screen.tenant) if isinstance(screen, TableScreen) else []
-            key = placed_key(rows, self.selection, self._view_keys.get(screen.view))
-            if key is not None and screen.table.get_row(key) is not None:
-                screen.table.move_cursor_to(key)
-        self._placed.add(screen)
-
-    def on_virtual_table_cursor_moved(self, message: VirtualTable.CursorMoved) -> None:
-        table = message.table
-        if not table.is_attached or message.key is None or message.key != table.cursor_key:
-            return  # not (or no longer) where the cursor is
-        screen = table.screen
-        if screen not in self._placed:
-            return  # the view's first row, before its cursor was put back on the selection
-        self._view_keys[getattr(screen, "view", "")] = message.key
-        data = message.row.data if message.row is not None else None
-        if isinstance(screen, TableScreen) and isinstance(data, ViewRow):
-            self.selection = refined(self.selection, selection_of(data))
-
     def _screen_for(self, target: OpenView) -> BaseScreen:
         if isinstance(VIEWS[target.view].source, FromArbiter):
             return ARBITER_SCREENS[target.view](self.arbiter, self.scope)
         return TableScreen(target.view, self.state, preset_filter=target.preset_filter, tenant=target.tenant,
                            title=target.title)
-
-    def _switch(self, screen: Screen[Any]) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if len(self.screen_stack) > 1:
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
-
-
-QUIT_POLL_SECONDS = 0.5  # how often a quitting console looks whether its operations ended
-PLACE_TRIES = 60  # refreshes a view is given to show its rows before the cursor stays where it is
-
-
-OTHERS = "another tenant's"  # the tenant of an operation a scoped console may not name
-
-
-def _name(line: QueueLine) -> str:
-    return "another tenant's operation" if line.tenant == OTHERS else f"{line.shown} {line.tenant} {line.op}"
-
-
-def _named(lines: Sequence[QueueLine]) -> str:
-    return ", ".join(_name(line) for line in lines)
 
 
 def _theme_css(theme: str) -> list[str | PurePath]:
