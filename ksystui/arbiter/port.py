@@ -5,11 +5,15 @@ refuses them all, whatever its screen lets through."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
+from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
     SubmitError,
@@ -22,6 +26,7 @@ from ksystui.arbiter.service import (
 from ksystui.core.actor import Actor
 from ksystui.core.arbitration import Request, decide, ordered
 from ksystui.core.lifecycle import Op
+from ksystui.core.op_detail import AuditRecordView, OperationDetail, when
 from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
@@ -36,6 +41,15 @@ class ReadOnlyConsole(SubmitError):
 
     def __init__(self) -> None:
         super().__init__("read-only mode: this console changes nothing")
+
+
+def runs_in_this_process(holder: str | None, console: str) -> bool:
+    """Whether an admitted or running operation's holder is this process: this
+    console's own dispatcher, or a provider service run inside it (the demo;
+    a member id is ``host:pid:boot``, like a console id)."""
+    if holder is None:
+        return False
+    return holder == console or holder.startswith(f"{socket.gethostname()}:{os.getpid()}:")
 
 
 class ArbiterPort:
@@ -115,6 +129,53 @@ class ArbiterPort:
         scope = self.scope or scope
         numbers = await own_numbers_of(self.queue, scope)
         return [audit_line(e, numbers) for e in await self.queue.recent_audit(limit, scope)]
+
+    async def running_here(self, scope: str | None = None) -> list[QueueLine]:
+        """The operations that run in this process (its dispatcher, or the
+        demo's provider service): what quitting this console would leave to
+        another dispatcher or to crash recovery. Another tenant's, in a
+        scoped console, count without being named ("another tenant's")."""
+        scope = self.scope or scope
+        here = {o.id for o in await self.queue.active() if runs_in_this_process(o.holder, self.actor.console)}
+        if not here:
+            return []
+        lines = [line for line in await self.lines(scope) if line.id in here]
+        hidden = here - {line.id for line in lines}
+        lines += [QueueLine(i, "-", "another tenant's", "-", "operation", "running", None, 0, "", "", ref="")
+                  for i in sorted(hidden)]
+        return lines
+
+    async def operation(self, op_id: int, scope: str | None = None) -> OperationDetail | None:
+        """Everything about one operation (Enter on its queue row); None when
+        it is not there, or not the scope's tenant's."""
+        scope = self.scope or scope
+        op = await self.queue.get(op_id)
+        if op is None or (scope is not None and op.tenant != scope):
+            return None
+        engine = self.queue.queue.engine
+        numbers = await own_numbers_of(self.queue, scope)
+        line = next((line for line in await self.lines(scope) if line.id == op_id), None)
+        if line is None:
+            line = QueueLine(op.id, ", ".join(op.host_names) or "-", op.tenant, op.node, OP_LABEL[op.op],
+                             op.state.value, None, op.priority, op.outcome or "", " ".join(op.argv),
+                             ref=shown_ref(op.id, numbers) if numbers is not None else "")
+        output = await asyncio.to_thread(output_lines, engine, op_id)
+        records = await asyncio.to_thread(audit_of_operation, engine, op_id)
+        return OperationDetail(
+            line=line, argv=op.argv, site=op.site, to_site=op.to_site, host_names=op.host_names,
+            submitted_by=op.submitted_by, submitted_at=when(op.submitted_at), admitted_at=when(op.admitted_at),
+            started_at=when(op.started_at), finished_at=when(op.finished_at), rc=op.rc, outcome=op.outcome or "",
+            raise_reason=op.raise_reason or "", output=tuple(output),
+            audit=tuple(record_view(r, numbers) for r in records))
+
+    async def audit_record(self, seq: int, scope: str | None = None) -> AuditRecordView | None:
+        """One audit record whole (Enter on its audit row); a scoped console
+        only its tenant's, without global places."""
+        scope = self.scope or scope
+        row = await asyncio.to_thread(audit_record, self.queue.queue.engine, seq, scope)
+        if row is None:
+            return None
+        return record_view(row, await own_numbers_of(self.queue, scope))
 
     async def audit_status(self, scope: str | None = None) -> str:
         return chain_status(await self.queue.verify_audit(), scoped=(self.scope or scope) is not None)

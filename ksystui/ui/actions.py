@@ -70,11 +70,16 @@ def _needs_arbiter_only(ctx: Context) -> str | None:
     return None if ctx.arbiter else "this console has no arbiter (no database): it can only watch"
 
 
+# Enter opens a queue row (the operation, whole) and an audit row (the record, whole): the
+# registry (core.viewdefs) does not say so yet, the console does. Harmless once it does.
+_OPENS_ROWS = {"queue": frozenset({Capability.DRILL}), "audit": frozenset({Capability.DRILL})}
+
+
 def capabilities_of(view: str) -> frozenset[Capability]:
     """What the view on screen supports; a screen outside the registry (a
     detail, a dialog) supports nothing but the global keys."""
     vd = VIEWS.get(view)
-    return vd.capabilities if vd is not None else frozenset()
+    return (vd.capabilities | _OPENS_ROWS.get(view, frozenset())) if vd is not None else frozenset()
 
 
 def goto_actions(views: Iterable[ViewDef] = VIEW_DEFS) -> tuple[Action, ...]:

@@ -33,6 +33,7 @@ from ksystui.core.command_line import (
     command_words,
     interpret,
 )
+from ksystui.core.completion import History
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_WORDS
@@ -45,18 +46,23 @@ from ksystui.ui.actions import ACTIONS, Action, Context, bindings, capabilities_
 from ksystui.ui.alerting import AlertDesk
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
+from ksystui.ui.command_prompt import CommandPrompt
 from ksystui.ui.messages import (
+    AuditRecordRequested,
     CancelRequested,
     DrillDownRequested,
+    OperationDetailRequested,
     OperationRequested,
     RaiseRequested,
     RefreshRequested,
     ScreenShown,
     SnapshotReceived,
 )
-from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
-from ksystui.ui.palette import CommandScreen, ConsoleCommands
+from ksystui.ui.op_detail import OperationScreen
+from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScreen
+from ksystui.ui.palette import ConsoleCommands
 from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
+from ksystui.ui.quitting import QuitDesk
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -65,6 +71,7 @@ from ksystui.ui.screens import (
     TableScreen,
     TableViewScreen,
 )
+from ksystui.ui.selecting import SelectionDesk
 
 THEMES = {"dark": "textual-dark", "light": "textual-light", "high-contrast": "ansi-dark"}
 # the views read from the arbiter, by the view name each screen declares
@@ -73,7 +80,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(AlertDesk):
+class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -116,6 +123,7 @@ class ControlRoomApp(AlertDesk):
         self.service_note: str | None = None  # why no provider service keeps the data fresh, if none does
         self.last_alert: AlertRecord | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self.command_history = History()  # the `:` commands run, for Up/Down
 
     # --- life cycle -------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -131,7 +139,7 @@ class ControlRoomApp(AlertDesk):
             self.fleet.start()
         self.set_interval(self.tick_seconds, self._tick)
         self.set_interval(1.0, self._clock)
-        self.push_screen(self._screen_for(OpenView(HOME_VIEW)))
+        self._show(self._screen_for(OpenView(HOME_VIEW)), push=True)
         if self.greeting:
             self.notify(self.greeting, title="ksystui demo", timeout=30)
         if self.shared is not None:
@@ -229,7 +237,7 @@ class ControlRoomApp(AlertDesk):
         await self.run_action(action.method, target)
 
     def action_command(self) -> None:
-        self.push_screen(CommandScreen(self.command_words()), self._command_done)
+        self.push_screen(CommandPrompt(self.command_words(), self.command_history), self._command_done)
 
     def _command_done(self, value: str | None) -> None:
         if value:
@@ -246,16 +254,31 @@ class ControlRoomApp(AlertDesk):
             self.pop_screen()
 
     def action_goto(self, view: str) -> None:
-        self._switch(self._screen_for(OpenView(view)))
+        self._show(self._screen_for(OpenView(view)))
 
     # --- what screens ask ------------------------------------------------------------------
     def on_drill_down_requested(self, message: DrillDownRequested) -> None:
         view = VIEWS.get(message.view)
         target = view.drill(message.row) if view is not None and view.drill is not None else None
         if isinstance(target, OpenView):
-            self.push_screen(self._screen_for(target))
+            self._show(self._screen_for(target), push=True)
         elif isinstance(target, OpenDetail):
             self.push_screen(DetailScreen(target.title, target.pairs))
+
+    def on_operation_detail_requested(self, message: OperationDetailRequested) -> None:
+        if self.arbiter is not None:
+            self.push_screen(OperationScreen(self.arbiter, message.op_id, message.shown, self.scope))
+
+    @work(group="detail")
+    async def on_audit_record_requested(self, message: AuditRecordRequested) -> None:
+        if self.arbiter is None:
+            return
+        record = await self.arbiter.audit_record(message.seq, self.scope)
+        if record is None:
+            self.notify("that record is not there (or not this console's to show)", severity="warning")
+            return
+        title = f"Audit record {message.shown}" if message.shown else f"Audit record ({record.action})"
+        self.push_screen(DetailScreen(title, record.pairs()))
 
     def on_refresh_requested(self, message: RefreshRequested) -> None:
         self.fleet.refresh_now(message.node)
@@ -305,6 +328,13 @@ class ControlRoomApp(AlertDesk):
     async def on_cancel_requested(self, message: CancelRequested) -> None:
         assert self.arbiter is not None
         op_id, shown = message.op_id, message.shown
+        # cancelling is marked dangerous: like every such action, it asks first
+        sure = await self.push_screen_wait(AskScreen(
+            f"Cancel {shown}? {message.what}".rstrip(),
+            "It will not run; the cancellation is audited. Enter cancels it; Esc keeps it queued."))
+        if not sure:
+            self.notify(f"nothing cancelled: {shown} stays queued", timeout=3)
+            return
         ok = await self.arbiter.cancel(op_id, "cancelled from the console")
         self.notify(f"{shown} cancelled" if ok else f"{shown} could not be cancelled (no longer queued)",
                     severity="information" if ok else "warning")
@@ -331,12 +361,12 @@ class ControlRoomApp(AlertDesk):
     def run_command(self, text: str) -> None:
         cmd = interpret(text, self._command_scope())
         if isinstance(cmd, SwitchView):
-            self._switch(self._screen_for(OpenView(cmd.view, preset_filter=cmd.preset_filter)))
+            self._show(self._screen_for(OpenView(cmd.view, preset_filter=cmd.preset_filter)))
         elif isinstance(cmd, OpenTenant):
-            self._switch(self._screen_for(open_tenant(cmd.tenant)))
+            self._show(self._screen_for(open_tenant(cmd.tenant)))
         elif isinstance(cmd, SetScope):
             self.state.set_scope(cmd.tenant)
-            self._switch(self._screen_for(OpenView(HOME_VIEW)))
+            self._show(self._screen_for(OpenView(HOME_VIEW)))
         elif isinstance(cmd, SetTheme):
             self.theme_name = cmd.theme
             self.theme = THEMES[cmd.theme]
@@ -344,7 +374,7 @@ class ControlRoomApp(AlertDesk):
         elif isinstance(cmd, Help):
             self.action_help()
         elif isinstance(cmd, Quit):
-            self.exit()
+            self.run_worker(self.action_quit(), group="quit-command")
         elif isinstance(cmd, Refused | Unknown):
             self.notify(cmd.message, severity="warning")
 
@@ -353,14 +383,6 @@ class ControlRoomApp(AlertDesk):
             return ARBITER_SCREENS[target.view](self.arbiter, self.scope)
         return TableScreen(target.view, self.state, preset_filter=target.preset_filter, tenant=target.tenant,
                            title=target.title)
-
-    def _switch(self, screen: Screen[Any]) -> None:
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
-        if len(self.screen_stack) > 1:
-            self.switch_screen(screen)
-        else:
-            self.push_screen(screen)
 
 
 def _theme_css(theme: str) -> list[str | PurePath]:

@@ -1,13 +1,15 @@
 """`:audit` — who did what, when and why: the arbiter's hash-chained trail,
-newest first, with whether the chain still holds. Read through the arbiter
-port like the queue; a scoped console sees its tenant's records only."""
+newest first, with whether the chain still holds; Enter shows a record
+whole. Read through the arbiter port like the queue; a scoped console sees
+its tenant's records only."""
 
 from __future__ import annotations
 
 from textual import work
 
+from ksystui.ui.messages import AuditRecordRequested
 from ksystui.ui.screens import ArbiterTableScreen
-from ksystui.ui.widgets.virtual_table import Row
+from ksystui.ui.widgets.virtual_table import Row, VirtualTable
 
 # records that deserve a second look (a console acting on a hold it lost, an
 # operator settling an operation in doubt) stand out; output lines recede
@@ -46,3 +48,12 @@ class AuditScreen(ArbiterTableScreen):
                 "1 record" if len(lines) == 1 else f"{len(lines)} records")
             self.note(
                 f"  Who did what, newest first ({shown}). {status[0].upper()}{status[1:]}.")
+
+    def action_open(self) -> None:
+        line = self.selected()
+        if line is not None:
+            self.post_message(AuditRecordRequested(line.seq, line.shown_seq))
+
+    def on_virtual_table_row_activated(self, event: VirtualTable.RowActivated) -> None:
+        event.stop()
+        self.action_open()

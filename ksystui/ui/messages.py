@@ -59,9 +59,26 @@ class OperationRequested(Message):
 class CancelRequested(Message):
     op_id: int
     shown: str  # how the queue view names it ("#3" in a scoped console: its own number)
+    what: str = ""  # what it is, for the question asked before cancelling ("customerA verify on r7r3m116")
 
 
 @dataclass
 class RaiseRequested(Message):
     op_id: int
+    shown: str
+
+
+@dataclass
+class OperationDetailRequested(Message):
+    """Enter on a queue row: the operation's whole story."""
+
+    op_id: int
+    shown: str
+
+
+@dataclass
+class AuditRecordRequested(Message):
+    """Enter on an audit row: the record whole."""
+
+    seq: int
     shown: str

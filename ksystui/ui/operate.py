@@ -1,6 +1,7 @@
 """Starting operations from the console: the confirmation that says exactly
-what will run where, the written reason for raising a request, and the
-queue view. Everything goes through the arbiter port the app was given."""
+what will run where, the question before cancelling, the written reason for
+raising a request, and the queue view (Enter on a row: the operation's whole
+story). Everything goes through the arbiter port the app was given."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from ksystui.core.readouts import Preview
-from ksystui.ui.messages import CancelRequested, RaiseRequested
+from ksystui.ui.messages import CancelRequested, OperationDetailRequested, RaiseRequested
 from ksystui.ui.screens import ArbiterTableScreen
-from ksystui.ui.widgets.virtual_table import Row
+from ksystui.ui.widgets.virtual_table import Row, VirtualTable
 
 
 def preview_text(p: Preview) -> Text:
@@ -82,6 +83,33 @@ class ConfirmScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+class AskScreen(ModalScreen[bool]):
+    """A question before a dangerous action: Enter does it, Esc does not."""
+
+    BINDINGS = [("escape", "no", "No")]
+    DEFAULT_CSS = """
+    AskScreen { align: center middle; }
+    AskScreen > Vertical { width: 90; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, question: str, consequence: str):
+        super().__init__()
+        self.question = question
+        self.consequence = consequence
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.question, style="bold"), id="question")
+            yield Static(f"\n{self.consequence}", id="consequence")
+
+    def key_enter(self, event: events.Key) -> None:
+        event.stop()  # not to the view behind the dialog (its Enter opens the row)
+        self.dismiss(True)
+
+    def action_no(self) -> None:
+        self.dismiss(False)
+
+
 class ReasonScreen(ModalScreen[str | None]):
     """A written reason, required (raising a request over others is audited)."""
 
@@ -146,7 +174,18 @@ class QueueScreen(ArbiterTableScreen):
         if line is None or line.state != "queued":
             self.notify("select a queued operation", severity="warning")
             return
-        self.post_message(CancelRequested(line.id, line.shown))
+        where = f"position {line.position}" if line.position else line.state
+        self.post_message(CancelRequested(line.id, line.shown, f"{line.tenant} {line.op} on {line.node} "
+                                                               f"({where}): {line.command}"))
+
+    def action_open(self) -> None:
+        line = self.selected()
+        if line is not None:
+            self.post_message(OperationDetailRequested(line.id, line.shown))
+
+    def on_virtual_table_row_activated(self, event: VirtualTable.RowActivated) -> None:
+        event.stop()
+        self.action_open()
 
     def action_raise_op(self) -> None:
         line = self.selected()

@@ -17,6 +17,7 @@ from typing import Protocol
 from ksystui.core.alerts import AlertRecord
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
+from ksystui.core.op_detail import AuditRecordView, OperationDetail
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.core.snapshot import NodeSnapshot
 
@@ -96,6 +97,19 @@ class ArbiterClient(Protocol):
     async def audit(self, scope: str | None, limit: int) -> Sequence[AuditLine]: ...
 
     async def audit_status(self, scope: str | None = None) -> str: ...
+
+    async def running_here(self, scope: str | None = None) -> Sequence[QueueLine]:
+        """The operations that run in this process: quitting leaves them to
+        another dispatcher or to crash recovery."""
+        ...
+
+    async def operation(self, op_id: int, scope: str | None = None) -> OperationDetail | None:
+        """One operation whole: command, output with times, exit code, outcome, audit records."""
+        ...
+
+    async def audit_record(self, seq: int, scope: str | None = None) -> AuditRecordView | None:
+        """One audit record whole."""
+        ...
 
     async def cancel(self, op_id: int, reason: str) -> bool: ...
 

@@ -16,7 +16,7 @@ from ksystui.store.audit_log import current_actor
 from ksystui.store.queue import Queue
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.audit_screen import AuditScreen
-from ksystui.ui.operate import ConfirmScreen, QueueScreen, ReasonScreen
+from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.screens import TableScreen
 from tests.waiting import eventually
 
@@ -179,7 +179,8 @@ async def test_cancel_and_raise_from_the_queue_view(world, armed):
         assert ops[2].raised and ops[2].raise_reason == "auditor on site"
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and raised_first(app))
         app.screen.table.move_cursor_to(1)
-        await pilot.press("x")
+        await press_until(pilot, lambda: isinstance(app.screen, AskScreen), "x")  # asks first
+        await pilot.press("enter")
         await eventually(lambda: _state(queue, 1, "cancelled"))
     entries = [e["action"] for e in await queue.export_audit()]
     assert "raise" in entries and "cancel" in entries

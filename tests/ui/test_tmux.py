@@ -67,13 +67,20 @@ class Tmux:
 
 
 def test_demo_in_tmux_vms_filter_and_drill_down():
-    term = Tmux([sys.executable, "-m", "ksystui", "demo"])
+    """Also the keys of issue 11 in a real terminal: Tab completes in `:`, Up
+    recalls the last command, Enter on a queue row opens the operation, and
+    `q` while this console's demo runs an operation waits for it, says so,
+    and exits once it finished, saying how it ended."""
+    term = Tmux([sys.executable, "-m", "ksystui", "demo", "--speed", "2"])  # a verify lasts ~8 s
+    term._run("set-option", "-t", term.name, "remain-on-exit", "on")  # to read what it says as it exits
     try:
         screen = term.wait_for("snorlax (+1)", timeout=60)
         assert "customerA" in screen and "r7r3m116" in screen and "fresh" in screen
         term.type(":")
         term.wait_for("Tab completes")
-        term.type("vms")
+        term.type("vm")
+        term.keys("Tab")  # the real Tab key: completes, does not move the focus away
+        term.wait_for(" vms ")
         term.keys("Enter")
         screen = term.wait_for("LAST CHANGE")
         assert "cA_oradb01" in screen and "cB_db2core" in screen
@@ -87,11 +94,35 @@ def test_demo_in_tmux_vms_filter_and_drill_down():
         assert "uuid:" in screen and "READY_TO_MOVE" in screen and "raichu" in screen
         term.keys("Escape")
         term.wait_for("LAST CHANGE")
+        term.type(":")
+        term.wait_for("Tab completes")
+        term.keys("Up")  # the last command again
+        term.wait_for(" vms ")
+        term.keys("Escape")
+        # the line closed before the next key: an Escape with a key right behind it reads as Alt+key
+        term.wait_until(lambda screen: "▔▔▔" not in screen, "the command line to close")
+        term.type("0")
+        term.wait_for("PRIO")
+        term.type("v")  # customerA's verify, confirmed and queued
+        term.wait_for("Enter queues it")
+        term.keys("Enter")
+        term.wait_for("Queued")
+        term.type("6")
+        term.wait_until(lambda screen: "▶" in screen and "running" in screen, "the verify to run", 30)
+        term.keys("Enter")  # the operation, whole
+        term.wait_until(lambda screen: "VERIFY #1 for customerA" in screen and "Output (" in screen
+                        and "ksysmgr -t verify site customerA" in screen, "the operation's detail")
         term.type("q")
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and term.alive():
+        term.wait_for("Quitting as soon as #1 customerA verify finishes")
+        screen = term.wait_until(lambda screen: "the console closed once it ended" in screen,
+                                 "the console to close after the verify", 60)
+        assert "ksystui: #1 customerA verify succeeded" in screen
+        deadline = time.monotonic() + 30  # then the demo stops its service and simulator, and ends
+        while time.monotonic() < deadline and term._run("display-message", "-p", "-t", term.name,
+                                                         "#{pane_dead}").strip() != "1":
             time.sleep(0.2)
-        assert not term.alive(), "q did not quit the console"
+        assert term._run("display-message", "-p", "-t", term.name, "#{pane_dead}").strip() == "1", \
+            "the program did not end"
     finally:
         term.close()
 
