@@ -129,7 +129,7 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
                                        confirmed=True)
             print(f"queued #{row.id}: {planned.command}  (node {target}"
                   + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
-            more = planned.op is not OP_WORDS[op]  # a first step (the discover/verify a move home needs)
+            more = planned.then is not None  # a first step (the discover/verify a move home needs)
             if planned.purpose:
                 print(planned.purpose, file=out)
             if not wait:

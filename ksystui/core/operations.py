@@ -63,6 +63,7 @@ class PlannedOp:
     # why this step, when the operator asked for more than one operation can do
     # (a move home that needs a discover/verify first): said in the confirmation
     purpose: str | None = None
+    then: Op | None = None  # a first step: the operation to plan again once it succeeded
 
     @property
     def command(self) -> str:
@@ -184,7 +185,7 @@ def steps(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, t
     states = ", ".join(sorted({v.state for v in waiting}))
     first = replace(first, purpose=(
         f"step 1 of 2 of the {home} to {planned.to_site}: the VMs are {states}, a move needs READY_TO_MOVE; "
-        f"this {what} {planned.site} first, then ask for the move again"))
+        f"this {what} {planned.site} first, then ask for the move again"), then=planned.op)
     return first, replace(planned, purpose=f"step 2 of 2: the {home} to {planned.to_site}")
 
 

@@ -77,3 +77,19 @@ def test_an_unplanned_move_on_a_terminal_asks_for_the_tenants_name(quiet, monkey
     else:
         assert run.rc == 2 and "not confirmed" in run.err and "nodeA" not in run.err
     assert quiet.states() == {}
+
+
+async def test_the_powervs_tenant_rehearses_and_moves_with_submit_wait(served):
+    # acceptance: customerC's DR test + cleanup and planned move run through the arbiter
+    runner, cfg = served
+    for op, says in (("dr-test", "dr_test move completed"), ("cleanup", "dr_test cleanup has completed"),
+                     ("move", "3 out of 3 managed VMs have been successfully moved")):
+        run = await aksystui("submit", op, "customerC", "--wait", "--config", str(cfg))
+        assert run.rc == 0 and "succeeded" in run.out and says in run.out, (op, run.out, run.err)
+    # a moved tenant's `submit move --wait` is the move home: rediscovery first, then the move
+    run = await aksystui("submit", "move", "customerC", "--wait", "--config", str(cfg))
+    assert run.rc == 0, (run.out, run.err)
+    assert "queued #4: ksysmgr -t discover site WDC" in run.out and "step 1 of 2 of the move home to DAL" in run.out
+    assert "queued #5: ksysmgr -f -t move site from=WDC to=DAL dr_type=planned" in run.out
+    assert {v.site for v in runner.world.nodes["ksysorch-dal12"].state.managed_vms()} == {"DAL"}
+    assert runner.world.collisions.entries() == []
