@@ -10,59 +10,15 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
-
-from ksystui.arbiter.dispatcher import Dispatcher
-from ksystui.arbiter.port import ArbiterPort
 from ksystui.arbiter.service import queue_lines
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import Flavour
 from ksystui.core.operations import preconditions
-from ksystui.fleet.fleet import Fleet
-from ksystui.fleet.monitor import NodeMonitor
-from ksystui.store.audit_log import current_actor
-from ksystui.store.queue import Queue
-from ksystui.store.queue_async import AsyncQueue
 from tests.in_process import InProcessTransport
 from tests.waiting import eventually
 
+from .conftest import done, run_to_end
+
 A, B = "r7r3m116", "r7r3m108"
-
-
-@pytest.fixture
-async def arbiter(world, tmp_path):
-    """The seed fleet (in process), a queue, a running dispatcher, the port."""
-    fleet = Fleet()
-    for name, node in world.nodes.items():
-        fleet.add(NodeMonitor(name, node.tenant, Flavour(node.flavour), InProcessTransport(world, name),
-                              interval=0.2, jitter=0.0))
-    await fleet.refresh_all()
-    queue = AsyncQueue(Queue.open(f"sqlite:///{tmp_path}/q.db"))
-    actor = current_actor("failback-test")
-    dispatcher = Dispatcher(queue, fleet, {n: m.transport for n, m in fleet.monitors.items()}, actor, tick=0.05)
-    port = ArbiterPort(queue, fleet, actor, {t.name: t.priority for t in world.tenants.values()}, dispatcher)
-    run = asyncio.create_task(dispatcher.run())
-    yield queue, port
-    run.cancel()
-    await asyncio.gather(run, return_exceptions=True)
-    await dispatcher.stop()
-    await queue.close()
-    await fleet.stop()
-
-
-async def run_to_end(queue, port, node: str, op: Op) -> tuple[int, str | None]:
-    """Preview (what the console shows), confirm, wait for the outcome."""
-    preview = await port.preview(node, op)
-    op_id = await port.submit(preview, preview.planned.tenant)
-    await eventually(lambda: _done(queue, op_id), 20)
-    done = await queue.get(op_id)
-    assert done.state.value == "succeeded", (preview.planned.command, done.outcome)
-    return op_id, preview.planned.purpose
-
-
-async def _done(queue, op_id: int) -> bool:
-    op = await queue.get(op_id)
-    return op is not None and op.state.terminal
 
 
 async def test_the_move_home_waits_for_snorlax_while_customer_b_verifies(world, arbiter):
@@ -86,7 +42,7 @@ async def test_the_move_home_waits_for_snorlax_while_customer_b_verifies(world, 
     assert lines[move_home].state == "queued" and "held by" in lines[move_home].detail
     assert f"#{verify_b} customerB verify" in lines[move_home].detail
     world.speed = 200.0
-    await eventually(lambda: _done(queue, move_home), 30)
+    await eventually(lambda: done(queue, move_home), 30)
     ops = {o.id: o for o in await queue.operations()}
     assert ops[verify_b].state.value == ops[move_home].state.value == "succeeded"
     assert ops[move_home].started_at >= ops[verify_b].finished_at  # serialised on snorlax
