@@ -165,10 +165,9 @@ def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to
 def steps(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None,
           workgroup: str | None = None) -> tuple[PlannedOp, ...]:
     """What an operator's intent takes, in order. Usually one operation. A
-    planned move whose VMs are not READY_TO_MOVE, but which a discovery (and,
-    on-prem, a verification) would make ready, takes that first — after a
-    move, this is the move home (failback): the site the VMs now run on is
-    discovered and verified against the home hosts, then moved back. The
+    planned move of a moved tenant (its VMs MOVED, not READY_TO_MOVE) is the
+    move home (failback): the site the VMs now run on is first discovered
+    and, on-prem, verified against the home hosts, then moved back. The
     console and ``submit`` queue the first step; the next is planned again
     once it has run (on the node's state then, never on today's guess)."""
     planned = plan(op, snap, force=force, site=site, to_site=to_site, workgroup=workgroup)
@@ -176,9 +175,12 @@ def steps(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, t
         return (planned,)
     managed = [v for v in snap.vms if v.state != lifecycle.UNMANAGED]
     waiting = [v for v in managed if v.state != "READY_TO_MOVE"]
-    if not waiting or not all(v.state in lifecycle.ALLOWED_FROM[Op.DISCOVER] for v in waiting):
+    # only a moved tenant (its VMs MOVED by the last move): any other VM that is not
+    # ready is the operator's to look at (the confirmation says why it would be refused)
+    moved = any(v.state == "MOVED" for v in waiting)
+    if not moved or not all(v.state in lifecycle.ALLOWED_FROM[Op.DISCOVER] for v in waiting):
         return (planned,)
-    home = "move home" if any(v.state == "MOVED" for v in managed) else "planned move"
+    home = "move home"
     onprem = snap.flavour is Flavour.ONPREM
     first = plan(Op.DISCOVER, snap, force=force, site=planned.site, verify=onprem)
     what = "discovers and verifies" if onprem else "discovers"
