@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,7 +32,7 @@ from ksystui.cli.options import (
     takes_global_options,
 )
 from ksystui.core.lifecycle import Op
-from ksystui.core.operations import OP_WORDS
+from ksystui.core.operations import OP_WORDS, preconditions
 from ksystui.core.opstate import OpState
 
 if TYPE_CHECKING:
@@ -132,6 +133,9 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
             more = planned.then is not None  # a first step (the discover/verify a move home needs)
             if planned.purpose:
                 print(planned.purpose, file=out)
+            snap = rt.fleet.snapshots.get(target)
+            for why in preconditions(planned.op, snap, datetime.now(UTC)) if snap is not None else ():
+                print(f"warning: it would be refused if its turn came now: {why}", file=sys.stderr)
             if not wait:
                 break
             rc = await follow(rt, row.id, out)

@@ -37,17 +37,22 @@ EXPECTED = {
 async def test_each_submit_operation_on_each_flavour_is_queued_or_refused_in_one_sentence(served):
     _, cfg = served
     db = cfg.parent.parent / "k.db"
-    for tenant in ("customerA", "customerC"):
-        for op in OPS:
-            extra = ("--yes",) if op == "move-unplanned" else ()
-            run = await aksystui("submit", op, tenant, *extra, "--config", str(cfg))
-            expected = EXPECTED[(tenant, op)]
-            assert "Traceback" not in run.err and "Error" not in run.err.split(":")[0], (tenant, op, run.err)
-            if expected is None:
-                assert run.rc == 2 and run.err.count("\n") == 1 and "no verify" in run.err, (tenant, op, run.err)
-                continue
-            assert run.rc == 0, (tenant, op, run.err)
-            assert f": {expected}  (node" in run.out, (tenant, op, run.out)
+    cases = [(tenant, op) for tenant in ("customerA", "customerC") for op in OPS]
+    runs = []  # one after the other: the in-process runner swaps the process's stdout/stderr
+    for tenant, op in cases:
+        runs.append(await aksystui("submit", op, tenant, *(("--yes",) if op == "move-unplanned" else ()),
+                                   "--config", str(cfg)))
+    for (tenant, op), run in zip(cases, runs, strict=True):
+        expected = EXPECTED[(tenant, op)]
+        assert "Traceback" not in run.err and "Error" not in run.err.split(":")[0], (tenant, op, run.err)
+        if expected is None:
+            assert run.rc == 2 and run.err.count("\n") == 1 and "no verify" in run.err, (tenant, op, run.err)
+            continue
+        assert run.rc == 0, (tenant, op, run.err)
+        assert f": {expected}  (node" in run.out, (tenant, op, run.out)
+        # queued, and told now what the dispatcher would refuse (nothing needs cleaning or recovering)
+        assert ("would be refused if its turn came now" in run.err) is (op in ("cleanup", "recover")), \
+            (tenant, op, run.err)
     q = Queue.open(f"sqlite:///{db}")
     try:
         queued = {(o.tenant, o.op.value): o for o in q.operations()}
