@@ -98,13 +98,15 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
     """Queue an operation through the arbiter (TENANT: default, the --tenant scope).
 
     OP: discover, verify, move, move-unplanned, dr-test, cleanup, recover, resync.
-    A move whose VMs are not ready (after a move: the move home) queues the
-    discover/verify it needs first; with --wait the move follows it."""
+    The move of a moved tenant is the move home: it queues the discover/verify
+    it needs first; with --wait the move follows it."""
     name = tenant_name or opts.tenant
     if name is None:
         raise click.UsageError("name the TENANT (or give --tenant)")
     if opts.tenant is not None and name != opts.tenant:
         raise Refused(f"{name} is outside the --tenant {opts.tenant} scope")
+    if workgroup is not None and OP_WORDS[op] is not Op.RESYNC:
+        raise Refused("--workgroup names what a resync works on; other operations work on a site")
     if OP_WORDS[op] is Op.MOVE_UNPLANNED and not yes:
         confirm_unplanned(name)
 
