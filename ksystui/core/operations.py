@@ -120,6 +120,12 @@ def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to
     on (a PowerVS workgroup or an on-prem disk group; default: the first
     whose replication is not consistent)."""
     active, backup = _sites(snap)
+    known = [x.name for x in snap.sites]
+    for given in (site, to_site):
+        if given is not None and given not in known:
+            raise PlanRefused(f"{snap.node} has no site {given}: it has {', '.join(known)}")
+    if site is not None and site == to_site:
+        raise PlanRefused(f"a move goes from one site to another, not from {site} to {site}")
     if op is Op.CLEANUP and any((v.dr_test_state or "INIT") not in ("INIT", "DRTESTCLEANUP_COMPLETED") for v in snap.vms):
         op = Op.DR_TEST_CLEANUP
     src = site or active

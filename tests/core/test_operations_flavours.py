@@ -134,3 +134,13 @@ def test_a_node_that_reports_nothing_at_the_recovery_site_is_refused_with_a_sent
                     site=(Site("A", active_workgroups=("v_WG",)), Site("B")))
     with pytest.raises(PlanRefused, match="cannot tell what the planned move works on"):
         plan(Op.MOVE_PLANNED, bare, force=True)
+
+
+@pytest.mark.parametrize("site, to_site, words", [
+    ("nowhere", None, "r7r3m116 has no site nowhere: it has customerA, service_provider"),
+    (None, "WDC", "r7r3m116 has no site WDC"),
+    ("customerA", "customerA", "not from customerA to customerA"),
+])
+def test_a_site_the_node_does_not_have_is_refused_when_planned_not_by_the_node(site, to_site, words):
+    with pytest.raises(PlanRefused, match=words):
+        plan(Op.MOVE_PLANNED, onprem(), force=True, site=site, to_site=to_site)
