@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ksystui.core.lifecycle import Op
+from ksystui.core.lifecycle import UNMANAGED, Op
 from ksystui.core.model import Flavour, Host
 from ksystui.core.snapshot import NodeSnapshot
 
@@ -68,7 +68,7 @@ def onprem_resources(op: Op, snap: NodeSnapshot, src: str) -> list[Resource]:
         chosen = {pairs[n] for n in at_src}
         if op in MOVES or op in WHERE_THEY_RUN:
             chosen |= set(at_src)  # the hosts it leaves
-            chosen |= {v.host for v in snap.vms if v.host and v.state != "UNMANAGED"}
+            chosen |= {v.host for v in snap.vms if v.host and v.state != UNMANAGED}
     out = [r for n in sorted(chosen) if n in hosts and (r := _host(hosts[n])) is not None]
     return sorted(out, key=lambda r: r.name)
 
