@@ -189,13 +189,15 @@ def _hmc_unreachable(s: Situation) -> Proposal:
                               f"{', '.join(h.name for h in recovery)}, so no move onto it can succeed until it "
                               f"answers (the reference documents no operation for this){_lost_text(lost)}", lost)
     return Proposal(None, f"HMC {s.resource} is unreachable: the VMs keep running; KSYS cannot manage their "
-                          "hosts until it answers (the reference documents no operation for this)")
+                          "hosts until it answers. The reference documents no operation for it, only that a "
+                          "script may start an unplanned move on it [DW-AUTO]: if production is lost, that "
+                          "move (M) is the operator's call")
 
 
 def _storage_unreachable(s: Situation) -> Proposal:
     return Proposal(None, f"storage agent {s.resource} is unreachable: KSYS cannot reverse replication, so no "
-                          "move or verification can succeed until it answers (the reference documents no "
-                          "operation for this)")
+                          "move or verification can succeed until it answers. The reference documents no "
+                          "operation for it, only that a script may start an unplanned move on it [DW-AUTO]")
 
 
 def _replication_failure(s: Situation) -> Proposal:
