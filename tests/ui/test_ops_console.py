@@ -83,6 +83,13 @@ async def test_the_powervs_tenant_rehearses_cleans_up_and_moves_through_the_arbi
                 "DR TEST CLEANUP for customerC", "cleanup site DAL dr_test=yes")) == "succeeded"
             assert await run_confirmed(pilot, app, queue, "m", 3, (
                 "PLANNED MOVE for customerC", "from=DAL to=WDC", "custC-dal12-prod, custC-wdc06-dr")) == "succeeded"
+            # moved: `m` now proposes the move home, with the rediscovery it needs first
+            await pilot.press("m")
+            await until(pilot, lambda: confirming(app))
+            text = screen_text(app)
+            assert "DISCOVER for customerC" in text and "ksysmgr -t discover site WDC" in text
+            assert "step 1 of 2 of the move home to DAL" in text
+            await pilot.press("escape")
         finally:
             run.cancel()
             await asyncio.gather(run, return_exceptions=True)
