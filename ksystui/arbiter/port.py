@@ -84,7 +84,7 @@ class ArbiterPort:
                      on_recovery_hosts=planned.on_recovery_hosts)
         mine = planned.claims
         numbers = await own_numbers_of(self.queue, scope)
-        holders = []
+        holders = [planned.purpose] if planned.purpose else []
         for o in active:
             shared = mine & o.to_request().claims
             if shared:

@@ -12,7 +12,7 @@ from ksystui.core.actor import Actor
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import decide
 from ksystui.core.lifecycle import Op
-from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
+from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, steps
 from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.readouts import QueueLine
@@ -30,9 +30,12 @@ class SubmitError(ValueError):
 
 
 async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
-                   to_site: str | None = None) -> PlannedOp:
+                   to_site: str | None = None, workgroup: str | None = None) -> PlannedOp:
     """Plan on the node's latest state (reading it first when we have none
-    fresh)."""
+    fresh): the console's confirmation and ``submit`` both call this, so a
+    dialog never promises what submit then refuses. When the intent takes
+    more than one operation (a move home needs a discover/verify first:
+    ``core.operations.steps``), this is the first, its ``purpose`` saying so."""
     monitor = fleet.monitors.get(node)
     if monitor is None:
         raise SubmitError(f"node {node} is not in the configuration")
@@ -41,7 +44,7 @@ async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, si
     if snap.freshness(datetime.now(UTC), "vm") is Freshness.UNKNOWN:
         raise SubmitError(f"node {node} could not be read: {snap.health.last_error or 'no answer'}")
     try:
-        return plan(op, snap, force=confirmed, site=site, to_site=to_site)
+        return steps(op, snap, force=confirmed, site=site, to_site=to_site, workgroup=workgroup)[0]
     except (PlanRefused, ValueError) as exc:
         raise SubmitError(str(exc)) from None
 

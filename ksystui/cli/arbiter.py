@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -30,7 +31,8 @@ from ksystui.cli.options import (
     run_verb,
     takes_global_options,
 )
-from ksystui.core.operations import OP_WORDS
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import OP_WORDS, preconditions
 from ksystui.core.opstate import OpState
 
 if TYPE_CHECKING:
@@ -86,16 +88,27 @@ def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awai
 @click.option("--site", help="site to act on (default: the tenant's active site)")
 @click.option("--to", "to_site", help="target site of a move (default: the backup site)")
 @click.option("--node", help="the tenant's KSYS node (default: its first)")
+@click.option("--workgroup", help="resync: the workgroup (PowerVS) or disk group (on-prem); default: the first "
+                                  "whose replication is not consistent")
+@click.option("--yes", is_flag=True, help="move-unplanned from a script: skip typing the tenant's name")
 @click.option("--wait", is_flag=True, help="dispatch too, follow progress, exit with the outcome")
 @takes_global_options(refuses=CHANGES)
-def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None, wait: bool,
-           opts: GlobalOptions) -> None:
-    """Queue an operation through the arbiter (TENANT: default, the --tenant scope)."""
+def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None,
+           workgroup: str | None, yes: bool, wait: bool, opts: GlobalOptions) -> None:
+    """Queue an operation through the arbiter (TENANT: default, the --tenant scope).
+
+    OP: discover, verify, move, move-unplanned, dr-test, cleanup, recover, resync.
+    The move of a moved tenant is the move home: it queues the discover/verify
+    it needs first; with --wait the move follows it."""
     name = tenant_name or opts.tenant
     if name is None:
         raise click.UsageError("name the TENANT (or give --tenant)")
     if opts.tenant is not None and name != opts.tenant:
         raise Refused(f"{name} is outside the --tenant {opts.tenant} scope")
+    if workgroup is not None and OP_WORDS[op] is not Op.RESYNC:
+        raise Refused("--workgroup names what a resync works on; other operations work on a site")
+    if OP_WORDS[op] is Op.MOVE_UNPLANNED and not yes:
+        confirm_unplanned(name)
 
     async def body(rt: Runtime, out: TextIO) -> int:
         from ksystui.arbiter.dispatcher import live_dispatchers
@@ -109,16 +122,30 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
         target = node or info.default_node
         if target is None or target not in info.nodes:
             raise Failed(f"node {target!r} does not belong to tenant {name}", 2)
-        try:
-            planned = await plan_for(rt.fleet, target, OP_WORDS[op], confirmed=True, site=site, to_site=to_site)
-        except SubmitError as exc:
-            raise Failed(str(exc), 2) from None
-        row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
-                                   confirmed=True)
-        print(f"queued #{row.id}: {planned.command}  (node {target}"
-              + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
-        if wait:
-            return await follow(rt, row.id, out)
+        for _step in range(2):  # at most a first step (core.operations.steps) and the operation
+            try:
+                planned = await plan_for(rt.fleet, target, OP_WORDS[op], confirmed=True, site=site,
+                                         to_site=to_site, workgroup=workgroup)
+            except SubmitError as exc:
+                raise Failed(str(exc), 2) from None
+            row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
+                                       confirmed=True)
+            print(f"queued #{row.id}: {planned.command}  (node {target}"
+                  + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
+            more = planned.then is not None  # a first step (the discover/verify a move home needs)
+            if planned.purpose:
+                print(planned.purpose, file=out)
+            snap = rt.fleet.snapshots.get(target)
+            for why in preconditions(planned.op, snap, datetime.now(UTC)) if snap is not None else ():
+                print(f"warning: it would be refused if its turn came now: {why}", file=sys.stderr)
+            if not wait:
+                break
+            rc = await follow(rt, row.id, out)
+            if rc != 0 or not more:
+                return rc
+        else:
+            if wait:  # the first step succeeded and the operation still needs it again
+                raise Failed(f"{op} of {name} is still not ready after its first step: see `ksystui queue`")
         leader = await service_leader(queue)
         alive = live_dispatchers(await queue.dispatchers(alive_within=DISPATCHER_ALIVE))
         if leader is not None:
@@ -131,6 +158,22 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
         return 0
 
     run_arbiter_verb(opts, body, tick=FOLLOW_TICK)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def confirm_unplanned(tenant: str) -> None:
+    """An unplanned move is a disaster move: on a terminal the operator types
+    the tenant's name (as in the console); a script says ``--yes``."""
+    if not stdin_is_terminal():
+        raise Refused(f"an unplanned move of {tenant} is confirmed by typing the tenant's name on a terminal; "
+                      "from a script, add --yes")
+    typed = click.prompt(f"Unplanned move (disaster) of {tenant}. Type the tenant's name to confirm",
+                         default="", show_default=False, err=True)
+    if typed.strip() != tenant:
+        raise Refused(f"not confirmed ({typed.strip() or 'nothing'} typed, {tenant} expected): nothing queued")
 
 
 async def service_leader(queue: AsyncQueue) -> str | None:

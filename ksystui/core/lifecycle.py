@@ -60,8 +60,10 @@ ALLOWED_FROM: dict[Op, frozenset[str]] = {
     Op.MOVE_UNPLANNED: frozenset({"READY_TO_MOVE", "DOWN", "VERIFY_FAILED", "DISCOVERED"}),
     Op.DR_TEST: frozenset({"READY_TO_MOVE"}),
     Op.DR_TEST_CLEANUP: frozenset({"READY_TO_MOVE", "VERIFY_FAILED", "DISCOVERED", "DOWN"}),
-    Op.CLEANUP: frozenset({"MOVED"}),
-    Op.RECOVER: frozenset({"RESTART_FAILED", "MOVE_FAILED"}),
+    # a cleanup that failed may be run again: KSYS accepts `ksysmgr -f cleanup site X`
+    # after CLEANUP_FAILED (issue 11); recover restarts what a move or cleanup left
+    Op.CLEANUP: frozenset({"MOVED", "CLEANUP_FAILED"}),
+    Op.RECOVER: frozenset({"RESTART_FAILED", "MOVE_FAILED", "CLEANUP_FAILED"}),
     Op.RESYNC: frozenset({"READY_TO_MOVE", "DISCOVERED", "VERIFY_FAILED"}),
     Op.CONFIGURE: frozenset(VM_STATES),
 }

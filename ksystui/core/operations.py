@@ -5,15 +5,15 @@ it touches, whether it may run now, and — after a crash — what became of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ksystui.core import lifecycle
+from ksystui.core import lifecycle, touches
 from ksystui.core.arbitration import Claim, claims_of, works_on_recovery_hosts
 from ksystui.core.events import event_time
 from ksystui.core.ksysmgr import commands
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import Flavour, Host
+from ksystui.core.model import Flavour
 from ksystui.core.opstate import OpState
 from ksystui.core.snapshot import Freshness, NodeSnapshot
 
@@ -26,6 +26,7 @@ OP_WORDS: dict[str, Op] = {
     "dr-test": Op.DR_TEST,
     "cleanup": Op.CLEANUP,  # becomes DR_TEST_CLEANUP when a rehearsal is what needs cleaning
     "recover": Op.RECOVER,
+    "resync": Op.RESYNC,
 }
 
 OP_LABEL: dict[Op, str] = {
@@ -54,9 +55,15 @@ class PlannedOp:
     argv: tuple[str, ...]
     site: str | None  # None: a node-wide setting (modify system), no site
     to_site: str | None
-    recovery_hosts: tuple[str, ...]  # CEC UUIDs
+    # what it claims at the recovery site (``core.touches``): CEC UUIDs on-prem,
+    # ``workspace:<name>`` (and dedicated hosts' UUIDs) on PowerVS
+    recovery_hosts: tuple[str, ...]
     host_names: tuple[str, ...]
     on_recovery_hosts: bool = False  # it works on (and claims) the recovery hosts too
+    # why this step, when the operator asked for more than one operation can do
+    # (a move home that needs a discover/verify first): said in the confirmation
+    purpose: str | None = None
+    then: Op | None = None  # a first step: the operation to plan again once it succeeded
 
     @property
     def command(self) -> str:
@@ -82,35 +89,51 @@ def _sites(snap: NodeSnapshot) -> tuple[str, str]:
     return active[0], backup[0]
 
 
-def recovery_hosts(op: Op, snap: NodeSnapshot, active_site: str) -> list[Host]:
-    """The hosts at the other site that this operation works on."""
-    hosts = {h.name: h for h in snap.hosts}
-    if op in (Op.CLEANUP, Op.RECOVER):
-        # after a move the VMs run on what used to be the recovery host
-        names = {v.host for v in snap.vms if v.host}
-        return sorted((hosts[n] for n in names if n in hosts and hosts[n].uuid), key=lambda h: h.name)
-    out = {}
-    for h in snap.hosts:
-        if h.site == active_site and h.pair and h.pair in hosts and hosts[h.pair].uuid:
-            out[h.pair] = hosts[h.pair]
-    if not out and snap.flavour is Flavour.POWERVS:
-        out = {h.name: h for h in snap.hosts if h.site != active_site and h.uuid}
-    return sorted(out.values(), key=lambda h: h.name)
+def _resync_target(snap: NodeSnapshot, workgroup: str | None) -> tuple[str, str]:
+    """(class, name) a resync works on: a PowerVS workgroup, an on-prem disk
+    group; by default the first whose replication is not in a consistent
+    state (else the first)."""
+    powervs = snap.flavour is Flavour.POWERVS
+    groups = [(g.workgroup or g.name or "", g.cg_state or "") for g in snap.disk_groups]
+    names = [n for n, _ in groups if n]
+    if powervs and not names:
+        names = [w.name for w in snap.workgroups]
+    if workgroup is not None:
+        if names and workgroup not in names:
+            raise PlanRefused(f"{snap.node} has no {'workgroup' if powervs else 'disk group'} {workgroup}: "
+                              f"it has {', '.join(names)}")
+        return ("workgroup" if powervs else "disk_group"), workgroup
+    unhealthy = [n for n, state in groups if n and not state.startswith("consistent")]
+    candidates = unhealthy or names
+    if not candidates:
+        raise PlanRefused(f"{snap.node}: nothing to resync (no {'workgroup' if powervs else 'disk group'} "
+                          "reported; read the node first)")
+    return ("workgroup" if powervs else "disk_group"), candidates[0]
 
 
 def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None,
-         verify: bool = False) -> PlannedOp:
+         verify: bool = False, workgroup: str | None = None) -> PlannedOp:
     """The exact command for ``op`` on this node. ``force`` (-f, skip the
     node's own prompts) is given only after the operator confirmed.
     ``verify``: a discover that also verifies (``verify=yes``), and so works
-    on the recovery hosts like a verify."""
+    on the recovery hosts like a verify. ``workgroup``: what a resync works
+    on (a PowerVS workgroup or an on-prem disk group; default: the first
+    whose replication is not consistent)."""
     active, backup = _sites(snap)
+    known = [x.name for x in snap.sites]
+    for given in (site, to_site):
+        if given is not None and given not in known:
+            raise PlanRefused(f"{snap.node} has no site {given}: it has {', '.join(known)}")
+    if site is not None and site == to_site:
+        raise PlanRefused(f"a move goes from one site to another, not from {site} to {site}")
     if op is Op.CLEANUP and any((v.dr_test_state or "INIT") not in ("INIT", "DRTESTCLEANUP_COMPLETED") for v in snap.vms):
         op = Op.DR_TEST_CLEANUP
     src = site or active
-    dst = to_site or backup
+    dst = to_site or (backup if src == active else active)
     if op is Op.VERIFY and snap.flavour is Flavour.POWERVS:
         raise PlanRefused("PowerVS DR Automation has no verify: discovery makes VMs ready")
+    if verify and snap.flavour is Flavour.POWERVS:
+        verify = False  # discovery alone makes PowerVS VMs ready (no verify=yes there)
     if op is Op.DISCOVER:
         argv = commands.build_discover_site(src, verify=verify)
     elif op is Op.VERIFY:
@@ -123,18 +146,55 @@ def plan(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to
     elif op is Op.DR_TEST_CLEANUP:
         argv = commands.build_cleanup_site(src, dr_test=True, force=force)
     elif op is Op.CLEANUP:
-        # INFERRED: after an unplanned move, clean up the old active site (now the backup)
+        # INFERRED: after an unplanned move, clean up the old active site (now the
+        # backup); -f once confirmed: KSYS accepts `ksysmgr -f cleanup site X` even
+        # after a cleanup failed (CLEANUP_FAILED)
         argv = commands.build_cleanup_site(site or backup, force=force)
-        src = site or backup
+        src, dst = site or backup, active
     elif op is Op.RECOVER:
-        argv = ["ksysmgr", "-t", "recover", "site", commands.check_name(src, "site")]
+        argv = commands.build_recover_site(src)
+    elif op is Op.RESYNC:
+        klass, name = _resync_target(snap, workgroup)
+        argv = commands.build_resync(klass, name, force=force)
     else:
         raise PlanRefused(f"{op.value} is not an operation the arbiter runs")
     on_hosts = works_on_recovery_hosts(op, verify=verify)
-    hosts = recovery_hosts(op, snap, active) if on_hosts else []
+    touched = touches.resources(op, snap, src, dst) if on_hosts else []
+    if on_hosts and not touched:
+        raise PlanRefused(f"{snap.node}: cannot tell what the {OP_LABEL[op]} works on at the recovery site "
+                          "(no paired recovery host or workspace in what the node reports; read the node first)")
     return PlannedOp(op, snap.node, snap.tenant, tuple(argv), src,
                      dst if op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST) else None,
-                     tuple(h.uuid for h in hosts if h.uuid), tuple(h.name for h in hosts), on_hosts)
+                     tuple(r.key for r in touched), tuple(r.name for r in touched), on_hosts)
+
+
+def steps(op: Op, snap: NodeSnapshot, *, force: bool, site: str | None = None, to_site: str | None = None,
+          workgroup: str | None = None) -> tuple[PlannedOp, ...]:
+    """What an operator's intent takes, in order. Usually one operation. A
+    planned move of a moved tenant (its VMs MOVED, not READY_TO_MOVE) is the
+    move home (failback): the site the VMs now run on is first discovered
+    and, on-prem, verified against the home hosts, then moved back. The
+    console and ``submit`` queue the first step; the next is planned again
+    once it has run (on the node's state then, never on today's guess)."""
+    planned = plan(op, snap, force=force, site=site, to_site=to_site, workgroup=workgroup)
+    if planned.op is not Op.MOVE_PLANNED:
+        return (planned,)
+    managed = [v for v in snap.vms if v.state != lifecycle.UNMANAGED]
+    waiting = [v for v in managed if v.state != "READY_TO_MOVE"]
+    # only a moved tenant (its VMs MOVED by the last move): any other VM that is not
+    # ready is the operator's to look at (the confirmation says why it would be refused)
+    moved = any(v.state == "MOVED" for v in waiting)
+    if not moved or not all(v.state in lifecycle.ALLOWED_FROM[Op.DISCOVER] for v in waiting):
+        return (planned,)
+    home = "move home"
+    onprem = snap.flavour is Flavour.ONPREM
+    first = plan(Op.DISCOVER, snap, force=force, site=planned.site, verify=onprem)
+    what = "discovers and verifies" if onprem else "discovers"
+    states = ", ".join(sorted({v.state for v in waiting}))
+    first = replace(first, purpose=(
+        f"step 1 of 2 of the {home} to {planned.to_site}: the VMs are {states}, a move needs READY_TO_MOVE; "
+        f"this {what} {planned.site} first, then ask for the move again"), then=planned.op)
+    return first, replace(planned, purpose=f"step 2 of 2: the {home} to {planned.to_site}")
 
 
 ALL_VMS_MUST_QUALIFY = (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST)

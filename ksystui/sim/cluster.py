@@ -197,8 +197,8 @@ class ClusterState:
 
     def target_host(self, vm: SimVm) -> SimHost | None:
         """The host a VM restarts on at the other site (its host's pair)."""
-        if vm.host is None:
-            # PowerVS: the backup workspace's dedicated host, if one is configured
+        if vm.host is None or self.flavour is model.Flavour.POWERVS:
+            # PowerVS: the other workspace's dedicated host, if one is configured
             backup = [h for h in self.hosts.values() if h.site != vm.site]
             return backup[0] if backup else None
         host = self.hosts.get(vm.host)

@@ -235,8 +235,8 @@ async def move(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
         target = targets[vm.name]
         await p.line(f"Boot up on {dst} Site has started for VM {vm.name}", 1)
         await node.pause(STEP["boot"])
-        if target is not None:
-            vm.host = target.name
+        if target is not None and node.flavour is Flavour.ONPREM:
+            vm.host = target.name  # PowerVS VMs run in a workspace, not on a host of ours
         vm.site = dst
         problem = host_problem(node, target) if vm.host or target else None
         if problem:

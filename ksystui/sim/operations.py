@@ -232,9 +232,14 @@ def _recovery_hosts(node: NodeView, req: OpRequest) -> list[RecoveryHost]:
     for vm in req.vms:
         if req.op in (Op.CLEANUP, Op.RECOVER) and vm.host:
             # after a move the VMs are on the recovery host itself
-            target = s.hosts.get(vm.host)
+            targets = [s.hosts.get(vm.host)]
+        elif req.op in (Op.MOVE_PLANNED, Op.MOVE_UNPLANNED) and vm.host:
+            # a move shuts the VMs down where they run and boots them on the pair: it works
+            # on both managed systems (a move home leaves the shared recovery host)
+            targets = [s.hosts.get(vm.host), s.target_host(vm)]
         else:
-            target = s.target_host(vm)
-        if target is not None:
-            hosts[target.uuid] = node.world.recovery_host(target.uuid, target.name)
+            targets = [s.target_host(vm)]
+        for target in targets:
+            if target is not None:
+                hosts[target.uuid] = node.world.recovery_host(target.uuid, target.name)
     return [hosts[k] for k in sorted(hosts)]

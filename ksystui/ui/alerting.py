@@ -7,6 +7,7 @@ every console reads; this console keeps none of its own."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from textual import work
@@ -14,10 +15,12 @@ from textual.app import App
 from textual.screen import Screen
 
 from ksystui.core.alerts import AlertRecord
+from ksystui.core.events import event_time
 from ksystui.core.fleet_view import FleetView, ViewChanges
 from ksystui.core.lifecycle import Op
+from ksystui.core.model import KsysEvent
 from ksystui.core.readouts import Preview
-from ksystui.core.recovery import offer_on_alert
+from ksystui.core.recovery import Proposal, offer, propose
 from ksystui.ui.messages import AcknowledgeRequested, SharedChanged
 from ksystui.ui.operate import QueueScreen, ReasonScreen
 from ksystui.ui.ports import ArbiterClient, SharedNews
@@ -50,7 +53,10 @@ class AlertDesk(App[None]):
 
     def on_shared_changed(self, message: SharedChanged) -> None:
         news = message.news
-        self._apply(self.state.set_alerts(news.alerts))
+        # the proposal each console shows is judged on the fleet's state now (a stored
+        # record's is the state-free one, which may not know a recovery host from a
+        # production host)
+        self._apply(self.state.set_alerts(tuple(self._judged(r) for r in news.alerts)))
         for record in news.new_alerts:
             if self.state.in_scope(record.tenant) and not record.acknowledged:
                 self._alert(record)
@@ -71,28 +77,44 @@ class AlertDesk(App[None]):
         if self.screen_stack:
             self.refresh_chrome(self.screen)
 
+    def _judge(self, record: AlertRecord) -> Proposal:
+        """The core's recovery for this alert, on the latest state of the
+        fleet this console may see (a scoped console names no other tenant)."""
+        snaps = self.state.snapshots
+        visible = [s for s in snaps.values() if self.state.in_scope(s.tenant)]
+        at = event_time(KsysEvent(record.event, time=record.event_time))
+        return propose(record.event, record.resource, snaps.get(record.node), visible, at=at)
+
+    def _judged(self, record: AlertRecord) -> AlertRecord:
+        return replace(record, proposal=self._judge(record).op)
+
     def _alert(self, record: AlertRecord) -> None:
         where = f" on {record.resource}" if record.resource else ""
         self.notify(f"{record.tenant}/{record.node}: {record.event}{where} — {record.description or ''}",
                     title="Critical event", severity="error", timeout=15)
         if self.bell_on_alert:
             self.bell()
-        self.last_alert = record
-        op = offer_on_alert(record.event, readonly=self.readonly, can_submit=self.arbiter is not None)
+        proposal = self._judge(record)
+        self.last_alert = replace(record, proposal=proposal.op)  # what `!` prepares
+        op = offer(proposal, readonly=self.readonly, can_submit=self.arbiter is not None)
         if op is not None:
-            self._offer_recovery(record.node, op)
+            self._offer_recovery(record.node, op, proposal.reason)
+        elif proposal.op is None:
+            lost = bool(proposal.lost_protection)  # say it louder: tenants are unprotected now
+            self.notify(f"No recovery to queue: {proposal.reason}", title="DR protection lost" if lost else
+                        "Recovery", severity="error" if lost else "warning", timeout=30)
 
     @work(group="alerts")
-    async def _offer_recovery(self, node: str, op: Op) -> None:
-        assert self.arbiter is not None  # offer_on_alert offers nothing without one
+    async def _offer_recovery(self, node: str, op: Op, reason: str) -> None:
+        assert self.arbiter is not None  # offer() offers nothing without one
         try:
             p: Preview = await self.arbiter.preview(node, op, scope=self.scope)
         except Exception as exc:  # the node may be unreadable right now: say so
             self.notify(f"recovery for {node} cannot be planned yet: {exc}", severity="warning", timeout=10)
             return
         self.notify(f"Recovery ready: {p.label} of {p.planned.tenant} ({p.planned.command}), queue position "
-                    f"{p.position}. Press ! to review and confirm.", title="Recovery", severity="warning",
-                    timeout=30)
+                    f"{p.position}. Why: {reason}. Press ! to review and confirm.", title="Recovery",
+                    severity="warning", timeout=30)
 
     @work(group="operate")
     async def on_acknowledge_requested(self, message: AcknowledgeRequested) -> None:

@@ -47,6 +47,8 @@ def test_plan_decides_whether_the_operation_claims_the_recovery_host(op, verify,
     assert planned.on_recovery_hosts is on_hosts
     assert ("verify=yes" in planned.argv) is (op is Op.DISCOVER and verify)
     hosts = {Claim("host", SNORLAX)} if on_hosts else set()
+    if op is Op.MOVE_PLANNED:  # a move works on both ends: it leaves pbrazos too
+        hosts.add(Claim("host", "u-pbrazos"))
     assert planned.claims == frozenset({Claim("node", "r7r3m116"), *hosts})
 
 

@@ -100,3 +100,17 @@ def build_modify_system(**attrs: str) -> list[str]:
             check_name(value, key)
         words.append(f"{key}={value}")
     return _argv(*words)
+
+
+def build_recover_site(site: str, *, timestamps: bool = True) -> list[str]:
+    # INFERRED: the reference shows no recover syntax (`recover host_group <hg>` is a guess
+    # too); the simulator takes `recover site <site>`
+    return _argv(*_flags(timestamps), "recover", "site", check_name(site, "site"))
+
+
+def build_resync(klass: str, name: str, *, force: bool = False) -> list[str]:
+    """``ksysmgr [-f] resync workgroup <workgroup_name>`` [S1] (PowerVS);
+    ``resync disk_group <name>`` on-prem (INFERRED)."""
+    if klass not in ("workgroup", "disk_group"):
+        raise ValueError(f"resync works on a workgroup or a disk_group, not {klass!r}")
+    return _argv(*_flags(False, force), "resync", klass, check_name(name, klass))
