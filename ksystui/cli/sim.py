@@ -69,7 +69,7 @@ def scenario(tenants: int, vms_per_tenant: int, tenants_per_host: int, output: P
 
 
 KINDS_HELP = ("ksysmgr class: vm, site, host, hmc, host_group, workgroup, storage_agent, disk_group, disk_pair, "
-              "disk, event, notify, system, cluster, report, progress, version")
+              "disk, event, notify, system, cluster, report, progress, version, snapshot")
 
 
 @click.command(help="Show what ksystui understands of ksysmgr output (JSON).\n\n"
