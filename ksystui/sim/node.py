@@ -159,10 +159,10 @@ class SimNode:
         return None
 
     def _deployment_events(self) -> list[dict]:
-        """The broker catalogue's deployment events (§4.4, S15), an hour ago."""
+        """The broker catalogue's deployment events (§4.4, S15), two hours ago."""
         assert self.rest is not None
         instance = self.rest.instance_id
-        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
         rows = (
             ("Provision ID", "create", "Service provisioned successfully."),
             ("Manage DR", "create", "Service has deployed."),
