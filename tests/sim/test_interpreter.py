@@ -101,6 +101,12 @@ async def test_events_are_queryable_and_filtered(local):
     assert out.strip() == ""
 
 
+def _no_login(model):
+    from dataclasses import replace
+
+    return model if model.login is None else replace(model, login="[redacted]")
+
+
 @pytest.mark.parametrize(
     "node, query, kind, models",
     [
@@ -120,12 +126,6 @@ async def test_events_are_queryable_and_filtered(local):
         ("ksysorch-dal12", "query disk vm=cC_ibmi01", "disk", lambda s: s.disk_models("cC_ibmi01")),
     ],
 )
-def _no_login(model):
-    from dataclasses import replace
-
-    return model if model.login is None else replace(model, login="[redacted]")
-
-
 async def test_simulator_output_parses_back_to_the_model_it_came_from(world, local, node, query, kind, models):
     from ksystui.core.ksysmgr.parse import PARSERS
 
