@@ -165,3 +165,15 @@ async def test_rest_error_shows_in_the_nodes_view_while_ssh_stays_fresh(served, 
 def test_vm_detail_names_the_source_of_each_value():
     pairs = dict(vm_detail_pairs(Vm("vm1", state="INIT")))
     assert pairs == {"SSH · name": "vm1", "SSH · state": "INIT"}
+
+
+async def test_a_snapshot_with_the_service_sections_is_stored_and_read_back_exactly():
+    from ksystui.store.codec import dump_snapshot, load_snapshot
+
+    reader = ServiceReader(FakeService())
+    await reader.read()
+    snap = NodeSnapshot("n1", "t", Flavour.POWERVS, 10, dict(reader.sections))
+    again = load_snapshot(dump_snapshot(snap))
+    assert again == snap
+    assert again.managed_vms[0].dr_average_time == "420" and again.service_status.standby_status == "Failed"
+    assert all(e.source == REST_SOURCE for e in again.events)
