@@ -75,14 +75,14 @@ def last_event_cell(view: VmView) -> str:
 
 def with_service_columns(rows: list[ViewRow], snap: NodeSnapshot) -> list[ViewRow]:
     """The VMs view's rows with the service's columns (DR AVG, LAST EVENT)
-    before the two age columns, and a :class:`VmView` as each row's data."""
+    after the others, and a :class:`VmView` as each row's data."""
     out: list[ViewRow] = []
     for row in rows:
         if not isinstance(row.data, Vm):
             out.append(row)
             continue
         view = vm_view(snap, row.data)
-        cells = (*row.cells[:-2], dr_average_cell(view.managed), last_event_cell(view), *row.cells[-2:])
+        cells = (*row.cells, dr_average_cell(view.managed), last_event_cell(view))
         out.append(ViewRow(row.key, cells, row.style, row.tenant, row.node, view))
     return out
 

@@ -245,8 +245,8 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("vms", "VMs", (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
-        age("dravg", "DR AVG"), text("event", "LAST EVENT", max_width=40),  # slice H: the service's columns
-        age("changed", "LAST CHANGE"), age("age", "AGE")),
+        age("changed", "LAST CHANGE"), age("age", "AGE"),
+        age("dravg", "DR AVG"), text("event", "LAST EVENT", max_width=40)),  # slice H: the service's columns
         PerNode(lambda s, c: with_service_columns(vm_rows(s, c.now, c.changed_at), s)),
         key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope"),
     ViewDef("replication", "Replication", (
