@@ -13,8 +13,16 @@ from datetime import UTC, datetime
 
 from ksystui.cli.capture import run_capture
 from ksystui.cli.status import run_status
+from ksystui.config import load_config
 from ksystui.core.details import node_pairs
-from ksystui.core.viewdefs import VIEWS, FleetRowContext, NodeRowContext, OneTenant, PerNode, FleetWide
+from ksystui.core.viewdefs import (
+    VIEWS,
+    FleetRowContext,
+    FleetWide,
+    NodeRowContext,
+    OneTenant,
+    PerNode,
+)
 from ksystui.fleet.connect import close_fleet
 
 from .test_faults import started, wait_for
@@ -91,7 +99,7 @@ async def test_planted_secrets_reach_no_file_log_report_or_screen(served, world,
         out, err = io.StringIO(), io.StringIO()
         assert await run_capture(cfg, None, None, bundle, out, err) == 0, err.getvalue()
         outputs += [out.getvalue(), err.getvalue(), bundle.read_text()]
-        fleet, _log = await started(__import__("ksystui.config", fromlist=["load_config"]).load_config(cfg).config)
+        fleet, _log = await started(load_config(cfg).config)
         await wait_for(lambda: fleet.snapshots["ksysorch-dal12"].managed_vms, 15)
         # the canaries really are in what the simulated nodes print
         raw = await fleet.monitors["ksysorch-dal12"].transport.run(["ksysmgr", "query", "system"])
