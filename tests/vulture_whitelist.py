@@ -102,12 +102,25 @@ last_latency_ms  # transport/base.py (TransportHealth)
 last_ok_at  # transport/base.py (TransportHealth)
 _.connections_opened  # transport/ssh.py
 
-# --- The PowerVS DR Automation REST client's endpoints (ksys-reference, DR Automation API): tested against
-#     the simulator's REST service; the fleet polls only the summary today (issue 15 reads the rest)
-_.get_managed_vms  # transport/rest.py
-_.get_last_operation  # transport/rest.py
-_.get_events  # transport/rest.py
+# --- The PowerVS DR Automation REST client's endpoints (ksys-reference, DR Automation API): the fleet's
+#     service reader reads the list ones; one event by id is tested against the simulator's REST service
 _.get_event  # transport/rest.py
+
+# --- Issue 15: fields of what a node or its service says, shown by dataclass fields (the VM and node
+#     details iterate them, `ksystui parse` prints them) rather than read by name
+volumes  # core/model.py Disk (query disk Volume Details)
+core  # core/model.py ManagedVm
+memory  # core/model.py ManagedVm
+dr_region  # core/model.py ManagedVm
+config_status  # core/model.py ServiceStatus
+cluster_message  # core/model.py ServiceStatus
+connectivity  # core/model.py ServiceStatus
+plan_name  # core/model.py ServiceStatus
+primary_description  # core/model.py ServiceStatus
+standby_description  # core/model.py ServiceStatus
+vmrm_version  # core/model.py SnapshotInfo
+# PENDING (slice B, cli/schedule.py): `schedule plan` calls core.schedule.plan_from_system (issue 15)
+plan_from_system  # core/schedule.py
 
 # --- The virtual table's read-outs for tests (what is painted, how often it flushed)
 _.view_keys  # ui/widgets/table_model.py

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from ksystui import __version__
-from ksystui.cli import arbiter, audit, console, db, schedule, serve, sim, status
+from ksystui.cli import arbiter, audit, capture, console, db, schedule, serve, sim, status
 from ksystui.cli.options import GlobalOptions, global_option_decorators
 
 
@@ -41,6 +41,7 @@ for command in (console.demo, sim.sim, sim.parse, status.status, status.config, 
                 arbiter.cancel, arbiter.raise_, arbiter.resolve, arbiter.arbiter, audit.audit, schedule.schedule,
                 sim.scenario, db.db, serve.serve, serve.service):
     cli.add_command(command)
+cli.add_command(capture.capture)  # slice H (issue 15): ``ksystui capture``
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,16 +69,52 @@ def scenario(tenants: int, vms_per_tenant: int, tenants_per_host: int, output: P
 
 
 KINDS_HELP = ("ksysmgr class: vm, site, host, hmc, host_group, workgroup, storage_agent, disk_group, disk_pair, "
-              "disk, event, notify, system, cluster, report, progress, version")
+              "disk, event, notify, system, cluster, report, progress, version, snapshot")
 
 
 @click.command(help="Show what ksystui understands of ksysmgr output (JSON).\n\n"
-                    f"KIND is the {KINDS_HELP}; FILE defaults to standard input.")
-@click.argument("kind")
+                    f"KIND is the {KINDS_HELP}; FILE defaults to standard input.\n\n"
+                    "With --bundle FILE: read a capture bundle (`ksystui capture`) again and say, output by "
+                    "output, whether this ksystui understands it as when it was captured.")
+@click.argument("kind", required=False)
 @click.argument("file", required=False)
+@click.option("--bundle", type=click.Path(dir_okay=False), help="a capture bundle to read again")
 @takes_global_options(refuses=OUTSIDE_THE_FLEET)
-def parse(kind: str, file: str | None, opts: GlobalOptions) -> None:
+def parse(kind: str | None, file: str | None, bundle: str | None, opts: GlobalOptions) -> None:
+    if bundle is not None:
+        if kind is not None:
+            raise Refused("give either KIND [FILE] or --bundle FILE, not both")
+        finish(run_parse_bundle(bundle, sys.stdout, sys.stderr))
+    if kind is None:
+        raise Refused("missing KIND (or --bundle FILE)")
     finish(run_parse(kind, file, sys.stdin, sys.stdout, sys.stderr))
+
+
+def run_parse_bundle(path: str, stdout: TextIO, stderr: TextIO) -> int:
+    """Read a capture bundle again: one line per output (ok / changed / the
+    parse error naming the line). 0 when everything is understood as when it
+    was captured, 1 when something reads differently, 2 for a file that is
+    not a bundle."""
+    from ksystui.core.capture import BundleError, reread
+
+    try:
+        with open(path, "rb") as handle:
+            data = json.loads(handle.read().decode("utf-8", errors="replace"))
+        results = reread(data)
+    except OSError as exc:
+        print(f"{_PROG}: cannot read {path}: {exc.strerror or exc}", file=stderr)
+        return 2
+    except (ValueError, BundleError) as exc:
+        print(f"{_PROG}: {path}: {exc}", file=stderr)
+        return 2
+    changed = 0
+    for r in results:
+        state = "as captured" if r.same else "CHANGED since capture"
+        changed += not r.same
+        said = f"not understood: {r.error}" if r.error else "understood"
+        print(f"{r.node:<18} {r.kind:<22} {said} ({state})", file=stdout)
+    print(f"{len(results)} outputs, {changed} read differently than when captured", file=stdout)
+    return 1 if changed else 0
 
 
 # --- parse: ksysmgr output in, JSON out --------------------------------------------------

@@ -43,5 +43,15 @@ def node_pairs(snap: NodeSnapshot) -> Pairs:
         state = f"read {sec.read_at:%H:%M:%S}" if sec.read_at else "never read"
         if sec.error:
             state += f"; last attempt failed: {sec.error}"
-        out.append((f"query {kind}", state))
+        out.append((SECTION_LABELS.get(kind, f"query {kind}"), state))
     return out
+
+
+# Where each section comes from, as the node detail names it (issue 15: the source is visible).
+SECTION_LABELS = {
+    "report": "report system",
+    "service": "REST dr_summary",
+    "rest_vm": "REST dr_managed_vms",
+    "rest_status": "REST last_operation",
+    "rest_event": "REST events",
+}

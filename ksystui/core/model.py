@@ -204,6 +204,9 @@ class Disk:
     cg_state: str | None = None
     progress: float | None = None
     disk_ids: tuple[str, ...] = ()  # "source -> target" or "id -> Unmanaged"
+    # ``Volume Details:`` table rows (volume pair, replication state, progress
+    # percent as printed), after a disk was unmanaged [S1]
+    volumes: tuple[tuple[str, str, str], ...] = ()
     extra: Extra = ()
 
 
@@ -239,7 +242,66 @@ class KsysEvent:
     time: str | None = None
     resource: str | None = None
     event_id: str | None = None
+    # where the event was read: None = ksysmgr ``query event`` over SSH,
+    # REST_SOURCE = the DR Automation service's event list
+    source: str | None = None
     extra: Extra = ()
+
+
+REST_SOURCE = "DR Automation service"
+SSH_SOURCE = "ksysmgr over SSH"
+
+
+@dataclass(frozen=True)
+class ManagedVm:
+    """One VM as the DR Automation service lists it (``dr_managed_vms``, §6.1)."""
+
+    vm_id: str
+    vm_name: str
+    core: str | None = None  # processor cores, as sent
+    memory: str | None = None  # GB, as sent
+    dr_average_time: str | None = None  # average DR (move) time, as sent (INFERRED unit: seconds)
+    region: str | None = None
+    dr_region: str | None = None
+    workgroup: str | None = None
+    workspace: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The service instance's state (``last_operation`` = ServiceInstanceStatus,
+    and the summary's ``orchestrator_details`` / ``service_details``, §6.1)."""
+
+    status: str | None = None  # service instance: active, provision-in-progress, failed, ...
+    primary_status: str | None = None  # primary orchestrator: ACTIVE, ...
+    standby_status: str | None = None  # standby orchestrator (HA): Active / Failed
+    orchestrator_ha: bool | None = None
+    config_status: str | None = None  # KSYS-DISCOVERY-SUCCESS
+    cluster_message: str | None = None  # "ksys is running fine"
+    connectivity: str | None = None  # orch_ext_connectivity_status: Active / Inactive
+    deployment_name: str | None = None
+    plan_name: str | None = None
+    recovery_location: str | None = None
+    primary_description: str | None = None
+    standby_description: str | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """``ksysmgr query snapshot filepath=…``: the contents header of a
+    configuration snapshot and its sections (``Cluster:`` ...)."""
+
+    file: str | None = None
+    vmrm_version: str | None = None
+    date: str | None = None  # YYYY-MM-DD; None where the node prints 0000-00-00
+    time: str | None = None
+    sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # (title, (key, value) pairs)
+
+    def section(self, title: str) -> dict[str, str]:
+        for name, pairs in self.sections:
+            if name == title:
+                return dict(pairs)
+        return {}
 
 
 @dataclass(frozen=True)
@@ -262,6 +324,35 @@ class SystemAttributes:
             if name == key:
                 return "\n".join(values)
         return None
+
+    def values(self, *keys: str) -> tuple[str, ...]:
+        """The value lines of the first of ``keys`` present, matched without
+        case, spaces or ``_`` (``Region``/``Regions``); () when none is."""
+        wanted = [_norm(k) for k in keys]
+        for want in wanted:
+            for name, values in self.attributes:
+                if _norm(name) == want:
+                    return values
+        return ()
+
+    def value(self, *keys: str) -> str | None:
+        vals = self.values(*keys)
+        return " ".join(v for v in vals if v).strip() or None if vals else None
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """PowerVS region pairs or regions: ``Region:`` pairs (``dal10 - wdc07``)
+        or a ``Regions:`` list, one per line (docs disagree across versions)."""
+        return tuple(v for v in self.values("Region", "Regions") if v)
+
+    @property
+    def satellite_locations(self) -> tuple[str, ...]:
+        """Private cloud (IBM_PVS_PRIVATE_DR): ``SatelliteLocations:`` list."""
+        return tuple(v for v in self.values("SatelliteLocations", "SatelliteLocation") if v)
+
+
+def _norm(key: str) -> str:
+    return key.lower().replace(" ", "").replace("_", "")
 
 
 @dataclass(frozen=True)

@@ -57,3 +57,78 @@ def redact(line: str) -> str:
     """``line`` with nothing after a secret-looking ``name=`` (for output that
     is kept, like progress lines, where refusing is no option)."""
     return _SECRET_VALUE.sub(rf"\1{REDACTED}", line)
+
+
+# --- secrets in a node's output (redacted at parse time) ------------------------------
+# The attributes ksysmgr (or the DR Automation service) prints whose value is
+# key material or a credential. Sourced: ``api_key:`` in PowerVS ``query
+# system`` (masked ``#####…`` but still key material, reference §2.2 and the
+# addendum); ``apikey=`` / ``password=`` / ``login=`` in ``add ksyscluster``,
+# ``add hmc``, ``add storage_agent`` (§1.4). INFERRED: the on-prem ``query hmc``
+# / ``query storage_agent`` layouts print ``Login:`` / ``User:`` (§2.5 templates);
+# the broker's deployment body names ``orchestrator_password``, ``client_secret``,
+# ``secret`` (§6.1). Names are compared without case, spaces, ``_`` or ``-``.
+SECRET_ATTRIBUTES: frozenset[str] = frozenset({
+    "apikey", "password", "passwd", "login", "orchestratorpassword", "clientsecret", "secret",
+    "token", "bearertoken", "privatekey", "passphrase",
+})
+# where a node prints a login as "User:" next to a password (storage agents, INFERRED)
+LOGIN_ALIASES: frozenset[str] = frozenset({"user"})
+
+
+def norm_attribute(name: str) -> str:
+    return name.lower().replace(" ", "").replace("_", "").replace("-", "")
+
+
+def secret_attribute(name: str, *, logins: bool = False) -> bool:
+    """Is ``name`` (an output key or ``attr=``) one whose value is a secret?
+    ``logins`` adds the ``User`` spelling of a login (storage agent records)."""
+    norm = norm_attribute(name)
+    if norm in SECRET_ATTRIBUTES or (logins and norm in LOGIN_ALIASES):
+        return True
+    # hmc_password, admin_passwd, ibmcloud_api_key, ...: an unambiguous secret word at its end
+    return norm.endswith(("password", "passwd", "apikey"))
+
+
+_KEY_LINE = re.compile(r"^(\s*)([A-Za-z][^:=]{0,79}?)(\s*:\s*)(.*)$")
+_ASSIGNMENT = re.compile(r"(?<![\w.-])([A-Za-z][\w.-]{0,63})=(\"[^\"]*\"|'[^']*'|\S+)")
+
+
+def _redact_assignments(line: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        return f"{m.group(1)}={REDACTED}" if secret_attribute(m.group(1)) else m.group(0)
+
+    return _ASSIGNMENT.sub(one, line) if "=" in line else line
+
+
+def redact_output_lines(lines: list[str]) -> list[str]:
+    """A node's output, line by line, with every secret value blanked: the value
+    of a ``Key: value`` line whose key is a secret attribute (and the indented
+    lines that continue it), and every ``attr=value`` whose attribute is. Line
+    count and order are kept, so parse errors still name the right line."""
+    out: list[str] = []
+    hiding_indent: int | None = None  # continuation lines of a secret field are dropped
+    for line in lines:
+        body = line.replace("\u00a0", " ")
+        indent = len(body) - len(body.lstrip())
+        if hiding_indent is not None:
+            if body.strip() and indent > hiding_indent:
+                out.append(" " * indent + REDACTED)
+                continue
+            hiding_indent = None
+        m = _KEY_LINE.match(body)
+        if m and secret_attribute(m.group(2).strip()):
+            value = m.group(4)
+            out.append(m.group(1) + m.group(2) + m.group(3) + (REDACTED if value.strip() else ""))
+            hiding_indent = len(m.group(1))
+            continue
+        out.append(_redact_assignments(line))
+    return out
+
+
+def redact_output(text: str) -> str:
+    """:func:`redact_output_lines` over a whole text (line endings kept)."""
+    if not text:
+        return text
+    parts = text.split("\n")
+    return "\n".join(redact_output_lines(parts))

@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from ksystui.core.model import (
+    REST_SOURCE,
+    SSH_SOURCE,
     DiskGroup,
     DiskPair,
     Flavour,
     Host,
     KsysEvent,
+    ManagedVm,
+    ServiceStatus,
     Site,
     SystemAttributes,
+    SystemReport,
     Vm,
     Workgroup,
 )
@@ -53,7 +58,11 @@ class Freshness(StrEnum):
 class Section:
     """One kind of data of a node, as of its last successful read."""
 
-    kind: str  # vm, site, host, disk_group, disk_pair, workgroup, event, system
+    # ksysmgr over SSH: vm, site, host, disk_group, disk_pair, workgroup, event,
+    # system, report (read rarely); the DR Automation service (REST, PowerVS):
+    # service (the summary), rest_vm (managed VMs), rest_status (service
+    # instance), rest_event (its events, read incrementally)
+    kind: str
     items: tuple[Any, ...] = ()
     read_at: datetime | None = None  # last success
     error: str | None = None  # last failure of this query, if the latest attempt failed
@@ -102,12 +111,37 @@ class NodeSnapshot:
     disk_groups = _Items[DiskGroup]("disk_group")
     disk_pairs = _Items[DiskPair]("disk_pair")
     workgroups = _Items[Workgroup]("workgroup")
-    events = _Items[KsysEvent]("event")
+    managed_vms = _Items[ManagedVm]("rest_vm")  # the DR Automation service's view of the VMs
+
+    @property
+    def events(self) -> tuple[KsysEvent, ...]:
+        """The node's events from both sources: ``query event`` over SSH, then
+        the DR Automation service's events that SSH did not list (an event
+        both list is one event, marked as read from both)."""
+        return merge_events(self.items("event"), self.items("rest_event"))
 
     @property
     def system(self) -> SystemAttributes | None:
         items = self.items("system")
         return items[0] if items else None
+
+    @property
+    def report(self) -> SystemReport | None:
+        """``report system``, read every REPORT_EVERY polls, not every poll."""
+        items = self.items("report")
+        return items[0] if items else None
+
+    @property
+    def service_status(self) -> ServiceStatus | None:
+        items = self.items("rest_status")
+        return items[0] if items else None
+
+    def managed_vm(self, vm_name: str) -> ManagedVm | None:
+        """What the DR Automation service says of the VM named ``vm_name``."""
+        for m in self.managed_vms:
+            if m.vm_name == vm_name:
+                return m
+        return None
 
     def freshness(self, now: datetime, kind: str | None = None) -> Freshness:
         """Freshness of the node (kind None) or of one kind of its data."""
@@ -139,6 +173,21 @@ def judge_freshness(now: datetime, read_at: datetime | None, interval: float, he
 
 
 # --- events ------------------------------------------------------------------
+BOTH_SOURCES = f"{SSH_SOURCE} and {REST_SOURCE}"
+
+
+def merge_events(ssh: tuple[KsysEvent, ...], rest: tuple[KsysEvent, ...]) -> tuple[KsysEvent, ...]:
+    """SSH events in their order, then the REST events not among them (same
+    ``event_id``); an event both sources list keeps its SSH values and says so."""
+    if not rest:
+        return ssh
+    rest_ids = {e.event_id for e in rest if e.event_id}
+    ssh_ids = {e.event_id for e in ssh if e.event_id}
+    merged = [replace(e, source=BOTH_SOURCES) if e.event_id in rest_ids else e for e in ssh]
+    merged += [e for e in rest if not e.event_id or e.event_id not in ssh_ids]
+    return tuple(merged)
+
+
 def event_identity(node: str, ev: KsysEvent) -> str:
     """A stable identity for de-duplication: the node's own event id and the
     time it printed, where it prints an id (a restarted node numbers its

@@ -21,6 +21,7 @@ from ksystui.core.alerts import AlertRecord
 from ksystui.core.details import Pairs, node_pairs, object_pairs
 from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot
+from ksystui.core.sources import system_rows, vm_detail_pairs, with_service_columns
 from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import (
     RowKey,
@@ -212,7 +213,8 @@ def to_node_vms(row: ViewRow) -> DrillTarget | None:
 
 
 def to_vm(row: ViewRow) -> DrillTarget | None:
-    return OpenDetail(f"VM {row.key[2]}", tuple(_where(row) + object_pairs(row.data)))
+    # slice H (issue 15): each value with its source, SSH or the DR Automation service
+    return OpenDetail(f"VM {row.key[2]}", tuple(_where(row) + vm_detail_pairs(row.data)))
 
 
 def to_event(row: ViewRow) -> DrillTarget | None:
@@ -243,8 +245,9 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("vms", "VMs", (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
-        age("changed", "LAST CHANGE"), age("age", "AGE")),
-        PerNode(lambda s, c: vm_rows(s, c.now, c.changed_at)),
+        age("changed", "LAST CHANGE"), age("age", "AGE"),
+        age("dravg", "DR AVG"), text("event", "LAST EVENT", max_width=40)),  # slice H: the service's columns
+        PerNode(lambda s, c: with_service_columns(vm_rows(s, c.now, c.changed_at), s)),
         key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope"),
     ViewDef("replication", "Replication", (
         text("tenant", "TENANT"), text("node", "NODE"), text("group", "DISK GROUP"),
@@ -296,7 +299,8 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         text("detail", "DETAIL")),
-        OneTenant(tenant_rows), capabilities=FLEET, drill=to_node_vms,
+        OneTenant(lambda snaps, t: tenant_rows(snaps, t) + system_rows(snaps, t)),  # slice H: system data
+        capabilities=FLEET, drill=to_node_vms,
         hint="everything one tenant's KSYS nodes know of its configuration"),
 )
 

@@ -21,13 +21,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from ksystui.core.ksysmgr.commands import build_query
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import PARSERS
 from ksystui.core.model import Flavour
 from ksystui.core.snapshot import UNREACHABLE_KINDS, NodeHealth, NodeSnapshot, Section
+from ksystui.fleet.service_reader import ServiceReader
 from ksystui.transport.base import KsysTransport
 from ksystui.transport.errors import CommandFailed, TransportError
 from ksystui.transport.rest import RestTransport
@@ -42,6 +42,11 @@ QUERIES: dict[Flavour, tuple[str, ...]] = {
 }
 
 
+# ``report system`` (counts of sites, hosts, VMs; KSYS status) changes only
+# with the configuration: read it on the first poll and every REPORT_EVERY polls.
+REPORT_EVERY = 30
+REPORT_ARGV = ["ksysmgr", "report", "system"]
+
 Publish = Callable[[NodeSnapshot], Awaitable[None] | None]
 
 
@@ -49,23 +54,6 @@ def _as_tuple(parsed: object) -> tuple[object, ...]:
     if isinstance(parsed, list | tuple):
         return tuple(parsed)
     return (parsed,)
-
-
-# The DR Automation summary carries deployment details; keep only what the
-# console shows, so nothing credential-like (proxy, MFA, keys) is ever stored.
-_SERVICE_FIELDS = {
-    "orchestrator_details": ("orchestrator_name", "orchestrator_status", "orchestrator_cluster_message",
-                             "orchestrator_config_status", "orch_ext_connectivity_status", "location_id"),
-    "service_details": ("deployment_name", "plan_name", "recovery_location", "status", "orchestrator_ha"),
-}
-
-
-def service_view(summary: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"managed_vms": len(summary.get("managed_vm_list") or {})}
-    for section, keys in _SERVICE_FIELDS.items():
-        src = summary.get(section) or {}
-        out[section] = {k: src[k] for k in keys if k in src and isinstance(src[k], str | int | float | bool)}
-    return out
 
 
 @dataclass(eq=False)
@@ -106,8 +94,7 @@ class NodeMonitor:
         self.snapshot = NodeSnapshot(node, tenant, flavour, interval)
         self._task: asyncio.Task[None] | None = None
         self._service_task: asyncio.Task[None] | None = None
-        self._service: Section | None = None
-        self._service_error_kind: str | None = None
+        self._service = ServiceReader(rest) if rest is not None else None
         self._parsed: dict[str, tuple[str, tuple[object, ...]]] = {}
         self._poke = asyncio.Event()
         # single flight: polls take the node one at a time, in the order asked
@@ -179,10 +166,14 @@ class NodeMonitor:
         fatal: TransportError | None = None
         any_ok = False
         last_error: tuple[str, str] | None = None
-        for kind in QUERIES[self.flavour]:
+        kinds = QUERIES[self.flavour]
+        if sequence % REPORT_EVERY == 1 or "report" not in sections:
+            kinds = (*kinds, "report")  # rarely: it changes with the configuration only
+        for kind in kinds:
             prev = sections.get(kind, Section(kind))
+            argv = REPORT_ARGV if kind == "report" else build_query(kind)
             try:
-                result = await self.transport.run(build_query(kind), timeout=self.command_timeout)
+                result = await self.transport.run(argv, timeout=self.command_timeout)
                 items = self._parse(kind, result.stdout)
                 sections[kind] = Section(kind, items, datetime.now(UTC), None)
                 any_ok = True
@@ -203,10 +194,10 @@ class NodeMonitor:
         if service is not None:
             await service
         if self._service is not None:
-            sections["service"] = self._service
+            sections.update(self._service.sections)
             if self._service.error and last_error is None:
                 # "service_…": the REST side failed; the node itself answers over SSH
-                last_error = (self._service_error_kind or "service_error", self._service.error)
+                last_error = (self._service.error_kind or "service_error", self._service.error)
         finished = datetime.now(UTC)
         if fatal is not None:
             health = NodeHealth(
@@ -255,15 +246,8 @@ class NodeMonitor:
         return items
 
     async def _poll_service(self) -> None:
-        assert self.rest is not None
-        try:
-            summary = service_view(await self.rest.get_summary())
-            self._service = Section("service", (summary,), datetime.now(UTC), None)
-            self._service_error_kind = None
-        except TransportError as exc:
-            prev = self._service or Section("service")
-            self._service = replace(prev, error=f"DR Automation service: {exc}")
-            self._service_error_kind = "service_" + exc.kind
+        assert self._service is not None
+        await self._service.read()
 
     # --- the loop --------------------------------------------------------------
     def start(self) -> None:

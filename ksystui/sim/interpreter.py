@@ -30,6 +30,7 @@ from ksystui.core.model import (
     Version,
 )
 from ksystui.sim import operations
+from ksystui.sim.cluster import stable_uuid
 from ksystui.sim.ports import BUSY_MESSAGE, CommandIO, NodeView
 
 ONPREM_ONLY = {"hmc", "host", "host_group", "storage_agent", "disk_pair"}
@@ -219,6 +220,10 @@ def _system_attributes(node: NodeView) -> SystemAttributes:
         rows.append(("BaseUrl", ("cloud.ibm.com",)))
         a, b = node.state.active_site(), node.state.backup_site()
         rows.append(("Region", (f"{a.region} - {b.region}",)))
+        # real PowerVS output prints the API key masked (#####, then hex): key
+        # material all the same, which ksystui must blank (issue 15)
+        key = sysattrs.get("api_key") or "#####" + stable_uuid(node.name, "api_key").replace("-", "").upper()
+        rows.append(("api_key", (key,)))
     else:
         rows.append(("lose_vios_redundancy", (sysattrs["lose_vios_redundancy"],)))
         rows.append(("auto_reverse_mirror", (sysattrs["auto_reverse_mirror"],)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ksystui.core.ksysmgr.errors import KsysmgrUsageError
 from ksystui.core.ksysmgr.grammar import (
@@ -47,6 +47,9 @@ class SimNode:
         self.current_operation: str | None = None  # what holds the node's operation lock
         self.command_log: list[tuple[str, ...]] = []  # every command line received: a test oracle
         self.render_cache: dict[tuple, tuple[list, str]] = {}
+        # The service broker's own events (§4.4 catalogue): the deployment's
+        # history, which ksysmgr's event list does not show.
+        self.broker_events: list[dict] = self._deployment_events() if self.rest else []
 
     # --- the operation lock ------------------------------------------------
     # KSYS runs one operation at a time; a second is refused, never queued
@@ -131,6 +134,8 @@ class SimNode:
         }
 
     def rest_events(self, from_time: datetime | None, to_time: datetime | None) -> list[dict]:
+        """KSYS's events as the orchestrator pushes them to the broker [S16],
+        and the broker's own, between the bounds (both inclusive)."""
         out = []
         for ev in self.state.events:
             if from_time and ev.time < from_time:
@@ -138,13 +143,41 @@ class SimNode:
             if to_time and ev.time > to_time:
                 continue
             out.append(self._event_json(ev))
+        for raw in self.broker_events:
+            when = datetime.fromisoformat(raw["time"].replace("Z", "+00:00"))
+            if (from_time is None or when >= from_time) and (to_time is None or when <= to_time):
+                out.append(dict(raw))
         return out
 
     def rest_event(self, event_id: str) -> dict | None:
         for ev in self.state.events:
             if ev.id == event_id:
                 return self._event_json(ev)
+        for raw in self.broker_events:
+            if raw["event_id"] == event_id:
+                return dict(raw)
         return None
+
+    def _deployment_events(self) -> list[dict]:
+        """The broker catalogue's deployment events (§4.4, S15), two hours ago."""
+        assert self.rest is not None
+        instance = self.rest.instance_id
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+        rows = (
+            ("Provision ID", "create", "Service provisioned successfully."),
+            ("Manage DR", "create", "Service has deployed."),
+            ("Orchestrator", "update", "Ksys running fine event has generated."),
+        )
+        out = []
+        for i, (resource, action, message) in enumerate(rows):
+            when = start + timedelta(minutes=5 * i)
+            out.append({
+                "action": action, "api_source": "broker", "event_id": f"{instance}-{int(when.timestamp())}{i}",
+                "level": "info", "message": message, "message_data": {"Instanceid": instance},
+                "metadata": {}, "resource": resource, "time": when.isoformat().replace("+00:00", "Z"),
+                "timestamp": str(int(when.timestamp())), "user": {"email": "", "name": "ksys", "user_id": "ksys"},
+            })
+        return out
 
     def _event_json(self, ev) -> dict:
         level = {"error": "error", "warning": "warning", "info": "info"}.get(ev.type, "notice")
@@ -163,12 +196,30 @@ class SimNode:
         }
 
     def rest_last_operation(self) -> dict:
+        """ServiceInstanceStatus (addendum: ``last_operation``), plus what
+        the simulated orchestrator last ran (``operation``, ``operation_status``;
+        INFERRED: the public schema has no such fields)."""
+        backup = self.state.backup_site()
+        status = {
+            "crn": f"crn:v1:bluemix:public:power-dr-automation:{backup.region}:a/sim:{self.rest.instance_id if self.rest else ''}::",
+            "deployment_name": f"{self.tenant}-dr",
+            "orchestrator_ha": False,
+            "orchestrator_cluster_message": "ksys is running fine",
+            "orchestrator_config_status": "KSYS-DISCOVERY-SUCCESS",
+            "orch_ext_connectivity_status": "Active",
+            "plan_name": "DR Automation Public Plan",
+            "primary_description": f"5/5: Primary orchestrator {self.name} is successfully deployed",
+            "primary_orchestrator_status": "ACTIVE",
+            "recovery_location": backup.region,
+            "status": "active",
+            "mfa_enabled": "false",
+        }
         last = self.state.last_operation
         if self.current_operation:
-            return {"operation": self.current_operation, "status": "in_progress"}
-        if last is None:
-            return {"operation": None, "status": "none"}
-        return dict(last)
+            status |= {"operation": self.current_operation, "operation_status": "in_progress"}
+        elif last is not None:
+            status |= {"operation": last.get("operation"), "operation_status": last.get("status")}
+        return status
 
     # --- helpers for operations ------------------------------------------------
     async def pause(self, seconds: float) -> None:

@@ -21,6 +21,7 @@ from ksystui.core.model import (
     SystemReport,
     Vm,
 )
+from ksystui.core.secrets import redact_output
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ksysmgr"
 ROUND_TRIP = settings(max_examples=200, deadline=None)
@@ -52,7 +53,8 @@ def test_hosts(hosts):
 @ROUND_TRIP
 @given(nonempty(S.hmcs))
 def test_hmcs(hmcs):
-    assert P.parse_hmc(R.render_hmcs(hmcs)) == hmcs
+    # a login is a credential: read back blanked (issue 15, core.secrets)
+    assert P.parse_hmc(R.render_hmcs(hmcs)) == [_login_blanked(h) for h in hmcs]
 
 
 @ROUND_TRIP
@@ -64,7 +66,11 @@ def test_host_groups(groups):
 @ROUND_TRIP
 @given(nonempty(S.storage_agents))
 def test_storage_agents(agents):
-    assert P.parse_storage_agent(R.render_storage_agents(agents)) == agents
+    assert P.parse_storage_agent(R.render_storage_agents(agents)) == [_login_blanked(a) for a in agents]
+
+
+def _login_blanked(obj):
+    return obj if obj.login is None else replace(obj, login="[redacted]")
 
 
 @ROUND_TRIP
@@ -180,7 +186,8 @@ def sample(relative: str, *, drop_echo: bool = False) -> str:
 )
 def test_render_reproduces_verbatim_sample(relative, render, drop_echo):
     text = sample(relative, drop_echo=drop_echo)
-    assert render(text) == text
+    # the sample's masked api_key is read blanked, so it prints blanked (issue 15)
+    assert render(text) == redact_output(text)
 
 
 def test_system_with_only_a_header():

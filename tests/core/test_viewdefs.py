@@ -80,7 +80,7 @@ def test_drill_targets():
     vm = rows_of(VIEWS["vms"], snapshots)[0]
     detail = VIEWS["vms"].drill(vm)
     assert isinstance(detail, OpenDetail) and detail.title == f"VM {vm.key[2]}"
-    assert ("tenant", vm.tenant) in detail.pairs and ("state", "READY_TO_MOVE") in detail.pairs
+    assert ("tenant", vm.tenant) in detail.pairs and ("SSH · state", "READY_TO_MOVE") in detail.pairs
     node = rows_of(VIEWS["nodes"], snapshots)[0]
     detail = VIEWS["nodes"].drill(node)
     assert isinstance(detail, OpenDetail) and any(k == "query vm" for k, _ in detail.pairs)

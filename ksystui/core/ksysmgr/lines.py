@@ -2,7 +2,8 @@
 
 Every parser starts here, so the tolerance rules live in one place: line
 endings (CRLF, lone CR), non-breaking spaces (IBM's docs contain U+00A0, and
-operators paste from them), tabs, trailing whitespace, ANSI colour codes; and
+operators paste from them), tabs, trailing whitespace, ANSI colour codes;
+secret values (``api_key:``, ``password=``, ...) are blanked; and
 the lines an operator's paste adds around real output (the shell prompt, the
 echoed ``# ksysmgr ...`` command, an AIX ``date`` stamp) are recognised as
 noise. Input that is not text at all is refused here with BINARY.
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ksystui.core.ksysmgr.errors import KsysmgrParseError, ParseProblem
+from ksystui.core.secrets import redact_output_lines
 
 # C0/C1 control characters (tab, LF and CR excluded: they are line structure)
 # and U+FFFD, which is what undecodable bytes become after errors="replace".
@@ -69,7 +71,7 @@ def _is_noise(text: str) -> bool:
     )
 
 
-def _check_binary(text: str, raw_lines: list[str]) -> None:
+def _check_binary(text: str, raw_lines: list[str], shown: list[str]) -> None:
     if _BAD_CHAR.search(text) is None:
         return
     has_nul = "\x00" in text
@@ -83,7 +85,7 @@ def _check_binary(text: str, raw_lines: list[str]) -> None:
         for no, line in enumerate(raw_lines, start=1)
         if ("\x00" in line if has_nul else _BAD_CHAR.search(line))
     )
-    raise KsysmgrParseError(ParseProblem.BINARY, first_bad, raw_lines[first_bad - 1])
+    raise KsysmgrParseError(ParseProblem.BINARY, first_bad, shown[first_bad - 1])
 
 
 def split_lines(text: str) -> list[Line]:
@@ -97,7 +99,11 @@ def split_lines(text: str) -> list[Line]:
     raw = text.split("\n")
     if raw and raw[-1] == "":
         raw.pop()  # the newline that ends the last line does not start another
-    _check_binary(text, raw)
+    # Secrets are blanked here, before any parser (or error message) sees a
+    # value: nothing read from a node carries one further (core.secrets).
+    shown = redact_output_lines(raw)
+    _check_binary(text, raw, shown)
+    raw = shown
     lines: list[Line] = []
     for no, line in enumerate(raw, start=1):
         clean = line.replace("\u00a0", " ").expandtabs(8).rstrip()

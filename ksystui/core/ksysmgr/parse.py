@@ -19,9 +19,11 @@ from ksystui.core.ksysmgr.jsonable import to_jsonable
 from ksystui.core.ksysmgr.parse_events import parse_event
 from ksystui.core.ksysmgr.parse_progress import parse_progress
 from ksystui.core.ksysmgr.parse_report import parse_report
+from ksystui.core.ksysmgr.parse_snapshot import parse_snapshot
 from ksystui.core.ksysmgr.records import Document, Field, Record, norm_key, read_records
 from ksystui.core.ksysmgr.schema import M, RecordSchema
 from ksystui.core.model import (
+    CG_STATES,
     Cluster,
     Disk,
     DiskGroup,
@@ -37,6 +39,7 @@ from ksystui.core.model import (
     Vm,
     Workgroup,
 )
+from ksystui.core.secrets import REDACTED
 
 __all__ = [
     "PARSERS",
@@ -52,6 +55,7 @@ __all__ = [
     "parse_progress",
     "parse_report",
     "parse_site",
+    "parse_snapshot",
     "parse_storage_agent",
     "parse_system",
     "parse_version",
@@ -136,7 +140,11 @@ def parse_host_group(text: str) -> list[HostGroup]:
 
 
 def parse_storage_agent(text: str) -> list[StorageAgent]:
-    return _build_all(layouts.STORAGE_AGENT, read_records(text))
+    """``query storage_agent`` (INFERRED layout). The login, printed ``Login:``
+    or ``User:``, is a credential: blanked here (``Login:`` already is, by
+    the line reader; core.secrets)."""
+    agents = _build_all(layouts.STORAGE_AGENT, read_records(text))
+    return [a if a.login in (None, REDACTED) else replace(a, login=REDACTED) for a in agents]
 
 
 def parse_workgroup(text: str) -> list[Workgroup]:
@@ -161,12 +169,72 @@ def parse_disk_pair(text: str) -> list[DiskPair]:
     return _build_all(layouts.DISK_PAIR, read_records(text))
 
 
+_VOLUME_TABLE = norm_key("Volume Details")
+_PIPE_RULE = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?")
+_VOLUME_HEADER = ("volume", "state", "progress(%)")
+
+
+def _pipe_cells(row: str) -> list[str]:
+    body = row.strip()
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|"):
+        body = body[:-1]
+    return [c.strip() for c in body.split("|")]
+
+
+def _volume_rows(field: Field) -> tuple[tuple[str, str, str], ...]:
+    """``Volume Details:`` as a Markdown-style pipe table (one doc version) or
+    whitespace-aligned columns: ``| Volume | State | Progress (%) |``, an
+    optional ``|---|`` rule, then one row per volume pair."""
+    rows: list[tuple[str, str, str]] = []
+    for no, row in zip(field.value_lines, field.values, strict=True):
+        if _PIPE_RULE.fullmatch(row.strip()):
+            continue
+        cells = _pipe_cells(row) if "|" in row else re.split(r"\s{2,}", row.strip())
+        if [c.lower().replace(" ", "") for c in cells] == list(_VOLUME_HEADER):
+            continue
+        if len(cells) != 3 or not all(cells):
+            raise KsysmgrParseError(
+                ParseProblem.BAD_TABLE, no, row, "expected '| <volume> | <state> | <progress> |'"
+            )
+        volume, state, progress = cells
+        if state not in CG_STATES:
+            raise KsysmgrParseError(ParseProblem.UNKNOWN_STATE, no, row, f"volume state {state!r}")
+        if not re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", progress):
+            raise KsysmgrParseError(ParseProblem.BAD_VALUE, no, row, "progress is not a number")
+        rows.append((volume, state, progress))
+    return tuple(rows)
+
+
+def _join_table_after_blank(text: str) -> str:
+    """A blank line between ``Volume Details:`` and its first ``|`` row (how a
+    Markdown table is written) would end the record: drop it, keeping the line
+    count (the blank becomes a lone pipe rule)."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if norm_key(line.split(":", 1)[0]) == _VOLUME_TABLE and line.rstrip().endswith(":"):
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():
+                j += 1
+            if j < len(lines) and lines[j].lstrip().startswith("|"):
+                for k in range(i + 1, j):
+                    lines[k] = "|---|"
+    return "\n".join(lines)
+
+
 def parse_disk(text: str) -> list[Disk]:
-    """``query disk vm=<vm>``: ``VM: <vm> <-> <backup vm>`` then the disks."""
-    doc = read_records(text)
+    """``query disk vm=<vm>``: ``VM: <vm> <-> <backup vm>`` then the disks, and
+    after an unmanaged disk a ``Volume Details:`` table (pipe or aligned)."""
+    doc = read_records(_join_table_after_blank(text), tables=frozenset({_VOLUME_TABLE}))
     disks = []
     for record in doc.records:
+        table = record.get(_VOLUME_TABLE)
+        if table is not None:
+            record = Record(tuple(f for f in record.fields if f.norm != _VOLUME_TABLE))
         disk = layouts.DISK.build(record, doc.last_line_no)
+        if table is not None:
+            disk = replace(disk, volumes=_volume_rows(table))
         vm, sep, partner = disk.vm.partition("<->")
         if sep:
             disk = replace(disk, vm=vm.strip(), partner_vm=partner.strip() or None)
@@ -238,7 +306,13 @@ def parse_notify(text: str) -> NotifyConfig:
     """``query notify``: ``Contact details:`` (User/Contact pairs) and ``Script
     details:`` (Script/Event pairs; a script bound to several events may list
     them comma-separated or on continuation lines)."""
-    doc = read_records(text, sections=frozenset({_CONTACT_SECTION, _SCRIPT_SECTION}))
+    # One script bound to several events: "Script:" once, then one "Event:" per
+    # binding, or one "Script:"/"Event:" pair per binding (addendum).
+    doc = read_records(
+        text,
+        sections=frozenset({_CONTACT_SECTION, _SCRIPT_SECTION}),
+        repeatable=frozenset({_EVENT}),
+    )
     last = doc.last_line_no
     contacts: list[tuple[str, str]] = []
     scripts: list[tuple[str, str]] = []
@@ -252,10 +326,18 @@ def parse_notify(text: str) -> NotifyConfig:
             contacts.append((user, _required(record, _CONTACT, "Contact", last).text))
         if record.get(_SCRIPT) or record.get(_EVENT):
             script = _required(record, _SCRIPT, "Script", last).text
-            events = _required(record, _EVENT, "Event", last).values
-            scripts.extend(
-                (script, e.strip()) for line in events for e in line.split(",") if e.strip()
-            )
+            _required(record, _EVENT, "Event", last)
+            for event_field in record.all(_EVENT):
+                if not event_field.values:
+                    raise KsysmgrParseError(
+                        ParseProblem.BAD_VALUE, event_field.line_no, event_field.line, "Event has no value"
+                    )
+                scripts.extend(
+                    (script, e.strip())
+                    for line in event_field.values
+                    for e in line.split(",")
+                    if e.strip()
+                )
         extra.extend((f.key, f.text) for f in record.fields if f.norm not in known)
     return NotifyConfig(contacts=tuple(contacts), scripts=tuple(scripts), extra=tuple(extra))
 
@@ -278,4 +360,5 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "report": parse_report,
     "progress": parse_progress,
     "version": parse_version,
+    "snapshot": parse_snapshot,
 }

@@ -41,6 +41,19 @@ def norm_key(key: str) -> str:
     return key.lower().replace(" ", "").replace("_", "")
 
 
+# Fields that hold a list, one entry per line. Some doc versions print their
+# continuation lines without indentation ("Workspaces: a" / "b" / "c"): for
+# these keys a non-indented line without a colon, which cannot be a key,
+# continues the list instead of being an error (issue 15 layout variants).
+MULTI_VALUED: frozenset[str] = frozenset(norm_key(k) for k in (
+    "Workspaces", "ActiveWorkgroups", "Active Host_groups", "VMs", "Networks", "IPAddresses",
+    "DiskIDs", "Region", "Regions", "SatelliteLocations", "Ksysnodes", "KsysState", "VIOS",
+    "HMCs", "Active Site Hosts", "Backup Site Hosts", "Disk Pairs", "Network pair",
+    "RehersalNetworkPair", "RehearsalNetworkPair", "RehearsalNetworks", "Event",
+    "Unmanaged VMs", "Dedicated_Hosts", "Dedicated_HGs",
+))
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     key: str  # as printed, stripped
@@ -73,6 +86,10 @@ class Record:
             if f.norm == norm:
                 return f
         return None
+
+    def all(self, norm: str) -> tuple[Field, ...]:
+        """Every field with this key (a ``repeatable`` key may appear more than once)."""
+        return tuple(f for f in self.fields if f.norm == norm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +126,17 @@ class _Builder:
 
 
 class _Reader:
-    def __init__(self, sections: frozenset[str], tables: frozenset[str], allow_title: bool):
+    def __init__(
+        self,
+        sections: frozenset[str],
+        tables: frozenset[str],
+        allow_title: bool,
+        repeatable: frozenset[str] = frozenset(),
+    ):
         self.sections = sections
         self.tables = tables
         self.allow_title = allow_title
+        self.repeatable = repeatable
         self.records: list[Record] = []
         self.notes: list[_Builder] = []
         self.title: str | None = None
@@ -156,7 +180,7 @@ class _Reader:
         self._add_field(builder)
 
     def _line_without_colon(self, line: Line, last_no: int, first_content: bool) -> None:
-        if self.last is not None and self.last.table:
+        if self.last is not None and (self.last.table or self.last.norm in MULTI_VALUED):
             self.last.add(line.no, line.text)
             return
         if self.allow_title and first_content:
@@ -178,7 +202,7 @@ class _Reader:
         section = builder.norm in self.sections
         if section or self.in_section or (self.current and builder.norm == self.current[0].norm):
             self.close()
-        elif builder.norm in self.seen:
+        elif builder.norm in self.seen and builder.norm not in self.repeatable:
             raise KsysmgrParseError(
                 ParseProblem.DUPLICATE_KEY, builder.line_no, builder.line, f"{builder.key!r} again"
             )
@@ -195,12 +219,15 @@ def read_records(
     sections: frozenset[str] = frozenset(),
     tables: frozenset[str] = frozenset(),
     allow_title: bool = False,
+    repeatable: frozenset[str] = frozenset(),
 ) -> Document:
-    """Read ``text`` into records. ``sections`` and ``tables`` hold normalised keys
-    (see :func:`norm_key`). Raises :class:`KsysmgrParseError`."""
+    """Read ``text`` into records. ``sections``, ``tables`` and ``repeatable``
+    (keys that may appear several times in one record, each kept as its own
+    field) hold normalised keys (see :func:`norm_key`). Raises
+    :class:`KsysmgrParseError`."""
     lines = split_lines(text)
     last_no = last_content_no(lines)
-    reader = _Reader(sections, tables, allow_title)
+    reader = _Reader(sections, tables, allow_title, repeatable)
     for line in lines:
         reader.feed(line, last_no)
     reader.close()
