@@ -118,7 +118,7 @@ def _fsync_dir(path: Path) -> None:
 
 def anchor_log_for(engine: Engine) -> AnchorLog:
     """The engine's anchor log, made (and hooked to its commits) once per engine."""
-    found = engine.__dict__.get(_HOOKED)
+    found = engine.dialect.__dict__.get(_HOOKED)  # the dialect: an engine's option copies share it
     if isinstance(found, AnchorLog):
         return found
     configured = os.environ.get(ENV_ANCHOR)
@@ -128,7 +128,7 @@ def anchor_log_for(engine: Engine) -> AnchorLog:
         anchors = AnchorLog(_sqlite_path(engine.url.database or ""))
     else:
         anchors = AnchorLog(None, resolved=False)
-    setattr(engine, _HOOKED, anchors)  # noqa: B010 - engines take attributes; one log per engine
+    setattr(engine.dialect, _HOOKED, anchors)  # noqa: B010 - one log per engine (per dialect)
     _hook_commit(engine, anchors)
     return anchors
 
