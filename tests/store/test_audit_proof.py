@@ -274,3 +274,20 @@ def test_key_file_race_gives_every_process_the_same_key(tmp_path):
 def _key_in_child(directory: str) -> bytes:
     os.environ[ENV_DIR] = directory
     return audit_key()
+
+
+def test_on_postgresql_the_anchor_log_outside_the_database_names_a_wipe(pg_url):
+    """The same proof on PostgreSQL, whose anchor log lives in the audit
+    directory (named after the server, the database and the cluster's id)."""
+    q = Queue.open(pg_url)
+    try:
+        workload(q)
+        assert q.verify_audit() == []
+        assert [p for p in q.audit.anchors.path.parent.iterdir() if p.suffix == ".log"]
+        with q.engine.begin() as conn:
+            conn.exec_driver_sql("DELETE FROM audit")
+            conn.exec_driver_sql("UPDATE audit_head SET last_seq = 0, last_hash = '" + GENESIS + "'")
+        problems = [str(p) for p in q.verify_audit()]
+        assert any("the audit trail was wiped" in p for p in problems), problems
+    finally:
+        q.close()
