@@ -1,7 +1,6 @@
-"""Named kill points: crash tests set ``KSYSTUI_KILL_AT=<point>`` and the
-process SIGKILLs itself there, exactly as a kill -9 from outside would land.
-
-Points, in the order an operation passes them:
+"""Named kill points (the mechanism lives in :mod:`ksystui.killpoints`, where
+the store can reach it too). ``POINTS`` here is the operation's path through
+the arbiter, the points ``ksystui submit --wait`` passes in order:
 
 * ``after_submit``  — the request is committed, the caller not yet told
 * ``after_admit``   — claims taken and fenced, nothing sent
@@ -9,19 +8,16 @@ Points, in the order an operation passes them:
 * ``after_send``    — the node has started: first progress line received
 * ``before_finish`` — the command ended, its outcome not yet recorded
 * ``after_finish``  — outcome recorded, claims released
+
+Every named point (the store's, the anchor log's and the migrations' too) is
+``ksystui.killpoints.POINTS``, re-exported here as ``ALL_POINTS``.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+from ksystui.killpoints import ENV, OPERATION_POINTS, maybe_die
+from ksystui.killpoints import POINTS as ALL_POINTS
 
-POINTS = ("after_submit", "after_admit", "after_start", "after_send", "before_finish", "after_finish")
-ENV = "KSYSTUI_KILL_AT"
+POINTS = OPERATION_POINTS
 
-
-def maybe_die(point: str) -> None:
-    if point not in POINTS:
-        raise ValueError(f"unknown kill point {point!r}")
-    if os.environ.get(ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
+__all__ = ["ALL_POINTS", "ENV", "POINTS", "maybe_die"]

@@ -8,11 +8,15 @@ together. Appends are serialised: the first thing an append (or a
 PostgreSQL; on SQLite the ``BEGIN IMMEDIATE`` write lock already did), so
 sequence numbers have no gaps and every record follows the one before.
 
-``verify`` reads the whole table and the head and reports every break the
-chain shows (an edited, deleted or inserted row, named by its id and seq).
-What it cannot see is a rewrite of the whole chain *and* its head by someone
-with write access to the database: keep a copy of ``head()`` elsewhere
-(export it) to catch that.
+New rows are sealed with a key held outside the database
+(``store.audit_key``), and every head is appended, once its transaction has
+committed, to the anchor log outside the database (``store.audit_anchor``).
+
+``verify`` reads the whole table, the head and the anchor log and reports
+every break: an edited, deleted or inserted row (named by its id and seq), a
+chain re-hashed without the key, a wipe or a trimmed tail with a moved head
+(the anchor log remembers a later head), and an ``operations`` row that
+disagrees with its audit records (``core.audit_proof``).
 
 No secret is written. The detail of a record is what its caller passes, and
 callers pass argv lists (ksysmgr names and ``attr=value`` words), reasons,
@@ -37,12 +41,30 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from ksystui.core.actor import Actor
-from ksystui.core.audit import GENESIS, AuditEntry, AuditRecord, ChainProblem, seal, verify_chain
+from ksystui.core.audit import (
+    GENESIS,
+    KEYED,
+    AuditEntry,
+    AuditRecord,
+    ChainProblem,
+    scheme_of,
+    seal,
+    verify_chain,
+)
+from ksystui.core.audit_proof import (
+    OperationRow,
+    check_anchors,
+    check_given_anchor,
+    check_operations,
+)
 from ksystui.core.secrets import SecretRefused, check_no_secret, redact
+from ksystui.killpoints import maybe_die
+from ksystui.store.audit_anchor import AnchorLog, anchor_log_for, note_new_head
+from ksystui.store.audit_key import audit_key
 from ksystui.store.engine import StoreError, read_connection
-from ksystui.store.queue_tables import audit, audit_head
+from ksystui.store.queue_tables import audit, audit_head, operations
 
-__all__ = ["Actor", "AuditLog", "Clock", "SecretRefused", "check_no_secret", "current_actor", "redact",
+__all__ = ["Actor", "AuditLog", "AuditTrailBroken", "Clock", "SecretRefused", "check_no_secret", "current_actor", "redact",
            "transaction_time"]
 
 Clock = Callable[[], datetime]
@@ -83,12 +105,28 @@ def _anchor(seq: int, hash_: str) -> AuditRecord | None:
                        prev_hash="", hash=hash_)
 
 
-class AuditLog:
-    """The audit table of one store."""
+class AuditTrailBroken(StoreError):
+    """The trail cannot take another record (its head is gone): the message
+    says so in a sentence; nothing more is recorded until it is repaired."""
 
-    def __init__(self, engine: Engine, *, clock: Clock | None = None):
+
+class AuditLog:
+    """The audit table of one store. ``key`` (the chain's HMAC key) defaults
+    to ``store.audit_key.audit_key()``, read on first use; ``anchors`` to the
+    engine's anchor log."""
+
+    def __init__(self, engine: Engine, *, clock: Clock | None = None, key: bytes | None = None,
+                 anchors: AnchorLog | None = None):
         self.engine = engine
         self.clock = clock
+        self._key = key
+        self.anchors = anchors if anchors is not None else anchor_log_for(engine)
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            self._key = audit_key()
+        return self._key
 
     # --- writing ------------------------------------------------------------------------
     @staticmethod
@@ -100,8 +138,9 @@ class AuditLog:
             sa.select(audit_head.c.last_seq, audit_head.c.last_hash).where(audit_head.c.id == 1).with_for_update()
         ).first()
         if row is None:
-            raise StoreError("the audit head anchor is missing: the audit trail was tampered with "
-                             "(run `ksystui audit verify`); nothing more is recorded until it is repaired")
+            raise AuditTrailBroken("the audit trail is broken: the audit head anchor is missing (deleted), so "
+                                   "nothing more can be recorded and nothing was changed; run `ksystui audit verify` "
+                                   "and restore the database from a backup")
         return int(row.last_seq), str(row.last_hash)
 
     def append(self, conn: Connection, *, actor: Actor | str, action: str, operation: int | None = None,
@@ -112,16 +151,22 @@ class AuditLog:
         check_no_secret(dict(detail or {}))
         # What is hashed is exactly what is stored and read back.
         plain = json.loads(json.dumps(dict(detail or {}), default=str))
+        key = self.key
         last_seq, last_hash = self.lock(conn)
         when = at if at is not None else transaction_time(conn, self.clock)
         rec = seal(_anchor(last_seq, last_hash), at=when.astimezone(UTC).isoformat(timespec="microseconds"),
-                   actor=str(actor), action=action, operation=operation, tenant=tenant, node=node, detail=plain)
+                   actor=str(actor), action=action, operation=operation, tenant=tenant, node=node, detail=plain,
+                   key=key)
+        maybe_die("audit_before_insert")
         conn.execute(sa.insert(audit).values(
             id=rec.seq, seq=rec.seq, at=rec.at, actor=rec.actor, action=rec.action, operation=rec.operation,
             tenant=rec.tenant, node=rec.node, detail=json.dumps(plain, sort_keys=True, ensure_ascii=False),
             prev_hash=rec.prev_hash, hash=rec.hash,
         ))
+        maybe_die("audit_after_insert")
         conn.execute(sa.update(audit_head).where(audit_head.c.id == 1).values(last_seq=rec.seq, last_hash=rec.hash))
+        note_new_head(conn, rec.seq, rec.hash)  # anchored outside the database once this commits
+        maybe_die("audit_after_head")
         return rec
 
     def record(self, *, actor: Actor | str, action: str, operation: int | None = None, tenant: str | None = None,
@@ -139,11 +184,16 @@ class AuditLog:
                                .where(audit_head.c.id == 1)).first()
         return None if row is None else (row.last_seq, row.last_hash)
 
-    def verify(self) -> list[ChainProblem]:
-        """Every break in the chain; empty when the trail is intact."""
+    def verify(self, anchor: str | None = None) -> list[ChainProblem]:
+        """Every break in the trail; empty when it is intact. ``anchor``: a
+        head hash kept elsewhere, which the chain must still hold."""
+        key = self.key
         with read_connection(self.engine) as conn:
+            self.anchors.resolve(conn)
             rows = conn.execute(sa.select(audit).order_by(audit.c.seq, audit.c.id)).all()
             head_rows = conn.execute(sa.select(audit_head.c.id, audit_head.c.last_seq, audit_head.c.last_hash)).all()
+            op_rows = conn.execute(sa.select(operations.c.id, operations.c.tenant, operations.c.node,
+                                             operations.c.op, operations.c.state).order_by(operations.c.id)).all()
         problems: list[ChainProblem] = []
         records: list[tuple[int | None, AuditRecord]] = []
         for row in rows:
@@ -155,9 +205,28 @@ class AuditLog:
                                                               "or forged)"))
             records.append((row.id, _record(row)))
         head = _head(head_rows, problems)
-        problems += verify_chain(records, head)
+        problems += verify_chain(records, head, key=key)
         problems += _beyond_head(records, head)
+        chain = [rec for _, rec in records]
+        problems += self._against_anchor_log(chain)
+        if anchor is not None:
+            problems += check_given_anchor(chain, anchor)
+        problems += check_operations(chain, [OperationRow(r.id, r.tenant, r.node, r.op, r.state) for r in op_rows])
         return problems
+
+    def _against_anchor_log(self, chain: list[AuditRecord]) -> list[ChainProblem]:
+        found = self.anchors.read()
+        if found is None:
+            if any(scheme_of(rec.hash) == KEYED for rec in chain):
+                return [ChainProblem(None, None, where="anchor log", problem=(
+                    f"{self.anchors} is missing, while the chain holds keyed rows: it was deleted or moved (or "
+                    "the database copied without it); the chain's completeness cannot be shown"))]
+            return []
+        anchors, unreadable = found
+        problems = [ChainProblem(None, None, where="anchor log", problem=(
+            f"{self.anchors} has {len(unreadable)} unreadable line(s) (first: line {unreadable[0]}): edited"))
+        ] if unreadable else []
+        return problems + check_anchors(chain, anchors, source=str(self.anchors))
 
     def export(self, tenant: str | None = None) -> Iterator[AuditEntry]:
         """Records in order as JSON-ready dicts; with ``tenant``, only that

@@ -45,6 +45,8 @@ from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from ksystui.killpoints import maybe_die
+
 BUSY_TIMEOUT_MS = 5000
 _BEGIN_OPTION = "ksystui_sqlite_begin"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -245,7 +247,9 @@ def _migrate_once(engine: Engine) -> str:
                     "or point it at another database"
                 )
             cfg.attributes["connection"] = conn
+            maybe_die("migrate_before_upgrade")
             command.upgrade(cfg, "head")
+            maybe_die("migrate_after_upgrade")
     except DBAPIError as exc:
         raise _cannot_open(engine, exc) from exc
     return head

@@ -46,6 +46,7 @@ from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
 from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import ACTIVE, HOLDING, OpState
 from ksystui.core.secrets import check_no_secret, redact
+from ksystui.killpoints import maybe_die
 from ksystui.store.audit_log import AuditLog, transaction_time
 from ksystui.store.changes import append_change
 from ksystui.store.engine import migrate, open_engine, read_connection
@@ -215,6 +216,7 @@ class Queue:
                                       "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival})
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
                 self._changed(conn, now, op_id, tenant, node)
+                maybe_die("submit_before_commit")
         except _Refused as exc:
             raise ValueError(str(exc)) from None
         return _to_op(row)
@@ -268,9 +270,11 @@ class Queue:
                 fence: int = conn.execute(sa.update(_fence).where(_fence.c.id == 1)
                                           .values(value=_fence.c.value + 1).returning(_fence.c.value)).scalar_one()
                 resources = op.claims()
+                maybe_die("admit_before_claims")
                 # one multi-row INSERT (not executemany): all claims or, on a conflict, none
                 conn.execute(sa.insert(_claims).values(
                     [{"operation_id": op_id, "resource": r, "fence": fence, "held": True} for r in resources]))
+                maybe_die("admit_after_claims")
                 conn.execute(sa.update(_ops).where(_ops.c.id == op_id).values(
                     state=OpState.ADMITTED.value, holder=console, fence=fence, admitted_at=now))
                 self.audit.append(conn, actor=actor, action="admit", operation=op_id, tenant=op.tenant,
@@ -303,8 +307,10 @@ class Queue:
                 ).first()
                 if row is None:
                     raise _Refused
+                maybe_die("transition_before_release")
                 if release:
                     detail["released"] = self._release(conn, op_id, fence)
+                    maybe_die("transition_after_release")
                 self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail={"fence": fence, **detail})
                 self._changed(conn, now, op_id, row.tenant, row.node)
@@ -358,6 +364,7 @@ class Queue:
                 if milestone:
                     self.audit.append(conn, actor=actor, action="progress", operation=op_id, tenant=row.tenant,
                                       node=row.node, at=now, detail={"fence": fence, "line": line})
+                maybe_die("progress_before_commit")
         except _Refused:
             return False
         except Fenced as exc:
@@ -403,6 +410,7 @@ class Queue:
                     state=end.value, outcome=f"{row.outcome}; {outcome}" if row.outcome else outcome,
                     finished_at=row.finished_at or now))
                 released = self._release(conn, op_id)
+                maybe_die("resolve_before_commit")
                 self.audit.append(conn, actor=actor, action="resolve", operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail={"from": row.state, "to": end.value, "reason": text,
                                                                  "fence": row.fence, "released": released})
@@ -442,6 +450,7 @@ class Queue:
                 self.audit.append(conn, actor=actor, action=action, operation=op_id, tenant=row.tenant,
                                   node=row.node, at=now, detail=detail)
                 self._changed(conn, now, op_id, row.tenant, row.node)
+                maybe_die("queued_update_before_commit")
         except _Refused:
             return False
         return True

@@ -62,7 +62,7 @@ def copy(template, tmp_path) -> tuple[Path, int]:
     src, rows = template
     dst = tmp_path / "ks.db"
     shutil.copy(src, dst)
-    for suffix in ("-wal", "-shm"):
+    for suffix in ("-wal", "-shm", ".anchors"):
         if Path(f"{src}{suffix}").exists():
             shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
     return dst, rows
