@@ -8,6 +8,8 @@ conftest by path.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -15,6 +17,13 @@ import pytest
 from ksystui.sim.world import SimWorld
 from tests.in_process import InProcessTransport
 from tests.store import pg
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The audit key and PostgreSQL anchor logs of every test (and of every
+    process a test starts, which inherits the environment) live in a
+    throwaway directory, never in the user's ``~/.local/share/ksystui``."""
+    os.environ.setdefault("KSYSTUI_AUDIT_DIR", tempfile.mkdtemp(prefix="ksystui-audit-"))
+
 
 # Fast enough that a discover/verify/move takes well under two seconds, slow
 # enough that a test sees the intermediate states. Every package's tests run
