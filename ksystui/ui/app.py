@@ -133,7 +133,7 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
             self.state.update(snap)
         self._unsubscribe.append(self.fleet.subscribe(self._on_fleet_notice))
         if self.shared is not None:
-            self.state.set_alerts(self.shared.alerts)
+            self.state.set_alerts(tuple(self._judged(a) for a in self.shared.alerts))  # as later news is
             self._unsubscribe.append(self.shared.subscribe_shared(self._on_shared_news))
         if self.start_fleet:
             self.fleet.start()

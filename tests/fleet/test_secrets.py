@@ -50,7 +50,7 @@ async def test_canaries_never_leave_the_config(tmp_path: Path):
             os.environ["KSYSTUI_TEST_PASSPHRASE"] = PASSWORD
             for as_json in (False, True):
                 out, err = io.StringIO(), io.StringIO()
-                rc = await run_status(path, as_json, None, out, err)
+                rc = await run_status(path, as_json, None, out, err, timeout=120)
                 assert rc == 0, err.getvalue()
                 outputs += [out.getvalue(), err.getvalue()]
             out, err = io.StringIO(), io.StringIO()
@@ -59,7 +59,7 @@ async def test_canaries_never_leave_the_config(tmp_path: Path):
             # one more failing run, so error paths get logged too
             world.faults.inject("rest_error", "ksysorch-dal12", status=500)
             out, err = io.StringIO(), io.StringIO()
-            await run_status(path, False, None, out, err)
+            await run_status(path, False, None, out, err, timeout=120)
             outputs += [out.getvalue(), err.getvalue()]
     finally:
         root.removeHandler(handler)
