@@ -259,7 +259,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FleetWide(lambda c: overview_rows(c.snapshots, c.tenants, c.now, c.scope, c.open_critical)),
         key="0", aliases=("tenants",), capabilities=FLEET, drill=to_tenant,
         hint="every tenant's nodes: connection, VMs, replication, open alerts",
-        keep=("tenant", "node", "conn", "age", "vms", "replication", "critical")),
+        keep=("tenant", "conn", "age", "vms", "replication", "critical")),
     ViewDef("vms", "VMs", (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
@@ -268,13 +268,13 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope",
         keep=("tenant", "host", "vm", "state", "drtest", "age")),
     ViewDef("replication", "Replication", (
-        text("tenant", "TENANT"), text("node", "NODE"), text("group", "DISK GROUP"),
+        text("tenant", "TENANT"), text("node", "NODE"), long_text("group", "DISK GROUP"),
         text("cg", "CONSISTENCY GROUP"), text("state", "STATE"), number("progress", "PROGRESS"),
         number("lag", "LAG"), number("pairs", "PAIRS"), text("site", "ACTIVE SITE"), age("age", "AGE")),
         PerNode(lambda s, c: replication_rows(s, c.now)),
         key="2", capabilities=FLEET, drill=to_node_vms, order=by_tenant,
         hint="disk groups: consistency, progress, lag",
-        keep=("tenant", "group", "state", "progress", "lag", "age")),
+        keep=("tenant", "group", "state", "progress", "age")),
     ViewDef("events", "Events", (
         text("time", "TIME"), text("tenant", "TENANT"), text("node", "NODE"), text("severity", "SEVERITY"),
         text("event", "EVENT"), text("resource", "RESOURCE"), long_text("description", "DESCRIPTION"),
@@ -283,7 +283,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         key="3", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
         # a live stream: what just happened on top, whichever tenant it came from
         default_sort=("time", True), hint="every KSYS event, newest first",
-        keep=("time", "tenant", "severity", "event", "description")),
+        keep=("time", "severity", "event", "description")),
     ViewDef("hosts", "Hosts", (
         text("recovery", "RECOVERY HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
         text("node", "NODE"), text("role", "ROLE"), text("paired", "PAIRED HOST"), text("state", "STATE"),
@@ -291,7 +291,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
         hint="recovery hosts: who counts on them, whose VMs run on them",
-        keep=("recovery", "tenant", "role", "paired", "shared", "age")),
+        keep=("recovery", "tenant", "role", "shared", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
@@ -320,7 +320,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event,
         default_sort=("time", True),
         hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them",
-        keep=("tenant", "time", "event", "description", "recovery", "acked_by")),
+        keep=("tenant", "event", "description", "recovery")),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         long_text("detail", "DETAIL"), age("age", "AGE")),
