@@ -86,10 +86,10 @@ def test_unreachable_node_banner(snap_compare, size):
     assert snap_compare(app_for([("node_down", "r7r3m108")]), terminal_size=size, press=["1"])
 
 
-def armed_app_for(db: str, **kw) -> ControlRoomApp:
+def armed_app_for(db: str, faults=(), **kw) -> ControlRoomApp:
     """A console with an arbiter whose queue and audit trail are pinned too:
     customerA's and customerB's verify wait for snorlax."""
-    world, fleet = pinned_fleet()
+    world, fleet = pinned_fleet(faults)
     queue = Queue.open(f"sqlite:///{db}", clock=lambda: FROZEN)
     actor = Actor("operator", "noc1", "console-1")
     for tenant, node in (("customerA", "r7r3m116"), ("customerB", "r7r3m108")):
