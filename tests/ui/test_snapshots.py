@@ -119,5 +119,27 @@ def test_scoped_overview(snap_compare):
     assert snap_compare(app_for(scope="customerB"), terminal_size=(120, 40))
 
 
+def failed_over_fleet():
+    """The seed after customerA's unplanned move: its VMs run on snorlax, the
+    recovery host customerB still counts on."""
+    world, fleet = pinned_fleet()
+    snap = fleet.snapshots["r7r3m116"]
+    sites = tuple(replace(s, sitetype="BACKUP" if s.sitetype == "ACTIVE" else "ACTIVE") for s in snap.sites)
+    vms = tuple(replace(v, host="snorlax", state="MOVED") for v in snap.vms)
+    fleet.snapshots["r7r3m116"] = replace(snap, sections={
+        **snap.sections, "site": replace(snap.sections["site"], items=sites),
+        "vm": replace(snap.sections["vm"], items=vms)})
+    return world, fleet
+
+
+def test_hosts_after_a_failover(snap_compare):
+    assert snap_compare(app_for(pinned=failed_over_fleet()), terminal_size=(80, 24), press=["4"])
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_light_theme(snap_compare, size):
+    assert snap_compare(app_for([("host_failure", "raichu")], theme="light", readonly=True), terminal_size=size)
+
+
 def test_high_contrast(snap_compare):
     assert snap_compare(app_for(theme="high-contrast"), terminal_size=(120, 40), press=["1"])
