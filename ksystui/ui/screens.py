@@ -353,6 +353,10 @@ class HelpScreen(ModalScreen):
         legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
+        view = next((v for v in self.views if v.name == self.view_name), None)
+        if view is not None and view.keep:
+            kept = ", ".join(c.label for c in view.columns if c.key in view.keep)
+            t.append(f"\nA narrow terminal keeps {kept}; the header says how many columns it hid.\n", style="dim")
         words = [v.name for v in self.views if v.commandable]
         words += ["tenant NAME", "scope TENANT|all", "theme NAME", "help", "quit"]
         t.append("\n" + command_lines(words), style="dim")
