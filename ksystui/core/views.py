@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ksystui.core.age import format_age
@@ -237,6 +237,13 @@ def _role(tenant: str, h: SharedHost) -> str:
     return "recovery"
 
 
+def _only(h: SharedHost, tenant: str, name: str) -> SharedHost:
+    """The host as one tenant may see it: its own pairs and VMs, its own name for it."""
+    return replace(h, names=(name,), tenants=tuple(t for t in h.tenants if t == tenant),
+                   pairs=tuple(p for p in h.pairs if p[0] == tenant),
+                   running=tuple(r for r in h.running if r[0] == tenant))
+
+
 def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
     """Each recovery host (by CEC UUID) and every tenant that uses it: those
     that count on it for recovery (ROLE "recovery", with the production host
@@ -261,12 +268,14 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
             else:
                 shared = (f"{len(others)} other tenant" + ("s" if len(others) > 1 else "")) if others else "-"
             name = mine.name if mine else h.name
+            # a scoped row's data tells of its own tenant only, like its cells
+            data = h if scope is None else _only(h, snap.tenant, name)
             for role, paired in here:
                 rows.append(ViewRow(
                     ("host", snap.node, uuid, paired, role.split()[0]),
                     (name, uuid, snap.tenant, snap.node, role, paired, (mine.state if mine else None) or "-",
                      shared, age),
-                    style, snap.tenant, snap.node, h,
+                    style, snap.tenant, snap.node, data,
                 ))
     return rows
 
