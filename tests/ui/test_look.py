@@ -12,8 +12,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
+from textual.geometry import Region
+from textual.widgets import Input
 
 from ksystui.core.viewdefs import VIEWS
 from ksystui.ui.app import ControlRoomApp
@@ -80,15 +83,20 @@ def _ink(text: str) -> bool:
     return any(not ch.isspace() and not 0x2500 <= ord(ch) <= 0x259F for ch in text)
 
 
-def below(app, ratio: float) -> dict[str, float]:
-    """Every piece of ink on screen drawn below ``ratio``, with its contrast."""
+def below(app, ratio: float, region: Region | None = None) -> dict[str, float]:
+    """Every piece of ink on screen (or within ``region``: a dialog, not the
+    dimmed screen behind it) drawn below ``ratio``, with its contrast."""
     low: dict[str, float] = {}
-    for line in rendered(app):
+    for y, line in enumerate(rendered(app)):
+        x = 0
         for seg in line:
-            if _ink(seg.text):
+            width = cell_len(seg.text)
+            inside = region is None or (region.y <= y < region.bottom and region.x <= x and x + width <= region.right)
+            if inside and _ink(seg.text):
                 c = contrast(*drawn(seg))
                 if c < ratio:
                     low[seg.text.strip()] = round(c, 2)
+            x += width
     return low
 
 
@@ -212,6 +220,14 @@ async def test_the_light_theme_reads_at_4_5_to_1_everywhere(alerting):
         for key, view in (("3", "events"), ("5", "nodes")):
             await open_view(pilot, key, view)
             assert below(app, 4.5) == {}, view
+        # the dialogs' own text: help, and the command line's placeholder
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert below(app, 4.5, app.screen.query_one("VerticalScroll").region) == {}
+        await pilot.press("escape", "colon")
+        await until(pilot, lambda: bool(app.screen.query(Input)) and not isinstance(app.screen, TableViewScreen))
+        assert below(app, 4.5, app.screen.query_one(Input).region) == {}
+        await pilot.press("escape")
         clock[0] += timedelta(minutes=10)  # every node stale: ◐ in the header, on the next second
         await until(pilot, lambda: "03:10:00" in text_lines(app)[0] and "◐" in text_lines(app)[0])
         assert below(app, 4.5) == {}
