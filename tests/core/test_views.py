@@ -160,3 +160,16 @@ def test_node_rows_explain_staleness():
     rows = {r.cells[0]: r for r in node_rows(fleet(), NOW)}
     assert rows["x"].cells[2] == "unreachable" and rows["x"].cells[5] == "connection refused"
     assert rows["r7r3m108"].cells[4] == "45s ago"
+
+
+def test_every_view_says_which_columns_a_narrow_terminal_keeps():
+    """Status, WHY and AGE stay; long text stays too (it shrinks instead)."""
+    from ksystui.core.viewdefs import VIEW_DEFS
+
+    for view in VIEW_DEFS:
+        keys = {c.key for c in view.columns}
+        assert view.keep and set(view.keep) <= keys, view.name
+        for key in ("age", "state", "conn", "severity", "detail", "description", "what", "error"):
+            assert key not in keys or key in view.keep, (view.name, key)
+        long = [c.key for c in view.columns if c.long_text]
+        assert not long or set(long) & set(view.keep), view.name
