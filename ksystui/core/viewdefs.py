@@ -285,13 +285,13 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         default_sort=("time", True), hint="every KSYS event, newest first",
         keep=("time", "severity", "event", "description")),
     ViewDef("hosts", "Hosts", (
-        text("recovery", "RECOVERY HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
+        text("recovery", "HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
         text("node", "NODE"), text("role", "ROLE"), text("paired", "PAIRED HOST"), text("state", "STATE"),
         long_text("shared", "SHARED WITH"), age("age", "AGE")),
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
         hint="recovery hosts: who counts on them, whose VMs run on them",
-        keep=("recovery", "tenant", "role", "shared", "age")),
+        keep=("recovery", "tenant", "role", "state", "shared", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),

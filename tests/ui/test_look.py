@@ -171,7 +171,7 @@ def test_at_80_columns_every_view_keeps_its_kept_columns_on_the_seed(armed):
         lay = layout(model.columns, model.widths(), 78)  # 80 less the vertical scrollbar
         kept = {c.key for i, c in enumerate(model.columns) if i in lay.shown}
         assert set(view.keep) <= kept, view.name
-        assert lay.total + len(f" +{lay.hidden} hidden") <= 78 or not lay.hidden, view.name
+        assert lay.total + len(f"+{lay.hidden} hidden") <= 78 or not lay.hidden, view.name
 
 
 async def test_at_80x24_the_queue_vms_and_events_show_why_age_and_description_or_say_what_they_hid(armed):

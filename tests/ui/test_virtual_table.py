@@ -351,9 +351,9 @@ def test_layout_shrinks_long_text_first_then_drops_unkept_columns_rightmost_firs
     # shorter than the long text's floor allows: ACK goes first, then NODE, then TENANT
     floor = sum(natural[:4]) + GROW_MIN + natural[5] + 2 * 6
     assert layout(WIDE_COLUMNS, natural, floor).shown == (0, 1, 2, 3, 4, 5)
-    narrow = layout(WIDE_COLUMNS, natural, floor - 16 + len(" +1 hidden"))
+    narrow = layout(WIDE_COLUMNS, natural, floor - 16 + len("+1 hidden"))
     assert narrow.shown == (0, 1, 2, 3, 4) and narrow.hidden == 1
-    assert layout(WIDE_COLUMNS, natural, floor - 16 + len(" +1 hidden") - 1).shown == (0, 1, 3, 4)
+    assert layout(WIDE_COLUMNS, natural, floor - 16 + len("+1 hidden") - 1).shown == (0, 1, 3, 4)
     tight = layout(WIDE_COLUMNS, natural, 70)
-    assert tight.shown == (0, 3, 4) and tight.hidden == 3 and tight.total + len(" +3 hidden") <= 70
-    assert tight.widths[2] == 70 - len(" +3 hidden") - (19 + 2) - (12 + 2) - 2
+    assert tight.shown == (0, 3, 4) and tight.hidden == 3 and tight.total + len("+3 hidden") <= 70
+    assert tight.widths[2] == 70 - len("+3 hidden") - (19 + 2) - (12 + 2) - 2

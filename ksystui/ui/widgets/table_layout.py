@@ -40,7 +40,7 @@ class Layout:
 
 def hidden_note(count: int) -> str:
     """What the header says when columns did not fit (the row's detail shows them)."""
-    return f" +{count} hidden" if count else ""
+    return f"+{count} hidden" if count else ""  # after the last column's own padding
 
 
 def layout(columns: Sequence[Column], natural: Sequence[int], available: int | None) -> Layout:
