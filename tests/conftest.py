@@ -18,6 +18,7 @@ from ksystui.sim.world import SimWorld
 from tests.in_process import InProcessTransport
 from tests.store import pg
 
+
 def pytest_configure(config: pytest.Config) -> None:
     """The audit key and PostgreSQL anchor logs of every test (and of every
     process a test starts, which inherits the environment) live in a

@@ -27,7 +27,7 @@ from ksystui.core.viewdefs import (
     PerNode,
     ViewDef,
 )
-from ksystui.core.views import RowKey, ViewRow, open_alert_counts
+from ksystui.core.views import RowKey, ViewRow, all_live, open_alert_counts
 
 NodeState = tuple[str, Freshness, str | None]  # (node, freshness, why it is not fresh)
 
@@ -127,13 +127,14 @@ class FleetView:
         return self._rebuild_around(snap, now)
 
     def tick(self) -> Changes:
-        """Re-judge freshness as time passes: rows of a node that went stale
-        (or whose stale age moved on) are rebuilt; fresh rows are left alone."""
+        """Re-judge freshness as time passes: rows of a node that went stale,
+        or whose data no longer reads "live" (its age moves on), are rebuilt;
+        live rows are left alone."""
         now = self.clock()
         out: Changes = {}
         for name, snap in self.snapshots.items():
             f = snap.freshness(now)
-            if f is not self._freshness.get(name) or f is not Freshness.FRESH:
+            if f is not self._freshness.get(name) or f is not Freshness.FRESH or not all_live(snap, now):
                 self._freshness[name] = f
                 _merge(out, self._rebuild_node(snap, now))
         _merge(out, self._rebuild_fleet_wide(now))
@@ -188,7 +189,7 @@ class FleetView:
         if isinstance(source, OneTenant):
             if tenant is None or self.tenant(tenant) is None:
                 return []
-            return source.build(self.snapshots, tenant)
+            return source.build(self.snapshots, tenant, self.clock())
         return self.rows_of(view)
 
     def _rebuild_around(self, snap: NodeSnapshot, now: datetime) -> Changes:

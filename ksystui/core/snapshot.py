@@ -9,6 +9,7 @@ VMs and stale replication, not one blanket verdict.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -205,12 +206,15 @@ def event_identity(node: str, ev: KsysEvent) -> str:
 # --- shared recovery hosts ----------------------------------------------------
 @dataclass(frozen=True)
 class SharedHost:
-    """A physical recovery host (by CEC UUID) and the tenants that fail over to it."""
+    """A physical recovery host (by CEC UUID), the tenants that fail over to
+    it, and the tenants whose VMs run on it now (after a failover onto it)."""
 
     uuid: str
     names: tuple[str, ...]  # as each tenant's KSYS calls it
-    tenants: tuple[str, ...]
+    tenants: tuple[str, ...]  # who counts on it for recovery
     pairs: tuple[tuple[str, str, str], ...]  # (tenant, node, production host)
+    # (tenant, node, VMs) whose VMs run on it now: a tenant that failed over onto it
+    running: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def name(self) -> str:
@@ -218,15 +222,23 @@ class SharedHost:
 
     @property
     def shared(self) -> bool:
+        """More than one tenant counts on it for recovery."""
         return len(self.tenants) > 1
+
+    @property
+    def users(self) -> tuple[str, ...]:
+        """Every tenant that counts on it or runs on it now."""
+        return tuple(sorted({*self.tenants, *(t for t, _, _ in self.running)}))
 
 
 def recovery_hosts(snapshots: Iterable[NodeSnapshot]) -> dict[str, SharedHost]:
     """Every recovery host paired by any tenant, keyed by CEC UUID. A host is
     a recovery host for a node when a host of the node's active site is
-    paired with it."""
+    paired with it. A tenant that failed over onto a host another tenant
+    counts on shows in its ``running`` (its own pairs then point home)."""
+    snaps = list(snapshots)
     acc: dict[str, dict[str, set[Any]]] = {}
-    for snap in snapshots:
+    for snap in snaps:
         by_name = {h.name: h for h in snap.hosts}
         active = {s.name for s in snap.sites if (s.sitetype or "").upper() in ("ACTIVE", "HOME")}
         for h in snap.hosts:
@@ -239,7 +251,14 @@ def recovery_hosts(snapshots: Iterable[NodeSnapshot]) -> dict[str, SharedHost]:
             entry["names"].add(target.name)
             entry["tenants"].add(snap.tenant)
             entry["pairs"].add((snap.tenant, snap.node, h.name))
+    running: dict[str, set[tuple[str, str, int]]] = {}
+    for snap in snaps:
+        on_host = Counter(v.host for v in snap.vms if v.host)
+        for h in snap.hosts:
+            if h.uuid in acc and on_host.get(h.name):
+                running.setdefault(h.uuid, set()).add((snap.tenant, snap.node, on_host[h.name]))
     return {
-        uuid: SharedHost(uuid, tuple(sorted(e["names"])), tuple(sorted(e["tenants"])), tuple(sorted(e["pairs"])))
+        uuid: SharedHost(uuid, tuple(sorted(e["names"])), tuple(sorted(e["tenants"])), tuple(sorted(e["pairs"])),
+                         tuple(sorted(running.get(uuid, ()))))
         for uuid, e in acc.items()
     }

@@ -12,10 +12,10 @@ an entry here and its row builder (in ``core.views``), nothing else.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from ksystui.core.alerts import AlertRecord
 from ksystui.core.details import Pairs, node_pairs, object_pairs
@@ -26,6 +26,7 @@ from ksystui.core.tenants import TenantInfo
 from ksystui.core.views import (
     RowKey,
     ViewRow,
+    age_cell,
     alert_rows,
     event_rows,
     host_rows,
@@ -50,11 +51,18 @@ class ColumnDef:
     key: str
     label: str
     kind: ColumnKind = ColumnKind.TEXT
-    max_width: int | None = None  # None: the table's default cap
+    max_width: int | None = None  # None: the table's default cap (a long text column: its whole text)
+    long_text: bool = False  # takes the width that is free; shrinks first, with an ellipsis
 
 
 def text(key: str, label: str, max_width: int | None = None) -> ColumnDef:
     return ColumnDef(key, label, ColumnKind.TEXT, max_width)
+
+
+def long_text(key: str, label: str) -> ColumnDef:
+    """Free text (a description, a reason): as wide as the terminal allows,
+    cut with an ellipsis when narrow; the row's detail shows it whole."""
+    return ColumnDef(key, label, ColumnKind.TEXT, None, long_text=True)
 
 
 def number(key: str, label: str) -> ColumnDef:
@@ -110,11 +118,17 @@ class FleetWide:
     build: Callable[[FleetRowContext], list[ViewRow]]
 
 
+class TenantBuilder(Protocol):
+    def __call__(self, snapshots: Mapping[str, NodeSnapshot], tenant: str,
+                 now: datetime | None = None) -> list[ViewRow]: ...
+
+
 @dataclass(frozen=True)
 class OneTenant:
-    """One tenant's rows, built when opened; opened only for a tenant in scope."""
+    """One tenant's rows, built when opened (and again as they age); opened
+    only for a tenant in scope."""
 
-    build: Callable[[Mapping[str, NodeSnapshot], str], list[ViewRow]]
+    build: TenantBuilder
 
 
 @dataclass(frozen=True)
@@ -166,6 +180,8 @@ class ViewDef:
     # the natural order of its rows; None: as built
     order: Callable[[ViewRow, Rank], tuple[Any, ...]] | None = None
     hint: str = ""  # one line for the palette and ``?``
+    # the columns a narrow terminal keeps (status, WHY, AGE, …); the others go, rightmost first
+    keep: tuple[str, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -178,6 +194,10 @@ class ViewDef:
 
     def has(self, capability: Capability) -> bool:
         return capability in self.capabilities
+
+    def kept(self, column: str) -> bool:
+        """Whether a narrow terminal keeps the column (a view that names none keeps them all)."""
+        return not self.keep or column in self.keep
 
 
 # --- natural orders -------------------------------------------------------------------
@@ -234,74 +254,100 @@ def to_node(row: ViewRow) -> DrillTarget | None:
 # --- the registry -----------------------------------------------------------------------
 FLEET = frozenset({Capability.LIST, Capability.DRILL, Capability.POLL, Capability.OPERATE})
 
+# the section each kind of system row was read by (its age is that read's)
+_SYSTEM_SECTION = {"system": "system", "report": "report", "service": "rest_status"}
+
+
+def tenant_and_system_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str,
+                           now: datetime | None = None) -> list[ViewRow]:
+    """The tenant view: its configuration, then what ``query system``,
+    ``report system`` and the DR Automation service say, each with its age."""
+    rows = tenant_rows(snapshots, tenant, now)
+    for r in system_rows(snapshots, tenant):
+        snap = snapshots.get(r.node or "")
+        age_, style = (age_cell(snap, now, _SYSTEM_SECTION[str(r.key[2])]) if now is not None and snap is not None
+                       else ("-", None))
+        rows.append(replace(r, cells=(*r.cells, age_), style=style))
+    return rows
+
+
 VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("overview", "Overview", (
         text("tenant", "TENANT"), number("prio", "PRIO"), text("tier", "TIER"), text("node", "NODE"),
-        text("conn", "CONN"), age("age", "AGE"), text("vms", "VMS"), text("replication", "REPLICATION"),
-        number("critical", "CRIT"), text("shared", "SHARED HOSTS")),
+        text("conn", "CONN"), age("age", "AGE"), long_text("vms", "VMS"), text("replication", "REPLICATION"),
+        number("critical", "CRIT"), long_text("shared", "SHARED HOSTS")),
         FleetWide(lambda c: overview_rows(c.snapshots, c.tenants, c.now, c.scope, c.open_critical)),
         key="0", aliases=("tenants",), capabilities=FLEET, drill=to_tenant,
-        hint="every tenant's nodes: connection, VMs, replication, open alerts"),
+        hint="every tenant's nodes: connection, VMs, replication, open alerts",
+        keep=("tenant", "conn", "age", "vms", "replication", "critical")),
     ViewDef("vms", "VMs", (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
         age("changed", "LAST CHANGE"), age("age", "AGE"),
-        age("dravg", "DR AVG"), text("event", "LAST EVENT", max_width=40)),  # slice H: the service's columns
+        age("dravg", "DR AVG"), long_text("event", "LAST EVENT")),  # the DR Automation service's columns
         PerNode(lambda s, c: with_service_columns(vm_rows(s, c.now, c.changed_at), s)),
-        key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope"),
+        key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope",
+        keep=("tenant", "host", "vm", "state", "drtest", "age")),
     ViewDef("replication", "Replication", (
-        text("tenant", "TENANT"), text("node", "NODE"), text("group", "DISK GROUP"),
+        text("tenant", "TENANT"), text("node", "NODE"), long_text("group", "DISK GROUP"),
         text("cg", "CONSISTENCY GROUP"), text("state", "STATE"), number("progress", "PROGRESS"),
         number("lag", "LAG"), number("pairs", "PAIRS"), text("site", "ACTIVE SITE"), age("age", "AGE")),
         PerNode(lambda s, c: replication_rows(s, c.now)),
         key="2", capabilities=FLEET, drill=to_node_vms, order=by_tenant,
-        hint="disk groups: consistency, progress, lag"),
+        hint="disk groups: consistency, progress, lag",
+        keep=("tenant", "group", "state", "progress", "age")),
     ViewDef("events", "Events", (
         text("time", "TIME"), text("tenant", "TENANT"), text("node", "NODE"), text("severity", "SEVERITY"),
-        text("event", "EVENT"), text("resource", "RESOURCE"), text("description", "DESCRIPTION"),
+        text("event", "EVENT"), text("resource", "RESOURCE"), long_text("description", "DESCRIPTION"),
         text("ack", "ACK")),
         PerNode(lambda s, c: event_rows(s, c.acknowledged)),
         key="3", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event, order=by_tenant,
         # a live stream: what just happened on top, whichever tenant it came from
-        default_sort=("time", True), hint="every KSYS event, newest first"),
+        default_sort=("time", True), hint="every KSYS event, newest first",
+        keep=("time", "severity", "event", "description")),
     ViewDef("hosts", "Hosts", (
-        text("recovery", "RECOVERY HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
-        text("node", "NODE"), text("production", "PRODUCTION HOST"), text("state", "STATE"),
-        text("shared", "SHARED WITH")),
+        text("recovery", "HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
+        text("node", "NODE"), text("role", "ROLE"), text("paired", "PAIRED HOST"), text("state", "STATE"),
+        long_text("shared", "SHARED WITH"), age("age", "AGE")),
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
-        hint="recovery hosts and who shares them"),
+        hint="recovery hosts: who counts on them, whose VMs run on them",
+        keep=("recovery", "tenant", "role", "state", "shared", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
-        age("success", "LAST SUCCESS"), text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
+        age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
         age("retry", "NEXT RETRY")),
         FleetWide(lambda c: node_rows(c.snapshots, c.now, c.scope)),
-        key="5", capabilities=FLEET, drill=to_node, hint="each KSYS node's connection and freshness"),
+        key="5", capabilities=FLEET, drill=to_node, hint="each KSYS node's connection and freshness",
+        keep=("node", "tenant", "conn", "success", "error")),
     ViewDef("queue", "Queue", (
         number("pos", "POS"), number("id", "ID"), text("host", "SHARED HOST"), text("tenant", "TENANT"),
         text("node", "NODE"), text("op", "OPERATION"), text("state", "STATE"), number("prio", "PRIO"),
-        text("detail", "WHY / PROGRESS", max_width=80)),
+        long_text("detail", "WHY / PROGRESS")),
         FromArbiter(), key="6", capabilities=frozenset({Capability.LIST, Capability.QUEUE}),
-        hint="operations per shared recovery host: what runs, what waits and why"),
+        hint="operations per shared recovery host: what runs, what waits and why",
+        keep=("pos", "id", "tenant", "op", "state", "detail")),
     ViewDef("audit", "Audit", (
         number("seq", "SEQ"), text("at", "TIME (UTC)"), text("actor", "WHO"), text("action", "ACTION"),
-        number("op", "OP"), text("tenant", "TENANT"), text("node", "NODE"), text("what", "WHAT", max_width=90)),
+        number("op", "OP"), text("tenant", "TENANT"), text("node", "NODE"), long_text("what", "WHAT")),
         FromArbiter(), key="7", capabilities=frozenset({Capability.LIST}),
-        hint="who did what, when and why (hash-chained)"),
+        hint="who did what, when and why (hash-chained)",
+        keep=("seq", "at", "actor", "action", "what")),
     ViewDef("alerts", "Alerts", (
         text("tenant", "TENANT"), text("node", "NODE"), text("time", "TIME"), text("event", "EVENT"),
-        text("resource", "RESOURCE"), text("description", "DESCRIPTION"), text("recovery", "RECOVERY"),
-        text("acked_by", "ACKED BY"), text("acked_at", "ACKED AT"), text("reason", "WHY")),
+        text("resource", "RESOURCE"), long_text("description", "DESCRIPTION"), text("recovery", "RECOVERY"),
+        text("acked_by", "ACKED BY"), text("acked_at", "ACKED AT"), long_text("reason", "WHY")),
         FromAlerts(alert_rows),
         key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event,
         default_sort=("time", True),
-        hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them"),
+        hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them",
+        keep=("tenant", "event", "description", "recovery")),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
-        text("detail", "DETAIL")),
-        OneTenant(lambda snaps, t: tenant_rows(snaps, t) + system_rows(snaps, t)),  # slice H: system data
-        capabilities=FLEET, drill=to_node_vms,
-        hint="everything one tenant's KSYS nodes know of its configuration"),
+        long_text("detail", "DETAIL"), age("age", "AGE")),
+        OneTenant(tenant_and_system_rows), capabilities=FLEET, drill=to_node_vms,
+        hint="everything one tenant's KSYS nodes know of its configuration, with the age of each read",
+        keep=("kind", "name", "detail", "age")),
 )
 
 VIEWS: dict[str, ViewDef] = {v.name: v for v in VIEW_DEFS}

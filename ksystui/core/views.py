@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ksystui.core.age import format_age
@@ -23,7 +23,13 @@ from ksystui.core.alerts import AlertRecord
 from ksystui.core.events import event_def, is_critical
 from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_LABEL
-from ksystui.core.snapshot import Freshness, NodeSnapshot, event_identity, recovery_hosts
+from ksystui.core.snapshot import (
+    Freshness,
+    NodeSnapshot,
+    SharedHost,
+    event_identity,
+    recovery_hosts,
+)
 from ksystui.core.status import replication_health
 from ksystui.core.tenants import TenantInfo
 
@@ -49,12 +55,39 @@ def _style(f: Freshness) -> str | None:
             Freshness.UNKNOWN: "stale"}[f]
 
 
-def _age(snap: NodeSnapshot, now: datetime, kind: str | None) -> tuple[str, str | None]:
-    """The age cell and row style. Fresh data reads "live" (its exact age
-    would change every second on every row); stale data shows how old it is."""
+LIVE_WITHIN_INTERVALS = 1.5  # a read this recent, from a poll that succeeded, reads "live"
+
+
+def reading_live(snap: NodeSnapshot, now: datetime, kind: str | None = None) -> bool:
+    """Whether the data reads "live": the latest attempt to read it succeeded
+    and the read is younger than one poll interval and a half. Anything else
+    shows its age: a read that failed since, or a poller that stopped, never
+    passes old data off as live (it would for three intervals, ~30 s, if
+    "live" meant "still fresh")."""
+    a = snap.age(now, kind)
+    if a is None or snap.health.consecutive_failures:
+        return False
+    if kind is not None:
+        section = snap.sections.get(kind)
+        if section is None or section.error:
+            return False
+    return a.total_seconds() <= LIVE_WITHIN_INTERVALS * snap.interval
+
+
+def all_live(snap: NodeSnapshot, now: datetime) -> bool:
+    """Whether every AGE cell of the node reads "live" (its rows need no
+    rebuilding as time passes)."""
+    return reading_live(snap, now) and all(reading_live(snap, now, kind) for kind in snap.sections)
+
+
+def age_cell(snap: NodeSnapshot, now: datetime, kind: str | None) -> tuple[str, str | None]:
+    """The age cell and row style: the age of the last successful read
+    ("live" only while :func:`reading_live`; "never" without any read); its
+    exact age would change every second on every row, so live data does not
+    spell it."""
     f = snap.freshness(now, kind)
-    if f is Freshness.FRESH:
-        return "live", None
+    if reading_live(snap, now, kind):
+        return "live", _style(f)
     a = snap.age(now, kind)
     return ago(a.total_seconds() if a else None), _style(f)
 
@@ -81,13 +114,12 @@ def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[Tenan
             if snap is None:
                 continue
             f = snap.freshness(now)
-            age, style = _age(snap, now, None)
-            mine = recovery_hosts([snap])
+            age, style = age_cell(snap, now, None)
             shared = []
-            for uuid, h in sorted(mine.items(), key=lambda kv: kv[1].name):
-                total = len(everyone[uuid].tenants) if uuid in everyone else 1
-                if total > 1:
-                    shared.append(f"{h.name} (+{total - 1})")
+            own = {h.uuid: h.name for h in snap.hosts if h.uuid}  # as this node's KSYS calls them
+            for h in sorted(everyone.values(), key=lambda h: own.get(h.uuid, h.name)):
+                if name in _nodes_on(h) and len(h.users) > 1:
+                    shared.append(f"{own.get(h.uuid, h.name)} (+{len(h.users) - 1})")
             crit = (open_critical or {}).get(name, 0)
             rows.append(ViewRow(
                 ("overview", name),
@@ -100,7 +132,7 @@ def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[Tenan
 
 def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[RowKey, datetime] | None = None) -> list[ViewRow]:
     """One node's VMs (the VM view is the union over nodes in scope)."""
-    age, style = _age(snap, now, "vm")
+    age, style = age_cell(snap, now, "vm")
     sites = {s.name for s in snap.sites}
     host_site = {h.name: h.site for h in snap.hosts}
     rows: list[ViewRow] = []
@@ -120,7 +152,7 @@ def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[RowKey, datetime
 
 
 def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
-    age, style = _age(snap, now, "disk_group")
+    age, style = age_cell(snap, now, "disk_group")
     rows: list[ViewRow] = []
     for d in snap.disk_groups:
         name = d.name or d.workgroup or d.cg_name or "?"
@@ -194,25 +226,56 @@ def alert_rows(alerts: Iterable[AlertRecord], scope: str | None = None) -> list[
     return rows
 
 
+def _nodes_on(h: SharedHost) -> set[str]:
+    """The nodes whose tenants count on the host or run on it now."""
+    return {node for _, node, _ in h.pairs} | {node for _, node, _ in h.running}
+
+
+def _role(tenant: str, h: SharedHost) -> str:
+    if any(t == tenant for t, _, _ in h.running):
+        return "runs VMs"
+    return "recovery"
+
+
+def _only(h: SharedHost, tenant: str, name: str) -> SharedHost:
+    """The host as one tenant may see it: its own pairs and VMs, its own name for it."""
+    return replace(h, names=(name,), tenants=tuple(t for t in h.tenants if t == tenant),
+                   pairs=tuple(p for p in h.pairs if p[0] == tenant),
+                   running=tuple(r for r in h.running if r[0] == tenant))
+
+
 def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str | None = None) -> list[ViewRow]:
+    """Each recovery host (by CEC UUID) and every tenant that uses it: those
+    that count on it for recovery (ROLE "recovery", with the production host
+    paired with it) and those whose VMs run on it now, after a failover onto
+    it (ROLE "runs N VMs", with the home host it is paired with). SHARED WITH
+    names the other tenants and their roles; a scoped view only counts them."""
     everyone = recovery_hosts(snapshots.values())
     rows: list[ViewRow] = []
     for snap in scoped(snapshots, scope):
-        age, style = _age(snap, now, "host")
-        by_name = {h.name: h for h in snap.hosts}
-        for uuid, h in recovery_hosts([snap]).items():
-            total = everyone[uuid].tenants if uuid in everyone else (snap.tenant,)
-            others = [t for t in total if t != snap.tenant]
+        age, style = age_cell(snap, now, "host")
+        own = {h.uuid: h for h in snap.hosts if h.uuid}
+        for uuid, h in everyone.items():
+            mine = own.get(uuid)
+            here = [("recovery", prod) for t, node, prod in h.pairs if node == snap.node]
+            here += [(f"runs {n} VM" + ("s" if n != 1 else ""), mine.pair if mine and mine.pair else "-")
+                     for t, node, n in h.running if node == snap.node]
+            if not here:
+                continue
+            others = [t for t in h.users if t != snap.tenant]
             if scope is None:
-                shared = ", ".join(others) or "-"
+                shared = ", ".join(f"{t} ({_role(t, h)})" for t in others) or "-"
             else:
                 shared = (f"{len(others)} other tenant" + ("s" if len(others) > 1 else "")) if others else "-"
-            for _tenant, node, prod in h.pairs:
-                target = by_name.get(h.name)
+            name = mine.name if mine else h.name
+            # a scoped row's data tells of its own tenant only, like its cells
+            data = h if scope is None else _only(h, snap.tenant, name)
+            for role, paired in here:
                 rows.append(ViewRow(
-                    ("host", node, prod, uuid),
-                    (h.name, uuid, snap.tenant, node, prod, (target.state if target else None) or "-", shared),
-                    style, snap.tenant, node, h,
+                    ("host", snap.node, uuid, paired, role.split()[0]),
+                    (name, uuid, snap.tenant, snap.node, role, paired, (mine.state if mine else None) or "-",
+                     shared, age),
+                    style, snap.tenant, snap.node, data,
                 ))
     return rows
 
@@ -234,27 +297,30 @@ def node_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
     return rows
 
 
-def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str) -> list[ViewRow]:
-    """Everything one tenant's KSYS nodes know of their configuration."""
+def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str, now: datetime | None = None) -> list[ViewRow]:
+    """Everything one tenant's KSYS nodes know of their configuration, each
+    row with the age of the read it comes from (without ``now``: "-")."""
     rows: list[ViewRow] = []
+
+    def row(snap: NodeSnapshot, kind: str, key: tuple[str, ...], cells: tuple[str, ...], data: object) -> None:
+        age, style = age_cell(snap, now, kind) if now is not None else ("-", None)
+        rows.append(ViewRow(key, (*cells, age), style, tenant, snap.node, data))
+
     for snap in scoped(snapshots, tenant):
         n = snap.node
         for s in snap.sites:
-            rows.append(ViewRow(("t", n, "site", s.name), ("site", s.name, n, s.name,
-                                                          s.sitetype or s.region or "-"), None, tenant, n, s))
+            row(snap, "site", ("t", n, "site", s.name), ("site", s.name, n, s.name, s.sitetype or s.region or "-"), s)
         for m in snap.items("hmc"):
             hosts = ", ".join(name for name, _ in m.managed_hosts) or "-"
-            rows.append(ViewRow(("t", n, "hmc", m.name), ("HMC", m.name, n, m.site or "-",
-                                                         f"{m.ip or '-'}  hosts: {hosts}"), None, tenant, n, m))
+            row(snap, "hmc", ("t", n, "hmc", m.name), ("HMC", m.name, n, m.site or "-",
+                                                       f"{m.ip or '-'}  hosts: {hosts}"), m)
         for h in snap.hosts:
-            rows.append(ViewRow(("t", n, "host", h.name), ("host", h.name, n, h.site or "-",
-                                                          f"pair {h.pair or '-'}  {h.state or ''}  {h.uuid or ''}"),
-                                None, tenant, n, h))
+            row(snap, "host", ("t", n, "host", h.name), ("host", h.name, n, h.site or "-",
+                                                         f"pair {h.pair or '-'}  {h.state or ''}  {h.uuid or ''}"), h)
         for a in snap.items("storage_agent"):
-            rows.append(ViewRow(("t", n, "sa", a.name), ("storage agent", a.name, n, a.site or "-",
-                                                        f"{a.storagetype or '-'} {a.serialnumber or ''}"),
-                                None, tenant, n, a))
+            row(snap, "storage_agent", ("t", n, "sa", a.name), ("storage agent", a.name, n, a.site or "-",
+                                                                f"{a.storagetype or '-'} {a.serialnumber or ''}"), a)
         for w in snap.workgroups:
-            rows.append(ViewRow(("t", n, "wg", w.name), ("workgroup", w.name, n, w.active_site or "-",
-                                                        f"{w.state or '-'}  {w.priority or ''}"), None, tenant, n, w))
+            row(snap, "workgroup", ("t", n, "wg", w.name), ("workgroup", w.name, n, w.active_site or "-",
+                                                            f"{w.state or '-'}  {w.priority or ''}"), w)
     return rows

@@ -3,7 +3,11 @@ freshness, the breadcrumb, and the banner of unreachable nodes."""
 
 from __future__ import annotations
 
-from rich.text import Text
+from typing import ClassVar
+
+from rich.text import Span, Text
+from textual.screen import ModalScreen
+from textual.visual import VisualType
 from textual.widgets import Static
 
 from ksystui.core.snapshot import Freshness
@@ -14,26 +18,33 @@ SYMBOL = {
     Freshness.UNREACHABLE: "✖",
     Freshness.UNKNOWN: "○",
 }
+# The header's colours are the theme's: header_text marks spans with these
+# names and FleetHeader paints them with its component classes (a fixed
+# "green" on a light panel read 2.48:1).
 STYLE = {
-    Freshness.FRESH: "green",
-    Freshness.STALE: "yellow",
-    Freshness.UNREACHABLE: "bold red",
-    Freshness.UNKNOWN: "dim",
+    Freshness.FRESH: "fleet-header--fresh",
+    Freshness.STALE: "fleet-header--stale",
+    Freshness.UNREACHABLE: "fleet-header--unreachable",
+    Freshness.UNKNOWN: "fleet-header--unknown",
 }
+READ_ONLY = "fleet-header--readonly"
+BADGE = "fleet-header--badge"
 
 
 def header_text(scope: str | None, readonly: bool, nodes: list[tuple[str, Freshness, str | None]],
                 clock: str) -> Text:
+    """The header line: the clock first (a narrow terminal cuts the end of
+    the line, never the time), the scope, READ-ONLY, every node's freshness."""
     t = Text()
-    t.append(" ksystui ", style="bold reverse")
-    t.append(f"  scope: {scope or 'all tenants'}", style="bold")
+    t.append(" ksystui ", style=BADGE)
+    t.append(f" {clock}  scope: {scope or 'all tenants'}", style="bold")
     if readonly:
-        t.append("  READ-ONLY", style="bold yellow")
+        t.append("  ")
+        t.append(" READ-ONLY ", style=READ_ONLY)
     t.append("  │ ")
     for name, f, _reason in nodes:
         t.append(f"{SYMBOL[f]} ", style=STYLE[f])
-        t.append(f"{name} ", style="dim" if f is Freshness.STALE else "")
-    t.append(f" │ {clock}")
+        t.append(f"{name} ", style="italic" if f is Freshness.STALE else "")
     return t
 
 
@@ -57,9 +68,47 @@ def banner_text(nodes: list[tuple[str, Freshness, str | None]], service_note: st
 
 
 class FleetHeader(Static):
+    """The header line. The app refreshes it on the screen on top; while a
+    dialog covers its screen, the header refreshes itself each second so the
+    clock above the dialog keeps ticking."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {*STYLE.values(), READ_ONLY, BADGE}
     DEFAULT_CSS = """
-    FleetHeader { height: 1; background: $panel; color: $text; }
+    FleetHeader {
+        height: 1; background: $panel; color: $foreground;
+        & > .fleet-header--badge { text-style: bold reverse; }
+        & > .fleet-header--fresh { color: $text-success; }
+        & > .fleet-header--stale { color: $text-warning; }
+        & > .fleet-header--unreachable { color: $text-error; text-style: bold; }
+        & > .fleet-header--unknown { color: $foreground; }
+        & > .fleet-header--readonly { text-style: bold reverse; }
+    }
     """
+
+    def update(self, content: VisualType = "", *, layout: bool = True) -> None:
+        if isinstance(content, Text):
+            content = self._painted(content)
+        super().update(content, layout=layout)
+
+    def _painted(self, text: Text) -> Text:
+        """The header's marked spans in the theme's colours."""
+        out = text.copy()
+        out.spans = [Span(s.start, s.end, self.get_component_rich_style(s.style))
+                     if isinstance(s.style, str) and s.style in self.COMPONENT_CLASSES else s for s in text.spans]
+        return out
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick_under_dialog)
+
+    def _tick_under_dialog(self) -> None:
+        app = self.app
+        stack = app.screen_stack
+        if not stack or stack[-1] is self.screen or not isinstance(stack[-1], ModalScreen):
+            return  # on top (the app keeps it), or hidden under another full screen
+        below = next((s for s in reversed(stack) if not isinstance(s, ModalScreen)), None)
+        refresh = getattr(app, "refresh_chrome", None)
+        if below is self.screen and refresh is not None:
+            refresh(self.screen)
 
 
 class Breadcrumb(Static):

@@ -68,15 +68,22 @@ def _by(index: int, parse: Callable[[str], float]) -> Callable[[object], object]
 _PARSE = {ColumnKind.NUMBER: number_in, ColumnKind.AGE: age_in}
 
 
+LONG_TEXT_CAP = 400  # a long text column shows up to this much of its text when the terminal is that wide
+
+
 def columns_for(view: ViewDef, *, typed_sort: bool = True) -> list[Column]:
     """The table's columns, from the registry: numbers right-aligned; numbers
-    and ages sort by what they mean when the rows carry their cells."""
+    and ages sort by what they mean when the rows carry their cells; the
+    columns the view keeps when narrow, and its long text columns, which
+    take the width that is free."""
     out = []
     for i, c in enumerate(view.columns):
         parse = _PARSE.get(c.kind)
         kw: dict[str, Any] = {"max_width": c.max_width} if c.max_width else {}
+        if c.long_text:
+            kw = {"max_width": c.max_width or LONG_TEXT_CAP, "grow": True}
         out.append(Column(key=c.key, label=c.label, align="right" if c.kind is ColumnKind.NUMBER else "left",
-                          sort_key=_by(i, parse) if parse and typed_sort else None, **kw))
+                          sort_key=_by(i, parse) if parse and typed_sort else None, keep=view.kept(c.key), **kw))
     return out
 
 
@@ -346,6 +353,10 @@ class HelpScreen(ModalScreen):
         legend = [f"{mark} {meaning}" for mark, meaning in HELP_MARKS.items() if mark in used]
         if legend:
             t.append("\n" + "    ".join(legend) + "\n", style="dim")
+        view = next((v for v in self.views if v.name == self.view_name), None)
+        if view is not None and view.keep:
+            kept = ", ".join(c.label for c in view.columns if c.key in view.keep)
+            t.append(f"\nA narrow terminal keeps {kept}; the header says how many columns it hid.\n", style="dim")
         words = [v.name for v in self.views if v.commandable]
         words += ["tenant NAME", "scope TENANT|all", "theme NAME", "help", "quit"]
         t.append("\n" + command_lines(words), style="dim")

@@ -72,6 +72,21 @@ def test_rows_go_stale_as_time_passes_without_a_new_snapshot():
     assert ch["vms"].upsert[0].cells[-1] == "1m35s"
 
 
+def test_a_node_nobody_reads_stops_reading_live_before_it_goes_stale():
+    """Why: "AGE reads "live" for up to ~30 s with no successful read": with no
+    read for 20 s (two 10 s intervals, still fresh), every AGE the console
+    shows says 20s."""
+    clock = Clock()
+    fv = FleetView(TENANTS, clock=clock)
+    fv.update(snap("a", "customerA", [("v1", "INIT")]))
+    assert fv.rows["vms"][("vm", "a", "v1")].cells[-1] == "live"
+    assert fv.tick() == {}  # live rows are left alone
+    clock.now = T0 + timedelta(seconds=20)
+    ch = fv.tick()
+    assert ch["vms"].upsert[0].cells[-1] == "20s" and ch["vms"].upsert[0].style is None
+    assert fv.rows["overview"][("overview", "a")].cells[5] == "20s"
+
+
 def record(node, tenant, ev, alert_id=1, acked_by=None):
     from ksystui.core.alerts import AlertRecord, alerts_for
 

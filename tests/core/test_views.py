@@ -1,5 +1,6 @@
 """The rows each view shows; scoping proven on the rows themselves."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ksystui.core.model import DiskGroup, Flavour, Host, KsysEvent, Site, Vm
@@ -76,10 +77,73 @@ def test_replication_rows_show_progress_and_lag():
 def test_hosts_view_names_sharers_unscoped_and_only_counts_them_scoped():
     rows = host_rows(fleet(), NOW)
     a = next(r for r in rows if r.tenant == "customerA")
-    assert a.cells[0] == "snorlax" and a.cells[6] == "customerB"
+    assert a.cells[0] == "snorlax" and a.cells[4:6] == ("recovery", "pbrazos") and a.cells[7] == "customerB (recovery)"
     scoped = host_rows(fleet(), NOW, scope="customerA")
     assert {r.tenant for r in scoped} == {"customerA"}
-    assert scoped[0].cells[6] == "1 other tenant"
+    assert scoped[0].cells[7] == "1 other tenant"
+
+
+def failed_over(s):
+    """customerA's node after its unplanned move: the service provider's site
+    is the active one and its VMs run on snorlax."""
+    home, backup = s.sites
+    vms = tuple(replace(v, host="snorlax", state="MOVED") for v in s.vms)
+    sections = {**s.sections,
+                "site": replace(s.sections["site"], items=(replace(home, sitetype="BACKUP"),
+                                                           replace(backup, sitetype="ACTIVE"))),
+                "vm": replace(s.sections["vm"], items=vms)}
+    return replace(s, sections=sections)
+
+
+def test_after_a_failover_the_hosts_view_shows_who_runs_on_a_recovery_host_and_who_still_counts_on_it():
+    """Why: "After customerA's unplanned move the hosts view showed snorlax as
+    A's production host and "SHARED WITH -" everywhere, hiding that snorlax
+    now runs B's recovery capacity." """
+    f = fleet()
+    f["r7r3m116"] = failed_over(f["r7r3m116"])
+    rows = host_rows(f, NOW)
+    on_snorlax = {r.tenant: r for r in rows if r.cells[1] == SNORLAX}
+    assert set(on_snorlax) == {"customerA", "customerB"}
+    a, b = on_snorlax["customerA"], on_snorlax["customerB"]
+    assert a.cells[4] == "runs 2 VMs" and a.cells[5] == "pbrazos" and a.cells[7] == "customerB (recovery)"
+    assert b.cells[4] == "recovery" and b.cells[5] == "raichu" and b.cells[7] == "customerA (runs VMs)"
+    home = next(r for r in rows if r.cells[0] == "pbrazos")  # A's way home: its recovery host now
+    assert home.tenant == "customerA" and home.cells[4] == "recovery"
+    assert all(r.cells[7] != "-" for r in on_snorlax.values())
+    # B's overview says its recovery host is no longer its own
+    b_over = next(r for r in overview_rows(f, TENANTS, NOW) if r.tenant == "customerB")
+    assert b_over.cells[9] == "snorlax (+1)"
+    # a scoped view still only counts the others
+    scoped = host_rows(f, NOW, scope="customerB")
+    assert [r.cells[7] for r in scoped] == ["1 other tenant"]
+    assert "customerA" not in repr([(r.cells, r.data) for r in scoped])
+
+
+def test_age_is_the_age_of_the_last_successful_read_never_live_without_one():
+    """Why: "AGE reads "live" for up to ~30 s with no successful read"."""
+    ok = snap("n", "customerA", "pbrazos", [("vm1", "READY_TO_MOVE")], read_at=NOW - timedelta(seconds=4))
+    assert vm_rows(ok, NOW)[0].cells[-1] == "live"
+    # the latest polls failed (the node answers, its query does not): 15 s since the last good read
+    failing = snap("n", "customerA", "pbrazos", [("vm1", "READY_TO_MOVE")], read_at=NOW - timedelta(seconds=15),
+                   error_kind="command_failed", failures=1)
+    assert vm_rows(failing, NOW)[0].cells[-1] == "15s"
+    # nobody polled since (a stopped poller): still fresh for 3 intervals, but not "live"
+    quiet = snap("n", "customerA", "pbrazos", [("vm1", "READY_TO_MOVE")], read_at=NOW - timedelta(seconds=25))
+    assert vm_rows(quiet, NOW)[0].cells[-1] == "25s" and vm_rows(quiet, NOW)[0].style is None
+    assert overview_rows({"n": quiet}, [TenantInfo("customerA", 1, "gold", ("n",))], NOW)[0].cells[5] == "25s"
+    # one query failing (the others fine): its rows show their age
+    one = replace(ok, sections={**ok.sections, "vm": replace(ok.sections["vm"], error="timeout")})
+    assert vm_rows(one, NOW)[0].cells[-1] == "4s" and replication_rows(one, NOW)[0].cells[-1] == "live"
+
+
+def test_hosts_view_and_tenant_detail_carry_ages():
+    """Why: "the hosts view and the tenant drill-down show no age"."""
+    f = fleet()
+    hosts = {r.tenant: r for r in host_rows(f, NOW)}
+    assert hosts["customerA"].cells[-1] == "live" and hosts["customerB"].cells[-1] == "45s"
+    rows = tenant_rows(f, "customerB", NOW)
+    assert rows and all(r.cells[-1] == "45s" and r.style == "stale" for r in rows)
+    assert {r.cells[0] for r in rows} >= {"site", "host"}
 
 
 def test_scoped_rows_hold_no_other_tenant_anywhere():
@@ -96,3 +160,16 @@ def test_node_rows_explain_staleness():
     rows = {r.cells[0]: r for r in node_rows(fleet(), NOW)}
     assert rows["x"].cells[2] == "unreachable" and rows["x"].cells[5] == "connection refused"
     assert rows["r7r3m108"].cells[4] == "45s ago"
+
+
+def test_every_view_says_which_columns_a_narrow_terminal_keeps():
+    """Status, WHY and AGE stay; long text stays too (it shrinks instead)."""
+    from ksystui.core.viewdefs import VIEW_DEFS
+
+    for view in VIEW_DEFS:
+        keys = {c.key for c in view.columns}
+        assert view.keep and set(view.keep) <= keys, view.name
+        for key in ("age", "state", "conn", "severity", "detail", "description", "what", "error"):
+            assert key not in keys or key in view.keep, (view.name, key)
+        long = [c.key for c in view.columns if c.long_text]
+        assert not long or set(long) & set(view.keep), view.name

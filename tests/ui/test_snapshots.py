@@ -86,10 +86,10 @@ def test_unreachable_node_banner(snap_compare, size):
     assert snap_compare(app_for([("node_down", "r7r3m108")]), terminal_size=size, press=["1"])
 
 
-def armed_app_for(db: str, **kw) -> ControlRoomApp:
+def armed_app_for(db: str, faults=(), **kw) -> ControlRoomApp:
     """A console with an arbiter whose queue and audit trail are pinned too:
     customerA's and customerB's verify wait for snorlax."""
-    world, fleet = pinned_fleet()
+    world, fleet = pinned_fleet(faults)
     queue = Queue.open(f"sqlite:///{db}", clock=lambda: FROZEN)
     actor = Actor("operator", "noc1", "console-1")
     for tenant, node in (("customerA", "r7r3m116"), ("customerB", "r7r3m108")):
@@ -117,6 +117,27 @@ def test_arbiter_views(snap_compare, tmp_path, key, screen, note, size):
 
 def test_scoped_overview(snap_compare):
     assert snap_compare(app_for(scope="customerB"), terminal_size=(120, 40))
+
+
+def failed_over_fleet():
+    """The seed after customerA's unplanned move: its VMs run on snorlax, the
+    recovery host customerB still counts on."""
+    world, fleet = pinned_fleet()
+    snap = fleet.snapshots["r7r3m116"]
+    sites = tuple(replace(s, sitetype="BACKUP" if s.sitetype == "ACTIVE" else "ACTIVE") for s in snap.sites)
+    vms = tuple(replace(v, host="snorlax", state="MOVED") for v in snap.vms)
+    fleet.snapshots["r7r3m116"] = replace(snap, sections={
+        **snap.sections, "site": replace(snap.sections["site"], items=sites),
+        "vm": replace(snap.sections["vm"], items=vms)})
+    return world, fleet
+
+
+def test_hosts_after_a_failover(snap_compare):
+    assert snap_compare(app_for(pinned=failed_over_fleet()), terminal_size=(80, 24), press=["4"])
+
+
+def test_light_theme(snap_compare):
+    assert snap_compare(app_for([("host_failure", "raichu")], theme="light", readonly=True), terminal_size=(80, 24))
 
 
 def test_high_contrast(snap_compare):

@@ -292,3 +292,68 @@ async def test_long_cells_are_cut_with_an_ellipsis() -> None:
         await pilot.pause()
         assert line(table, 1).startswith(" a-very-… " + "   7 ")
         assert line(table, 2).startswith(" short    " + " 12… ")
+
+
+# --- narrow and wide terminals ------------------------------------------------------------
+WIDE_COLUMNS = (
+    Column("time", "TIME"),
+    Column("tenant", "TENANT", keep=False),
+    Column("node", "NODE", keep=False),
+    Column("event", "EVENT"),
+    Column("description", "DESCRIPTION", max_width=400, grow=True),
+    Column("ack", "ACK", keep=False),
+)
+LONG = "Replication of the consistency group has stopped because the storage agent lost its link to the peer."
+
+
+def event_row(i: int) -> Row:
+    return Row(i, ("2026-11-23 02:50:00", "customerA", "r7r3m116", "HOST_FAILURE", LONG, "-"))
+
+
+async def test_a_narrow_table_keeps_its_kept_columns_says_what_it_hid_and_cuts_long_text_with_an_ellipsis() -> None:
+    """Why: "at 80×24 the queue's WHY/PROGRESS, the VMs' AGE and the events'
+    DESCRIPTION are cut off with no sign"."""
+    app = App[None]()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = VirtualTable(WIDE_COLUMNS)
+        await app.mount(table)
+        table.set_rows([event_row(1)])
+        await pilot.pause()
+        assert [c.key for c in table.shown_columns] == ["time", "event", "description"]
+        header, row = line(table, 0), line(table, 1)
+        assert header.rstrip().endswith("+3 hidden") and len(header.rstrip()) <= 80
+        assert "DESCRIPTION" in header and row.rstrip().endswith("…")
+        assert row.startswith(" 2026-11-23 02:50:00  HOST_FAILURE  Replication of the")
+
+
+async def test_long_text_takes_the_free_width_of_a_wide_terminal() -> None:
+    """Why: "the events view truncates at 160 columns with room to spare"."""
+    app = App[None]()
+    async with app.run_test(size=(200, 12)) as pilot:
+        table = VirtualTable(WIDE_COLUMNS)
+        await app.mount(table)
+        table.set_rows([event_row(1)])
+        await pilot.pause()
+        assert len(table.shown_columns) == len(WIDE_COLUMNS)
+        assert LONG in line(table, 1) and "hidden" not in line(table, 0)
+
+
+def test_layout_shrinks_long_text_first_then_drops_unkept_columns_rightmost_first() -> None:
+    from ksystui.ui.widgets.table_layout import GROW_MIN, layout
+
+    natural = [19, 9, 8, 12, len(LONG), 14]
+    full = sum(natural) + 2 * len(natural)
+    assert layout(WIDE_COLUMNS, natural, None).shown == (0, 1, 2, 3, 4, 5)
+    assert layout(WIDE_COLUMNS, natural, full).widths == tuple(natural)
+    # a little short: only the long text gives way
+    short = layout(WIDE_COLUMNS, natural, full - 30)
+    assert short.shown == (0, 1, 2, 3, 4, 5) and short.widths[4] == len(LONG) - 30 and short.total == full - 30
+    # shorter than the long text's floor allows: ACK goes first, then NODE, then TENANT
+    floor = sum(natural[:4]) + GROW_MIN + natural[5] + 2 * 6
+    assert layout(WIDE_COLUMNS, natural, floor).shown == (0, 1, 2, 3, 4, 5)
+    narrow = layout(WIDE_COLUMNS, natural, floor - 16 + len("+1 hidden"))
+    assert narrow.shown == (0, 1, 2, 3, 4) and narrow.hidden == 1
+    assert layout(WIDE_COLUMNS, natural, floor - 16 + len("+1 hidden") - 1).shown == (0, 1, 3, 4)
+    tight = layout(WIDE_COLUMNS, natural, 70)
+    assert tight.shown == (0, 3, 4) and tight.hidden == 3 and tight.total + len("+3 hidden") <= 70
+    assert tight.widths[2] == 70 - len("+3 hidden") - (19 + 2) - (12 + 2) - 2

@@ -24,16 +24,18 @@ ROW_CLASSES = ("stale", "unreachable", "alert", "selected-op")
 
 
 def header_strip(
-    columns: Sequence[Column], widths: Sequence[int], sort: tuple[str, bool] | None, style: Style
+    columns: Sequence[Column], widths: Sequence[int], sort: tuple[str, bool] | None, style: Style,
+    note: str = "",
 ) -> Strip:
-    """Column labels; the sorted column's ends with ▲ (ascending) or ▼."""
+    """Column labels; the sorted column's ends with ▲ (ascending) or ▼;
+    ``note`` after them (how many columns did not fit)."""
     parts: list[str] = []
     for column, width in zip(columns, widths, strict=True):
         label = column.label
         if sort is not None and sort[0] == column.key:
             label = set_cell_size(label, max(0, width - 1)).rstrip() + ("▼" if sort[1] else "▲")
         parts.append(fit(label, width, column.align))
-    return Strip([Segment("".join(parts), style)])
+    return Strip([Segment("".join(parts) + note, style)])
 
 
 def row_strip(

@@ -42,7 +42,8 @@ class Column:
     ``sort_key`` is called with the row's ``data`` when the row carries some
     (``Row.data is not None``), otherwise with the cell's plain text; without
     ``sort_key`` the column sorts on its lower-cased cell text. ``None``
-    values sort last in ascending order.
+    values sort last in ascending order. How ``keep`` and ``grow`` shape a
+    narrow or a wide table: :mod:`.table_layout`.
     """
 
     key: str
@@ -51,6 +52,8 @@ class Column:
     max_width: int = 40
     align: Literal["left", "right"] = "left"
     sort_key: Callable[[object], object] | None = None
+    keep: bool = True  # a narrow table keeps it (the others go first, rightmost first)
+    grow: bool = False  # long text: takes the free width, shrinks first (with an ellipsis)
 
 
 @dataclass(frozen=True)

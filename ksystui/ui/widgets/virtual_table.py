@@ -40,6 +40,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from ksystui.ui.widgets.table_layout import Layout, hidden_note, layout
 from ksystui.ui.widgets.table_model import Column, Row, RowChanges, TableModel
 from ksystui.ui.widgets.table_render import ROW_CLASSES, header_strip, row_strip, row_style
 
@@ -130,7 +131,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._zebra = zebra_stripes
         self._timer: Timer | None = None
         self._flush_count = 0
-        self._widths: list[int] = self._model.widths()
+        self._layout: Layout = layout(self._columns, self._model.widths(), None)
         self._reported_key: Hashable | None = None
         self._update_virtual_size()
 
@@ -220,6 +221,16 @@ class VirtualTable(ScrollView, can_focus=True):
         if self._model.move_cursor_to(key):
             self._cursor_moved()
 
+    @property
+    def shown_columns(self) -> tuple[Column, ...]:
+        """The columns on screen (a narrow table hides those its view does not keep)."""
+        return tuple(self._columns[i] for i in self._layout.shown)
+
+    @property
+    def column_widths(self) -> tuple[int, ...]:
+        """The content width of each shown column."""
+        return self._layout.widths
+
     def visible_rows(self) -> list[Row]:
         """Rows currently on screen."""
         top = round(self.scroll_y)
@@ -261,6 +272,10 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_unmount(self) -> None:
         self._stop_timer()
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._update_virtual_size()
+        self.refresh()
+
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if offset is None:
@@ -284,14 +299,18 @@ class VirtualTable(ScrollView, can_focus=True):
         scroll_x = round(self.scroll_x)
         model = self._model
         index = round(self.scroll_y) + y - 1
+        lay = self._layout
         if y == 0:
             fill = self.get_component_rich_style("virtual-table--header")
-            strip = header_strip(self._columns, self._widths, model.sort_state, fill)
+            strip = header_strip(self.shown_columns, lay.widths, model.sort_state, fill, hidden_note(lay.hidden))
         elif index < model.row_count:
             row = model.row_at(index)
             get = self.get_component_rich_style
             fill = row_style(self.rich_style, get, index, row, index == model.cursor_index, self._zebra)
-            strip = row_strip(self._columns, self._widths, row, fill, self.app.console)
+            if lay.hidden:
+                cells = row.cells
+                row = Row(row.key, tuple(cells[i] if i < len(cells) else "" for i in lay.shown), row.style, row.data)
+            strip = row_strip(self.shown_columns, lay.widths, row, fill, self.app.console)
         elif index == 0 and model.total_count:
             style = self.get_component_rich_style("virtual-table--empty")
             strip = Strip([Segment(f" no row matches {model.filter_text!r}", style)])
@@ -306,15 +325,16 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _column_at(self, x: int) -> Column | None:
         left = 0
-        for column, width in zip(self._columns, self._widths, strict=True):
+        for column, width in zip(self.shown_columns, self._layout.widths, strict=True):
             left += width + 2
             if x < left:
                 return column
         return None
 
     def _update_virtual_size(self) -> None:
-        self._widths = self._model.widths()
-        self.virtual_size = Size(sum(self._widths) + 2 * len(self._widths), self._model.row_count + 1)
+        width = self.scrollable_content_region.width if self.is_mounted else 0
+        self._layout = layout(self._columns, self._model.widths(), width or None)
+        self.virtual_size = Size(self._layout.total, self._model.row_count + 1)
 
     def _anchor(self) -> tuple[Hashable, int, bool] | None:
         """What to hold still on screen across a change: the cursor's row if
