@@ -284,7 +284,7 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
         age("changed", "LAST CHANGE"), age("age", "AGE"),
-        age("dravg", "DR AVG"), long_text("event", "LAST EVENT")),  # the DR Automation service's columns
+        age("dravg", "DR AVG"), text("event", "LAST EVENT", max_width=40)),  # the DR Automation service's columns
         PerNode(lambda s, c: with_service_columns(vm_rows(s, c.now, c.changed_at), s)),
         key="1", capabilities=FLEET, drill=to_vm, order=by_tenant, hint="every VM in scope",
         keep=("tenant", "host", "vm", "state", "drtest", "age")),
