@@ -16,17 +16,30 @@ from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, plan
 from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.readouts import QueueLine
+from ksystui.core.replan import rehearsal_blocks
 from ksystui.core.snapshot import Freshness
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
 from ksystui.store.queue_async import AsyncQueue
-from ksystui.store.queue_types import NewOp, QueuedOp
+from ksystui.store.queue_types import DuplicateRequest, NewOp, QueuedOp
 
 RECENT_SECONDS = 3600  # the queue view also lists what finished in the last hour…
 RECENT_LIMIT = 10  # …at most this many
 
 
+DISPATCHER_ALIVE = 30.0  # seconds: a holder's dispatcher not seen for longer is gone
+
+
 class SubmitError(ValueError):
     pass
+
+
+class DuplicateSubmit(SubmitError):
+    """An identical request is already queued, running or in doubt
+    (``existing``); a written reason queues another anyway."""
+
+    def __init__(self, existing: QueuedOp, message: str):
+        super().__init__(message)
+        self.existing = existing
 
 
 async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
@@ -47,18 +60,33 @@ async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, si
 
 
 async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, priority: int, actor: Actor,
-                 confirmed: bool, pair_id: int | None = None) -> QueuedOp:
+                 confirmed: bool, pair_id: int | None = None, duplicate_reason: str | None = None) -> QueuedOp:
     """Queue a planned operation durably, with what the core decided for it
     (its command, and whether it works on the recovery hosts: its claims);
-    returns the queued row."""
+    returns the queued row.
+
+    One request per intent: an identical request already queued, running or
+    in doubt refuses it (``DuplicateSubmit``, naming that one) unless
+    ``duplicate_reason`` says why another is wanted (audited with it). A
+    planned move of a tenant whose DR test is not cleaned up is refused
+    (``core.replan.rehearsal_blocks``): it would strand the cleanup."""
+    snap = fleet.snapshots.get(planned.node)
+    held_back = rehearsal_blocks(planned.op, snap) if snap is not None else None
+    if held_back is not None:
+        raise SubmitError(f"not queued: {held_back}")
     if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
         # a DR test and its cleanup are tracked as a pair
         for prev in reversed(await queue.operations(tenant=planned.tenant)):
             if prev.node == planned.node and prev.op is Op.DR_TEST:
                 pair_id = prev.id
                 break
-    new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id)
-    row = await queue.submit(new, actor)
+    new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id,
+                        duplicate_reason=duplicate_reason)
+    try:
+        row = await queue.submit(new, actor)
+    except DuplicateRequest as exc:
+        raise DuplicateSubmit(exc.existing, f"not queued: {exc}; to queue another anyway, give the written "
+                                            "reason why (submit --force --reason ...; audited)") from None
     maybe_die("after_submit")
     return row
 
@@ -97,6 +125,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
     blocked = {b.request: b for b in decision.blocked}
     owners = {o.id: o for o in [*active, *waiting]}
     waiting_ids = {o.id for o in waiting}
+    alive = {d.console_id for d in await queue.dispatchers(alive_within=DISPATCHER_ALIVE)} if active else set()
     lines: list[QueueLine] = []
 
     def who(op_id: int) -> str:
@@ -106,6 +135,16 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         if tenant is not None and o.tenant != tenant:
             return "another tenant's operation"
         return f"{shown_ref(o.id, numbers)} {o.tenant} {OP_LABEL[o.op]}"
+
+    def holder(op_id: int) -> str:
+        """Who holds it, in what state, since when (another tenant's: nothing more than that it is one)."""
+        o = owners.get(op_id)
+        if o is None or (tenant is not None and o.tenant != tenant):
+            return who(op_id)
+        return f"{who(op_id)} ({holder_state(o, now, alive)})"
+
+    def what(claim_kind: str, claim_name: str, op_id: int) -> str:
+        return claim_label(claim_kind, claim_name, owners.get(op_id))
 
     for o in active:
         if tenant is not None and o.tenant != tenant:
@@ -131,9 +170,9 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         else:
             # a claim "held" by a request that is itself still waiting is one this very
             # decision admits: say it is about to be taken, not that it is held
-            parts = [f"{c.kind} held by {who(i)}" if i not in waiting_ids else
-                     f"{c.kind} about to be taken by {who(i)}" for c, i in b.held_by]
-            parts += [f"{c.kind} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
+            parts = [f"{what(c.kind, c.name, i)} held by {holder(i)}" if i not in waiting_ids else
+                     f"{what(c.kind, c.name, i)} about to be taken by {who(i)}" for c, i in b.held_by]
+            parts += [f"{what(c.kind, c.name, i)} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
@@ -147,6 +186,28 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
         lines.append(_line(o, o.state, None, detail, numbers))
     return lines
+
+
+def claim_label(kind: str, name: str, owner: QueuedOp | None) -> str:
+    """A claim as an operator names it: ``snorlax``, ``node r7r3m116``."""
+    if kind == "host":
+        names = dict(zip(owner.recovery_hosts, owner.host_names, strict=False)) if owner is not None else {}
+        return names.get(name, f"host {name}")
+    return f"{kind} {name}"
+
+
+def holder_state(o: QueuedOp, now: datetime, alive: set[str]) -> str:
+    """``running since 12:01:05 (4m05s)``; ``in_doubt since …``; with a word
+    when the console that holds it is gone (the node must answer, or an
+    operator decide)."""
+    since = {OpState.RUNNING: o.started_at, OpState.ADMITTED: o.admitted_at,
+             OpState.IN_DOUBT: o.finished_at or o.started_at}.get(o.state) or o.admitted_at or o.submitted_at
+    text = f"{o.state} since {since:%H:%M:%S} ({_fmt((now - since).total_seconds())})"
+    if o.state is OpState.IN_DOUBT:
+        return text + ": judged again when its node answers, or an operator decides"
+    if o.holder is not None and o.holder not in alive:
+        return text + f"; its dispatcher {o.holder} is gone: judged from node {o.node} when it answers"
+    return text
 
 
 def unpaired_rehearsals(ops: Sequence[QueuedOp]) -> list[QueuedOp]:

@@ -87,15 +87,18 @@ def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awai
 @click.option("--to", "to_site", help="target site of a move (default: the backup site)")
 @click.option("--node", help="the tenant's KSYS node (default: its first)")
 @click.option("--wait", is_flag=True, help="dispatch too, follow progress, exit with the outcome")
+@click.option("--force", is_flag=True, help="queue it even though the same request is queued or running")
+@click.option("--reason", help="why another identical request is needed (with --force; audited)")
 @takes_global_options(refuses=CHANGES)
 def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None, wait: bool,
-           opts: GlobalOptions) -> None:
+           force: bool, reason: str | None, opts: GlobalOptions) -> None:
     """Queue an operation through the arbiter (TENANT: default, the --tenant scope)."""
     name = tenant_name or opts.tenant
     if name is None:
         raise click.UsageError("name the TENANT (or give --tenant)")
     if opts.tenant is not None and name != opts.tenant:
         raise Refused(f"{name} is outside the --tenant {opts.tenant} scope")
+    duplicate_reason = forced_reason(force, reason)
 
     async def body(rt: Runtime, out: TextIO) -> int:
         from ksystui.arbiter.dispatcher import live_dispatchers
@@ -113,12 +116,15 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
             planned = await plan_for(rt.fleet, target, OP_WORDS[op], confirmed=True, site=site, to_site=to_site)
         except SubmitError as exc:
             raise Failed(str(exc), 2) from None
-        row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
-                                   confirmed=True)
+        try:
+            row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
+                                       confirmed=True, duplicate_reason=duplicate_reason)
+        except SubmitError as exc:  # the same request is queued already, a rehearsal awaits its cleanup…
+            raise Failed(str(exc), 2) from None
         print(f"queued #{row.id}: {planned.command}  (node {target}"
               + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
         if wait:
-            return await follow(rt, row.id, out)
+            return await follow(rt, row.id, out, scope=opts.tenant)
         leader = await service_leader(queue)
         alive = live_dispatchers(await queue.dispatchers(alive_within=DISPATCHER_ALIVE))
         if leader is not None:
@@ -133,6 +139,16 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
     run_arbiter_verb(opts, body, tick=FOLLOW_TICK)
 
 
+def forced_reason(force: bool, reason: str | None) -> str | None:
+    """The written reason for queueing a duplicate (``--force --reason``), or None."""
+    text = (reason or "").strip()
+    if force and not text:
+        raise Refused("--force needs --reason: why another identical request (it is audited)")
+    if text and not force:
+        raise Refused("--reason goes with --force (the reason for queueing an identical request)")
+    return text or None
+
+
 async def service_leader(queue: AsyncQueue) -> str | None:
     """The provider service member that leads on this database, or None."""
     from ksystui.service.status import live_leader
@@ -142,21 +158,32 @@ async def service_leader(queue: AsyncQueue) -> str | None:
     return live_leader(await lease.state(), await lease.now())
 
 
-async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
+async def follow(rt: Runtime, op_id: int, out: TextIO, *, scope: str | None = None) -> int:
     """Print the operation's progress until it ends; its outcome is the exit
-    status. The provider service dispatches it when one leads; while none
-    does, this process dispatches (safely, alongside any other dispatcher),
-    its writes fenced off the moment a service takes the lease."""
-    from ksystui.arbiter.dispatcher import Dispatcher
+    status. While it waits, say why (who holds what it needs, in what state,
+    since when), each time that changes. The provider service dispatches it
+    when one leads; while none does, this process dispatches (safely,
+    alongside any other dispatcher), its writes fenced off the moment a
+    service takes the lease. Scoped (``scope``): it dispatches that tenant's
+    operations only, and says nothing of another tenant's but that one holds
+    the host."""
+    from ksystui.arbiter.dispatcher import Dispatcher, unreachable_alert_after
+    from ksystui.arbiter.service import queue_lines
+    from ksystui.store.feed import AsyncFeed, Feed
     from ksystui.store.lease import LeaseStore
 
     ops = rt.required_operations()
-    guard = LeaseStore(ops.queue.queue.engine).no_leader_guard()
-    dispatcher = Dispatcher(ops.queue.fenced(guard), rt.fleet, {n: m.transport for n, m in rt.fleet.monitors.items()},
-                            rt.actor, tick=FOLLOW_TICK)
+    engine = ops.queue.queue.engine
+    guard = LeaseStore(engine).no_leader_guard()
+    scoped_nodes = {n for t in rt.tenants if t.name == scope for n in t.nodes} if scope is not None else None
+    transports = {n: m.transport for n, m in rt.fleet.monitors.items() if scoped_nodes is None or n in scoped_nodes}
+    dispatcher = Dispatcher(ops.queue.fenced(guard), rt.fleet, transports, rt.actor, tick=FOLLOW_TICK,
+                            unreachable_alert_after=unreachable_alert_after(),
+                            raise_alerts=AsyncFeed(Feed(engine).fenced(guard)).raise_alerts)
     task: asyncio.Task[None] | None = None
     followed: str | None = None
     shown = 0
+    said = ""
     try:
         while True:
             leader = await service_leader(ops.queue)
@@ -178,6 +205,12 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
             if op.state.terminal:
                 print(f"#{op_id} {op.state}: {op.outcome or ''}".rstrip(), file=out)
                 return EXIT[op.state]
+            if op.state is OpState.QUEUED:
+                why = next((line.detail for line in await queue_lines(ops.queue, tenant=scope)
+                            if line.id == op_id), "")
+                if why.startswith("waits") and _without_clock(why) != _without_clock(said):
+                    print(f"#{op_id} {why}", file=out, flush=True)
+                    said = why
             await asyncio.sleep(FOLLOW_TICK)
     finally:
         if task is not None:
@@ -185,6 +218,14 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await dispatcher.stop()
+
+
+def _without_clock(reason: str) -> str:
+    """A waiting reason without its running ages: printed again only when
+    something else changed (another holder, another state)."""
+    import re
+
+    return re.sub(r" \([0-9<][^()]*\)", "", reason)
 
 
 @click.command()
