@@ -42,6 +42,14 @@ class Served:
         assert op is not None
         return op.state
 
+    async def let_it_end(self, waiting: asyncio.Task) -> None:
+        """A test failed while a `submit --wait` waits for customerB's
+        request: settle that one, so the command (a thread) can end."""
+        noc = current_actor("noc")
+        if not self.queue.cancel(1, noc, "test over"):
+            self.queue.resolve(1, "failed", noc, "test over")
+        await asyncio.wait_for(waiting, 60)
+
     def stepped_twice(self, console_prefix: str = "") -> bool:
         """A `submit --wait` process has dispatched for at least two steps
         (its heartbeat moved on), so it has looked at the queue and said why."""
@@ -67,8 +75,12 @@ async def test_a_scoped_wait_runs_and_prints_nothing_of_another_tenants_operatio
     assert run.rc == 0, run.err
     assert served.queue.raise_priority(1, current_actor("noc"), "customerB's auditor is on site")
     waiting = asyncio.create_task(served.ksystui("submit", "verify", "customerA", "--wait", "--tenant", "customerA"))
-    await eventually(lambda: asyncio.to_thread(served.stepped_twice), timeout=30)
-    assert served.state(1) is OpState.QUEUED, "customerA's scoped command dispatched customerB's operation"
+    try:
+        await eventually(lambda: asyncio.to_thread(served.stepped_twice), timeout=30)
+        assert served.state(1) is OpState.QUEUED, "customerA's scoped command dispatched customerB's operation"
+    except BaseException:
+        await served.let_it_end(waiting)
+        raise
 
     # the provider's own dispatcher runs customerB's verify; then customerA's runs
     cfg = load_config(served.config).config
@@ -111,7 +123,11 @@ async def test_wait_says_who_holds_the_host_in_what_state_since_when_and_a_silen
     def alerted() -> bool:
         return any(a.event == HOLDER_UNREACHABLE for a in feed.alerts(tenant="customerB"))
 
-    await eventually(lambda: asyncio.to_thread(alerted), timeout=30)
+    try:
+        await eventually(lambda: asyncio.to_thread(alerted), timeout=30)
+    except BaseException:
+        await served.let_it_end(waiting)
+        raise
     (alert,) = feed.alerts(tenant="customerB")
     assert "#1" in alert.description and "snorlax" in alert.description and NODE_B in alert.description
     assert served.state(1) is OpState.RUNNING  # never released because time passed
