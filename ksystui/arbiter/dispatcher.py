@@ -299,7 +299,10 @@ class Dispatcher:
         waits for an operator."""
         now = self.clock()
         settled: list[int] = []
-        for op in await self.queue.operations(states=(OpState.IN_DOUBT,)):
+        doubts = await self.queue.operations(states=(OpState.IN_DOUBT,))
+        for gone in set(self._judged_at) - {op.id for op in doubts}:  # settled elsewhere (an operator, say)
+            del self._judged_at[gone]
+        for op in doubts:
             if op.node not in self.transports or op.fence is None or op.id in self.running:
                 continue
             last = self._judged_at.get(op.id)

@@ -28,12 +28,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ksystui.core.lifecycle import DR_TEST_INITIAL, Op
-from ksystui.core.operations import OP_LABEL, PlannedOp, plan
+from ksystui.core.operations import OP_LABEL, OP_WORDS, PlannedOp, plan
 from ksystui.core.snapshot import NodeSnapshot
 
 REHEARSAL_DONE = frozenset({DR_TEST_INITIAL, "DRTESTCLEANUP_COMPLETED"})  # sourced: the Dr Test State cycle
 # what a pending rehearsal holds back (an unplanned move is never held back by a drill)
 HELD_BACK_BY_REHEARSAL = frozenset({Op.MOVE_PLANNED})
+# what the core plans from an intent (the submit verbs, and the cleanup a rehearsal needs): these are
+# planned again at dispatch; a node-wide setting (configure: the schedule's) is sent as it was written
+REPLANNED = frozenset({*OP_WORDS.values(), Op.DR_TEST_CLEANUP})
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,8 @@ class Queued:
 
 @dataclass(frozen=True)
 class Replanned:
-    """The verdict: ``planned`` to send (exactly as queued), or ``refusal``."""
+    """The verdict: ``refusal``, or none (then ``planned`` is the plan made
+    again, exactly as queued; None for what is not planned again)."""
 
     planned: PlannedOp | None
     refusal: str | None = None
@@ -88,6 +92,8 @@ def replan(queued: Queued, snap: NodeSnapshot) -> Replanned:
     held_back = rehearsal_blocks(queued.op, snap)
     if held_back is not None:
         return Replanned(None, held_back)
+    if queued.op not in REPLANNED or queued.site is None:
+        return Replanned(None)  # nothing to plan again: it is sent as queued
     verify = queued.op is Op.DISCOVER and queued.on_recovery_hosts
     try:
         now = plan(queued.op, snap, force=queued.confirmed, verify=verify)

@@ -47,7 +47,8 @@ class NewOp:
         return cls(tenant=planned.tenant, node=planned.node, op=planned.op, argv=planned.argv, site=planned.site,
                    to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
                    priority=priority, confirmed=confirmed, pair_id=pair_id,
-                   on_recovery_hosts=planned.on_recovery_hosts, unique_intent=True,
+                   # a node-wide setting (no site: the schedule's) is no intent to deduplicate
+                   on_recovery_hosts=planned.on_recovery_hosts, unique_intent=planned.site is not None,
                    duplicate_reason=duplicate_reason)
 
 

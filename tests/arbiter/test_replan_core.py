@@ -69,3 +69,10 @@ def test_a_planned_move_is_held_back_while_the_rehearsal_awaits_its_cleanup():
     # an unplanned move (production is gone) is never held back by a drill; INFERRED
     assert rehearsal_blocks(Op.MOVE_UNPLANNED, node(dr_test="ACTIVE_COMPLETED")) is None
     assert pending_rehearsal(node()) is None
+
+
+def test_a_node_wide_setting_is_sent_as_it_was_written():
+    q = Queued(Op.CONFIGURE, None, None, ("ksysmgr", "modify", "system", "auto_discovery_time=02:00"), (), False,
+               True)
+    verdict = replan(q, node(active="service_provider"))
+    assert verdict.applies
