@@ -110,42 +110,85 @@ def _fmt(seconds: float | None) -> str:
     return format_age(seconds, missing="?")
 
 
+class _Explainer:
+    """Why each waiting request waits, in words: which of its claims is held
+    (by whom, in what state, since when) or reserved by a request ahead —
+    another tenant's operation named only as one, to a scoped reader."""
+
+    def __init__(self, active: list[QueuedOp], waiting: list[QueuedOp], *, tenant: str | None,
+                 numbers: Mapping[int, int] | None, now: datetime, alive: set[str]):
+        self.tenant, self.numbers, self.now, self.alive = tenant, numbers, now, alive
+        decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
+        self.blocked = {b.request: b for b in decision.blocked}
+        self.owners = {o.id: o for o in [*active, *waiting]}
+        self.waiting_ids = {o.id for o in waiting}
+
+    def who(self, op_id: int) -> str:
+        o = self.owners.get(op_id)
+        if o is None:
+            return f"#{op_id}"
+        if self.tenant is not None and o.tenant != self.tenant:
+            return "another tenant's operation"
+        return f"{shown_ref(o.id, self.numbers)} {o.tenant} {OP_LABEL[o.op]}"
+
+    def holder(self, op_id: int) -> str:
+        """Who holds it, in what state, since when (another tenant's: nothing more than that it is one)."""
+        o = self.owners.get(op_id)
+        if o is None or (self.tenant is not None and o.tenant != self.tenant):
+            return self.who(op_id)
+        return f"{self.who(op_id)} ({holder_state(o, self.now, self.alive)})"
+
+    def reason(self, o: QueuedOp) -> str:
+        b = self.blocked.get(o.id)
+        if b is None:
+            reason = "about to be admitted"
+        else:
+            # a claim "held" by a request that is itself still waiting is one this very
+            # decision admits: say it is about to be taken, not that it is held
+            def what(kind: str, name: str, op_id: int) -> str:
+                return claim_label(kind, name, self.owners.get(op_id))
+
+            parts = [f"{what(c.kind, c.name, i)} held by {self.holder(i)}" if i not in self.waiting_ids else
+                     f"{what(c.kind, c.name, i)} about to be taken by {self.who(i)}" for c, i in b.held_by]
+            parts += [f"{what(c.kind, c.name, i)} reserved by {self.who(i)} ahead in the order"
+                      for c, i in b.reserved_by]
+            reason = "waits: " + "; ".join(parts)
+        if o.raised:
+            reason += f" (raised: {o.raise_reason})"
+        return reason
+
+
+async def _alive(queue: AsyncQueue, active: list[QueuedOp]) -> set[str]:
+    return {d.console_id for d in await queue.dispatchers(alive_within=DISPATCHER_ALIVE)} if active else set()
+
+
+async def waiting_reason(queue: AsyncQueue, op_id: int, *, tenant: str | None = None) -> str | None:
+    """Why queued operation ``op_id`` waits (the queue view's words), or None
+    when it is not queued: for ``submit --wait``, without the rest of the view."""
+    active = await queue.holding()
+    waiting = await queue.waiting()
+    mine = next((o for o in waiting if o.id == op_id), None)
+    if mine is None:
+        return None
+    explain = _Explainer(active, waiting, tenant=tenant, numbers=None, now=datetime.now(UTC),
+                         alive=await _alive(queue, active))
+    return explain.reason(mine)
+
+
 async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: datetime | None = None,
                       own_numbering: bool = False) -> list[QueueLine]:
     """Running operations with elapsed time and ETA, waiting ones with their
-    position and the reason they wait — scoped to a tenant when asked
-    (another tenant's operation then shows only as 'another tenant').
-    ``own_numbering`` (a scoped console): the tenant's operations are named
-    by its own numbers, not by the global ids the provider's commands take."""
+    position and the reason they wait (who holds what they need, in what
+    state, since when) — scoped to a tenant when asked (another tenant's
+    operation then shows only as 'another tenant'). ``own_numbering`` (a
+    scoped console): the tenant's operations are named by its own numbers,
+    not by the global ids the provider's commands take."""
     now = now or datetime.now(UTC)
     numbers = await own_numbers_of(queue, tenant) if own_numbering else None
     active = await queue.holding()  # running, admitted, and in_doubt (they keep their hosts)
     waiting = await queue.waiting()
-    decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
-    blocked = {b.request: b for b in decision.blocked}
-    owners = {o.id: o for o in [*active, *waiting]}
-    waiting_ids = {o.id for o in waiting}
-    alive = {d.console_id for d in await queue.dispatchers(alive_within=DISPATCHER_ALIVE)} if active else set()
+    explain = _Explainer(active, waiting, tenant=tenant, numbers=numbers, now=now, alive=await _alive(queue, active))
     lines: list[QueueLine] = []
-
-    def who(op_id: int) -> str:
-        o = owners.get(op_id)
-        if o is None:
-            return f"#{op_id}"
-        if tenant is not None and o.tenant != tenant:
-            return "another tenant's operation"
-        return f"{shown_ref(o.id, numbers)} {o.tenant} {OP_LABEL[o.op]}"
-
-    def holder(op_id: int) -> str:
-        """Who holds it, in what state, since when (another tenant's: nothing more than that it is one)."""
-        o = owners.get(op_id)
-        if o is None or (tenant is not None and o.tenant != tenant):
-            return who(op_id)
-        return f"{who(op_id)} ({holder_state(o, now, alive)})"
-
-    def what(claim_kind: str, claim_name: str, op_id: int) -> str:
-        return claim_label(claim_kind, claim_name, owners.get(op_id))
-
     for o in active:
         if tenant is not None and o.tenant != tenant:
             continue
@@ -164,19 +207,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
-        b = blocked.get(o.id)
-        if b is None:
-            reason = "about to be admitted"
-        else:
-            # a claim "held" by a request that is itself still waiting is one this very
-            # decision admits: say it is about to be taken, not that it is held
-            parts = [f"{what(c.kind, c.name, i)} held by {holder(i)}" if i not in waiting_ids else
-                     f"{what(c.kind, c.name, i)} about to be taken by {who(i)}" for c, i in b.held_by]
-            parts += [f"{what(c.kind, c.name, i)} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
-            reason = "waits: " + "; ".join(parts)
-        if o.raised:
-            reason += f" (raised: {o.raise_reason})"
-        lines.append(_line(o, OpState.QUEUED, position, reason, numbers))
+        lines.append(_line(o, OpState.QUEUED, position, explain.reason(o), numbers))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
@@ -168,7 +169,7 @@ async def follow(rt: Runtime, op_id: int, out: TextIO, *, scope: str | None = No
     operations only, and says nothing of another tenant's but that one holds
     the host."""
     from ksystui.arbiter.dispatcher import Dispatcher, unreachable_alert_after
-    from ksystui.arbiter.service import queue_lines
+    from ksystui.arbiter.service import waiting_reason
     from ksystui.store.feed import AsyncFeed, Feed
     from ksystui.store.lease import LeaseStore
 
@@ -206,8 +207,7 @@ async def follow(rt: Runtime, op_id: int, out: TextIO, *, scope: str | None = No
                 print(f"#{op_id} {op.state}: {op.outcome or ''}".rstrip(), file=out)
                 return EXIT[op.state]
             if op.state is OpState.QUEUED:
-                why = next((line.detail for line in await queue_lines(ops.queue, tenant=scope)
-                            if line.id == op_id), "")
+                why = await waiting_reason(ops.queue, op_id, tenant=scope) or ""
                 if why.startswith("waits") and _without_clock(why) != _without_clock(said):
                     print(f"#{op_id} {why}", file=out, flush=True)
                     said = why
@@ -223,8 +223,6 @@ async def follow(rt: Runtime, op_id: int, out: TextIO, *, scope: str | None = No
 def _without_clock(reason: str) -> str:
     """A waiting reason without its running ages: printed again only when
     something else changed (another holder, another state)."""
-    import re
-
     return re.sub(r" \([0-9<][^()]*\)", "", reason)
 
 
