@@ -145,13 +145,9 @@ class _Explainer:
         else:
             # a claim "held" by a request that is itself still waiting is one this very
             # decision admits: say it is about to be taken, not that it is held
-            def what(kind: str, name: str, op_id: int) -> str:
-                return claim_label(kind, name, self.owners.get(op_id))
-
-            parts = [f"{what(c.kind, c.name, i)} held by {self.holder(i)}" if i not in self.waiting_ids else
-                     f"{what(c.kind, c.name, i)} about to be taken by {self.who(i)}" for c, i in b.held_by]
-            parts += [f"{what(c.kind, c.name, i)} reserved by {self.who(i)} ahead in the order"
-                      for c, i in b.reserved_by]
+            parts = [f"{c.kind} held by {self.holder(i)}" if i not in self.waiting_ids else
+                     f"{c.kind} about to be taken by {self.who(i)}" for c, i in b.held_by]
+            parts += [f"{c.kind} reserved by {self.who(i)} ahead in the order" for c, i in b.reserved_by]
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
@@ -217,14 +213,6 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
         lines.append(_line(o, o.state, None, detail, numbers))
     return lines
-
-
-def claim_label(kind: str, name: str, owner: QueuedOp | None) -> str:
-    """A claim as an operator names it: ``snorlax``, ``node r7r3m116``."""
-    if kind == "host":
-        names = dict(zip(owner.recovery_hosts, owner.host_names, strict=False)) if owner is not None else {}
-        return names.get(name, f"host {name}")
-    return f"{kind} {name}"
 
 
 def holder_state(o: QueuedOp, now: datetime, alive: set[str]) -> str:

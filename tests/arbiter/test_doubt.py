@@ -125,7 +125,7 @@ async def test_what_stays_ambiguous_waits_for_an_operator_and_the_queue_says_so(
     assert await d.step() == []
     assert await state_of(queue, a) is OpState.IN_DOUBT
     line = next(x for x in await queue_lines(queue) if x.id == b)
-    assert f"snorlax held by #{a} customerA verify (in_doubt since" in line.detail, line.detail
+    assert f"host held by #{a} customerA verify (in_doubt since" in line.detail, line.detail
     assert "an operator decides" in line.detail
     scoped = next(x for x in await queue_lines(queue, tenant="customerB") if x.id == b)
     assert "held by another tenant's operation" in scoped.detail and "customerA" not in scoped.detail
