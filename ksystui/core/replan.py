@@ -35,8 +35,9 @@ REHEARSAL_DONE = frozenset({DR_TEST_INITIAL, "DRTESTCLEANUP_COMPLETED"})  # sour
 # what a pending rehearsal holds back (an unplanned move is never held back by a drill)
 HELD_BACK_BY_REHEARSAL = frozenset({Op.MOVE_PLANNED})
 # what the core plans from an intent (the submit verbs, and the cleanup a rehearsal needs): these are
-# planned again at dispatch; a node-wide setting (configure: the schedule's) is sent as it was written
-REPLANNED = frozenset({*OP_WORDS.values(), Op.DR_TEST_CLEANUP})
+# planned again at dispatch. Sent as written: a node-wide setting (configure: the schedule's), and a
+# resync (what it works on, a workgroup or disk group the operator may have named, is in its argv only)
+REPLANNED = frozenset({*OP_WORDS.values(), Op.DR_TEST_CLEANUP}) - {Op.RESYNC, Op.CONFIGURE}
 
 
 @dataclass(frozen=True)
