@@ -410,7 +410,7 @@ class Queue:
         outcome = f"{row.outcome}; {why}" if row is not None and row.outcome else why
         return self._guarded(op_id, fence, (OpState.IN_DOUBT,), {"state": end.value, "outcome": outcome},
                              action="rejudge", actor=actor, release=True,
-                             detail={"from": OpState.IN_DOUBT.value, "verdict": end.value, "why": why})
+                             detail={"from": OpState.IN_DOUBT.value, "to": end.value, "verdict": end.value, "why": why})
 
     def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
         """An admitted operation that was never started goes back to the queue
