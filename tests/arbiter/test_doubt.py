@@ -107,6 +107,7 @@ async def test_an_operation_in_doubt_is_judged_again_when_its_node_answers(queue
     assert settled.state is OpState.SUCCEEDED and "VERIFY_SUCCESS" in settled.outcome
     rejudged = [e for e in await queue.export_audit("customerA") if e["action"] == "rejudge"]
     assert [e["detail"]["verdict"] for e in rejudged] == ["succeeded"]  # the verdict is audited
+    assert await queue.verify_audit() == []  # and the trail still vouches for every operation's state
     assert [s for s in flaky.sent if "verify" in s] == [("ksysmgr", "-t", "verify", "site", "customerA")]
     await eventually(lambda: _is(queue, b, OpState.SUCCEEDED))
     await d.stop()
