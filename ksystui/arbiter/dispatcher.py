@@ -16,7 +16,7 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -24,11 +24,13 @@ from enum import StrEnum
 from ksystui.arbiter.killpoints import maybe_die
 from ksystui.arbiter.ports import FleetReader, NodeTransport
 from ksystui.core.actor import Actor
+from ksystui.core.alerts import AlertRecord, NewAlert, unreachable_holder_alert
 from ksystui.core.arbitration import decide
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import parse_report
 from ksystui.core.operations import judge_outcome, preconditions
 from ksystui.core.opstate import OpState
+from ksystui.core.replan import Queued, replan
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.store.queue_types import Dispatcher as ConsoleSeen
 from ksystui.store.queue_types import QueuedOp
@@ -38,6 +40,23 @@ log = logging.getLogger(__name__)
 
 READY = "KSYS is ready to be issued a command"  # sourced: `ksysmgr report system`
 TAIL_LINES = 40
+REJUDGE_EVERY = 5.0  # seconds between two looks at the node of an operation in doubt
+UNREACHABLE_ALERT_AFTER = 300.0  # seconds a holder's node may stay silent before an alert is raised
+
+UNREACHABLE_ALERT_ENV = "KSYSTUI_UNREACHABLE_ALERT_SECONDS"
+
+AlertSink = Callable[[Sequence[NewAlert]], Awaitable[list[AlertRecord]]]
+
+
+def unreachable_alert_after() -> float:
+    """Seconds a holder's node may stay silent before the alert: the
+    ``KSYSTUI_UNREACHABLE_ALERT_SECONDS`` setting, else 300."""
+    raw = os.environ.get(UNREACHABLE_ALERT_ENV, "").strip()
+    try:
+        value = float(raw) if raw else UNREACHABLE_ALERT_AFTER
+    except ValueError:
+        return UNREACHABLE_ALERT_AFTER
+    return value if value > 0 else UNREACHABLE_ALERT_AFTER
 
 
 class DispatchKind(StrEnum):
@@ -76,6 +95,9 @@ class Dispatcher:
         on_event: Callable[[DispatchEvent], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         others_fenced: bool = False,
+        rejudge_every: float = REJUDGE_EVERY,
+        unreachable_alert_after: float = UNREACHABLE_ALERT_AFTER,
+        raise_alerts: AlertSink | None = None,
     ):
         self.queue = queue
         self.fleet = fleet
@@ -91,6 +113,13 @@ class Dispatcher:
         self.others_fenced = others_fenced
         self.running: dict[int, asyncio.Task[None]] = {}
         self.admitted_here: set[int] = set()  # what this dispatcher admitted: its own to settle
+        self.rejudge_every = rejudge_every
+        # an operation holding hosts while its node does not answer: alert after this long
+        self.unreachable_alert_after = unreachable_alert_after
+        self.raise_alerts = raise_alerts  # where such alerts go (the shared alerts; None: the log only)
+        self._judged_at: dict[int, datetime] = {}  # in-doubt operation -> when its node was last asked
+        self._silent_since: dict[int, datetime] = {}  # held operation -> since when its node does not answer
+        self._alerted: set[int] = set()
         self._wake = asyncio.Event()
 
     # --- the loop --------------------------------------------------------------------
@@ -127,6 +156,7 @@ class Dispatcher:
     async def step(self) -> list[int]:
         await self.queue.heartbeat(self.console, self.actor)
         await self.reconcile()
+        await self.rejudge_doubts()
         waiting = await self.queue.waiting()
         if not waiting:
             return []
@@ -166,6 +196,13 @@ class Dispatcher:
             await monitor.poll_once()  # judge on the latest state, not the last poll's
         snap = self.fleet.snapshots.get(node)
         reasons = ["no snapshot of the node"] if snap is None else preconditions(op.op, snap, self.clock())
+        if not reasons and snap is not None:
+            # planned again on the node's state now: a request queued before a move
+            # would otherwise run its old command line against the other site
+            verdict = replan(Queued(op.op, op.site, op.to_site, op.argv, op.recovery_hosts, op.on_recovery_hosts,
+                                    op.confirmed), snap)
+            if verdict.refusal is not None:
+                reasons = [f"it no longer applies: {verdict.refusal}"]
         if reasons:
             text = "refused before sending: " + "; ".join(reasons)
             await self.queue.finish(op.id, fence, OpState.FAILED, None, text, "", self.actor)
@@ -255,6 +292,33 @@ class Dispatcher:
                 done.append(op.id)
         return done
 
+    async def rejudge_doubts(self) -> list[int]:
+        """Operations in doubt, judged again from their node's state and events
+        as soon as it answers (every ``rejudge_every`` seconds at most): a
+        verdict settles them (audited, hosts released); what stays ambiguous
+        waits for an operator."""
+        now = self.clock()
+        settled: list[int] = []
+        doubts = await self.queue.operations(states=(OpState.IN_DOUBT,))
+        for gone in set(self._judged_at) - {op.id for op in doubts}:  # settled elsewhere (an operator, say)
+            del self._judged_at[gone]
+        for op in doubts:
+            if op.node not in self.transports or op.fence is None or op.id in self.running:
+                continue
+            last = self._judged_at.get(op.id)
+            if last is not None and (now - last).total_seconds() < self.rejudge_every:
+                continue
+            self._judged_at[op.id] = now
+            state, why = await self._judge(op)
+            if state not in (OpState.SUCCEEDED, OpState.FAILED):
+                continue
+            if await self.queue.settle_doubt(op.id, op.fence, state, f"re-judged when the node answered: {why}",
+                                             self.actor):
+                self._judged_at.pop(op.id, None)
+                self._emit(op.id, DispatchKind.RECONCILED, f"{state}: {why}")
+                settled.append(op.id)
+        return settled
+
     async def _judge(self, op: QueuedOp) -> tuple[OpState, str]:
         """What became of a sent operation, from the node itself (RUNNING: it
         cannot be told yet)."""
@@ -265,7 +329,10 @@ class Dispatcher:
             status = parse_report(res.stdout).status or ""
             busy = bool(status) and READY not in status
         except (TransportError, KsysmgrParseError) as exc:
+            await self._silent(op, str(exc))
             return OpState.RUNNING, f"cannot ask the node ({exc})"
+        self._silent_since.pop(op.id, None)
+        self._alerted.discard(op.id)
         monitor = self.fleet.monitors.get(node)
         if monitor is not None:
             await monitor.poll_once()
@@ -274,6 +341,23 @@ class Dispatcher:
             return OpState.RUNNING, "no snapshot of the node yet"
         started = op.started_at or op.admitted_at or op.submitted_at
         return judge_outcome(op.op, started, snap, busy)
+
+    async def _silent(self, op: QueuedOp, error: str) -> None:
+        """The node of an operation that holds its hosts does not answer: past
+        ``unreachable_alert_after`` an alert says so, instead of others
+        waiting silently."""
+        now = self.clock()
+        since = self._silent_since.setdefault(op.id, now)
+        if op.id in self._alerted or (now - since).total_seconds() < self.unreachable_alert_after:
+            return
+        self._alerted.add(op.id)
+        alert = unreachable_holder_alert(op.id, op.tenant, op.node, op.op, op.state, op.host_names, since, now, error)
+        log.warning("%s", alert.description)
+        if self.raise_alerts is not None:
+            try:
+                await self.raise_alerts([alert])
+            except Exception:  # the alert is worth less than the dispatching
+                log.exception("raising the alert failed")
 
 
 def live_dispatchers(rows: Iterable[ConsoleSeen]) -> list[ConsoleSeen]:

@@ -16,17 +16,30 @@ from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, steps
 from ksystui.core.opstate import FINISHED, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.readouts import QueueLine
+from ksystui.core.replan import rehearsal_blocks
 from ksystui.core.snapshot import Freshness
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
 from ksystui.store.queue_async import AsyncQueue
-from ksystui.store.queue_types import NewOp, QueuedOp
+from ksystui.store.queue_types import DuplicateRequest, NewOp, QueuedOp
 
 RECENT_SECONDS = 3600  # the queue view also lists what finished in the last hour…
 RECENT_LIMIT = 10  # …at most this many
 
 
+DISPATCHER_ALIVE = 30.0  # seconds: a holder's dispatcher not seen for longer is gone
+
+
 class SubmitError(ValueError):
     pass
+
+
+class DuplicateSubmit(SubmitError):
+    """An identical request is already queued, running or in doubt
+    (``existing``); a written reason queues another anyway."""
+
+    def __init__(self, existing: QueuedOp, message: str):
+        super().__init__(message)
+        self.existing = existing
 
 
 async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
@@ -50,18 +63,33 @@ async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, si
 
 
 async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, priority: int, actor: Actor,
-                 confirmed: bool, pair_id: int | None = None) -> QueuedOp:
+                 confirmed: bool, pair_id: int | None = None, duplicate_reason: str | None = None) -> QueuedOp:
     """Queue a planned operation durably, with what the core decided for it
     (its command, and whether it works on the recovery hosts: its claims);
-    returns the queued row."""
+    returns the queued row.
+
+    One request per intent: an identical request already queued, running or
+    in doubt refuses it (``DuplicateSubmit``, naming that one) unless
+    ``duplicate_reason`` says why another is wanted (audited with it). A
+    planned move of a tenant whose DR test is not cleaned up is refused
+    (``core.replan.rehearsal_blocks``): it would strand the cleanup."""
+    snap = fleet.snapshots.get(planned.node)
+    held_back = rehearsal_blocks(planned.op, snap) if snap is not None else None
+    if held_back is not None:
+        raise SubmitError(f"not queued: {held_back}")
     if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
         # a DR test and its cleanup are tracked as a pair
         for prev in reversed(await queue.operations(tenant=planned.tenant)):
             if prev.node == planned.node and prev.op is Op.DR_TEST:
                 pair_id = prev.id
                 break
-    new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id)
-    row = await queue.submit(new, actor)
+    new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id,
+                        duplicate_reason=duplicate_reason)
+    try:
+        row = await queue.submit(new, actor)
+    except DuplicateRequest as exc:
+        raise DuplicateSubmit(exc.existing, f"not queued: {exc}; to queue another anyway, give the written "
+                                            "reason why (submit --force --reason ...; audited)") from None
     maybe_die("after_submit")
     return row
 
@@ -85,31 +113,81 @@ def _fmt(seconds: float | None) -> str:
     return format_age(seconds, missing="?")
 
 
+class _Explainer:
+    """Why each waiting request waits, in words: which of its claims is held
+    (by whom, in what state, since when) or reserved by a request ahead —
+    another tenant's operation named only as one, to a scoped reader."""
+
+    def __init__(self, active: list[QueuedOp], waiting: list[QueuedOp], *, tenant: str | None,
+                 numbers: Mapping[int, int] | None, now: datetime, alive: set[str]):
+        self.tenant, self.numbers, self.now, self.alive = tenant, numbers, now, alive
+        decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
+        self.blocked = {b.request: b for b in decision.blocked}
+        self.owners = {o.id: o for o in [*active, *waiting]}
+        self.waiting_ids = {o.id for o in waiting}
+
+    def who(self, op_id: int) -> str:
+        o = self.owners.get(op_id)
+        if o is None:
+            return f"#{op_id}"
+        if self.tenant is not None and o.tenant != self.tenant:
+            return "another tenant's operation"
+        return f"{shown_ref(o.id, self.numbers)} {o.tenant} {OP_LABEL[o.op]}"
+
+    def holder(self, op_id: int) -> str:
+        """Who holds it, in what state, since when (another tenant's: nothing more than that it is one)."""
+        o = self.owners.get(op_id)
+        if o is None or (self.tenant is not None and o.tenant != self.tenant):
+            return self.who(op_id)
+        return f"{self.who(op_id)} ({holder_state(o, self.now, self.alive)})"
+
+    def reason(self, o: QueuedOp) -> str:
+        b = self.blocked.get(o.id)
+        if b is None:
+            reason = "about to be admitted"
+        else:
+            # a claim "held" by a request that is itself still waiting is one this very
+            # decision admits: say it is about to be taken, not that it is held
+            parts = [f"{c.kind} held by {self.holder(i)}" if i not in self.waiting_ids else
+                     f"{c.kind} about to be taken by {self.who(i)}" for c, i in b.held_by]
+            parts += [f"{c.kind} reserved by {self.who(i)} ahead in the order" for c, i in b.reserved_by]
+            reason = "waits: " + "; ".join(parts)
+        if o.raised:
+            reason += f" (raised: {o.raise_reason})"
+        return reason
+
+
+async def _alive(queue: AsyncQueue, active: list[QueuedOp]) -> set[str]:
+    return {d.console_id for d in await queue.dispatchers(alive_within=DISPATCHER_ALIVE)} if active else set()
+
+
+async def waiting_reason(queue: AsyncQueue, op_id: int, *, tenant: str | None = None) -> str | None:
+    """Why queued operation ``op_id`` waits (the queue view's words), or None
+    when it is not queued: for ``submit --wait``, without the rest of the view."""
+    active = await queue.holding()
+    waiting = await queue.waiting()
+    mine = next((o for o in waiting if o.id == op_id), None)
+    if mine is None:
+        return None
+    explain = _Explainer(active, waiting, tenant=tenant, numbers=None, now=datetime.now(UTC),
+                         alive=await _alive(queue, active))
+    return explain.reason(mine)
+
+
 async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: datetime | None = None,
                       own_numbering: bool = False) -> list[QueueLine]:
     """Running operations with elapsed time and ETA, waiting ones with their
-    position and the reason they wait — scoped to a tenant when asked
-    (another tenant's operation then shows only as 'another tenant').
-    ``own_numbering`` (a scoped console): the tenant's operations are named
-    by its own numbers, not by the global ids the provider's commands take."""
+    position and the reason they wait (who holds what they need, in what
+    state, since when) — scoped to a tenant when asked (another tenant's
+    operation then shows only as 'another tenant'). ``own_numbering`` (a
+    scoped console): the tenant's operations are named by its own numbers,
+    not by the global ids the provider's commands take."""
     now = now or datetime.now(UTC)
     numbers = await own_numbers_of(queue, tenant) if own_numbering else None
     active = await queue.holding()  # running, admitted, and in_doubt (they keep their hosts)
     waiting = await queue.waiting()
-    decision = decide([o.to_request() for o in active], [o.to_request() for o in waiting])
-    blocked = {b.request: b for b in decision.blocked}
-    owners = {o.id: o for o in [*active, *waiting]}
-    waiting_ids = {o.id for o in waiting}
+    explain = _Explainer(active, waiting, tenant=tenant, numbers=numbers, now=now, alive=await _alive(queue, active))
     lines: list[QueueLine] = []
-
-    def who(op_id: int) -> str:
-        o = owners.get(op_id)
-        if o is None:
-            return f"#{op_id}"
-        if tenant is not None and o.tenant != tenant:
-            return "another tenant's operation"
-        return f"{shown_ref(o.id, numbers)} {o.tenant} {OP_LABEL[o.op]}"
-
     for o in active:
         if tenant is not None and o.tenant != tenant:
             continue
@@ -128,19 +206,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
-        b = blocked.get(o.id)
-        if b is None:
-            reason = "about to be admitted"
-        else:
-            # a claim "held" by a request that is itself still waiting is one this very
-            # decision admits: say it is about to be taken, not that it is held
-            parts = [f"{c.kind} held by {who(i)}" if i not in waiting_ids else
-                     f"{c.kind} about to be taken by {who(i)}" for c, i in b.held_by]
-            parts += [f"{c.kind} reserved by {who(i)} ahead in the order" for c, i in b.reserved_by]
-            reason = "waits: " + "; ".join(parts)
-        if o.raised:
-            reason += f" (raised: {o.raise_reason})"
-        lines.append(_line(o, OpState.QUEUED, position, reason, numbers))
+        lines.append(_line(o, OpState.QUEUED, position, explain.reason(o), numbers))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
@@ -150,6 +216,20 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
         lines.append(_line(o, o.state, None, detail, numbers))
     return lines
+
+
+def holder_state(o: QueuedOp, now: datetime, alive: set[str]) -> str:
+    """``running since 12:01:05 (4m05s)``; ``in_doubt since …``; with a word
+    when the console that holds it is gone (the node must answer, or an
+    operator decide)."""
+    since = {OpState.RUNNING: o.started_at, OpState.ADMITTED: o.admitted_at,
+             OpState.IN_DOUBT: o.finished_at or o.started_at}.get(o.state) or o.admitted_at or o.submitted_at
+    text = f"{o.state} since {since:%H:%M:%S} ({_fmt((now - since).total_seconds())})"
+    if o.state is OpState.IN_DOUBT:
+        return text + ": judged again when its node answers, or an operator decides"
+    if o.holder is not None and o.holder not in alive:
+        return text + f"; its dispatcher {o.holder} is gone: judged from node {o.node} when it answers"
+    return text
 
 
 def unpaired_rehearsals(ops: Sequence[QueuedOp]) -> list[QueuedOp]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict
@@ -92,9 +93,12 @@ def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awai
                                   "whose replication is not consistent")
 @click.option("--yes", is_flag=True, help="move-unplanned from a script: skip typing the tenant's name")
 @click.option("--wait", is_flag=True, help="dispatch too, follow progress, exit with the outcome")
+@click.option("--force", is_flag=True, help="queue it even though the same request is queued or running")
+@click.option("--reason", help="why another identical request is needed (with --force; audited)")
 @takes_global_options(refuses=CHANGES)
 def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None,
-           workgroup: str | None, yes: bool, wait: bool, opts: GlobalOptions) -> None:
+           workgroup: str | None, yes: bool, wait: bool, force: bool, reason: str | None,
+           opts: GlobalOptions) -> None:
     """Queue an operation through the arbiter (TENANT: default, the --tenant scope).
 
     OP: discover, verify, move, move-unplanned, dr-test, cleanup, recover, resync.
@@ -109,6 +113,7 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
         raise Refused("--workgroup names what a resync works on; other operations work on a site")
     if OP_WORDS[op] is Op.MOVE_UNPLANNED and not yes:
         confirm_unplanned(name)
+    duplicate_reason = forced_reason(force, reason)
 
     async def body(rt: Runtime, out: TextIO) -> int:
         from ksystui.arbiter.dispatcher import live_dispatchers
@@ -128,8 +133,11 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
                                          to_site=to_site, workgroup=workgroup)
             except SubmitError as exc:
                 raise Failed(str(exc), 2) from None
-            row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
-                                       confirmed=True)
+            try:
+                row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
+                                           confirmed=True, duplicate_reason=duplicate_reason)
+            except SubmitError as exc:  # the same request is queued already, a rehearsal awaits its cleanup…
+                raise Failed(str(exc), 2) from None
             print(f"queued #{row.id}: {planned.command}  (node {target}"
                   + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
             more = planned.then is not None  # a first step (the discover/verify a move home needs)
@@ -140,7 +148,7 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
                 print(f"warning: it would be refused if its turn came now: {why}", file=sys.stderr)
             if not wait:
                 break
-            rc = await follow(rt, row.id, out)
+            rc = await follow(rt, row.id, out, scope=opts.tenant)
             if rc != 0 or not more:
                 return rc
         else:
@@ -176,6 +184,16 @@ def confirm_unplanned(tenant: str) -> None:
         raise Refused(f"not confirmed ({typed.strip() or 'nothing'} typed, {tenant} expected): nothing queued")
 
 
+def forced_reason(force: bool, reason: str | None) -> str | None:
+    """The written reason for queueing a duplicate (``--force --reason``), or None."""
+    text = (reason or "").strip()
+    if force and not text:
+        raise Refused("--force needs --reason: why another identical request (it is audited)")
+    if text and not force:
+        raise Refused("--reason goes with --force (the reason for queueing an identical request)")
+    return text or None
+
+
 async def service_leader(queue: AsyncQueue) -> str | None:
     """The provider service member that leads on this database, or None."""
     from ksystui.service.status import live_leader
@@ -185,21 +203,32 @@ async def service_leader(queue: AsyncQueue) -> str | None:
     return live_leader(await lease.state(), await lease.now())
 
 
-async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
+async def follow(rt: Runtime, op_id: int, out: TextIO, *, scope: str | None = None) -> int:
     """Print the operation's progress until it ends; its outcome is the exit
-    status. The provider service dispatches it when one leads; while none
-    does, this process dispatches (safely, alongside any other dispatcher),
-    its writes fenced off the moment a service takes the lease."""
-    from ksystui.arbiter.dispatcher import Dispatcher
+    status. While it waits, say why (who holds what it needs, in what state,
+    since when), each time that changes. The provider service dispatches it
+    when one leads; while none does, this process dispatches (safely,
+    alongside any other dispatcher), its writes fenced off the moment a
+    service takes the lease. Scoped (``scope``): it dispatches that tenant's
+    operations only, and says nothing of another tenant's but that one holds
+    the host."""
+    from ksystui.arbiter.dispatcher import Dispatcher, unreachable_alert_after
+    from ksystui.arbiter.service import waiting_reason
+    from ksystui.store.feed import AsyncFeed, Feed
     from ksystui.store.lease import LeaseStore
 
     ops = rt.required_operations()
-    guard = LeaseStore(ops.queue.queue.engine).no_leader_guard()
-    dispatcher = Dispatcher(ops.queue.fenced(guard), rt.fleet, {n: m.transport for n, m in rt.fleet.monitors.items()},
-                            rt.actor, tick=FOLLOW_TICK)
+    engine = ops.queue.queue.engine
+    guard = LeaseStore(engine).no_leader_guard()
+    scoped_nodes = {n for t in rt.tenants if t.name == scope for n in t.nodes} if scope is not None else None
+    transports = {n: m.transport for n, m in rt.fleet.monitors.items() if scoped_nodes is None or n in scoped_nodes}
+    dispatcher = Dispatcher(ops.queue.fenced(guard), rt.fleet, transports, rt.actor, tick=FOLLOW_TICK,
+                            unreachable_alert_after=unreachable_alert_after(),
+                            raise_alerts=AsyncFeed(Feed(engine).fenced(guard)).raise_alerts)
     task: asyncio.Task[None] | None = None
     followed: str | None = None
     shown = 0
+    said = ""
     try:
         while True:
             leader = await service_leader(ops.queue)
@@ -221,6 +250,11 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
             if op.state.terminal:
                 print(f"#{op_id} {op.state}: {op.outcome or ''}".rstrip(), file=out)
                 return EXIT[op.state]
+            if op.state is OpState.QUEUED:
+                why = await waiting_reason(ops.queue, op_id, tenant=scope) or ""
+                if why.startswith("waits") and _without_clock(why) != _without_clock(said):
+                    print(f"#{op_id} {why}", file=out, flush=True)
+                    said = why
             await asyncio.sleep(FOLLOW_TICK)
     finally:
         if task is not None:
@@ -228,6 +262,12 @@ async def follow(rt: Runtime, op_id: int, out: TextIO) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await dispatcher.stop()
+
+
+def _without_clock(reason: str) -> str:
+    """A waiting reason without its running ages: printed again only when
+    something else changed (another holder, another state)."""
+    return re.sub(r" \([0-9<][^()]*\)", "", reason)
 
 
 @click.command()

@@ -9,13 +9,15 @@ re-uses an event id at another time raises a new one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ksystui.core.age import format_age
 from ksystui.core.events import is_critical
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
+from ksystui.core.opstate import OpState
 from ksystui.core.recovery import proposed_recovery
 from ksystui.core.snapshot import event_identity
 
@@ -49,6 +51,26 @@ def alerts_for(node: str, tenant: str, events: Iterable[KsysEvent]) -> list[NewA
             event_time=ev.time, description=ev.description, resource=ev.resource,
             proposal=proposed_recovery(ev.name)))
     return list(out.values())
+
+
+# ksystui's own alert (no KSYS event raises it): an operation holds its hosts while its node is silent
+HOLDER_UNREACHABLE = "KSYSTUI_HOLDER_UNREACHABLE"
+
+
+def unreachable_holder_alert(op_id: int, tenant: str, node: str, op: Op, state: OpState | str,
+                             host_names: Sequence[str], since: datetime, now: datetime, error: str) -> NewAlert:
+    """The alert for an operation that holds its claims (running, admitted or
+    in doubt) while its node has not answered since ``since``: whoever waits
+    for those hosts waits on it, and only the node answering again or an
+    operator's decision frees them. One alert per operation."""
+    held = ", ".join(host_names) or node
+    description = (f"operation #{op_id} ({op.value}, {state}) holds {held}, but node {node} has not answered for "
+                   f"{format_age((now - since).total_seconds())} ({error}); requests for {held} wait until it "
+                   f"answers (it is then judged from its state and events) or an operator resolves it "
+                   f"(ksystui resolve {op_id} succeeded|failed --reason ...)")
+    return NewAlert(identity=f"{node}|{HOLDER_UNREACHABLE}|op{op_id}", tenant=tenant, node=node,
+                    event=HOLDER_UNREACHABLE, event_id=None, event_time=since.isoformat(), description=description,
+                    resource=held, proposal=None)
 
 
 @dataclass(frozen=True)

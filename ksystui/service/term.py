@@ -24,7 +24,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent, DispatchKind
+from ksystui.arbiter.dispatcher import (
+    Dispatcher,
+    DispatchEvent,
+    DispatchKind,
+    unreachable_alert_after,
+)
 from ksystui.config import Config
 from ksystui.core.actor import Actor
 from ksystui.core.model import KsysEvent
@@ -90,7 +95,8 @@ class LeaderTerm:
         self.fleet = build_fleet(cfg, PublishingSink(self.feed, on_fenced))
         transports = {n: m.transport for n, m in self.fleet.monitors.items()}
         self.dispatcher = Dispatcher(self.queue, self.fleet, transports, actor, tick=tick, others_fenced=True,
-                                     on_event=self._dispatch_event)
+                                     on_event=self._dispatch_event, raise_alerts=self.feed.raise_alerts,
+                                     unreachable_alert_after=unreachable_alert_after())
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

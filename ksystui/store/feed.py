@@ -182,6 +182,19 @@ class Feed:
         changes += [NewChange("alert", now, a.tenant, a.node, a.id) for a in new_alerts]
         return snap, stored, new_events, new_alerts, changes
 
+    def raise_alerts(self, new: Sequence[NewAlert]) -> list[AlertRecord]:
+        """Raise alerts no node event raised (the dispatcher's: an operation
+        holding hosts on a node that stopped answering), with their ``alert``
+        changes, in one transaction; an alert raised before is not raised
+        again (same identity). Returns the new ones. Guarded like ``publish``."""
+        with self.engine.begin() as conn:
+            if self.guard is not None:
+                self.guard(conn)
+            now = self._now(conn)
+            stored = _insert_alerts(conn, new, now)
+            append_changes(conn, [NewChange("alert", now, a.tenant, a.node, a.id) for a in stored])
+        return stored
+
     def _now(self, conn: Connection) -> datetime:
         return transaction_time(conn, self.clock)
 
@@ -316,6 +329,9 @@ class AsyncFeed:
 
     async def request_refresh(self, node: str, tenant: str) -> None:
         await self._run(self.feed.request_refresh, node, tenant)
+
+    async def raise_alerts(self, new: Iterable[NewAlert]) -> list[AlertRecord]:
+        return await self._run(self.feed.raise_alerts, list(new))
 
     async def prune(self, older_than: datetime) -> int:
         return await self._run(self.feed.prune, older_than)

@@ -58,12 +58,13 @@ from ksystui.store.queue_tables import operations as _ops
 from ksystui.store.queue_tables import progress as _progress
 from ksystui.store.queue_types import (  # the queue's public types, re-exported
     Dispatcher,
+    DuplicateRequest,
     NewOp,
     QueuedOp,
 )
 from ksystui.store.repository import insert
 
-__all__ = ["Actor", "Dispatcher", "NewOp", "OpState", "Queue", "QueuedOp"]
+__all__ = ["Actor", "Dispatcher", "DuplicateRequest", "NewOp", "OpState", "Queue", "QueuedOp"]
 
 _CLAIM_INDEX = "uq_claims_held_resource"
 JsonDict = dict[str, Any]  # an audit detail or a row's new values
@@ -76,6 +77,7 @@ def _sql(states: Iterable[OpState]) -> list[str]:
 
 _ACTIVE = _sql(ACTIVE)
 _HOLDING = _sql(HOLDING)
+_PENDING = _sql({OpState.QUEUED, *HOLDING})  # what a second identical request would duplicate
 
 
 def _to_op(row: Any) -> QueuedOp:
@@ -193,8 +195,13 @@ class Queue:
             raise ValueError(f"{op.value} on {node} works on recovery hosts: name them (CEC UUIDs), or it "
                              "could run on a shared host at the same time as another tenant's operation")
         check_no_secret(list(argv), "argv")
+        forced = (new.duplicate_reason or "").strip() or None
         try:
             with self._write() as (conn, now):
+                same = self._same_intent(conn, tenant, node, op, new.site, new.to_site) if new.unique_intent \
+                    else None
+                if same is not None and forced is None:
+                    raise DuplicateRequest(same)
                 arrival = conn.execute(sa.select(sa.func.coalesce(sa.func.max(_ops.c.arrival), 0))).scalar_one() + 1
                 if new.pair_id is not None and conn.execute(
                         sa.select(_ops.c.id).where(_ops.c.id == new.pair_id)).first() is None:
@@ -213,13 +220,25 @@ class Queue:
                                       "op": op.value, "argv": argv, "site": new.site, "to_site": new.to_site,
                                       "recovery_hosts": hosts, "on_recovery_hosts": on_hosts,
                                       "priority": int(new.priority),
-                                      "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival})
+                                      "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival,
+                                      **({"duplicate_of": same.id, "duplicate_reason": forced}
+                                         if same is not None and forced else {})})
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
                 self._changed(conn, now, op_id, tenant, node)
                 maybe_die("submit_before_commit")
         except _Refused as exc:
             raise ValueError(str(exc)) from None
         return _to_op(row)
+
+    @staticmethod
+    def _same_intent(conn: Connection, tenant: str, node: str, op: Op, site: str | None,
+                     to_site: str | None) -> QueuedOp | None:
+        """The oldest request with the same intent still queued, running or in doubt."""
+        row = conn.execute(sa.select(_ops).where(
+            _ops.c.tenant == tenant, _ops.c.node == node, _ops.c.op == op.value, _ops.c.state.in_(_PENDING),
+            _ops.c.site.is_not_distinct_from(site), _ops.c.to_site.is_not_distinct_from(to_site),
+        ).order_by(_ops.c.id).limit(1)).first()
+        return None if row is None else _to_op(row)
 
     def _select(self, query: sa.Select[Any]) -> list[QueuedOp]:
         with read_connection(self.engine) as conn:
@@ -383,6 +402,22 @@ class Queue:
                                                     "output_tail": output_tail, "finished_at": _NOW},
                              action="finish", actor=actor, release=end is not OpState.IN_DOUBT,
                              detail={"state": end.value, "rc": rc, "outcome": outcome})
+
+    def settle_doubt(self, op_id: int, fence: int, state: OpState | str, why: str, actor: Actor) -> bool:
+        """An operation in doubt re-judged from its node (the dispatcher, once
+        the node answers again): succeeded or failed, its claims released,
+        the verdict audited (action ``rejudge``). False when it is no longer in
+        doubt under this fence (an operator resolved it first, say)."""
+        end = OpState(state)
+        if end not in (OpState.SUCCEEDED, OpState.FAILED):
+            raise ValueError(f"settle {state!r}: a re-judged operation ends succeeded or failed")
+        with read_connection(self.engine) as conn:
+            row = conn.execute(sa.select(_ops.c.outcome).where(
+                _ops.c.id == op_id, _ops.c.fence == fence, _ops.c.state == OpState.IN_DOUBT.value)).first()
+        outcome = f"{row.outcome}; {why}" if row is not None and row.outcome else why
+        return self._guarded(op_id, fence, (OpState.IN_DOUBT,), {"state": end.value, "outcome": outcome},
+                             action="rejudge", actor=actor, release=True,
+                             detail={"from": OpState.IN_DOUBT.value, "to": end.value, "verdict": end.value, "why": why})
 
     def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
         """An admitted operation that was never started goes back to the queue

@@ -73,6 +73,9 @@ class AsyncQueue:
                      actor: Actor) -> bool:
         return await self._run(self.queue.finish, op_id, fence, state, rc, outcome, output_tail, actor)
 
+    async def settle_doubt(self, op_id: int, fence: int, state: OpState | str, why: str, actor: Actor) -> bool:
+        return await self._run(self.queue.settle_doubt, op_id, fence, state, why, actor)
+
     async def requeue(self, op_id: int, fence: int, reason: str, actor: Actor) -> bool:
         return await self._run(self.queue.requeue, op_id, fence, reason, actor)
 

@@ -14,7 +14,7 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.operations import PlannedOp
 from ksystui.core.opstate import OpState
 
-__all__ = ["Dispatcher", "NewOp", "OpState", "QueuedOp"]
+__all__ = ["Dispatcher", "DuplicateRequest", "NewOp", "OpState", "QueuedOp"]
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,21 @@ class NewOp:
     # works on (and claims) the recovery hosts too: the planner's decision
     # (PlannedOp.on_recovery_hosts); None: as its kind of operation does
     on_recovery_hosts: bool | None = None
+    # one request per intent (``unique_intent``): an identical one queued, running or in
+    # doubt refuses this one, unless a written reason says why another is wanted (audited)
+    unique_intent: bool = False
+    duplicate_reason: str | None = None
 
     @classmethod
-    def planned(cls, planned: PlannedOp, *, priority: int, confirmed: bool, pair_id: int | None = None) -> NewOp:
+    def planned(cls, planned: PlannedOp, *, priority: int, confirmed: bool, pair_id: int | None = None,
+                duplicate_reason: str | None = None) -> NewOp:
         """The request for an operation the core planned, with its decisions."""
         return cls(tenant=planned.tenant, node=planned.node, op=planned.op, argv=planned.argv, site=planned.site,
                    to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
                    priority=priority, confirmed=confirmed, pair_id=pair_id,
-                   on_recovery_hosts=planned.on_recovery_hosts)
+                   # a node-wide setting (no site: the schedule's) is no intent to deduplicate
+                   on_recovery_hosts=planned.on_recovery_hosts, unique_intent=planned.site is not None,
+                   duplicate_reason=duplicate_reason)
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,20 @@ class QueuedOp:
         """The resources it holds while admitted: "node:<name>", "host:<uuid>"
         (the core's claims rule, ``Request.claims``)."""
         return tuple(sorted(c.resource for c in self.to_request().claims))
+
+
+class DuplicateRequest(ValueError):
+    """An identical request (tenant, node, operation, sites) is already
+    queued, running or in doubt: ``existing`` is that one."""
+
+    def __init__(self, existing: QueuedOp):
+        self.existing = existing
+        by = existing.submitted_by
+        at = existing.submitted_at.strftime("%Y-%m-%d %H:%M:%S")
+        sites = " ".join(f"{k} {v}" for k, v in (("site", existing.site), ("to", existing.to_site)) if v)
+        super().__init__(f"the same request is already {existing.state}: #{existing.id} {existing.op.value} of "
+                         f"{existing.tenant} on {existing.node}" + (f" ({sites})" if sites else "") +
+                         f", submitted by {by} at {at}")
 
 
 @dataclass(frozen=True)

@@ -60,3 +60,11 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         finally:
             await close_fleet(fleet)
             await queue.close()
+
+
+@pytest.fixture
+async def queue(tmp_path: Path) -> AsyncIterator[AsyncQueue]:
+    """An empty queue in SQLite, for tests through the arbiter's seams."""
+    q = await AsyncQueue.open(f"sqlite:///{tmp_path / 'k.db'}")
+    yield q
+    await q.close()

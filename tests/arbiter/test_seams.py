@@ -16,6 +16,7 @@ import pytest
 
 from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent, DispatchKind
 from ksystui.arbiter.port import ArbiterPort
+from ksystui.arbiter.service import submit
 from ksystui.core.actor import Actor
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour, Host, Site, Vm
@@ -169,8 +170,9 @@ async def test_a_scoped_console_names_no_global_id_or_sequence(queue):
     viewer = ArbiterPort(queue, fleet, ALICE, {"customerA": 1, "customerB": 2}, scope="customerA")
 
     first = await provider.submit(await provider.preview("nA", Op.VERIFY))
-    for _ in range(3):  # customerB's requests take ids 2, 3 and 4
-        await provider.submit(await provider.preview("nB", Op.DISCOVER))
+    for n in range(3):  # customerB's requests take ids 2, 3 and 4 (the same discover: each with its reason)
+        await submit(queue, fleet, (await provider.preview("nB", Op.DISCOVER)).planned, priority=2, actor=ALICE,
+                     confirmed=True, duplicate_reason=None if n == 0 else f"again, {n}")
     second = await provider.submit(await provider.preview("nA", Op.DISCOVER))
     assert (first, second) == (1, 5)
     assert await dispatcher.step()  # customerA's verify is admitted and holds snorlax
