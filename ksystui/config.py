@@ -130,9 +130,13 @@ class DatabaseConfig(_Model):
     def _a_url(cls, v: str | None) -> str | None:
         if v is not None:
             backend = _parse_url(v).get_backend_name()
+            url = _parse_url(v)
             if backend not in STORE_BACKENDS:
                 raise ValueError(f"{backend}: ksystui's store runs on SQLite or PostgreSQL "
                                  "(sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/DB)")
+            if backend == "sqlite" and url.database in (None, "", ":memory:"):
+                raise ValueError("an in-memory SQLite database is gone when its connection closes: "
+                                 "give a file (sqlite:///PATH)")
         return v
 
     @field_validator("password_env", "password_file")
@@ -284,7 +288,7 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(_toml_error(str(exc), text, path)) from None
     except RecursionError:  # nesting the scan above did not see (it is a guard, not a parser)
         raise ConfigError(f"{path}: values nested too deep: not a ksystui configuration") from None
     try:
@@ -324,6 +328,20 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
     database = cfg.database.model_copy(update={"password_file": _relative(cfg.database.password_file, base)})
     cfg = cfg.model_copy(update={"tenants": resolved, "database": database})
     return LoadedConfig(cfg, path, tuple(warnings), text)
+
+
+_TOML_PLACE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml_error(message: str, text: str, path: Path) -> str:
+    """tomllib's message with its place first, as every other problem: ``file:line: what (column N)``."""
+    m = _TOML_PLACE.search(message)
+    if m:
+        return f"{path}:{m.group(1)}: {message[: m.start()]} (column {m.group(2)})"
+    if message.endswith("(at end of document)"):
+        return f"{path}:{max(1, len(text.splitlines()))}: {message.removesuffix(' (at end of document)')} " \
+               "(at the end of the file)"
+    return f"{path}: {message}"
 
 
 def _raw_tenants(data: dict[str, Any]) -> list[tuple[str, list[tuple[str, str, bool]]]]:

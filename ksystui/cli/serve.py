@@ -53,8 +53,6 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, log_level: str = "info", note
 
         loaded = load(opts.config, sys.stderr)
         configured_database_url(loaded)  # a password that cannot be read: said before anything starts
-        if note:
-            print(note, file=sys.stderr, flush=True)
         handler = log_to(sys.stderr, logging.getLevelName(log_level.upper()))
         service = Service(loaded.config, ttl=ttl)
         stop = asyncio.Event()
@@ -74,6 +72,8 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, log_level: str = "info", note
                 await service.start()
             except (StoreError, SQLAlchemyError) as exc:
                 raise database_problem(loaded, exc) from None
+            if note:  # once it runs: a verb that cannot start says why in one line, and only that
+                print(note, file=sys.stderr, flush=True)
             await service.run_until(stop)
         finally:
             await service.stop()

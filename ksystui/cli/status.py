@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -162,8 +162,12 @@ def _probe_database(url: URL | None) -> str:
         default_database_path,
         head_revision,
         known_revisions,
+        missing_tables,
         open_engine,
+        read_connection,
         safe_url,
+        schema_gap,
+        sqlite_path_problem,
     )
 
     newest = head_revision()  # a StoreError when this installation lacks its migrations
@@ -171,17 +175,26 @@ def _probe_database(url: URL | None) -> str:
         name = str(default_database_path()) if url is None else url.database
         if name and name != ":memory:" and not Path(name).exists():
             parent = Path(name).parent
-            if url is None and not parent.exists():
+            if url is None and not parent.exists():  # the default's directory is made at the first start
                 return f"{name}: not there yet (made at the first start)"
-            if not parent.is_dir():
-                raise StoreError(f"cannot create the database {name}: the directory {parent} does not exist")
-            if not os.access(parent, os.W_OK):
-                raise StoreError(f"cannot create the database {name}: the directory {parent} is not writable")
+            problem = sqlite_path_problem(Path(name))
+            if problem is None:
+                try:  # can a file be made there? (gone again at once: checking changes nothing)
+                    tempfile.TemporaryFile(dir=parent).close()
+                except OSError as exc:
+                    problem = f"cannot create a file in {parent}: {exc.strerror}"
+            if problem is not None:
+                raise StoreError(f"cannot create the database {name}: {problem}")
             return f"{name}: not there yet (made at the first start)"
     engine = open_engine(url, connect_timeout=DATABASE_CONNECT_TIMEOUT)
     try:
         current = current_revision(engine)
         where = safe_url(engine)
+        if current is not None:
+            with read_connection(engine) as conn:
+                missing = missing_tables(conn)
+            if missing and current == newest:
+                raise StoreError(schema_gap(where, current, missing))
     finally:
         engine.dispose()
     if current is None:

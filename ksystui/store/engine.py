@@ -43,7 +43,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from platformdirs import user_data_path
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -271,11 +271,41 @@ def _migrate_once(engine: Engine) -> str:
                 )
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            missing = missing_tables(conn)
+            if missing:
+                raise StoreError(schema_gap(safe_url(engine), head, missing))
     except DBAPIError as exc:
         raise _cannot_open(engine, exc) from exc
     except CommandError as exc:  # alembic's own words: a revision it cannot reach
         raise StoreError(f"cannot migrate the database {safe_url(engine)}: {' '.join(str(exc).split())}") from None
     return head
+
+
+def schema_gap(where: str, revision: str, missing: list[str]) -> str:
+    """A database whose revision promises tables it lacks, said for the operator."""
+    return (f"the database {where} says it is at schema revision {revision} but lacks its "
+            f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)}: restore it from a backup, "
+            "or point ksystui at another database")
+
+
+def missing_tables(conn: Connection) -> list[str]:
+    """The tables of the newest schema that the database lacks."""
+    return sorted(_schema_tables() - set(inspect(conn).get_table_names()))
+
+
+def _schema_tables() -> set[str]:
+    """The tables the newest schema has (the store's table modules declare them)."""
+    import sqlalchemy as sa
+
+    from ksystui.store import queue_tables, service_tables, tables
+
+    names = set()
+    for module in (tables, queue_tables, service_tables):
+        for value in vars(module).values():
+            table = getattr(value, "__table__", None) if isinstance(value, type) else value
+            if isinstance(table, sa.Table) and (table is value or value.__module__ == module.__name__):
+                names.add(table.name)
+    return names
 
 
 def _cannot_open(engine: Engine, exc: DBAPIError) -> StoreError:
@@ -286,12 +316,14 @@ def _cannot_open(engine: Engine, exc: DBAPIError) -> StoreError:
 
 
 def _sqlite_file_problem(engine: Engine) -> str | None:
-    """What is wrong with a SQLite database's path, in the words an operator
-    acts on (SQLite itself says only "unable to open database file")."""
     name = engine.url.database
-    if not name or name == ":memory:":
-        return None
-    path = Path(name)
+    return sqlite_path_problem(Path(name)) if name and name != ":memory:" else None
+
+
+def sqlite_path_problem(path: Path) -> str | None:
+    """What is wrong with a SQLite database's path, in the words an operator
+    acts on (SQLite itself says only "unable to open database file"); None
+    when nothing visible is."""
     parent = path.parent
     if not parent.exists():
         return f"the directory {parent} does not exist"
