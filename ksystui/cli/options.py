@@ -23,6 +23,8 @@ import click
 
 THEMES = ("dark", "light", "high-contrast")
 EXIT_USAGE = 2
+# an operation's number as a verb takes it (cancel, raise, resolve): one the database can hold
+OPERATION_ID = click.IntRange(min=1, max=2**63 - 1)
 
 
 @dataclass(frozen=True)
