@@ -266,3 +266,18 @@ def test_config_check_says_the_database_is_fine(tmp_path):
     run = ksystui("--config", str(path), "config", "check")
     assert f"database: OK: sqlite:///{tmp_path / 'k.db'}: schema {engine_module.head_revision()}, the newest" \
         in run.out, run
+
+
+def test_a_wrong_database_password_names_where_the_password_comes_from(pg_server, tmp_path, monkeypatch):
+    """Issue 16: a wrong password ended in a traceback; it is one line naming
+    the setting that says where the password comes from."""
+    url = pg_server.create_password_database("ksystui_bad_input_pw", "the-right-one")
+    monkeypatch.setenv("KSYSTUI_TEST_WRONG_PW", "not-the-right-one")
+    path = tmp_path / "config.toml"
+    path.write_text(db(f'url = "{url}"\npassword_env = "KSYSTUI_TEST_WRONG_PW"'))
+    for verb in ("queue", "submit", "audit verify", "service status", "db upgrade", "console"):
+        line = one_line(ksystui("--config", str(path), *VERBS[verb]), verb)
+        assert f"{path}:3: database.password_env: " in line and "password authentication failed" in line, line
+        assert "not-the-right-one" not in line
+    run = ksystui("--config", str(path), "config", "check")
+    assert f"database: FAIL: {path}:3: database.password_env: " in run.out and run.rc == 1, run
