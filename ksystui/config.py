@@ -247,17 +247,16 @@ class LoadedConfig:
 def load_config(path: Path | None = None) -> LoadedConfig:
     p = Path(path) if path else DEFAULT_CONFIG
     try:
-        size = p.stat().st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ConfigError(f"{p}: {size:,} bytes: not a configuration file (the limit is "
-                              f"{MAX_CONFIG_BYTES // 1_000_000} MB)")
-        raw = p.read_bytes()
+        with p.open("rb") as f:  # bounded: /dev/zero is a path too
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             f"{p}: no configuration file (create one, or try `ksystui demo` / `ksystui sim --state-dir DIR`)"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: more than {MAX_CONFIG_BYTES // 1_000_000} MB: not a configuration file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

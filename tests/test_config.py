@@ -157,8 +157,10 @@ def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
 def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
     path = tmp_path / "config.toml"
     path.write_bytes(b"# " + b"x" * config_module.MAX_CONFIG_BYTES)
-    with pytest.raises(ConfigError, match="bytes: not a configuration file"):
+    with pytest.raises(ConfigError, match="more than 2 MB: not a configuration file"):
         load_config(path)
+    with pytest.raises(ConfigError, match="/dev/zero: more than 2 MB"):  # endless: read no further than that
+        load_config(Path("/dev/zero"))
 
 
 def test_a_nul_character_is_a_toml_error_with_its_place():
