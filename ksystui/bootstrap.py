@@ -30,14 +30,17 @@ from typing import TYPE_CHECKING, TextIO
 
 from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
 from ksystui.arbiter.port import ArbiterPort
-from ksystui.config import Config, LoadedConfig, database_url, load_config_and_warn
+from ksystui.config import Config, ConfigError, LoadedConfig, database_url, load_config_and_warn
 from ksystui.core.actor import Actor
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
-from ksystui.fleet.connect import build_fleet, close_fleet, tenant_infos
+from ksystui.fleet.connect import close_fleet, tenant_infos
 from ksystui.fleet.fleet import Fleet
+from ksystui.lazy_secrets import build_lazy_fleet
 from ksystui.store.audit_log import current_actor
 
 if TYPE_CHECKING:  # the UI and the store load only in the processes that use them
+    from sqlalchemy.engine import URL
+
     from ksystui.client.source import DatabaseSource
     from ksystui.store import AsyncStore
     from ksystui.store.feed import AsyncFeed
@@ -64,6 +67,45 @@ def console_id() -> str:
 def load(path: Path | None, err: TextIO) -> LoadedConfig:
     """The configuration (``ConfigError`` when it is wrong), its warnings said on ``err``."""
     return load_config_and_warn(path, err)
+
+
+def database_setting(loaded: LoadedConfig, problem: str = "") -> str:
+    """The setting a database problem comes from, as ``file:line: key`` (the
+    password's source for a password the server refused, else the url; the
+    url unset: the default database, named)."""
+    db = loaded.config.database
+    if db.url is None:
+        from ksystui.store.engine import default_database_path
+
+        return f"{loaded.where('database', 'url')} (not set: the default database {default_database_path()})"
+    refused = any(words in problem for words in _PASSWORD_REFUSED)
+    if refused and db.password_env is not None:
+        return loaded.where("database", "password_env")
+    if refused and db.password_file is not None:
+        return loaded.where("database", "password_file")
+    return loaded.where("database", "url")
+
+
+# how PostgreSQL (libpq) says the password was wrong or missing
+_PASSWORD_REFUSED = ("password authentication failed", "no password supplied", "password is required")
+
+
+def database_problem(loaded: LoadedConfig, problem: Exception | str, *, context: str = "") -> StartupError:
+    """A database that cannot be used, as one line naming its setting:
+    ``database unavailable: file:line: database.url: why``."""
+    text = " ".join(str(problem).split())
+    return StartupError(f"database unavailable: {context}{database_setting(loaded, text)}: {text}")
+
+
+def configured_database_url(loaded: LoadedConfig) -> URL | None:
+    """``database_url`` for ``loaded``: a password that cannot be read is a
+    ``StartupError`` naming the setting that says where it should be."""
+    try:
+        return database_url(loaded.config.database)
+    except ConfigError as exc:
+        db = loaded.config.database
+        key = "password_env" if db.password_env is not None else "password_file"
+        raise StartupError(f"database unavailable: {loaded.where('database', key)}: {exc}") from None
 
 
 def check_scope(loaded: LoadedConfig, tenant: str | None) -> None:
@@ -131,15 +173,20 @@ class Runtime:
 @contextlib.asynccontextmanager
 async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, queue: Need = Need.NONE,
                   tick: float = 0.5, on_event: Callable[[DispatchEvent], None] | None = None,
-                  ) -> AsyncIterator[Runtime]:
+                  scope: str | None = None) -> AsyncIterator[Runtime]:
     """Store (``record``: snapshots and events are kept), queue, fleet,
     dispatcher and arbiter port for ``loaded``; closed again on exit. The
-    dispatcher is built, not started: the console and the verbs decide."""
+    dispatcher is built, not started: the console and the verbs decide.
+
+    The fleet reads each node's secrets when it first uses them, so one
+    node's unreadable token breaks that node only; with ``scope`` it holds
+    that tenant's nodes only (nothing of another tenant is then read; a
+    dispatcher on it can run that tenant's operations only)."""
     cfg = loaded.config
-    opened_queue = await _open_queue(cfg, queue)  # first: when it is required, nothing else is opened
-    store = await _open_store(cfg, err) if record else None
+    opened_queue = await _open_queue(loaded, queue)  # first: when it is required, nothing else is opened
+    store = await _open_store(loaded, err) if record else None
     try:
-        fleet = build_fleet(cfg, store)
+        fleet = build_lazy_fleet(cfg, store, scope=scope)
     except Exception:  # a REST token that cannot be read, say: close what is open, then say why
         await _close(store, opened_queue, cfg, err)
         raise
@@ -156,7 +203,7 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
         await _close(store, opened_queue, cfg, err)
 
 
-async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
+async def _open_store(loaded: LoadedConfig, err: TextIO) -> AsyncStore | None:
     """The store with the configuration mirrored in it (names, priorities,
     tiers and flavours only), or None: a broken database must not hide the
     fleet's state."""
@@ -164,25 +211,28 @@ async def _open_store(cfg: Config, err: TextIO) -> AsyncStore | None:
 
     store = None
     try:
-        store = await AsyncStore.open(database_url(cfg.database))
-        await store.sync_from_config(cfg)
+        store = await AsyncStore.open(configured_database_url(loaded))
+        await store.sync_from_config(loaded.config)
         return store
     except Exception as exc:
-        print(f"warning: database unavailable, nothing will be recorded: {exc}", file=err)
+        said = str(exc) if isinstance(exc, StartupError) else str(database_problem(loaded, exc))
+        print(f"warning: {said.replace('database unavailable', 'database unavailable, nothing will be recorded', 1)}",
+              file=err)
         if store is not None:
             await store.close()
         return None
 
 
-async def _open_queue(cfg: Config, need: Need) -> AsyncQueue | None:
+async def _open_queue(loaded: LoadedConfig, need: Need) -> AsyncQueue | None:
     if need is Need.NONE:
         return None
     from ksystui.store.queue_async import AsyncQueue
 
+    url = configured_database_url(loaded)
     try:
-        return await AsyncQueue.open(database_url(cfg.database))
-    except Exception as exc:
-        raise StartupError(f"database unavailable: {exc}") from None
+        return await AsyncQueue.open(url)
+    except Exception as exc:  # whatever the driver raises: the setting it comes from, in one line
+        raise database_problem(loaded, exc) from None
 
 
 async def _close(store: AsyncStore | None, queue: AsyncQueue | None, cfg: Config, err: TextIO) -> None:
@@ -243,12 +293,12 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
 
     check_scope(loaded, scope)
     cfg = loaded.config
-    url = database_url(cfg.database)
+    url = configured_database_url(loaded)
     try:
         feed = await AsyncFeed.open(url)
     except Exception as exc:
-        raise StartupError(f"database unavailable: the console reads the provider service's data from it: {exc}"
-                           ) from None
+        raise database_problem(loaded, exc, context="the console reads the provider service's data from it: "
+                               ) from None
     engine = feed.feed.engine
     queue = AsyncQueue(Queue(engine))
     waiter = ChangeWaiter((lambda: listener_for(engine.url)) if engine.dialect.name == "postgresql" else None,

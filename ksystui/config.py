@@ -129,7 +129,14 @@ class DatabaseConfig(_Model):
     @classmethod
     def _a_url(cls, v: str | None) -> str | None:
         if v is not None:
-            _parse_url(v)
+            backend = _parse_url(v).get_backend_name()
+            url = _parse_url(v)
+            if backend not in STORE_BACKENDS:
+                raise ValueError(f"{backend}: ksystui's store runs on SQLite or PostgreSQL "
+                                 "(sqlite:///PATH or postgresql+psycopg://USER@HOST:5432/DB)")
+            if backend == "sqlite" and url.database in (None, "", ":memory:"):
+                raise ValueError("an in-memory SQLite database is gone when its connection closes: "
+                                 "give a file (sqlite:///PATH)")
         return v
 
     @field_validator("password_env", "password_file")
@@ -155,6 +162,9 @@ class DatabaseConfig(_Model):
             yield name, _parse_url(value).render_as_string() if name == "url" and value else value
 
 
+STORE_BACKENDS = ("sqlite", "postgresql")
+
+
 def _parse_url(url: str) -> URL:
     try:
         return make_url(url)
@@ -170,19 +180,10 @@ class Config(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
-        seen: set[str] = set()
-        for t in self.tenants:
-            if t.name in seen:
-                raise ValueError(f"tenant {t.name!r} is listed twice")
-            seen.add(t.name)
-        nodes: set[str] = set()
-        for t in self.tenants:
-            for n in t.nodes:
-                if n.name in nodes:
-                    raise ValueError(f"node {n.name!r} is listed twice")
-                nodes.add(n.name)
-                if n.flavour == "onprem" and n.rest is not None:
-                    raise ValueError(f"node {n.name!r}: only PowerVS nodes have a DR Automation REST service")
+        broken = whole_file_rule([(t.name, [(n.name, n.flavour, n.rest is not None) for n in t.nodes])
+                                  for t in self.tenants])
+        if broken is not None:
+            raise ValueError(broken.message)
         return self
 
     def nodes(self) -> list[tuple[TenantConfig, NodeConfig]]:
@@ -192,23 +193,75 @@ class Config(_Model):
         return next((t for t in self.tenants if t.name == name), None)
 
 
+Loc = tuple[str | int, ...]  # a pydantic location: ("tenants", 0, "nodes", 1, "name")
+
+
+@dataclass(frozen=True)
+class BrokenRule:
+    """A rule over the whole file, broken at ``loc`` (the second of two
+    entries with one name: ``first`` is where the first one is)."""
+
+    loc: Loc
+    message: str
+    first: Loc | None = None
+
+
+def whole_file_rule(tenants: list[tuple[str, list[tuple[str, str, bool]]]]) -> BrokenRule | None:
+    """The first rule over the whole file that ``tenants`` (each: its name and
+    its nodes' name, flavour and whether it has a REST table) breaks, or None."""
+    tenant_seen: dict[str, int] = {}
+    for i, (name, _) in enumerate(tenants):
+        if name in tenant_seen:
+            return BrokenRule(("tenants", i, "name"), f"tenant {name!r} is listed twice",
+                              ("tenants", tenant_seen[name], "name"))
+        tenant_seen[name] = i
+    node_seen: dict[str, Loc] = {}
+    for i, (_, nodes) in enumerate(tenants):
+        for j, (name, flavour, has_rest) in enumerate(nodes):
+            loc: Loc = ("tenants", i, "nodes", j, "name")
+            if name in node_seen:
+                return BrokenRule(loc, f"node {name!r} is listed twice", node_seen[name])
+            node_seen[name] = loc
+            if flavour == "onprem" and has_rest:
+                return BrokenRule(("tenants", i, "nodes", j, "rest"),
+                                  f"node {name!r}: only PowerVS nodes have a DR Automation REST service")
+    return None
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     config: Config
     path: Path
     warnings: tuple[str, ...]
+    text: str = ""  # the file as read: where a setting is written (``where``)
+
+    def where(self, *loc: str | int) -> str:
+        """``file:line: dotted.key``, naming a setting for a message (the
+        line of its key when the file writes it, else of its table; just
+        the file when neither is written)."""
+        line = locate(self.text, loc) if self.text else None
+        dotted = ".".join(str(p) for p in loc)
+        return f"{self.path}:{line}: {dotted}" if line else f"{self.path}: {dotted}"
 
 
 def load_config(path: Path | None = None) -> LoadedConfig:
     p = Path(path) if path else DEFAULT_CONFIG
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as f:  # bounded: /dev/zero is a path too
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(
             f"{p}: no configuration file (create one, or try `ksystui demo` / `ksystui sim --state-dir DIR`)"
         ) from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{p}: more than {MAX_CONFIG_BYTES // 1_000_000} MB: not a configuration file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: not UTF-8 text (byte {exc.start + 1})") from None
     return parse_config(text, p)
 
 
@@ -222,22 +275,38 @@ def load_config_and_warn(path: Path | None, warnings_to: TextIO) -> LoadedConfig
     return loaded
 
 
+MAX_CONFIG_BYTES = 2_000_000  # a thousand tenants fit in far less
+MAX_NESTING = 32  # brackets and braces open at once; ksystui's own keys nest three deep
+
+
 def parse_config(text: str, path: Path) -> LoadedConfig:
+    too_deep = _too_deep(text)
+    if too_deep is not None:
+        raise ConfigError(f"{path}:{too_deep}: values nested more than {MAX_NESTING} deep: "
+                          "not a ksystui configuration")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(_toml_error(str(exc), text, path)) from None
+    except RecursionError:  # nesting the scan above did not see (it is a guard, not a parser)
+        raise ConfigError(f"{path}: values nested too deep: not a ksystui configuration") from None
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
+        message = _message(err["msg"])
+        if not loc:  # a rule over the whole file: say which entry breaks it, and where the first one is
+            broken = whole_file_rule(_raw_tenants(data))
+            if broken is not None:
+                loc = broken.loc
+                first = locate(text, broken.first) if broken.first else None
+                message += f" (first at line {first})" if first else ""
         line = locate(text, loc)
         where = f"{path}:{line}" if line else str(path)
-        # a rule over the whole file (a name listed twice) has no key to name
         key = f"{_dotted(loc, data)}: " if loc else ""
         more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
-        raise ConfigError(f"{where}: {key}{_message(err['msg'])}{more}") from None
+        raise ConfigError(f"{where}: {key}{message}{more}") from None
     warnings = []
     base = path.parent
     resolved = []
@@ -257,7 +326,64 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
         )
     database = cfg.database.model_copy(update={"password_file": _relative(cfg.database.password_file, base)})
     cfg = cfg.model_copy(update={"tenants": resolved, "database": database})
-    return LoadedConfig(cfg, path, tuple(warnings))
+    return LoadedConfig(cfg, path, tuple(warnings), text)
+
+
+_TOML_PLACE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def _toml_error(message: str, text: str, path: Path) -> str:
+    """tomllib's message with its place first, as every other problem: ``file:line: what (column N)``."""
+    m = _TOML_PLACE.search(message)
+    if m:
+        return f"{path}:{m.group(1)}: {message[: m.start()]} (column {m.group(2)})"
+    if message.endswith("(at end of document)"):
+        return f"{path}:{max(1, len(text.splitlines()))}: {message.removesuffix(' (at end of document)')} " \
+               "(at the end of the file)"
+    return f"{path}: {message}"
+
+
+def _raw_tenants(data: dict[str, Any]) -> list[tuple[str, list[tuple[str, str, bool]]]]:
+    """The tenants of a file whose every field validated, as ``whole_file_rule`` reads them."""
+    return [(t["name"], [(n["name"], n.get("flavour", "onprem"), n.get("rest") is not None) for n in t["nodes"]])
+            for t in data["tenants"]]
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where brackets or braces nest deeper than ``MAX_NESTING``
+    (None: they never do). A guard against a file built to exhaust the
+    parser's recursion, not a parser: it skips strings and comments."""
+    depth = 0
+    line = 1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+        elif c == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                if c == '"' and text[j] == "\\":
+                    j += 1
+                elif len(quote) == 1 and text[j] == "\n":
+                    break  # an unterminated string: the parser will say so
+                j += 1
+            line += text.count("\n", i, j)
+            i = j + len(quote) if text.startswith(quote, j) else j
+            continue
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
 
 
 def _relative(p: Path | None, base: Path) -> Path | None:

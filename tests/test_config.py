@@ -68,7 +68,9 @@ def test_no_path_means_the_xdg_file(tmp_path, monkeypatch):
 
 
 def test_bad_toml_names_line_and_column():
-    assert problem("[[tenants]\n") == f"{FILE}: Expected ']]' at the end of an array declaration (at line 1, column 10)"
+    assert problem("[[tenants]\n") == f"{FILE}:1: Expected ']]' at the end of an array declaration (column 10)"
+    assert problem('[[tenants]]\nname = "a\n') == f"{FILE}:2: Illegal character '\\n' (column 10)"
+    assert problem("[[tenants]]\nname = ") == f"{FILE}:2: Invalid value (at the end of the file)"
 
 
 # --- what the file says -------------------------------------------------------------------
@@ -109,12 +111,75 @@ def test_each_mistake_names_the_line_and_the_key(text, expected):
 
 
 @pytest.mark.parametrize("text, expected", [
-    (ONE_NODE + ONE_NODE.replace('"nodeA"', '"nodeB"'), "tenant 'customerA' is listed twice"),
-    (ONE_NODE + ONE_NODE.replace('"customerA"', '"customerB"'), "node 'nodeA' is listed twice"),
-    (ONE_NODE + REST + 'token_env = "T"\n', "node 'nodeA': only PowerVS nodes have a DR Automation REST service"),
-])
-def test_a_rule_over_the_whole_file_names_the_file(text, expected):
-    assert problem(text) == f"{FILE}: {expected}"
+    (ONE_NODE + ONE_NODE.replace('"nodeA"', '"nodeB"'),
+     ":10: tenants['customerA'].name: tenant 'customerA' is listed twice (first at line 2)"),
+    (ONE_NODE + ONE_NODE.replace('"customerA"', '"customerB"'),
+     ":13: tenants['customerB'].nodes['nodeA'].name: node 'nodeA' is listed twice (first at line 5)"),
+    (ONE_NODE + ONE_NODE.replace('"customerA"', '"customerB"').replace('"nodeA"', '"nodeB"')
+     + '[[tenants.nodes]]\nname = "nodeA"\n[tenants.nodes.ssh]\nhost = "h"\nuse_agent = true\n',
+     ":18: tenants['customerB'].nodes['nodeA'].name: node 'nodeA' is listed twice (first at line 5)"),
+    (ONE_NODE + REST + 'token_env = "T"\n',
+     ":9: tenants['customerA'].nodes['nodeA'].rest: node 'nodeA': only PowerVS nodes have a DR Automation REST "
+     "service"),
+], ids=["tenant twice", "node twice", "node twice in one tenant's second node", "rest on an on-prem node"])
+def test_a_rule_over_the_whole_file_names_the_line_that_breaks_it(text, expected):
+    """Issue 16: duplicate tenant or node names had no line number."""
+    assert problem(text) == f"{FILE}{expected}"
+
+
+# --- pathological files -------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [
+    ("x = " + "[" * 5000 + "]" * 5000, ":1: values nested more than 32 deep: not a ksystui configuration"),
+    (ONE_NODE + "[ui.keys]\nx = " + "{a = " * 5000 + "1" + "}" * 5000,
+     ":10: values nested more than 32 deep: not a ksystui configuration"),
+    ("a = [\n" + "[\n" * 40 + "]\n" * 41, ":33: values nested more than 32 deep: not a ksystui configuration"),
+], ids=["arrays 5,000 deep", "inline tables 5,000 deep", "the line where it gets too deep"])
+def test_values_nested_thousands_deep_are_refused_with_their_line(text, expected):
+    """Issue 16: a TOML value nested 5,000 deep gave a RecursionError."""
+    assert problem(text) == f"{FILE}{expected}"
+
+
+def test_brackets_in_strings_and_comments_are_not_nesting():
+    deep = "[" * 100
+    text = ONE_NODE.replace('host = "10.0.0.1"', f'host = "10.0.0.1"  # {deep}\nuser = "{deep}"')
+    text += f"[ui.keys]\n\"view.{deep}\" = 'x'\n'{deep}' = \"\"\"y{deep}\"\"\"\n"
+    assert parse_config(text, FILE).config.tenants[0].nodes[0].ssh.user == deep
+
+
+def test_a_file_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(ONE_NODE.encode() + b'[ui]\ntheme = "\xff"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}:10: not UTF-8 text (byte {len(ONE_NODE) + 15})"
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"# " + b"x" * config_module.MAX_CONFIG_BYTES)
+    with pytest.raises(ConfigError, match="more than 2 MB: not a configuration file"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="/dev/zero: more than 2 MB"):  # endless: read no further than that
+        load_config(Path("/dev/zero"))
+
+
+def test_a_nul_character_is_a_toml_error_with_its_place():
+    assert problem(ONE_NODE + 'x = "a\x00b"\n') == f"{FILE}:9: Illegal character '\\x00' (column 7)"
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "oracle+oracledb://u@h/db", "mssql://h/db"])
+def test_a_database_ksystui_cannot_use_is_refused_with_its_line(url):
+    """Issue 16: `mysql://…` was called valid by `config check` and ended in a traceback elsewhere."""
+    said = problem(with_database(f'url = "{url}"'))
+    assert said.startswith(f"{FILE}:2: database.url: ") and "runs on SQLite or PostgreSQL" in said
+
+
+def test_loaded_config_names_a_setting_with_its_line(tmp_path):
+    loaded = parse_config(with_database(f'url = "{PG}"\npassword_env = "PW"'), tmp_path / "c.toml")
+    assert loaded.where("database", "url") == f"{tmp_path / 'c.toml'}:2: database.url"
+    assert loaded.where("database", "password_env") == f"{tmp_path / 'c.toml'}:3: database.password_env"
+    bare = parse_config(ONE_NODE, tmp_path / "c.toml")
+    assert bare.where("database", "url") == f"{tmp_path / 'c.toml'}: database.url"  # not written in the file
 
 
 def test_several_mistakes_report_the_first_and_count_the_rest():

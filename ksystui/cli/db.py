@@ -36,19 +36,26 @@ def db() -> None:
                                "theme": NOT_THE_CONSOLE})
 def upgrade(opts: GlobalOptions) -> None:
     """Run the migrations to the newest schema; one line says from what to what."""
-    from ksystui.bootstrap import load
-    from ksystui.config import ConfigError, database_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ksystui.bootstrap import StartupError, configured_database_url, database_problem, load
+    from ksystui.config import ConfigError
     from ksystui.store.engine import StoreError, current_revision, migrate, open_engine, safe_url
 
     try:
-        engine = open_engine(database_url(load(opts.config, sys.stderr).config.database))
+        loaded = load(opts.config, sys.stderr)
+        url = configured_database_url(loaded)
+    except (ConfigError, StartupError) as exc:
+        raise Refused(str(exc)) from None
+    try:
+        engine = open_engine(url)
         try:
             before = current_revision(engine)
             head = migrate(engine)
         finally:
             engine.dispose()
-    except (ConfigError, StoreError) as exc:
-        raise Refused(str(exc)) from None
+    except (StoreError, SQLAlchemyError) as exc:
+        raise Refused(str(database_problem(loaded, exc))) from None
     done = f"already at {head}" if before == head else f"upgraded from {before or 'empty'} to {head}"
     print(f"database {safe_url(engine)}: {done}")
     finish(0)
@@ -70,8 +77,8 @@ def grant_tenant(opts: GlobalOptions, tenant_name: str, password_env: str | None
     shows it TENANT's rows only (run again after an upgrade; idempotent)."""
     from sqlalchemy.exc import DBAPIError
 
-    from ksystui.bootstrap import load
-    from ksystui.config import ConfigError, database_url, read_secret
+    from ksystui.bootstrap import StartupError, configured_database_url, database_problem, load
+    from ksystui.config import ConfigError, read_secret
     from ksystui.store.engine import StoreError, migrate, open_engine, safe_url
     from ksystui.store.rls import RlsError
     from ksystui.store.rls import grant_tenant as grant
@@ -82,21 +89,27 @@ def grant_tenant(opts: GlobalOptions, tenant_name: str, password_env: str | None
         password = read_secret(password_env, password_file, "tenant role password")
         if password is not None and not password:
             raise Refused("the tenant role's password is empty")
-        config = load(opts.config, sys.stderr).config
-        known = [t.name for t in config.tenants]
+        loaded = load(opts.config, sys.stderr)
+        known = [t.name for t in loaded.config.tenants]
         if tenant_name not in known:
             raise Refused(f"no tenant {tenant_name!r} in the configuration (its tenants: {', '.join(known)})")
-        engine = open_engine(database_url(config.database))
+        url = configured_database_url(loaded)
+        try:
+            engine = open_engine(url)
+        except StoreError as exc:
+            raise database_problem(loaded, exc) from None
         try:
             if engine.dialect.name == "postgresql":
                 migrate(engine)  # the policies cover the newest schema's tables
             granted = grant(engine, tenant_name, password=password)
         finally:
             engine.dispose()
-    except (ConfigError, StoreError, RlsError) as exc:
+    except StoreError as exc:
+        raise Refused(str(database_problem(loaded, exc))) from None
+    except (ConfigError, StartupError, RlsError) as exc:
         raise Refused(str(exc)) from None
     except DBAPIError as exc:
-        raise Refused(f"database {safe_url(engine)}: {' '.join(str(exc.orig).split())}") from None
+        raise Refused(str(database_problem(loaded, f"database {safe_url(engine)}: {exc.orig}"))) from None
     how = "may log in with its password" if granted.login else "NOLOGIN: the provider's user takes it (SET ROLE)"
     print(f"tenant {granted.tenant}: role {granted.role} ({'created' if granted.created else 'updated'}; {how}); "
           f"row-level security on {len(granted.tables)} tables")

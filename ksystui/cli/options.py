@@ -23,6 +23,8 @@ import click
 
 THEMES = ("dark", "light", "high-contrast")
 EXIT_USAGE = 2
+# an operation's number as a verb takes it (cancel, raise, resolve): one the database can hold
+OPERATION_ID = click.IntRange(min=1, max=2**63 - 1)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ def _merge(ctx: click.Context, given: dict[str, Any]) -> GlobalOptions:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# the verb this process runs (``ksystui queue``), for a message about a failure no verb caught
+RUNNING: list[str] = []
+
 
 def takes_global_options(refuses: Mapping[str, str] | None = None) -> Callable[[F], F]:
     """Give a verb the merged global options as ``opts``. ``refuses`` maps
@@ -87,6 +92,7 @@ def takes_global_options(refuses: Mapping[str, str] | None = None) -> Callable[[
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             ctx = click.get_current_context()
+            RUNNING[:] = [ctx.command_path]
             given = {f.name: kwargs.pop(f.name, None) for f in fields(GlobalOptions)}
             opts = _merge(ctx, given)
             for name, why in refusals.items():
@@ -134,12 +140,31 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
 
 def run_verb(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
     """Run a verb and exit with its status; a configuration or start-up
-    problem is one line, ``ksystui VERB: problem``, and exit 2."""
+    problem is one line, ``ksystui VERB: problem``, and exit 2, and so is a
+    database that fails after it was opened (it went away, its schema is
+    not what its revision says)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ksystui.bootstrap import StartupError
     from ksystui.config import ConfigError
+    from ksystui.store.engine import StoreError
 
     try:
         code = run_async(make())
     except (ConfigError, StartupError) as exc:
         raise Refused(str(exc)) from None
+    except StoreError as exc:
+        raise Refused(f"database unavailable: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise Refused(f"database failed: {database_failure(exc)}") from None
     finish(code)
+
+
+def database_failure(exc: BaseException) -> str:
+    """A database error in the driver's words, on one line, without the SQL
+    statement SQLAlchemy appends (it says nothing to an operator)."""
+    orig = getattr(exc, "orig", None)
+    words = " ".join(str(orig if orig is not None else exc).split())
+    hint = " (the database's schema is incomplete: was a table dropped? `ksystui db upgrade` cannot tell)" \
+        if "no such table" in words or ("relation" in words and "does not exist" in words) else ""
+    return words[:300] + hint

@@ -44,14 +44,15 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, log_level: str = "info", note
     """Run the service until a signal; exit 0 after a clean stop."""
 
     async def body() -> int:
-        from ksystui.bootstrap import StartupError, load
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ksystui.bootstrap import configured_database_url, database_problem, load
         from ksystui.service.logs import fields, log_to, stop_logging
         from ksystui.service.serve import Service, log
         from ksystui.store.engine import StoreError
 
         loaded = load(opts.config, sys.stderr)
-        if note:
-            print(note, file=sys.stderr, flush=True)
+        configured_database_url(loaded)  # a password that cannot be read: said before anything starts
         handler = log_to(sys.stderr, logging.getLevelName(log_level.upper()))
         service = Service(loaded.config, ttl=ttl)
         stop = asyncio.Event()
@@ -69,8 +70,10 @@ def serve_verb(opts: GlobalOptions, ttl: float, *, log_level: str = "info", note
         try:
             try:
                 await service.start()
-            except StoreError as exc:
-                raise StartupError(f"database unavailable: {exc}") from None
+            except (StoreError, SQLAlchemyError) as exc:
+                raise database_problem(loaded, exc) from None
+            if note:  # once it runs: a verb that cannot start says why in one line, and only that
+                print(note, file=sys.stderr, flush=True)
             await service.run_until(stop)
         finally:
             await service.stop()
@@ -118,19 +121,21 @@ def status(as_json: bool, opts: GlobalOptions) -> None:
 
 
 async def read_status(opts: GlobalOptions) -> ServiceStatus:
-    from ksystui.bootstrap import StartupError, load
-    from ksystui.config import database_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ksystui.bootstrap import configured_database_url, database_problem, load
     from ksystui.store.engine import StoreError, open_engine
 
     loaded = load(opts.config, sys.stderr)
+    url = configured_database_url(loaded)
     try:
-        engine = await asyncio.to_thread(open_engine, database_url(loaded.config.database))
+        engine = await asyncio.to_thread(open_engine, url)
     except StoreError as exc:
-        raise StartupError(f"database unavailable: {exc}") from None
+        raise database_problem(loaded, exc) from None
     try:
         return await asyncio.to_thread(_read, engine)
-    except StoreError as exc:
-        raise StartupError(f"database unavailable: {exc}") from None
+    except (StoreError, SQLAlchemyError) as exc:
+        raise database_problem(loaded, exc) from None
     finally:
         await asyncio.to_thread(engine.dispose)
 

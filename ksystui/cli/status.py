@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -28,7 +29,9 @@ import click
 from ksystui.cli.options import NOT_THE_CONSOLE, GlobalOptions, run_verb, takes_global_options
 
 if TYPE_CHECKING:
-    from ksystui.config import NodeConfig
+    from sqlalchemy.engine import URL
+
+    from ksystui.config import LoadedConfig, NodeConfig
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 EXIT_UNREACHABLE = EXIT_PROBLEM  # the former name: unreachable is one of the problems
@@ -101,10 +104,89 @@ async def run_config_check(config: Path | None, out: TextIO, err: TextIO, *, ten
     else:
         print(f"{loaded.path}: valid", file=out)  # the other tenants, even their number, are none of its business
     nodes = [(t.name, n) for t, n in cfg.nodes() if tenant is None or t.name == tenant]
-    results = await asyncio.gather(*(_try_node(name, node) for name, node in nodes))
+    results = await asyncio.gather(_try_database(loaded), *(_try_node(name, node) for name, node in nodes))
     for line, _ in results:
         print(line, file=out)
     return EXIT_OK if all(ok for _, ok in results) else EXIT_UNREACHABLE
+
+
+DATABASE_CONNECT_TIMEOUT = 10  # seconds: `config check` says a server does not answer, it does not hang on it
+
+
+async def _try_database(loaded: LoadedConfig) -> tuple[str, bool]:
+    """One line: can ksystui open the configured database, and at which
+    schema is it? Tested as the nodes are, and changing nothing: no schema
+    is made, no migration run, and a SQLite file that does not exist yet is
+    not created (its directory is checked instead)."""
+    from ksystui.bootstrap import StartupError, configured_database_url, database_problem
+
+    try:
+        url = configured_database_url(loaded)
+        said = await asyncio.wait_for(asyncio.to_thread(_probe_database, url),
+                                      timeout=DATABASE_CONNECT_TIMEOUT + 5)
+    except StartupError as exc:
+        return f"database: FAIL: {str(exc).removeprefix('database unavailable: ')}", False
+    except TimeoutError:
+        return f"database: FAIL: {str(database_problem(loaded, 'no answer')).removeprefix('database unavailable: ')}", \
+            False
+    except Exception as exc:  # the driver's own error, whatever it is: named with its setting
+        return f"database: FAIL: {str(database_problem(loaded, exc)).removeprefix('database unavailable: ')}", False
+    return f"database: OK: {said}", True
+
+
+def _probe_database(url: URL | None) -> str:
+    """What the database at ``url`` is, in a few words (raises what opening it raises)."""
+    from pathlib import Path
+
+    from ksystui.store.engine import (
+        StoreError,
+        current_revision,
+        default_database_path,
+        head_revision,
+        known_revisions,
+        missing_tables,
+        open_engine,
+        read_connection,
+        safe_url,
+        schema_gap,
+        sqlite_path_problem,
+    )
+
+    newest = head_revision()  # a StoreError when this installation lacks its migrations
+    if url is None or url.get_backend_name() == "sqlite":
+        name = str(default_database_path()) if url is None else url.database
+        if name and name != ":memory:" and not Path(name).exists():
+            parent = Path(name).parent
+            if url is None and not parent.exists():  # the default's directory is made at the first start
+                return f"{name}: not there yet (made at the first start)"
+            problem = sqlite_path_problem(Path(name))
+            if problem is None:
+                try:  # can a file be made there? (gone again at once: checking changes nothing)
+                    tempfile.TemporaryFile(dir=parent).close()
+                except OSError as exc:
+                    problem = f"cannot create a file in {parent}: {exc.strerror}"
+            if problem is not None:
+                raise StoreError(f"cannot create the database {name}: {problem}")
+            return f"{name}: not there yet (made at the first start)"
+    engine = open_engine(url, connect_timeout=DATABASE_CONNECT_TIMEOUT)
+    try:
+        current = current_revision(engine)
+        where = safe_url(engine)
+        if current is not None:
+            with read_connection(engine) as conn:
+                missing = missing_tables(conn)
+            if missing and current == newest:
+                raise StoreError(schema_gap(where, current, missing))
+    finally:
+        engine.dispose()
+    if current is None:
+        return f"{where}: empty (its schema is made at the first start, or by `ksystui db upgrade`)"
+    if current == newest:
+        return f"{where}: schema {current}, the newest"
+    if current not in known_revisions():
+        raise StoreError(f"the database {where} is at schema revision {current}, newer than this ksystui knows "
+                         f"(its newest is {newest}): upgrade ksystui")
+    return f"{where}: schema {current} (migrated to {newest} at the next start, or by `ksystui db upgrade`)"
 
 
 async def _try_node(tenant: str, node: NodeConfig) -> tuple[str, bool]:

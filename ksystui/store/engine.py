@@ -30,6 +30,7 @@ shipped inside this package; there is no alembic.ini.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 import zlib
@@ -40,8 +41,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from platformdirs import user_data_path
-from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -66,7 +68,8 @@ def default_database_path() -> Path:
     return user_data_path("ksystui") / "ksystui.db"
 
 
-def open_engine(url: str | URL | None = None, *, tenant_role: str | None = None) -> Engine:
+def open_engine(url: str | URL | None = None, *, tenant_role: str | None = None,
+                connect_timeout: int | None = None) -> Engine:
     """An engine on ``url`` (default: SQLite in the user data directory, which
     is created). Call :func:`migrate` before using it.
 
@@ -74,10 +77,16 @@ def open_engine(url: str | URL | None = None, *, tenant_role: str | None = None)
     role (``ksystui_tenant_customera``); every connection takes that role, so
     the database shows it that tenant's rows only. A role that does not exist
     (or that the URL's user may not take) fails the first connection with a
-    :class:`StoreError` naming ``ksystui db grant-tenant <tenant>``."""
+    :class:`StoreError` naming ``ksystui db grant-tenant <tenant>``.
+
+    ``connect_timeout`` (PostgreSQL): seconds a connection may take (libpq's
+    default is to wait as long as the network does)."""
     if url is None:
         path = default_database_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"the default database {path}: cannot create its directory: {exc.strerror}") from None
         sa_url: URL = URL.create("sqlite+pysqlite", database=str(path))
     elif isinstance(url, URL):
         sa_url = url
@@ -94,7 +103,8 @@ def open_engine(url: str | URL | None = None, *, tenant_role: str | None = None)
             engine = create_engine(sa_url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
             _configure_sqlite(engine)
         else:
-            engine = create_engine(sa_url, pool_pre_ping=True)
+            timeout = {"connect_timeout": connect_timeout} if connect_timeout is not None else {}
+            engine = create_engine(sa_url, pool_pre_ping=True, connect_args=timeout)
     except (ImportError, NoSuchModuleError) as exc:
         raise StoreError(
             f"database {sa_url.render_as_string()!r}: its driver is not installed ({exc}); "
@@ -189,8 +199,24 @@ def alembic_config() -> Config:
     return cfg
 
 
+def _scripts() -> ScriptDirectory:
+    """The shipped migration scripts (a StoreError when this installation lacks them)."""
+    try:
+        script = ScriptDirectory.from_config(alembic_config())
+        script.get_heads()  # reads every script: a broken or missing one fails here, not half-way
+    except (CommandError, OSError, ImportError, SyntaxError) as exc:
+        raise StoreError(f"this installation of ksystui lacks its database migrations ({MIGRATIONS_DIR}: "
+                         f"{' '.join(str(exc).split())}): reinstall ksystui") from None
+    return script
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this ksystui's migrations know."""
+    return {rev.revision for rev in _scripts().walk_revisions()}
+
+
 def head_revision() -> str:
-    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    heads = _scripts().get_heads()
     if len(heads) != 1:
         raise StoreError(f"the store's migrations have {len(heads)} heads; they must have one")
     return heads[0]
@@ -231,8 +257,7 @@ _LOCKED_RETRIES = 6
 
 def _migrate_once(engine: Engine) -> str:
     cfg = alembic_config()
-    script = ScriptDirectory.from_config(cfg)
-    known = {rev.revision for rev in script.walk_revisions()}
+    known = known_revisions()
     head = head_revision()
     try:
         with engine.begin() as conn:
@@ -250,14 +275,69 @@ def _migrate_once(engine: Engine) -> str:
             maybe_die("migrate_before_upgrade")
             command.upgrade(cfg, "head")
             maybe_die("migrate_after_upgrade")
+            missing = missing_tables(conn)
+            if missing:
+                raise StoreError(schema_gap(safe_url(engine), head, missing))
     except DBAPIError as exc:
         raise _cannot_open(engine, exc) from exc
+    except CommandError as exc:  # alembic's own words: a revision it cannot reach
+        raise StoreError(f"cannot migrate the database {safe_url(engine)}: {' '.join(str(exc).split())}") from None
     return head
+
+
+def schema_gap(where: str, revision: str, missing: list[str]) -> str:
+    """A database whose revision promises tables it lacks, said for the operator."""
+    return (f"the database {where} says it is at schema revision {revision} but lacks its "
+            f"table{'s' if len(missing) > 1 else ''} {', '.join(missing)}: restore it from a backup, "
+            "or point ksystui at another database")
+
+
+def missing_tables(conn: Connection) -> list[str]:
+    """The tables of the newest schema that the database lacks."""
+    return sorted(_schema_tables() - set(inspect(conn).get_table_names()))
+
+
+def _schema_tables() -> set[str]:
+    """The tables the newest schema has (the store's table modules declare them)."""
+    import sqlalchemy as sa
+
+    from ksystui.store import queue_tables, service_tables, tables
+
+    names = set()
+    for module in (tables, queue_tables, service_tables):
+        for value in vars(module).values():
+            table = getattr(value, "__table__", None) if isinstance(value, type) else value
+            if isinstance(table, sa.Table) and (table is value or value.__module__ == module.__name__):
+                names.add(table.name)
+    return names
 
 
 def _cannot_open(engine: Engine, exc: DBAPIError) -> StoreError:
     # the driver's words on one line (libpq lists each address it tried on a line of its own)
-    return StoreError(f"cannot open the database {safe_url(engine)}: {' '.join(str(exc.orig).split())}")
+    words = " ".join(str(exc.orig).split())
+    why = _sqlite_file_problem(engine) if engine.dialect.name == "sqlite" else None
+    return StoreError(f"cannot open the database {safe_url(engine)}: {words}" + (f" ({why})" if why else ""))
+
+
+def _sqlite_file_problem(engine: Engine) -> str | None:
+    name = engine.url.database
+    return sqlite_path_problem(Path(name)) if name and name != ":memory:" else None
+
+
+def sqlite_path_problem(path: Path) -> str | None:
+    """What is wrong with a SQLite database's path, in the words an operator
+    acts on (SQLite itself says only "unable to open database file"); None
+    when nothing visible is."""
+    parent = path.parent
+    if not parent.exists():
+        return f"the directory {parent} does not exist"
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    if path.is_dir():
+        return f"{path} is a directory"
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"{path if path.exists() else parent} is not writable"
+    return None
 
 
 def safe_url(engine: Engine) -> str:
