@@ -94,7 +94,6 @@ class NodeMonitor:
         self.snapshot = NodeSnapshot(node, tenant, flavour, interval)
         self._task: asyncio.Task[None] | None = None
         self._service_task: asyncio.Task[None] | None = None
-        self._service = ServiceReader(rest) if rest is not None else None
         self._parsed: dict[str, tuple[str, tuple[object, ...]]] = {}
         self._poke = asyncio.Event()
         # single flight: polls take the node one at a time, in the order asked
@@ -136,6 +135,17 @@ class NodeMonitor:
         finally:
             poll.waiters -= 1
 
+
+    @property
+    def rest(self) -> RestTransport | None:
+        return self._rest
+
+    @rest.setter
+    def rest(self, rest: RestTransport | None) -> None:
+        # a command line process attaches its lazily-tokened transport after
+        # building the fleet (bootstrap's lazy secrets): the reader follows it
+        self._rest = rest
+        self._service = ServiceReader(rest) if rest is not None else None
     def _poll_to_join(self, *, with_service: bool, fresh: bool) -> _Poll:
         latest = self._latest_poll
         task = latest.task if latest is not None else None

@@ -18,7 +18,7 @@ async def status(cfg, *args, tenant=None):
 async def test_status_lists_tenants_vms_and_the_shared_host(served):
     _, cfg = served
     rc, out, err = await status(cfg)
-    assert rc == 0, err
+    assert rc == 0, out + err
     lines = out.splitlines()
     assert lines[0].split()[:4] == ["TENANT", "PRIO", "NODE", "STATE"]
     for tenant, node, vms in [("customerA", "r7r3m116", "READY_TO_MOVE=5"), ("customerB", "r7r3m108", "READY_TO_MOVE=5"),
