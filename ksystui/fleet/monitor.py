@@ -135,7 +135,6 @@ class NodeMonitor:
         finally:
             poll.waiters -= 1
 
-
     @property
     def rest(self) -> RestTransport | None:
         return self._rest
