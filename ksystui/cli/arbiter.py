@@ -27,6 +27,7 @@ from ksystui.cli.options import (
     CHANGES_OPERATIONS,
     NO_TENANT_SCOPE,
     NOT_THE_CONSOLE,
+    OPERATION_ID,
     GlobalOptions,
     Refused,
     run_verb,
@@ -316,7 +317,7 @@ def because(text: str) -> Callable[[], Awaitable[str]]:
 
 
 @click.command()
-@click.argument("op_id", metavar="ID", type=int)
+@click.argument("op_id", metavar="ID", type=OPERATION_ID)
 @click.option("--reason", default="", help="why (audited)")
 @takes_global_options(refuses=CHANGES)
 def cancel(op_id: int, reason: str, opts: GlobalOptions) -> None:
@@ -338,7 +339,7 @@ def cancel(op_id: int, reason: str, opts: GlobalOptions) -> None:
 
 
 @click.command(name="raise")
-@click.argument("op_id", metavar="ID", type=int)
+@click.argument("op_id", metavar="ID", type=OPERATION_ID)
 @click.option("--reason", required=True, help="the written reason (required)")
 @takes_global_options(refuses=CHANGES)
 def raise_(op_id: int, reason: str, opts: GlobalOptions) -> None:
@@ -355,7 +356,7 @@ def raise_(op_id: int, reason: str, opts: GlobalOptions) -> None:
 
 
 @click.command()
-@click.argument("op_id", metavar="ID", type=int)
+@click.argument("op_id", metavar="ID", type=OPERATION_ID)
 @click.argument("state", type=click.Choice(["succeeded", "failed", "cancelled"]))
 @click.option("--reason", required=True, help="what the operator checked (required)")
 @takes_global_options(refuses=CHANGES)

@@ -99,7 +99,6 @@ def test_an_unreadable_key_is_a_sentence(seeded, monkeypatch):
     assert "Traceback" not in run.err
 
 
-@pytest.mark.xfail(strict=False, reason="needs the verbs' StoreError catch (slice B: cli/options.run_verb)")
 @pytest.mark.parametrize("verb", [["cancel", "1", "--reason", "drill postponed"],
                                   ["raise", "2", "--reason", "auditor on site"],
                                   ["resolve", "1", "failed", "--reason", "checked the node"]])
