@@ -43,18 +43,25 @@ async def service_snapshots(loaded: LoadedConfig, err: TextIO, deadline: float) 
 
 
 async def _stored_by_service(loaded: LoadedConfig, err: TextIO) -> dict[str, NodeSnapshot] | None:
-    from ksystui.bootstrap import node_places
+    from ksystui.bootstrap import (
+        StartupError,
+        configured_database_url,
+        database_problem,
+        node_places,
+    )
     from ksystui.client.follow import service_leads
-    from ksystui.config import database_url
     from ksystui.core.model import Flavour
     from ksystui.core.snapshot import NodeSnapshot
     from ksystui.store.feed import AsyncFeed
     from ksystui.store.lease import AsyncLeaseStore, LeaseStore
 
     try:
-        feed = await AsyncFeed.open(database_url(loaded.config.database))
-    except Exception as exc:
-        print(f"note: the database cannot be read ({exc}): reading the nodes directly", file=err)
+        feed = await AsyncFeed.open(configured_database_url(loaded))
+    except StartupError as exc:
+        print(f"note: {exc}: reading the nodes directly", file=err)
+        return None
+    except Exception as exc:  # the driver's own words, with the setting that names the database
+        print(f"note: {database_problem(loaded, exc)}: reading the nodes directly", file=err)
         return None
     try:
         if not service_leads(await AsyncLeaseStore(LeaseStore(feed.feed.engine)).state(), datetime.now(UTC)):
@@ -83,7 +90,8 @@ async def read_nodes(loaded: LoadedConfig, err: TextIO, scope: str | None, deadl
     ``deadline`` at most, the way a box without a service reports."""
     from ksystui.bootstrap import runtime
 
-    async with runtime(loaded, err, record=True) as rt:
+    # a scoped run builds (and resolves the secrets of) its tenant's nodes only
+    async with runtime(loaded, err, record=True, scope=scope) as rt:
         stored = await _last_good(rt.store, {node.name for _, node in loaded.config.nodes()})
         monitors = rt.fleet.monitors
         for name, monitor in monitors.items():
