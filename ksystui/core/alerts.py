@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core.age import format_age
-from ksystui.core.events import is_critical
+from ksystui.core.events import event_time, is_critical
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
 from ksystui.core.opstate import OpState
-from ksystui.core.recovery import proposed_recovery
-from ksystui.core.snapshot import event_identity
+from ksystui.core.recovery import propose, proposed_recovery
+from ksystui.core.snapshot import NodeSnapshot, event_identity
 
 
 @dataclass(frozen=True)
@@ -37,10 +37,13 @@ class NewAlert:
     proposal: Op | None  # the recovery the core proposes for it, if any
 
 
-def alerts_for(node: str, tenant: str, events: Iterable[KsysEvent]) -> list[NewAlert]:
+def alerts_for(node: str, tenant: str, events: Iterable[KsysEvent],
+               snap: NodeSnapshot | None = None) -> list[NewAlert]:
     """One alert per critical event (``events.is_critical``), in the order
-    given, with the recovery the core proposes (``recovery.proposed_recovery``).
-    An event listed twice raises one alert."""
+    given, with the recovery the core proposes: judged on the node's state
+    when its snapshot is given (``recovery.propose``: never a move onto a
+    failed recovery host), else by the event alone. An event listed twice
+    raises one alert."""
     out: dict[str, NewAlert] = {}
     for ev in events:
         if not is_critical(ev):
@@ -49,7 +52,8 @@ def alerts_for(node: str, tenant: str, events: Iterable[KsysEvent]) -> list[NewA
         out.setdefault(identity, NewAlert(
             identity=identity, tenant=tenant, node=node, event=ev.name, event_id=ev.event_id,
             event_time=ev.time, description=ev.description, resource=ev.resource,
-            proposal=proposed_recovery(ev.name)))
+            proposal=(propose(ev.name, ev.resource, snap, (snap,), at=event_time(ev)).op if snap is not None
+                      else proposed_recovery(ev.name))))
     return list(out.values())
 
 

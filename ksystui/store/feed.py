@@ -177,7 +177,7 @@ class Feed:
         new_events = insert_new_events(conn, snap.node, snap.tenant, snap.events, now)
         # every critical event of the snapshot, not only the new ones: an alert
         # is raised once whichever way its event was first stored
-        new_alerts = _insert_alerts(conn, alerts_for(snap.node, snap.tenant, snap.events), now)
+        new_alerts = _insert_alerts(conn, alerts_for(snap.node, snap.tenant, snap.events, snap), now)
         changes = [NewChange("snapshot", now, snap.tenant, snap.node)] if stored or new_events else []
         changes += [NewChange("alert", now, a.tenant, a.node, a.id) for a in new_alerts]
         return snap, stored, new_events, new_alerts, changes

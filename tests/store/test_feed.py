@@ -4,6 +4,7 @@ notices, once, in order, and what a fenced former leader cannot change."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from ksystui.core.actor import Actor
 from ksystui.core.lifecycle import Op
-from ksystui.core.model import Flavour, KsysEvent
+from ksystui.core.model import Flavour, Host, KsysEvent, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
 from ksystui.store import AsyncFeed, Feed, Fenced, LeaseStore, Queue, Store
 from ksystui.store.engine import read_connection
@@ -31,10 +32,17 @@ def info(event_id: str, at: str = "2026-11-30T08:58:00Z") -> KsysEvent:
     return KsysEvent("VERIFY_SUCCESS", "info", "Verification has succeeded.", at, None, event_id)
 
 
+# hostA runs the tenant's VM; its recovery host hostB operates: a failure of hostA calls for an unplanned move
+HOSTS = (Host("hostA", "uuid-a", "home", "hostB", "Error"), Host("hostB", "uuid-b", "backup", "hostA", "Operating"))
+VMS = (Vm("vm1", state="READY_TO_MOVE", host="hostA"),)
+
+
 def snap(node: str = "n1", tenant: str = "customerA", events: tuple[KsysEvent, ...] = (), *, poll: int = 1,
          at: datetime | None = None) -> NodeSnapshot:
     when = at or T0 + timedelta(seconds=poll)
-    return NodeSnapshot(node, tenant, Flavour.ONPREM, 10.0, sections={"event": Section("event", events, when)},
+    sections = {"event": Section("event", events, when), "host": Section("host", HOSTS, when),
+                "vm": Section("vm", VMS, when)}
+    return NodeSnapshot(node, tenant, Flavour.ONPREM, 10.0, sections=sections,
                         health=NodeHealth(last_attempt=when, last_success=when), sequence=poll)
 
 
@@ -325,3 +333,14 @@ async def test_the_async_feed_publishes_a_batch(db_url):
         assert [r.seq for r in results] == [1, 2, 3]
     finally:
         await feed.close()
+
+
+def test_the_stored_alert_never_proposes_a_move_onto_a_failed_recovery_host(feeds):
+    """Issue 11: when the shared recovery host itself failed, the alert proposed an unplanned move onto it."""
+    feed, _ = feeds
+    failed_recovery = KsysEvent("HOST_FAILURE", "error", "Host failure has been detected.", "2026-11-30T08:59:00Z",
+                                "hostB", "18")
+    base = snap(events=(failed_recovery,))
+    down = Section("host", (HOSTS[0], replace(HOSTS[1], state="Error")), base.sections["host"].read_at)
+    (alert,) = feed.publish(replace(base, sections={**base.sections, "host": down})).new_alerts
+    assert alert.event == "HOST_FAILURE" and alert.proposal is None
