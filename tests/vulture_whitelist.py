@@ -119,8 +119,6 @@ plan_name  # core/model.py ServiceStatus
 primary_description  # core/model.py ServiceStatus
 standby_description  # core/model.py ServiceStatus
 vmrm_version  # core/model.py SnapshotInfo
-# PENDING (slice B, cli/schedule.py): `schedule plan` calls core.schedule.plan_from_system (issue 15)
-plan_from_system  # core/schedule.py
 
 # --- The virtual table's read-outs for tests (what is painted, how often it flushed)
 _.view_keys  # ui/widgets/table_model.py
@@ -139,3 +137,6 @@ trace_level  # core/ksysmgr/grammar.py
 
 # --- Textual reads these by name: a message's `control` (the widget it is about, for selectors)
 _.control  # ui/widgets/virtual_table.py
+
+# --- Textual's Input reads the cursor position we set (ui/command_prompt.py)
+_.cursor_position

@@ -83,12 +83,8 @@ def apply(margin: int, yes: bool, opts: GlobalOptions) -> None:
 
 async def planned_windows(rt: Runtime, margin: int, out: TextIO) -> list[NodeWindow]:
     """Read every node, plan from the queue's history, print the plan."""
-    from ksystui.core.planning import (
-        PlanError,
-        auto_discovery_seconds,
-        plan_auto_discovery,
-        shared_hosts_by_node,
-    )
+    from ksystui.core.planning import PlanError, auto_discovery_seconds, shared_hosts_by_node
+    from ksystui.core.schedule import plan_from_system
 
     queue = rt.required_operations().queue
     await rt.fleet.refresh_all()
@@ -96,14 +92,20 @@ async def planned_windows(rt: Runtime, margin: int, out: TextIO) -> list[NodeWin
     durations = {node: auto_discovery_seconds(await queue.durations(Op.DISCOVER.value, node),
                                               await queue.durations(Op.VERIFY.value, node))
                  for node in snapshots}
-    try:
-        windows = plan_auto_discovery(durations, shared_hosts_by_node(snapshots.values()), margin_minutes=margin)
+    try:  # planned from what each node's `query system` says, not assumed
+        plan = plan_from_system(durations, shared_hosts_by_node(snapshots.values()),
+                                {n: s.system for n, s in snapshots.items()}, margin_minutes=margin)
     except PlanError as exc:
         raise Failed(str(exc)) from None
-    for w in windows:
+    for w in plan.windows:
         system = snapshots[w.node].system
         now = (system.get("auto_discovery_time") if system else None) or "?"
-        print(f"{w.node:<16} auto_discovery_time {w.hhmm}  (now {now.split()[0]}; window {w.minutes} min)",
+        kept = "  kept: it collides with no node sharing its host" if w.node in plan.kept else ""
+        print(f"{w.node:<16} auto_discovery_time {w.hhmm}  (now {now.split()[0]}; window {w.minutes} min){kept}",
               file=out)
-    return windows
+    for node, why in plan.skipped:
+        print(f"{node:<16} no window: {why}", file=out)
+    for node, note in plan.notes:
+        print(f"{node:<16} note: {note}", file=out)
+    return list(plan.windows)
 

@@ -52,40 +52,6 @@ class PlanError(ValueError):
     pass
 
 
-def plan_auto_discovery(
-    durations: Mapping[str, float],
-    shares: Mapping[str, Iterable[str]],
-    *,
-    margin_minutes: int = 15,
-    start_minute: int = 0,
-    step_minutes: int = 5,
-) -> list[NodeWindow]:
-    """Give every node a daily window so that no two nodes sharing a
-    recovery host overlap. ``durations``: observed seconds of discovery +
-    verification per node; ``shares``: node -> recovery host ids it uses.
-    The longest windows are placed first; each at the earliest time, from
-    ``start_minute``, that avoids every conflicting node already placed."""
-    hosts = {n: set(shares.get(n, ())) for n in durations}
-    order = sorted(durations, key=lambda n: (-durations[n], n))
-    placed: list[NodeWindow] = []
-    for node in order:
-        length = max(1, -(-int(durations[node]) // 60)) + margin_minutes
-        if length > DAY_MINUTES:
-            raise PlanError(f"{node}: a {length}-minute window does not fit in a day")
-        rivals = [w for w in placed if hosts[w.node] & hosts[node]]
-        for offset in range(0, DAY_MINUTES, step_minutes):
-            cand = NodeWindow(node, (start_minute + offset) % DAY_MINUTES, length)
-            if not any(cand.overlaps(r) for r in rivals):
-                placed.append(cand)
-                break
-        else:
-            raise PlanError(
-                f"{node}: no free {length}-minute window left in the day among the "
-                f"{len(rivals)} nodes sharing its recovery host(s); shorten the margin or the durations"
-            )
-    return sorted(placed, key=lambda w: (w.start_minute, w.node))
-
-
 def conflicts(windows: Sequence[NodeWindow], shares: Mapping[str, Iterable[str]]) -> list[tuple[str, str]]:
     """Pairs of nodes that share a recovery host and whose windows overlap."""
     hosts = {w.node: set(shares.get(w.node, ())) for w in windows}

@@ -104,7 +104,7 @@ def plan_from_system(
     margin_minutes: int = 15,
     step_minutes: int = 5,
 ) -> SchedulePlan:
-    """Windows like ``core.planning.plan_auto_discovery``, from each node's
+    """A daily window per node, so that no two nodes sharing a recovery host overlap, from each node's
     ``query system``: a node whose deep discovery is disabled runs no daily
     discovery (INFERRED: deep discovery is the daily run at
     auto_discovery_time) and gets no window; a node whose current time

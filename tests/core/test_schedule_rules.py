@@ -13,13 +13,18 @@ from ksystui.core.planning import (
     UNKNOWN_WINDOW_SECONDS,
     NodeWindow,
     auto_discovery_seconds,
-    plan_auto_discovery,
     schedule_change,
     shared_hosts_by_node,
 )
+from ksystui.core.schedule import plan_from_system
 from ksystui.core.snapshot import NodeSnapshot, Section
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+
+
+def plan_auto_discovery(durations, shares, **kw):
+    """The windows planned for nodes whose ``query system`` was not read."""
+    return list(plan_from_system(durations, shares, {}, **kw).windows)
 
 
 def test_a_daily_run_is_the_latest_discovery_plus_the_latest_verification():

@@ -226,11 +226,6 @@ class VirtualTable(ScrollView, can_focus=True):
         """The columns on screen (a narrow table hides those its view does not keep)."""
         return tuple(self._columns[i] for i in self._layout.shown)
 
-    @property
-    def column_widths(self) -> tuple[int, ...]:
-        """The content width of each shown column."""
-        return self._layout.widths
-
     def visible_rows(self) -> list[Row]:
         """Rows currently on screen."""
         top = round(self.scroll_y)
