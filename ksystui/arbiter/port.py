@@ -16,6 +16,7 @@ from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
+    DuplicateSubmit,
     SubmitError,
     own_numbers_of,
     plan_for,
@@ -106,8 +107,15 @@ class ArbiterPort:
         self._writable()
         if preview.needs_typed_confirmation and typed != preview.planned.tenant:
             raise SubmitError(f"type the tenant's name ({preview.planned.tenant}) to confirm an unplanned move")
-        row = await submit(self.queue, self.fleet, preview.planned, priority=preview.priority, actor=self.actor,
-                           confirmed=True)
+        try:
+            row = await submit(self.queue, self.fleet, preview.planned, priority=preview.priority, actor=self.actor,
+                               confirmed=True)
+        except DuplicateSubmit as exc:
+            if self.scope is None:
+                raise
+            # a scoped console names its tenant's operations by their own numbers, never the global id
+            shown = shown_ref(exc.existing.id, await own_numbers_of(self.queue, self.scope))
+            raise SubmitError(str(exc).replace(f"#{exc.existing.id} ", f"{shown} ", 1)) from None
         if self.dispatcher is not None:
             self.dispatcher.wake()
         return row.id

@@ -13,7 +13,7 @@ from ksystui.ui.widgets.virtual_table import Row, VirtualTable
 
 # records that deserve a second look (a console acting on a hold it lost, an
 # operator settling an operation in doubt) stand out; output lines recede
-_ALERT = {"refused", "resolve"}
+_ALERT = {"refused", "resolve", "rejudge"}  # what an operator should read: refusals, verdicts
 _QUIET = {"progress"}
 SHOWN = 500  # the newest records on screen; `ksystui audit export` has them all
 

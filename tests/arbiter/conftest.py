@@ -36,9 +36,9 @@ class Rig:
         kw.setdefault("tick", 0.1)
         return Dispatcher(self.queue, self.fleet, transports, self.actor, **kw)
 
-    def port(self, dispatcher=None) -> ArbiterPort:
+    def port(self, dispatcher=None, *, scope: str | None = None) -> ArbiterPort:
         return ArbiterPort(self.queue, self.fleet, self.actor, {t.name: t.priority for t in self.cfg.tenants},
-                           dispatcher)
+                           dispatcher, scope=scope)
 
     def sent(self, node: str, word: str) -> int:
         """How many command lines with this action word the node received."""

@@ -59,6 +59,11 @@ async def test_an_identical_request_is_refused_naming_the_one_queued_unless_a_re
         await port.submit(await port.preview(NODE_A, Op.DISCOVER))
     # another tenant's discover, or another operation of the same tenant, is another intent
     await queue_op(rig, "customerB", Op.DISCOVER)
+    # a console scoped to customerB names the queued one by customerB's own numbering, never the global id
+    scoped = rig.port(scope="customerB")
+    with pytest.raises(SubmitError, match=r"already queued: #1 discover of customerB") as refused_b:
+        await scoped.submit(await scoped.preview(NODE_B, Op.DISCOVER))
+    assert "#3" not in str(refused_b.value)
     await queue_op(rig, "customerA", Op.VERIFY)
     forced = await submit(rig.queue, rig.fleet, planned, priority=1, actor=rig.actor, confirmed=True,
                           duplicate_reason="SAN zoning changed after the first was queued")
