@@ -18,27 +18,12 @@ import pytest
 from ksystui.store import engine as engine_module
 
 from .conftest import Run, ksystui, quiet_fleet
+from .verbs import READS_CONFIG
+from .verbs import VERBS as EVERY_VERB
 
 # every verb that reads the configuration, as a shell types it
-VERBS: dict[str, list[str]] = {
-    "console": [],
-    "status": ["status"],
-    "config check": ["config", "check"],
-    "submit": ["submit", "verify", "customerA"],
-    "queue": ["queue"],
-    "cancel": ["cancel", "1"],
-    "raise": ["raise", "1", "--reason", "auditor on site"],
-    "resolve": ["resolve", "1", "failed", "--reason", "checked the node"],
-    "arbiter": ["arbiter"],
-    "audit verify": ["audit", "verify"],
-    "audit export": ["audit", "export"],
-    "schedule plan": ["schedule", "plan"],
-    "schedule apply": ["schedule", "apply", "--yes"],
-    "db upgrade": ["db", "upgrade"],
-    "db grant-tenant": ["db", "grant-tenant", "customerA"],
-    "serve": ["serve"],
-    "service status": ["service", "status"],
-}
+VERBS: dict[str, list[str]] = {**{verb: EVERY_VERB[verb] for verb in READS_CONFIG},
+                               "db grant-tenant": ["db", "grant-tenant", "customerA"]}
 
 NODE = """
 [[tenants]]

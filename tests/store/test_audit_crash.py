@@ -17,10 +17,9 @@ import pytest
 
 from ksystui import killpoints
 from ksystui.core.lifecycle import Op
-from ksystui.store.audit_anchor import ENV_ANCHOR
-from ksystui.store.audit_key import ENV_DIR, ENV_KEY
 from ksystui.store.engine import open_engine
 from ksystui.store.queue import NewOp, Queue
+from tests.store.audit_state import own_audit_state
 from tests.store.test_audit_log import ALICE, SNORLAX
 
 KILL = killpoints.ENV
@@ -32,12 +31,7 @@ def _op(tenant: str, node: str, host: str = SNORLAX) -> NewOp:
 
 @pytest.fixture(scope="module", autouse=True)
 def audit_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    state = tmp_path_factory.mktemp("crash-state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_DIR, str(state))
-        mp.delenv(ENV_KEY, raising=False)
-        mp.delenv(ENV_ANCHOR, raising=False)
-        mp.delenv(KILL, raising=False)
+    with own_audit_state(tmp_path_factory.mktemp("crash-state")) as state:
         yield state
 
 

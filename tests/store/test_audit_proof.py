@@ -16,22 +16,18 @@ from pathlib import Path
 import pytest
 
 from ksystui.core.audit import GENESIS, AuditRecord, digest, keyed_digest, seal
-from ksystui.store.audit_anchor import ENV_ANCHOR
 from ksystui.store.audit_key import ENV_DIR, ENV_KEY, audit_key
 from ksystui.store.audit_log import AuditLog, AuditTrailBroken
 from ksystui.store.engine import open_engine
 from ksystui.store.queue import Queue
+from tests.store.audit_state import own_audit_state
 from tests.store.test_audit_log import ALICE, _verify, raw, workload
 
 
 @pytest.fixture(scope="module", autouse=True)
 def audit_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """This module's own key (and no key from the environment)."""
-    state = tmp_path_factory.mktemp("audit-state")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(ENV_DIR, str(state))
-        mp.delenv(ENV_KEY, raising=False)
-        mp.delenv(ENV_ANCHOR, raising=False)
+    with own_audit_state(tmp_path_factory.mktemp("audit-state")) as state:
         yield state
 
 
