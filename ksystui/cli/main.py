@@ -45,7 +45,7 @@ for command in (console.demo, sim.sim, sim.parse, status.status, status.config, 
                 arbiter.cancel, arbiter.raise_, arbiter.resolve, arbiter.arbiter, audit.audit, schedule.schedule,
                 sim.scenario, db.db, serve.serve, serve.service):
     cli.add_command(command)
-cli.add_command(capture.capture)  # slice H (issue 15): ``ksystui capture``
+cli.add_command(capture.capture)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a failure ksystui did not foresee, said in one line all the same

@@ -233,7 +233,7 @@ def to_node_vms(row: ViewRow) -> DrillTarget | None:
 
 
 def to_vm(row: ViewRow) -> DrillTarget | None:
-    # slice H (issue 15): each value with its source, SSH or the DR Automation service
+    # each value with its source, SSH or the DR Automation service
     return OpenDetail(f"VM {row.key[2]}", tuple(_where(row) + vm_detail_pairs(row.data)))
 
 

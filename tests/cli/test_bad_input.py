@@ -219,7 +219,7 @@ def test_a_database_that_cannot_be_used_is_one_line_naming_its_setting_in_every_
         if verb == "config check":  # the database is tested as the nodes are: one line of the report
             (said,) = [line for line in run.out.splitlines() if line.startswith("database: ")]
             assert said.startswith(f"database: FAIL: {setting}: ") and bad.words in said, said
-        elif verb == "status":  # the fleet is still reported (slice C's); the setting is named on stderr
+        elif verb == "status":  # the fleet is still reported; the setting is named on stderr
             assert setting in run.err and bad.words in run.err, run.err
         elif verb == "db grant-tenant" and bad.sqlite:
             assert "tenant roles need PostgreSQL" in one_line(run, verb)
