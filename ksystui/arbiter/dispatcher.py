@@ -135,7 +135,10 @@ class Dispatcher:
                 log.exception("dispatcher step failed")
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.tick)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the wait ends, and the loop never stops
+                async with asyncio.timeout(self.tick):
+                    await self._wake.wait()
 
     async def stop(self) -> None:
         """Stop admitting. Operations already sent run to their end: a move is

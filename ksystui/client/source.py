@@ -184,7 +184,8 @@ class DatabaseSource:
                 break
             async with self._arrived:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._arrived.wait(), min(left, self.waiter.poll_seconds))
+                    async with asyncio.timeout(min(left, self.waiter.poll_seconds)):  # not wait_for: see Dispatcher.run
+                        await self._arrived.wait()
         return self.snapshots[node]
 
     # --- following the feed --------------------------------------------------------------------

@@ -298,7 +298,8 @@ class NodeMonitor:
             spent = time.monotonic() - t0
             wait = self.interval * (1 + random.uniform(-self.jitter, self.jitter)) - spent
             try:
-                await asyncio.wait_for(self._poke.wait(), timeout=max(0.05, wait))
+                async with asyncio.timeout(max(0.05, wait)):  # not wait_for: a cancellation must never be swallowed
+                    await self._poke.wait()
                 poked = True
             except TimeoutError:
                 poked = False

@@ -174,7 +174,8 @@ class Service:
         while True:
             period = self.ttl / 3 if self.role == LEADER else min(STANDBY_LOOK, self.ttl / 3)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._look_now.wait(), timeout=period)
+                async with asyncio.timeout(period):  # not wait_for: see Dispatcher.run
+                    await self._look_now.wait()
             self._look_now.clear()
             try:
                 await self._look()

@@ -154,7 +154,8 @@ class SimWorld:
             when = next_daily_run(datetime.now(), node.state.system["auto_discovery_time"])
             delay = (when - datetime.now()).total_seconds()
             try:
-                await asyncio.wait_for(wake.wait(), timeout=max(0.0, delay))
+                async with asyncio.timeout(max(0.0, delay)):  # not wait_for: a cancellation must never be swallowed
+                    await wake.wait()
                 continue  # the time was changed: compute again
             except TimeoutError:
                 pass
