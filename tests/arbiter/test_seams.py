@@ -143,6 +143,8 @@ async def test_two_tenants_on_one_recovery_host_run_one_after_the_other_through_
 
     transports["nA"].gate.set()  # customerA's verify ends
     await eventually(lambda: _state(queue, first, OpState.SUCCEEDED))
+    # The record is written before the dispatcher tells its listeners: wait for the telling too.
+    await eventually(lambda: DispatchKind.FINISHED in events_of(events, first))
     assert await queue.progress(first) == ["Site verification started for Austin", "  verifying host snorlax"]
     assert list(events_of(events, first)) == [DispatchKind.ADMITTED, DispatchKind.STARTED, DispatchKind.PROGRESS,
                                               DispatchKind.PROGRESS, DispatchKind.FINISHED]
