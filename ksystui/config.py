@@ -36,6 +36,8 @@ from pydantic import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from ksystui.config_oncall import Duration, NotifyConfig, ServiceConfig
+
 DEFAULT_CONFIG = user_config_path("ksystui") / "config.toml"
 
 
@@ -105,6 +107,8 @@ class TenantConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     priority: int = Field(ge=1, description="agreement priority: 1 is served first")
     tier: str = "standard"
+    rto: Duration | None = None  # agreed recovery time objective, e.g. "30m"
+    rpo: Duration | None = None  # agreed recovery point objective, e.g. "15m"
     nodes: list[NodeConfig] = Field(min_length=1)
 
 
@@ -177,6 +181,8 @@ class Config(_Model):
     database: DatabaseConfig = DatabaseConfig()
     poll: PollConfig = PollConfig()
     ui: UiConfig = UiConfig()
+    service: ServiceConfig = ServiceConfig()
+    notify: list[NotifyConfig] = []
 
     @model_validator(mode="after")
     def _unique(self) -> Config:
@@ -184,6 +190,15 @@ class Config(_Model):
                                   for t in self.tenants])
         if broken is not None:
             raise ValueError(broken.message)
+        names = [h.name for h in self.notify]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise ValueError(f"notify: two hooks are named {twice!r}")
+        known = {t.name for t in self.tenants}
+        for hook in self.notify:
+            unknown = [t for t in hook.tenants if t not in known]
+            if unknown:
+                raise ValueError(f"notify {hook.name}: no tenant named {unknown[0]!r} is configured")
         return self
 
     def nodes(self) -> list[tuple[TenantConfig, NodeConfig]]:

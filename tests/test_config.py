@@ -5,6 +5,7 @@ traceback; and every way a secret can be missing says which and where."""
 from __future__ import annotations
 
 import io
+import re
 import sys
 import types
 from pathlib import Path
@@ -359,3 +360,57 @@ def test_the_database_password_is_read_when_the_url_is_made(tmp_path, monkeypatc
 
 def test_no_database_url_is_the_default_store():
     assert database_url(parse_config(ONE_NODE, FILE).config.database) is None
+
+
+# --- agreements and on-call sections ---------------------------------------------------------
+ONCALL = """
+[service]
+metrics_listen = "127.0.0.1:9464"
+history_retention = "7d"
+
+[[tenants]]
+name = "customerA"
+priority = 1
+rto = "30m"
+rpo = "15m"
+[[tenants.nodes]]
+name = "n1"
+ssh = { host = "127.0.0.1", use_agent = true }
+
+[[notify]]
+name = "pager"
+kind = "webhook"
+format = "pagerduty"
+url_env = "PAGER_URL"
+routing_key_env = "PAGER_KEY"
+tenants = ["customerA"]
+timeout = "5s"
+"""
+
+
+def test_agreements_and_on_call_sections_read(tmp_path):
+    from datetime import timedelta
+
+    p = tmp_path / "c.toml"
+    p.write_text(ONCALL)
+    cfg = load_config(p).config
+    assert (cfg.tenants[0].rto, cfg.tenants[0].rpo) == (timedelta(minutes=30), timedelta(minutes=15))
+    assert cfg.service.metrics_address() == ("127.0.0.1", 9464)
+    assert cfg.service.history_retention == timedelta(days=7)
+    assert cfg.notify[0].timeout == timedelta(seconds=5) and cfg.notify[0].events[0] == "alert.raised"
+
+
+@pytest.mark.parametrize(("old", "new", "says"), [
+    ('rto = "30m"', 'rto = "30 minutes"', ":9: tenants['customerA'].rto: '30 minutes': not a duration"),
+    ('rpo = "15m"', "rpo = 15", ":10: tenants['customerA'].rpo: a duration is a string"),
+    ('metrics_listen = "127.0.0.1:9464"', 'metrics_listen = "9464"', ":3: service.metrics_listen: HOST:PORT"),
+    ('routing_key_env = "PAGER_KEY"', "", "the pagerduty format needs a routing key"),
+    ('tenants = ["customerA"]', 'tenants = ["customerB"]', "no tenant named 'customerB'"),
+    ('url_env = "PAGER_URL"', 'command = ["page"]', "needs exactly one of url, url_env or url_file"),
+])
+def test_a_wrong_agreement_or_hook_names_its_line(tmp_path, old, new, says):
+    p = tmp_path / "c.toml"
+    assert old in ONCALL
+    p.write_text(ONCALL.replace(old, new))
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        load_config(p)

@@ -4,6 +4,7 @@ that follow from it alone. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -11,7 +12,9 @@ class TenantInfo:
     name: str
     priority: int  # the service agreement's order: 1 goes first
     tier: str
-    nodes: tuple[str, ...]  # its KSYS nodes, as the configuration lists them
+    nodes: tuple[str, ...] = ()  # its KSYS nodes, as the configuration lists them
+    rto: timedelta | None = None  # the agreed recovery time objective (None: none agreed)
+    rpo: timedelta | None = None  # the agreed recovery point objective
 
     @property
     def default_node(self) -> str | None:

@@ -70,4 +70,4 @@ async def close_fleet(fleet: Fleet) -> None:
 
 
 def tenant_infos(cfg: Config) -> list[TenantInfo]:
-    return [TenantInfo(t.name, t.priority, t.tier, tuple(n.name for n in t.nodes)) for t in cfg.tenants]
+    return [TenantInfo(t.name, t.priority, t.tier, tuple(n.name for n in t.nodes), t.rto, t.rpo) for t in cfg.tenants]
