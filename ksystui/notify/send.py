@@ -96,7 +96,10 @@ def _secrets_of(url: str | None, key: str | None) -> list[str]:
         found.append(key)
     if url:
         found.append(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not even an address: only the whole of it can be recognised
+            return sorted(set(found), key=len, reverse=True)
         for piece in (parts.path, parts.query, parts.netloc.rpartition("@")[0], parts.password or ""):
             if len(piece) >= 4 and piece != "/":  # "/" and short words are in every sentence
                 found += [piece, unquote(piece)]
@@ -155,7 +158,7 @@ async def _post(hook: NotifyConfig, url: str, body: bytes, notice: Notice, secre
     except aiohttp.ClientConnectorError as exc:
         return SendOutcome(False, "unreachable", scrub(f"cannot connect: {exc.os_error.strerror or exc}",
                                                        secrets))
-    except aiohttp.InvalidURL:
+    except (aiohttp.InvalidURL, ValueError):  # yarl's own ValueError for a malformed address
         return SendOutcome(False, "not configured", f"hook {hook.name}: the URL is not a valid address")
     except (aiohttp.ClientError, OSError) as exc:
         return SendOutcome(False, "failed", scrub(f"{type(exc).__name__}: {exc}", secrets))
