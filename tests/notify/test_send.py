@@ -17,7 +17,7 @@ import pytest
 
 from ksystui.config_oncall import NotifyConfig
 from ksystui.core.notices import alert_acknowledged, alert_raised, hook_test_notice
-from ksystui.notify.send import send
+from ksystui.notify.send import proxy_for, send
 from tests.notify.builders import RAISED, acked, alert
 from tests.waiting import eventually
 
@@ -204,3 +204,25 @@ async def test_a_cancelled_attempt_leaves_no_command_running(tmp_path):
         await task
     pid = int(pids.read_text())
     await eventually(lambda: not alive(pid), timeout=5)
+
+
+async def test_a_proxy_the_environment_names_is_used_except_for_loopback_and_no_proxy(receiver, monkeypatch):
+    # the receiver plays the proxy: the request for a name that resolves nowhere reaches it
+    monkeypatch.setenv("HTTP_PROXY", receiver.base)
+    assert (await send(webhook(url="http://hooks.example.invalid/in"), NOTICE)).ok
+    (got,) = receiver.received
+    assert got.headers["Host"] == "hooks.example.invalid"
+    # NO_PROXY names who is reached directly (asked of proxy_for: a direct try would resolve a name)
+    assert proxy_for("http://hooks.example.invalid/in") == receiver.base
+    monkeypatch.setenv("NO_PROXY", "example.invalid")
+    assert proxy_for("http://hooks.example.invalid/in") is None
+    # a loopback receiver is reached directly, whatever proxy is named
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    assert (await send(webhook(url=receiver.url("/direct")), NOTICE)).ok
+
+
+async def test_a_dead_proxy_is_unreachable_and_its_credentials_are_not_quoted(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", f"http://user:{CANARY_TOKEN}@127.0.0.1:{closed_port()}")
+    outcome = await send(webhook(url="https://hooks.example.invalid/in"), NOTICE)
+    assert (outcome.ok, outcome.status) == (False, "unreachable") and "through the proxy" in outcome.error
+    assert_no_secret(outcome)
