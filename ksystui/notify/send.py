@@ -212,6 +212,36 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
         proc.kill()
 
 
+STDERR_KEPT = 4096  # bytes of a command's standard error kept: its last line is what is said
+
+
+async def _feed(proc: asyncio.subprocess.Process, body: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(body)
+        await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # it did not read its input: its exit status says whether that was fine
+    finally:
+        proc.stdin.close()
+
+
+async def _tail(proc: asyncio.subprocess.Process) -> bytes:
+    """The end of the command's standard error, however much it writes, in
+    whole lines only: a line cut at its start might show part of a secret the
+    scrubbing no longer recognises."""
+    assert proc.stderr is not None
+    kept, cut = b"", False
+    while chunk := await proc.stderr.read(65536):
+        kept += chunk
+        if len(kept) > STDERR_KEPT:
+            kept, cut = kept[-STDERR_KEPT:], True
+    if cut:
+        _, newline, whole = kept.partition(b"\n")
+        kept = whole if newline else b""
+    return kept
+
+
 async def _run(hook: NotifyConfig, body: bytes, notice: Notice, secrets: list[str],
                base_dir: Path | None) -> SendOutcome:
     env = {**os.environ, "KSYSTUI_NOTICE_KIND": notice.kind, "KSYSTUI_DELIVERY_KEY": notice.delivery_key,
@@ -225,7 +255,7 @@ async def _run(hook: NotifyConfig, body: bytes, notice: Notice, secrets: list[st
                                                        f"{exc.strerror or exc}", secrets))
     try:
         async with asyncio.timeout(hook.timeout.total_seconds()):
-            _, stderr = await proc.communicate(body)
+            _, stderr, _ = await asyncio.gather(_feed(proc, body), _tail(proc), proc.wait())
     except TimeoutError:
         _kill(proc)
         await proc.wait()

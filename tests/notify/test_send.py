@@ -162,6 +162,20 @@ async def test_an_exec_hook_that_fails_says_its_last_stderr_line_scrubbed_of_the
     assert outcome.error == "exit 3: rejected key ***", outcome.error
 
 
+async def test_a_command_that_writes_much_is_judged_by_its_last_whole_line(monkeypatch):
+    monkeypatch.setenv("PD_KEY", CANARY_KEY)
+    # a megabyte of noise, then a line longer than what is kept that holds the key, then its last words
+    script = ('cat > /dev/null; head -c 1000000 /dev/zero | tr "\\0" x >&2; echo >&2; '
+              f'head -c 5000 /dev/zero | tr "\\0" y >&2; echo " {CANARY_KEY}" >&2; echo "gave up" >&2; exit 4')
+    outcome = await send(command("/bin/sh", "-c", script, format="pagerduty", routing_key_env="PD_KEY"), NOTICE)
+    assert (outcome.ok, outcome.status, outcome.error) == (False, "exit 4", "exit 4: gave up")
+    # a last line cut at its start is never quoted: the cut may fall inside a secret, which scrubbing
+    # would then no longer recognise
+    cut = await send(command("/bin/sh", "-c", f'head -c 9000 /dev/zero | tr "\\0" y >&2; '
+                                              f'echo "{CANARY_KEY[:-3]}" >&2; exit 5'), NOTICE)
+    assert cut.error == "exit 5" and CANARY_KEY[-10:] not in cut.error
+
+
 async def test_a_command_that_cannot_start_is_not_started(tmp_path):
     outcome = await send(command(str(tmp_path / "no-such-program")), NOTICE)
     assert (outcome.ok, outcome.status) == (False, "not started") and "No such file" in outcome.error
