@@ -5,15 +5,22 @@ the attempt, and secrets that never reach an outcome or a log."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import os
 import socket
+import ssl
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from ksystui.config_oncall import NotifyConfig
 from ksystui.core.notices import alert_acknowledged, alert_raised, hook_test_notice
@@ -239,4 +246,49 @@ async def test_a_dead_proxy_is_unreachable_and_its_credentials_are_not_quoted(mo
     monkeypatch.setenv("HTTPS_PROXY", f"http://user:{CANARY_TOKEN}@127.0.0.1:{closed_port()}")
     outcome = await send(webhook(url="https://hooks.example.invalid/in"), NOTICE)
     assert (outcome.ok, outcome.status) == (False, "unreachable") and "through the proxy" in outcome.error
+    assert_no_secret(outcome)
+
+
+def self_signed(tmp_path: Path) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 that no authority signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=1))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return ctx
+
+
+async def test_a_receiver_whose_certificate_nobody_vouches_for_gets_nothing(tmp_path, monkeypatch):
+    received: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed(tmp_path))
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        monkeypatch.setenv("PD_KEY", CANARY_KEY)
+        hook = webhook(url=f"https://127.0.0.1:{port}/{CANARY_TOKEN}", format="pagerduty", routing_key_env="PD_KEY")
+        outcome = await send(hook, NOTICE)
+    finally:
+        await runner.cleanup()
+    assert (outcome.ok, outcome.status) == (False, "unreachable") and "certificate" in outcome.error.lower(), outcome
+    assert received == []  # the key never left: the certificate was checked before anything was sent
     assert_no_secret(outcome)
