@@ -158,7 +158,7 @@ async def send(hook: NotifyConfig, notice: Notice, *, base_dir: Path | None = No
             outcome = await _post(hook, url, proxy, body, notice, secrets)
         else:
             outcome = await _run(hook, body, notice, secrets, base_dir)
-    log.info("notify %s: %s %s: %s%s", hook.name, notice.kind, notice.delivery_key, outcome.status,
+    log.debug("notify %s: %s %s: %s%s", hook.name, notice.kind, notice.delivery_key, outcome.status,
              f" ({outcome.error})" if outcome.error else "")
     return outcome
 
