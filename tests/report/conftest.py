@@ -1,0 +1,3 @@
+"""The simulator served on loopback with ksystui's configuration for it, as the command-line tests have it."""
+
+from tests.cli.conftest import served  # noqa: F401  (a fixture)
