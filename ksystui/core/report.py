@@ -241,7 +241,7 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
 def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: OperationDetail | None = None,
                  agreed_rto: timedelta | None = None, agreed_rpo: timedelta | None = None,
                  rpo_at_start: RpoAtStart | None = None, anchor: str = "", scoped: bool = False,
-                 foreign_names: Sequence[str] = ()) -> Report:
+                 foreign_names: Sequence[str] = (), no_anchor_why: str = "the audit trail could not be read") -> Report:
     """The report of one operation. ``anchor``: the hash of the newest audit
     record covered (the operation's and its cleanup's); ``foreign_names``:
     what must not appear (other tenants, their nodes and exclusive hosts)."""
@@ -292,8 +292,7 @@ def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: Op
         rehearsal_note=_rehearsal(detail, cleanup),
         anchor=anchor,
         anchor_note=("the hash of the newest audit record this report covers: the trail must still hold it, "
-                     "and every record before it is chained to it" if anchor else
-                     "no anchor: the audit trail could not be read for this report"),
+                     "and every record before it is chained to it" if anchor else f"no anchor: {no_anchor_why}"),
         verify_command=VERIFY_COMMAND.format(anchor=anchor) if anchor else "",
         generated_at=_stamp(generated_at), scoped=scoped, output_lines=len(detail.output),
     )

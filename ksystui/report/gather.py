@@ -64,10 +64,12 @@ async def gather_report(reader: OperationReader, op_id: int, *, scope: str | Non
         cleanup = await reader.operation(cleanup_id, scope) if cleanup_id is not None else \
             await find_cleanup(reader, detail, scope)
     newest = newest_record([detail, cleanup])
-    anchor = ""
+    anchor, why = "", "no audit record covers this operation"
     if newest is not None:
         anchor = newest.hash or (await anchor_of(newest.seq) if anchor_of is not None else "")
+        why = (f"audit record {newest.seq} is no longer in the trail" if anchor_of is not None else
+               "a tenant's console shows no audit hashes: the provider's `ksystui report` prints the anchor")
     rpo = await rpo_at_start(detail) if rpo_at_start is not None else None
     return build_report(detail, generated_at=now or datetime.now(UTC), cleanup=cleanup, agreed_rto=agreed_rto,
                         agreed_rpo=agreed_rpo, rpo_at_start=rpo, anchor=anchor, scoped=scope is not None,
-                        foreign_names=foreign_names)
+                        foreign_names=foreign_names, no_anchor_why=why)

@@ -1,3 +1,4 @@
-"""The simulator served on loopback with ksystui's configuration for it, as the command-line tests have it."""
+"""The command-line tests' fixtures: the simulator served on loopback with
+ksystui's configuration for it, and a quiet fleet (nodes that answer nothing)."""
 
-from tests.cli.conftest import served  # noqa: F401  (a fixture)
+from tests.cli.conftest import quiet, served  # noqa: F401  (fixtures)
