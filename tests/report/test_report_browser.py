@@ -5,6 +5,7 @@ browser start for the PDF and one for the PNG."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ksystui.report import html_to_png
+from ksystui.store.queue import Queue
 from tests.cli.conftest import aksystui
 
 TENANT = "customerA"
@@ -115,12 +117,42 @@ async def test_a_customerA_drill_reports_rto_vms_confirmation_and_an_anchor_the_
     png = await html_to_png(page, tmp_path / "drill.png")
     assert ink(png) > 0.005, "the rendered page is blank"
 
-    # the anchor holds; an edit of a row it covers is named
+    # the anchor holds; an edit of any row it covers is named (each in turn, in process), and by the verb
     assert (await aksystui("audit", "verify", "--anchor", anchor, "--config", str(cfg))).rc == 0
     db = Path(str(cfg.read_text()).split('url = "sqlite:///', 1)[1].split('"', 1)[0])
-    conn = sqlite3.connect(db)
-    with conn:
-        conn.execute("UPDATE audit SET actor = 'someone-else' WHERE operation = 1 AND action = 'submit'")
-    conn.close()
+    covered = await asyncio.to_thread(each_covered_edit_is_named, db, anchor, (1, 2))
+    assert {int(a["seq"]) for a in data["audit"]} <= set(covered), covered  # progress records too
+    await asyncio.to_thread(sql, db, "UPDATE audit SET actor = 'someone-else' WHERE operation = 1 AND action = 'submit'")
     run = await aksystui("audit", "verify", "--anchor", anchor, "--config", str(cfg))
     assert run.rc == 1 and "TAMPERED" in run.out, run
+
+
+def sql(db: Path, statement: str, *args: object) -> None:
+    conn = sqlite3.connect(db)
+    try:
+        with conn:
+            conn.execute(statement, args)
+    finally:
+        conn.close()
+
+
+def each_covered_edit_is_named(db: Path, anchor: str, operations: tuple[int, ...]) -> list[int]:
+    """Edit each audit row of ``operations`` in turn (its actor), check the
+    anchor is refused, put it back and check it holds again; the seqs tried."""
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(f"SELECT seq, actor FROM audit WHERE operation IN ({','.join('?' * len(operations))}) "
+                            "ORDER BY seq", operations).fetchall()
+    finally:
+        conn.close()
+    queue = Queue.open(f"sqlite:///{db}")
+    try:
+        assert queue.audit.verify(anchor) == []
+        for seq, actor in rows:
+            sql(db, "UPDATE audit SET actor = ? WHERE seq = ?", "someone-else", seq)
+            assert queue.audit.verify(anchor) != [], f"an edit of seq {seq} went unnoticed"
+            sql(db, "UPDATE audit SET actor = ? WHERE seq = ?", actor, seq)
+        assert queue.audit.verify(anchor) == []
+    finally:
+        queue.close()
+    return [seq for seq, _ in rows]
