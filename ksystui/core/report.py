@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from ksystui.core.drill_steps import STARTED, VmSteps, vm_steps
+from ksystui.core.drill_steps import arrival as when_parsed  # the detail's times are stored alike
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail
 from ksystui.core.operations import OP_LABEL
@@ -140,17 +141,6 @@ class RpoAtStart:
     lag: timedelta | None
     basis: str = ""  # how it was measured
     why_unknown: str = ""
-
-
-def when_parsed(text: str) -> datetime | None:
-    """An operation detail's time ("YYYY-MM-DD HH:MM:SS", UTC) as a datetime."""
-    if not text or text.strip() == "-":
-        return None
-    try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def span(value: timedelta | None) -> str:
