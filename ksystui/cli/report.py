@@ -32,9 +32,20 @@ def chosen_format(fmt: str | None, output: Path | None) -> str:
     return suffix if suffix in FORMATS else "html"
 
 
-def foreign_names(rt: Runtime, tenant: str) -> list[str]:
-    """What a report of ``tenant`` must not name: the other tenants and their nodes."""
-    return [name for t in rt.tenants if t.name != tenant for name in (t.name, *t.nodes)]
+async def foreign_names_for(rt: Runtime, tenant: str) -> list[str]:
+    """What a report of ``tenant`` must not name: the other tenants, their
+    nodes, and the hosts and VMs only their nodes report (as the provider
+    service last stored them; none stored: the names the configuration gives)."""
+    from ksystui.core.report import foreign_names
+    from ksystui.store.engine import StoreError
+    from ksystui.store.feed import Feed
+
+    engine = rt.required_operations().queue.queue.engine
+    try:
+        snapshots = list((await asyncio.to_thread(Feed(engine).snapshots)).values())
+    except StoreError:
+        snapshots = []
+    return foreign_names(tenant, [(t.name, t.nodes) for t in rt.tenants], snapshots)
 
 
 async def build(rt: Runtime, op_id: int, scope: str | None) -> Report:
@@ -59,7 +70,7 @@ async def build(rt: Runtime, op_id: int, scope: str | None) -> Report:
     info = rt.tenant(op.tenant)
     report = await gather_report(
         ops.port, op_id, scope=scope, agreed_rto=info.rto if info else None, agreed_rpo=info.rpo if info else None,
-        foreign_names=foreign_names(rt, op.tenant), cleanup_id=cleanup_id, anchor_of=anchor_of)
+        foreign_names=await foreign_names_for(rt, op.tenant), cleanup_id=cleanup_id, anchor_of=anchor_of)
     if report is None:
         raise Failed(f"#{op_id}: no such operation", code=2)
     return report

@@ -29,6 +29,7 @@ from ksystui.core.drill_steps import arrival as when_parsed  # the detail's time
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail
 from ksystui.core.operations import OP_LABEL
+from ksystui.core.snapshot import NodeSnapshot
 
 VERIFY_COMMAND = "ksystui audit verify --anchor {anchor}"
 OTHER_TENANT = "another tenant"
@@ -226,6 +227,20 @@ def _scrub(value: Any, pattern: re.Pattern[str]) -> Any:
         return dataclasses.replace(value, **{f.name: _scrub(getattr(value, f.name), pattern)
                                              for f in dataclasses.fields(value)})
     return value
+
+
+def foreign_names(tenant: str, tenants: Iterable[tuple[str, Sequence[str]]],
+                  snapshots: Iterable[NodeSnapshot] = ()) -> list[str]:
+    """What a report of ``tenant`` must not name: every other tenant, its KSYS
+    nodes, and the hosts and VMs only other tenants' nodes report (a shared
+    recovery host, which ``tenant``'s own node reports too, stays)."""
+    snaps = list(snapshots)
+    def named(snap: NodeSnapshot) -> set[str]:
+        return {h.name for h in snap.hosts} | {v.name for v in snap.vms}
+
+    mine = set().union(*(named(s) for s in snaps if s.tenant == tenant))
+    theirs = set().union(*(named(s) for s in snaps if s.tenant != tenant))
+    return [name for other, nodes in tenants if other != tenant for name in (other, *nodes)] + sorted(theirs - mine)
 
 
 def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: OperationDetail | None = None,

@@ -16,6 +16,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from ksystui.core.op_detail import OperationDetail
+from ksystui.core.report import foreign_names
 from ksystui.core.tenants import TenantInfo
 from ksystui.report.files import report_dir, save_report
 from ksystui.report.gather import gather_report
@@ -118,7 +119,10 @@ class OperationScreen(BaseScreen):
         tenants: list[TenantInfo] = list(getattr(self.app, "tenants", ()))
         detail = self.detail or await self.arbiter.operation(self.op_id, self.scope)
         mine = next((t for t in tenants if detail is not None and t.name == detail.line.tenant), None)
-        others = [name for t in tenants if mine is None or t.name != mine.name for name in (t.name, *t.nodes)]
+        fleet = getattr(self.app, "fleet", None)  # the snapshots this console reads
+        snapshots = list(getattr(fleet, "snapshots", {}).values())
+        others = foreign_names(detail.line.tenant, [(t.name, t.nodes) for t in tenants], snapshots) \
+            if detail is not None else []
         report = await gather_report(self.arbiter, self.op_id, scope=self.scope,
                                      agreed_rto=mine.rto if mine else None, agreed_rpo=mine.rpo if mine else None,
                                      foreign_names=others)

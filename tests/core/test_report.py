@@ -102,3 +102,19 @@ def test_the_html_is_self_contained_and_escaped_and_the_json_is_whole():
 def test_spans_read_as_people_write_them():
     assert [span(timedelta(seconds=s)) for s in (0, 42, 185, 3725)] == ["0s", "42s", "3m 05s", "1h 02m 05s"]
     assert span(None) == "-"
+
+
+def test_what_a_tenants_report_must_not_name_keeps_the_shared_recovery_host():
+    from ksystui.core.model import Flavour, Host, Vm
+    from ksystui.core.report import foreign_names
+    from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
+
+    def snap(node: str, tenant: str, hosts: tuple[str, ...], vms: tuple[str, ...]) -> NodeSnapshot:
+        secs = {"host": Section("host", tuple(Host(h) for h in hosts), NOW),
+                "vm": Section("vm", tuple(Vm(v) for v in vms), NOW)}
+        return NodeSnapshot(node, tenant, Flavour.ONPREM, 10, secs, NodeHealth(last_success=NOW))
+
+    snaps = [snap("nodeA", "customerA", ("pikachu", "snorlax"), ("cA_db",)),
+             snap("nodeB", "customerB", ("raichu", "snorlax"), ("cB_db",))]
+    names = foreign_names("customerA", [("customerA", ("nodeA",)), ("customerB", ("nodeB",))], snaps)
+    assert names == ["customerB", "nodeB", "cB_db", "raichu"]  # snorlax is customerA's recovery host too
