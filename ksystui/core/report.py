@@ -265,7 +265,11 @@ def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: Op
         verdict = "met" if took <= agreed_rto and line.state == "succeeded" else "missed"
     rpo = rpo_at_start or RpoAtStart(None, why_unknown="not recorded: no snapshot of the tenant's replication "
                                                        "was kept for the time it started")
-    rpo_text = f"{span(rpo.lag)} ({rpo.basis})" if rpo.lag is not None else (rpo.why_unknown or "not measured")
+    rpo_text = f"{span(rpo.lag)}" + (f" ({rpo.basis})" if rpo.basis else "") if rpo.lag is not None else (
+        rpo.why_unknown or "not measured")
+    if rpo.lag is not None and agreed_rpo is not None:
+        rpo_text += f": within the agreed {span(agreed_rpo)}" if rpo.lag <= agreed_rpo else \
+            f": BREACH, above the agreed {span(agreed_rpo)}"
     confirmed_by, confirmation = _confirmation(detail)
     vms = sorted((_vm_outcome(v) for v in vm_steps(detail.output)), key=lambda v: v.outcome != "failed")
     records = list(detail.audit) + (list(cleanup.audit) if cleanup is not None else [])

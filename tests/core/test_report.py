@@ -118,3 +118,16 @@ def test_what_a_tenants_report_must_not_name_keeps_the_shared_recovery_host():
              snap("nodeB", "customerB", ("raichu", "snorlax"), ("cB_db",))]
     names = foreign_names("customerA", [("customerA", ("nodeA",)), ("customerB", ("nodeB",))], snaps)
     assert names == ["customerB", "nodeB", "cB_db", "raichu"]  # snorlax is customerA's recovery host too
+
+
+def test_the_rpo_at_the_start_against_the_agreed_one_where_it_was_measured():
+    from ksystui.core.report import RpoAtStart
+
+    def rpo(lag_minutes: int) -> str:
+        return build_report(detail(), generated_at=NOW, agreed_rpo=timedelta(minutes=15), rpo_at_start=RpoAtStart(
+            timedelta(minutes=lag_minutes), "last consistent point (ksysmgr)")).rpo_at_start
+
+    assert rpo(4) == "4m 00s (last consistent point (ksysmgr)): within the agreed 15m 00s"
+    assert rpo(40) == "40m 00s (last consistent point (ksysmgr)): BREACH, above the agreed 15m 00s"
+    unknown = RpoAtStart(None, why_unknown="not measurable: no consistent point reported")
+    assert build_report(detail(), generated_at=NOW, rpo_at_start=unknown).rpo_at_start == unknown.why_unknown
