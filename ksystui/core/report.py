@@ -167,7 +167,7 @@ def _vm_outcome(vm: VmSteps) -> VmOutcome:
                          span(s.duration), s.detail) for s in vm.steps)
     failure = vm.failure
     outcome = "failed" if vm.failed else ("incomplete" if vm.running is not None else "completed")
-    started, last = vm.started_at, vm.last_at
+    started, last = vm.started_at, max((s.at for s in vm.steps if s.at is not None), default=None)
     took = last - started if started is not None and last is not None and vm.running is None else None
     return VmOutcome(vm.vm, outcome, span(took), rows,
                      failure=f"{failure.name}: {failure.detail}".rstrip(": ") if failure is not None else "")
