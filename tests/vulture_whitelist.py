@@ -140,3 +140,16 @@ _.control  # ui/widgets/virtual_table.py
 
 # --- Textual's Input reads the cursor position we set (ui/command_prompt.py)
 _.cursor_position
+
+# --- Jinja2 reads the report's fields by name in ksystui/report/templates/report.html.j2, and the JSON
+#     (core/report.py report_json, dataclasses.asdict) carries every one to the machines that read it
+_.requested_by  # core/report.py
+_.requested_at  # core/report.py
+_.queue_wait  # core/report.py
+_.measured_rto  # core/report.py
+_.measured_rto_seconds  # core/report.py
+_.agreed_rto_seconds  # core/report.py
+_.rto_verdict  # core/report.py
+_.rehearsal_note  # core/report.py
+_.anchor_note  # core/report.py
+_.verify_command  # core/report.py

@@ -2,18 +2,24 @@
 command, where it runs and what it needs, when it was submitted, admitted,
 started and finished, every output line with its time, the exit code and
 the outcome, and its audit records, each whole. Read through the arbiter
-port, again every second while the operation can still change."""
+port, again every second while the operation can still change. ``e`` writes
+its report (HTML, and PDF when Chromium is there) and says where."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from ksystui.core.op_detail import OperationDetail
+from ksystui.core.report import foreign_names
+from ksystui.core.tenants import TenantInfo
+from ksystui.report.files import report_dir, save_report
+from ksystui.report.gather import gather_report
 from ksystui.ui.ports import ArbiterClient
 from ksystui.ui.screens import BaseScreen
 
@@ -64,6 +70,7 @@ class OperationScreen(BaseScreen):
 
     view = "detail"
     REFRESH_SECONDS = 1.0
+    BINDINGS = [Binding("e", "report", "Write report")]
 
     def __init__(self, arbiter: ArbiterClient, op_id: int, shown: str, scope: str | None):
         super().__init__()
@@ -101,3 +108,32 @@ class OperationScreen(BaseScreen):
         if not detail.active and self._timer is not None:
             self._timer.stop()  # it ended: nothing more will change
             self._timer = None
+
+    def action_report(self) -> None:
+        self.write_report()
+
+    @work(exclusive=True, group="operation-report")
+    async def write_report(self) -> None:
+        """The operation's report, filed where the notification says."""
+        self.notify(f"writing the report of operation {self.shown}…", timeout=3)
+        tenants: list[TenantInfo] = list(getattr(self.app, "tenants", ()))
+        detail = self.detail or await self.arbiter.operation(self.op_id, self.scope)
+        mine = next((t for t in tenants if detail is not None and t.name == detail.line.tenant), None)
+        fleet = getattr(self.app, "fleet", None)  # the snapshots this console reads
+        snapshots = list(getattr(fleet, "snapshots", {}).values())
+        others = foreign_names(detail.line.tenant, [(t.name, t.nodes) for t in tenants], snapshots) \
+            if detail is not None else []
+        report = await gather_report(self.arbiter, self.op_id, scope=self.scope,
+                                     agreed_rto=mine.rto if mine else None, agreed_rpo=mine.rpo if mine else None,
+                                     foreign_names=others)
+        if report is None:
+            self.notify(f"Operation {self.shown} is not there (or not this console's to report).", severity="error")
+            return
+        where = report_dir()
+        try:
+            saved = await save_report(report, where)
+        except OSError as exc:
+            self.notify(f"the report could not be written to {where}: {exc.strerror or exc}", severity="error",
+                        timeout=15)
+            return
+        self.notify(saved.message, title=f"Report of {report.operation} {report.ref}", timeout=20)
