@@ -85,12 +85,6 @@ class VmSteps:
         return min(times) if times else None
 
     @property
-    def last_at(self) -> datetime | None:
-        """The time of the latest line about this VM."""
-        times = [s.at for s in self.steps if s.at is not None]
-        return max(times) if times else None
-
-    @property
     def running(self) -> Step | None:
         """The step now under way, if any."""
         return next((s for s in reversed(self.steps) if s.running), None)
