@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ksystui.core.age import format_age
 from ksystui.core.drill_steps import COMPLETED, DrillProgress, Step, VmSteps
+from ksystui.core.durations import format_duration
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL
 
@@ -150,13 +151,7 @@ def bar(fraction: float | None, width: int = 30) -> str:
 
 def short(value: timedelta) -> str:
     """An agreed duration as configured: ``30m``, ``1h30m``."""
-    left = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        n, left = divmod(left, size)
-        if n:
-            parts.append(f"{n}{unit}")
-    return "".join(parts) or "0s"
+    return format_duration(value)
 
 
 # --- predicted finish -----------------------------------------------------------------

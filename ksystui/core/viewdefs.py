@@ -350,8 +350,8 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         keep=("vm", "step", "state", "took", "detail")),
     ViewDef("drills", "Drills", (
         text("tenant", "TENANT"), number("id", "ID"), text("op", "OPERATION"), text("node", "NODE"),
-        text("started", "STARTED (UTC)"), text("state", "STATE"), age("measured", "MEASURED RTO"),
-        text("rto", "RTO"), text("verdict", "VERDICT"), text("trend", "TREND"), text("cleaned", "CLEANED UP")),
+        text("started", "STARTED (UTC)"), text("state", "STATE"), age("measured", "MEASURED"),
+        text("rto", "RTO"), text("verdict", "VERDICT"), text("trend", "TREND"), text("cleaned", "CLEANED")),
         FromArbiter(), capabilities=frozenset({Capability.LIST, Capability.DRILL}),
         hint="every DR test and move: measured RTO against the agreed one, its trend, rehearsals never cleaned up",
         keep=("tenant", "id", "op", "state", "measured", "verdict", "cleaned")),
