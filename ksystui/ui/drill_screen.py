@@ -62,8 +62,8 @@ class DrillScreen(ArbiterTableScreen):
     @work(exclusive=True, group="drill-reload")
     async def reload(self) -> None:
         port = self.arbiter
-        if port is None:
-            return
+        if port is None or (self.live is not None and not self.live.run.active):
+            return  # it ended and is on screen: nothing more will change
         live = await port.drill(self.ref, self.scope, op_id=self.op_id)
         if not self.ready:
             return
