@@ -11,9 +11,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from textual.app import App
 
 from ksystui.arbiter.dispatcher import Dispatcher
 from ksystui.arbiter.port import ArbiterPort
+from ksystui.core.lifecycle import Op
+from ksystui.core.operations import PlannedOp
+from ksystui.core.readouts import Preview
 from ksystui.sim.flows import STEP
 from ksystui.store.audit_log import current_actor
 from ksystui.store.queue import Queue
@@ -137,3 +141,33 @@ async def test_a_dr_test_is_watched_live_by_its_console_and_by_a_read_only_one(w
             await until(pilot, lambda: showing_drill(ro) and ro.screen.live.run.id == 1)
     finally:
         gate.release.set()
+
+
+class Confirming(App[None]):
+    """Only the confirmation, as the console pushes it."""
+
+    def __init__(self, op: Op, typed: bool):
+        super().__init__()
+        planned = PlannedOp(op, NODE, "customerA", ("ksysmgr", "move", "site"), "customerA", "service_provider",
+                            ("uuid",), ("snorlax",))
+        self.confirm = ConfirmScreen(Preview(planned, "x", 1, 1, (), (), typed))
+        self.result: list[str | None] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.confirm, self.result.append)
+
+
+@pytest.mark.parametrize("op,typed,keys,result,watch", [
+    pytest.param(Op.DR_TEST, False, ("w",), "", True, id="dr-test-w"),
+    pytest.param(Op.VERIFY, False, ("w", "enter"), "", False, id="verify-no-watch"),
+    pytest.param(Op.MOVE_UNPLANNED, True, (*"customerA w", "enter"), "customerA", True, id="unplanned-typed-w"),
+    pytest.param(Op.MOVE_UNPLANNED, True, (*"customerB w", "enter", "escape"), None, False, id="wrong-name"),
+])
+async def test_the_confirmation_of_a_drill_offers_to_watch_it(op, typed, keys, result, watch):
+    app = Confirming(op, typed)
+    async with app.run_test(size=(120, 40)) as pilot:
+        offered = "watch it live" in screen_text(app) or "watches it live" in screen_text(app)
+        assert offered == (op is not Op.VERIFY)
+        await pilot.press(*keys)
+        await until(pilot, lambda: app.result)
+    assert app.result == [result] and app.confirm.and_watch is watch
