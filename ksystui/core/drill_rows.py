@@ -62,7 +62,7 @@ class DrillHeader:
 def drill_header(live: DrillLive, rto: timedelta | None, now: datetime, width: int = 30) -> DrillHeader:
     run = live.run
     title = f"{run.label.upper()} {run.shown} for {run.tenant} on {run.node}: {run.state}"
-    if run.detail:
+    if run.detail and run.state != "running":  # why it waits, or what an operator must decide
         title += f" ({run.detail})"
     who = f"requested by {run.submitted_by} at {stamp(run.submitted_at)} UTC"
     if run.started_at is not None:

@@ -121,7 +121,7 @@ def test_the_live_drill_puts_failures_on_top_and_says_elapsed_against_the_rto():
     assert rows[-1].cells[0].strip() == "Site customerA_home"  # the operation's own step, last
     now = datetime(2026, 11, 30, 15, 0, 21, tzinfo=UTC)
     h = drill_header(live, RTO["customerA"], now, width=10)
-    assert h.title == "DR TEST #7 for customerA on r7r3m116: running (running 21s, ETA 40s)"
+    assert h.title == "DR TEST #7 for customerA on r7r3m116: running"  # the queue's ETA: the prediction says it
     assert h.rto_words == "21s of RTO 30m (1%)" and h.bar == "[░░░░░░░░░░]" and h.level == "ok"
     assert h.outlook == "finish predicted 15:01:00 UTC — median of 1 past DR test of customerA: 1m00s (within RTO)"
     assert h.vms == "VMs: 1 failed · 1 running · 1 up"
@@ -137,3 +137,14 @@ def test_an_ended_drill_shows_its_measured_rto_against_the_agreed_one():
     failed = DrillLive(run(4, 3, state="failed"), read_progress([]), ())
     assert drill_header(failed, None, T0).outlook.startswith("failed: measured no RTO")
     assert step_trend(None, None) == "-"
+
+
+def test_a_drill_still_queued_says_why_it_waits_and_that_it_has_not_started():
+    waiting = DrillRun(9, "#9", "customerA", "r7r3m116", Op.MOVE_PLANNED, "queued", "bob@ops/c2", T0,
+                       detail="position 1: snorlax held by #8 customerB verify")
+    h = drill_header(DrillLive(waiting, read_progress([]), (timedelta(minutes=20),)), RTO["customerA"], T0)
+    assert h.title == ("PLANNED MOVE #9 for customerA on r7r3m116: queued "
+                       "(position 1: snorlax held by #8 customerB verify)")
+    assert h.rto_words == "not started yet; RTO 30m" and h.gauge is None and h.bar == "[" + "·" * 30 + "]"
+    assert h.outlook.startswith("finish: unknown — median of 1 past planned move of customerA: 20m00s")
+    assert h.outlook.endswith("not started yet") and h.vms == "VMs: none reached yet"
