@@ -6,7 +6,7 @@ same tables (``progress``, ``audit``) by operation or by seq, read-only."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,20 @@ def output_lines(engine: Engine, op_id: int) -> list[OutputLine]:
         rows = conn.execute(sa.select(progress.c.at, progress.c.line).where(progress.c.operation_id == op_id)
                             .order_by(progress.c.seq)).all()
     return [OutputLine(when(r.at), r.line) for r in rows]
+
+
+def output_lines_of(engine: Engine, op_ids: Sequence[int]) -> dict[int, list[OutputLine]]:
+    """Every output line of several operations at once (one query), in order, by operation."""
+    out: dict[int, list[OutputLine]] = {i: [] for i in op_ids}
+    if not op_ids:
+        return out
+    with read_connection(engine) as conn:
+        rows = conn.execute(sa.select(progress.c.operation_id, progress.c.at, progress.c.line)
+                            .where(progress.c.operation_id.in_(list(op_ids)))
+                            .order_by(progress.c.operation_id, progress.c.seq)).all()
+    for r in rows:
+        out[int(r.operation_id)].append(OutputLine(when(r.at), r.line))
+    return out
 
 
 def audit_of_operation(engine: Engine, op_id: int) -> list[Any]:

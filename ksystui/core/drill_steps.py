@@ -9,8 +9,9 @@ unplanned cleanup and recover wording is INFERRED there). Here the two lines
 of a step become one ``Step`` with its start and end, and the entities a step
 names are brought back to the VM they belong to: a rehearsal clone
 ``<vm>_Rehearsal``, a backup ``<vm>_BackUp`` and, on PowerVS, the per-VM
-workgroup ``<vm>_WG`` (the workgroup convention of the samples and the
-simulator; a workgroup that names no VM of the stream stays an operation
+workgroup ``<vm>_WG`` (INFERRED: the samples pair workgroup test_WG with VM
+test and the simulator names workgroups so, but a real workgroup may hold
+several VMs; a workgroup that names no VM of the stream stays an operation
 step).
 
 Times: the arrival time of the line (UTC, with its date) — the node's own
@@ -83,12 +84,6 @@ class VmSteps:
     def started_at(self) -> datetime | None:
         times = [t for s in self.steps if (t := s.started_at or s.at) is not None]
         return min(times) if times else None
-
-    @property
-    def last_at(self) -> datetime | None:
-        """The time of the latest line about this VM."""
-        times = [s.at for s in self.steps if s.at is not None]
-        return max(times) if times else None
 
     @property
     def running(self) -> Step | None:

@@ -342,6 +342,19 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         default_sort=("time", True),
         hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them",
         keep=("tenant", "event", "description", "recovery")),
+    ViewDef("drill", "Drill", (
+        text("vm", "VM"), text("vmstate", "VM STATE"), text("step", "STEP"), text("state", "STATE"),
+        text("started", "STARTED"), text("ended", "ENDED"), age("took", "TOOK"), long_text("detail", "DETAIL")),
+        FromArbiter(), capabilities=frozenset({Capability.LIST, Capability.DRILL}),
+        hint="one DR test or move live: each VM's steps, failures on top, elapsed against the RTO, predicted finish",
+        keep=("vm", "step", "state", "took", "detail")),
+    ViewDef("drills", "Drills", (
+        text("tenant", "TENANT"), number("id", "ID"), text("op", "OPERATION"), text("node", "NODE"),
+        text("started", "STARTED (UTC)"), text("state", "STATE"), age("measured", "MEASURED"),
+        text("rto", "RTO"), text("verdict", "VERDICT"), text("trend", "TREND"), text("cleaned", "CLEANED")),
+        FromArbiter(), capabilities=frozenset({Capability.LIST, Capability.DRILL}),
+        hint="every DR test and move: measured RTO against the agreed one, its trend, rehearsals never cleaned up",
+        keep=("tenant", "id", "op", "state", "measured", "verdict", "cleaned")),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         long_text("detail", "DETAIL"), age("age", "AGE")),

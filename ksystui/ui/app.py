@@ -47,6 +47,7 @@ from ksystui.ui.alerting import AlertDesk
 from ksystui.ui.audit_screen import AuditScreen
 from ksystui.ui.chrome import Banner, Breadcrumb, FleetHeader, banner_text, header_text
 from ksystui.ui.command_prompt import CommandPrompt
+from ksystui.ui.drilling import DRILL_VIEWS, DrillDesk
 from ksystui.ui.messages import (
     AuditRecordRequested,
     CancelRequested,
@@ -80,7 +81,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
+class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -311,7 +312,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
         except Exception as exc:
             self.notify(f"cannot plan it: {exc}", severity="error")
             return
-        typed = await self.push_screen_wait(ConfirmScreen(preview))
+        confirm = ConfirmScreen(preview)
+        typed = await self.push_screen_wait(confirm)
         if typed is None:
             self.notify("cancelled: nothing queued", timeout=2)
             return
@@ -323,6 +325,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
         # a scoped console names no global id (its gaps would tell of other tenants' requests)
         queued = "queued" if self.scope is not None else f"queued #{op_id}"
         self.notify(f"{queued}: {preview.planned.command}", title="Queued", timeout=6)
+        if confirm.and_watch:
+            self.show_drill(op_id)
 
     @work(group="operate")
     async def on_cancel_requested(self, message: CancelRequested) -> None:
@@ -379,6 +383,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk):
             self.notify(cmd.message, severity="warning")
 
     def _screen_for(self, target: OpenView) -> BaseScreen:
+        if target.view in DRILL_VIEWS:
+            return self.drill_screen_for(target.view, target.preset_filter)
         if isinstance(VIEWS[target.view].source, FromArbiter):
             return ARBITER_SCREENS[target.view](self.arbiter, self.scope)
         return TableScreen(target.view, self.state, preset_filter=target.preset_filter, tenant=target.tenant,

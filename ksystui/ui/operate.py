@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ksystui.core.drills import DRILL_OPS
 from ksystui.core.readouts import Preview
 from ksystui.ui.messages import CancelRequested, OperationDetailRequested, RaiseRequested
 from ksystui.ui.screens import ArbiterTableScreen
@@ -38,7 +39,9 @@ def preview_text(p: Preview) -> Text:
 
 
 class ConfirmScreen(ModalScreen[str | None]):
-    """Enter confirms (returns "" or the typed name); Esc cancels (None)."""
+    """Enter confirms (returns "" or the typed name); Esc cancels (None). A
+    DR test or a move can be queued and watched: "w" (or, where the tenant's
+    name is typed, a name ending in " w") confirms it and sets ``and_watch``."""
 
     BINDINGS = [("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -51,14 +54,23 @@ class ConfirmScreen(ModalScreen[str | None]):
     def __init__(self, preview: Preview):
         super().__init__()
         self.preview = preview
+        self.and_watch = False  # confirmed with "w": open the live drill view once it is queued
+
+    @property
+    def watchable(self) -> bool:
+        return self.preview.planned.op in DRILL_OPS
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(preview_text(self.preview), id="preview")
             if self.preview.needs_typed_confirmation:
+                watch = " (end with \" w\" to watch it live in the drill view)" if self.watchable else ""
                 yield Static(f"\nThis is a disaster move. Type the tenant's name ({self.preview.planned.tenant}) "
-                             "and press Enter to queue it; Esc cancels.", id="typed-help")
+                             f"and press Enter to queue it{watch}; Esc cancels.", id="typed-help")
                 yield Input(placeholder="tenant name", id="typed")
+            elif self.watchable:
+                yield Static("\nEnter queues it through the arbiter · w queues it and watches it live (the drill "
+                             "view); Esc cancels.", id="confirm-help")
             else:
                 yield Static("\nEnter queues it through the arbiter; Esc cancels.", id="confirm-help")
 
@@ -73,11 +85,21 @@ class ConfirmScreen(ModalScreen[str | None]):
             event.stop()
             self.dismiss("")
 
+    def key_w(self, event: events.Key) -> None:
+        if self.watchable and not self.preview.needs_typed_confirmation:
+            event.stop()
+            self.and_watch = True
+            self.dismiss("")
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip() != self.preview.planned.tenant:
+        typed = event.value.strip()
+        if self.watchable and typed.endswith(" w"):
+            typed, self.and_watch = typed[:-2].strip(), True
+        if typed != self.preview.planned.tenant:
+            self.and_watch = False
             self.notify("the name does not match: nothing queued", severity="warning")
             return
-        self.dismiss(event.value.strip())
+        self.dismiss(typed)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

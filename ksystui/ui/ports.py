@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from ksystui.core.alerts import AlertRecord
+from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
 from ksystui.core.op_detail import AuditRecordView, OperationDetail
@@ -109,6 +110,16 @@ class ArbiterClient(Protocol):
 
     async def audit_record(self, seq: int, scope: str | None = None) -> AuditRecordView | None:
         """One audit record whole."""
+        ...
+
+    async def drill(self, ref: str = "", scope: str | None = None, *, op_id: int | None = None) -> DrillLive | None:
+        """One drill as it runs: ``op_id`` (as ``submit`` returned it), or
+        ``ref`` naming an operation as the console shows it ("#42"); neither:
+        the newest drill that runs or waits, else the newest that ran."""
+        ...
+
+    async def drills(self, scope: str | None = None) -> Sequence[DrillRun]:
+        """Every DR test and move in scope, oldest first."""
         ...
 
     async def cancel(self, op_id: int, reason: str) -> bool: ...

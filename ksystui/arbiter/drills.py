@@ -1,0 +1,85 @@
+"""The drills as the queue's rows and output lines tell them: which one a
+console asked for, and each as a ``core.drills.DrillRun`` (with when its
+last VM came up, read from its output, and whether a cleanup closed a
+rehearsal). The port calls these; reading is in worker threads."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import Engine
+
+from ksystui.arbiter.history import output_lines_of
+from ksystui.arbiter.service import unpaired_rehearsals
+from ksystui.core.drill_steps import vm_steps
+from ksystui.core.drills import DRILL_OPS, DrillRun, recovered_at
+from ksystui.core.lifecycle import Op
+from ksystui.core.opstate import FINISHED, OpState
+from ksystui.core.tenant_numbers import shown_ref
+from ksystui.store.queue_types import QueuedOp
+
+HISTORY = 200  # the newest drills a history lists (per console scope)
+_REF = re.compile(r"#?(\d+)")
+
+
+def pick(ops: Sequence[QueuedOp], ref: str, numbers: Mapping[int, int] | None,
+         op_id: int | None = None) -> QueuedOp | None:
+    """The operation ``op_id`` is, or the one ``ref`` names ("#42", "42"; a
+    scoped console's own number), or without either the drill to watch: the
+    newest that runs or waits, else the newest that ran."""
+    if op_id is not None:
+        return next((o for o in ops if o.id == op_id), None)
+    ref = ref.strip()
+    if ref:
+        m = _REF.fullmatch(ref)
+        if m is None:
+            return None
+        wanted = int(m.group(1))
+        if numbers is not None:  # a scoped console names its tenant's operations by their own numbers
+            wanted = next((gid for gid, n in numbers.items() if n == wanted), -1)
+        return next((o for o in ops if o.id == wanted), None)
+    drills = [o for o in ops if o.op in DRILL_OPS]
+    active = [o for o in drills if o.state not in FINISHED]
+    return max(active or drills, key=lambda o: o.id, default=None)
+
+
+class DrillReader:
+    """Builds DrillRuns, remembering when each ended drill's last VM came up
+    (an ended operation's output no longer changes)."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._recovered: dict[int, datetime | None] = {}
+
+    async def runs(self, ops: Sequence[QueuedOp], numbers: Mapping[int, int] | None,
+                   also: Sequence[QueuedOp] = ()) -> list[DrillRun]:
+        """The drills among ``ops`` (the newest HISTORY of them), oldest
+        first, plus the operations in ``also`` whatever they are."""
+        wanted = [o for o in ops if o.op in DRILL_OPS][-HISTORY:]
+        have = {o.id for o in wanted}
+        wanted += [o for o in also if o.id not in have]
+        need = [o.id for o in wanted if o.id not in self._recovered]
+        recovered = dict(self._recovered)
+        if need:
+            lines = await asyncio.to_thread(output_lines_of, self.engine, need)
+            for o in wanted:
+                if o.id in need:
+                    recovered[o.id] = recovered_at(vm_steps(lines.get(o.id, [])))
+                    if o.state in FINISHED:
+                        self._recovered[o.id] = recovered[o.id]
+        open_rehearsals = {o.id for o in unpaired_rehearsals(ops)}
+        return [_run(o, numbers, open_rehearsals, recovered.get(o.id)) for o in sorted(wanted, key=lambda o: o.id)]
+
+
+def _run(o: QueuedOp, numbers: Mapping[int, int] | None, open_rehearsals: set[int],
+         recovered: datetime | None) -> DrillRun:
+    cleaned = None
+    if o.op is Op.DR_TEST and o.state is OpState.SUCCEEDED:
+        cleaned = o.id not in open_rehearsals
+    return DrillRun(
+        id=o.id, shown=shown_ref(o.id, numbers), tenant=o.tenant, node=o.node, op=o.op, state=o.state.value,
+        submitted_by=o.submitted_by, submitted_at=o.submitted_at, started_at=o.started_at,
+        finished_at=o.finished_at, outcome=o.outcome or "", recovered_at=recovered, cleaned_up=cleaned)
