@@ -26,6 +26,7 @@ from typing import Any, TypeVar, cast
 
 from ksystui.core.drill_steps import STARTED, VmSteps, vm_steps
 from ksystui.core.drill_steps import arrival as when_parsed  # the detail's times are stored alike
+from ksystui.core.drills import recovered_at
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail
 from ksystui.core.operations import OP_LABEL
@@ -149,6 +150,8 @@ def span(value: timedelta | None) -> str:
     if value is None:
         return "-"
     total = max(0, round(value.total_seconds()))
+    if total == 0:
+        return "under 1s"  # the record keeps times to the second
     hours, rest = divmod(total, 3600)
     minutes, seconds = divmod(rest, 60)
     if hours:
@@ -253,7 +256,10 @@ def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: Op
     line = detail.line
     started, finished = when_parsed(detail.started_at), when_parsed(detail.finished_at)
     submitted = when_parsed(detail.submitted_at)
-    took = finished - started if started is not None and finished is not None else None
+    steps = vm_steps(detail.output)
+    # the drill view's rule (core.drills): recovered when the last VM came up, else when the command ended
+    end = recovered_at(steps) or finished if finished is not None else None
+    took = max(timedelta(0), end - started) if started is not None and end is not None else None
     if took is not None:
         measured = span(took)
     elif started is None:
@@ -271,7 +277,7 @@ def build_report(detail: OperationDetail, *, generated_at: datetime, cleanup: Op
         rpo_text += f": within the agreed {span(agreed_rpo)}" if rpo.lag <= agreed_rpo else \
             f": BREACH, above the agreed {span(agreed_rpo)}"
     confirmed_by, confirmation = _confirmation(detail)
-    vms = sorted((_vm_outcome(v) for v in vm_steps(detail.output)), key=lambda v: v.outcome != "failed")
+    vms = sorted((_vm_outcome(v) for v in steps), key=lambda v: v.outcome != "failed")
     records = list(detail.audit) + (list(cleanup.audit) if cleanup is not None else [])
     timeline = _timeline(detail.audit) + (_timeline(cleanup.audit, "cleanup: ") if cleanup is not None else [])
     commands = tuple(c for c in (detail.command, cleanup.command if cleanup is not None else "") if c)

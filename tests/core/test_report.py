@@ -100,7 +100,7 @@ def test_the_html_is_self_contained_and_escaped_and_the_json_is_whole():
 
 
 def test_spans_read_as_people_write_them():
-    assert [span(timedelta(seconds=s)) for s in (0, 42, 185, 3725)] == ["0s", "42s", "3m 05s", "1h 02m 05s"]
+    assert [span(timedelta(seconds=s)) for s in (0, 42, 185, 3725)] == ["under 1s", "42s", "3m 05s", "1h 02m 05s"]
     assert span(None) == "-"
 
 

@@ -89,7 +89,7 @@ async def test_a_customerA_drill_reports_rto_vms_confirmation_and_an_anchor_the_
     data = json.loads(run.out)
     assert data["operation"] == "DR test" and data["tenant"] == TENANT and data["state"] == "succeeded"
     assert data["agreed_rto"] == "30m 00s" and data["rto_verdict"] == "met"
-    assert 0 < data["measured_rto_seconds"] < 30 * 60
+    assert 0 <= data["measured_rto_seconds"] < 30 * 60  # the simulator drills in about a second
     assert [v["vm"] for v in data["vms"]] == vms and {v["outcome"] for v in data["vms"]} == {"completed"}
     assert all(s["duration"] != "-" for v in data["vms"] for s in v["steps"])
     assert data["confirmed_by"] == data["requested_by"] != "-"
