@@ -165,12 +165,16 @@ DISK_GROUP = RecordSchema(
         Spec("Site", "site"),  # INFERRED: (ksys-reference §2.5) on-prem disk groups
         Spec("Host_Group", "host_group"),  # INFERRED: §2.5 template
         Spec("Disk Pairs", "disk_pairs", L),  # INFERRED: §2.5 template
+        # INFERRED: no source prints a consistent point; the aliases are the storage's own
+        # names for it (Spectrum Virtualize GMCV ``freeze_time``)
+        Spec("LastConsistentTime", "consistent_at",
+             aliases=("Last Consistent Time", "LastConsistentPoint", "Last Consistent Point", "FreezeTime")),
     ],
 )
 # INFERRED: (ksys-reference §2.5) on-prem disk groups: name, site, host group, pairs.
 DISK_GROUP_ONPREM_ORDER = (
     "Name", "WGName", "Site", "Host_Group", "Active Site", "CGName", "CGState", "Progress",
-    "Disk Pairs", "HomeWorkSpace", "BackupWorkSpace", "ActiveWorkspace", "VolumeDiskGroup",
+    "LastConsistentTime", "Disk Pairs", "HomeWorkSpace", "BackupWorkSpace", "ActiveWorkspace", "VolumeDiskGroup",
 )  # fmt: skip
 
 # INFERRED: (ksys-reference §2.5) the docs only say "<source> <-> <target>, grouped per storage
