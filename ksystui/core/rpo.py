@@ -35,7 +35,6 @@ from ksystui.core.durations import format_duration
 from ksystui.core.events import event_time
 from ksystui.core.model import DiskGroup, KsysEvent, ManagedVm
 from ksystui.core.snapshot import Freshness, NodeSnapshot
-from ksystui.core.tenants import TenantInfo
 
 IN_SYNC = "consistent_synchronized"
 # events that say the copy fell behind or stopped (INFERRED names, core.events), and the one that says it is back
@@ -205,12 +204,6 @@ def measure_rpo(snapshot: NodeSnapshot, now: datetime, target: timedelta | None 
                              reading.unknown_why + note if reading.unknown_why else None, reading.at_least,
                              reading.group)
     return reading
-
-
-def tenant_rpo(snapshots: Iterable[NodeSnapshot], tenant: TenantInfo, now: datetime) -> RpoReading | None:
-    """A tenant's recovery point: the worst of its nodes'. None without a node read."""
-    mine = [s for s in snapshots if s.tenant == tenant.name]
-    return worst((measure_rpo(s, now, tenant.rpo) for s in mine), tenant.rpo)
 
 
 # --- how a reading reads ---------------------------------------------------------------
