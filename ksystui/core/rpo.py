@@ -223,26 +223,30 @@ def lag_text(r: RpoReading) -> str:
 
 
 def rpo_cell(r: RpoReading | None, target: timedelta | None = None) -> str:
-    """The overview's RPO cell: measured against agreed, the breach in words
-    (so it reads without colour): ``42m10s / 15m BREACH``, ``0s / 15m ok``,
-    ``not measurable: <why>`` (with the target: ``15m, not measurable: …``)."""
+    """The overview's RPO cell, the verdict first so a narrow column keeps it
+    (and it reads without colour): ``BREACH 42m10s / 15m``, ``ok 0s / 15m``,
+    ``not measurable / 15m: <why>``; without an agreement ``42m10s (none
+    agreed)`` or ``not measurable: <why>``."""
+    goal = r.target if r is not None and r.target is not None else target
+    per = f" / {duration_text(goal)}" if goal is not None else ""
     if r is None:
-        return f"{duration_text(target)} (no node)" if target else "-"
-    goal = r.target if r.target is not None else target
+        return f"not measurable{per}: no node read" if goal is not None else "-"
     if r.lag is None:
-        head = f"{duration_text(goal)}, " if goal is not None else ""
-        return f"{head}not measurable: {r.unknown_why}"
+        return f"not measurable{per}: {r.unknown_why}"
     if goal is None:
         return f"{lag_text(r)} (none agreed)"
-    return f"{lag_text(r)} / {duration_text(goal)} {BREACH if r.breach else 'ok'}"
+    return f"{BREACH if r.breach else 'ok'} {lag_text(r)}{per}"
 
 
 def detail_text(r: RpoReading) -> str:
-    """One line for the tenant view: the cell, then what it was read from."""
+    """One line for the tenant view: the verdict, the measured and agreed
+    RPO, then what it was measured from."""
+    agreed = f"{duration_text(r.target)} agreed" if r.target is not None else "none agreed"
     if r.lag is None:
-        return rpo_cell(r)
+        return f"not measurable: {r.unknown_why}; {agreed}"
+    verdict = "" if r.breach is None else f"{BREACH if r.breach else 'ok'} "
     where = f" in {r.group}" if r.group else ""
-    return f"{rpo_cell(r)} — {r.basis}{where}"
+    return f"{verdict}measured {lag_text(r)} against {agreed} — {r.basis}{where}"
 
 
 # --- RTO evidence -----------------------------------------------------------------------

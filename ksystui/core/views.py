@@ -334,8 +334,7 @@ def agreement_rows(snapshots: Mapping[str, NodeSnapshot], info: TenantInfo,
     for snap in sorted(mine, key=lambda s: s.node):
         reading = measure_rpo(snap, now, info.rpo) if now is not None else None
         age, style = age_cell(snap, now, "disk_group") if now is not None else ("-", None)
-        detail = (f"{duration_text(info.rpo)} agreed; measured {detail_text(reading)}" if reading is not None
-                  else f"{duration_text(info.rpo)} agreed")
+        detail = detail_text(reading) if reading is not None else f"{duration_text(info.rpo)} agreed"
         rows.append(ViewRow(("t", snap.node, "agreement", "rpo"), ("agreement", "RPO", snap.node, "-", detail, age),
                             "alert" if reading is not None and reading.breach and style is None else style,
                             t, snap.node, reading))

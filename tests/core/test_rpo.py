@@ -57,14 +57,14 @@ def test_an_older_consistent_point_from_ksysmgr_is_a_lag_in_time_and_a_breach_ov
     r = measure_rpo(snap("r7r3m116", "customerA", [g]), NOW, A.rpo)
     assert r.lag == timedelta(minutes=42) and r.breach is True and r.target == A.rpo and not r.at_least
     assert "last consistent point 2026-11-30 14:18:00Z (ksysmgr)" in r.basis
-    assert rpo_cell(r) == "42m00s / 15m BREACH"
+    assert rpo_cell(r) == "BREACH 42m00s / 15m"
 
 
 def test_within_the_target_is_ok_and_exactly_the_target_is_no_breach():
     g = onprem_group(cg_state="consistent_copying", progress=99.0, consistent_at=stamp(NOW - timedelta(minutes=15)))
     r = measure_rpo(snap("r7r3m116", "customerA", [g]), NOW, A.rpo)
     assert r.lag == timedelta(minutes=15) and r.breach is False
-    assert rpo_cell(r) == "15m00s / 15m ok"
+    assert rpo_cell(r) == "ok 15m00s / 15m"
 
 
 def test_a_copy_in_sync_reads_zero_lag():
@@ -77,7 +77,7 @@ def test_a_percentage_copied_is_not_a_time_and_the_reading_says_so():
     r = measure_rpo(snap("r7r3m116", "customerA", [g]), NOW, A.rpo)
     assert r.lag is None and r.breach is None
     assert r.unknown_why == "copy consistent_copying, 62.5% copied, and no consistent point given"
-    assert rpo_cell(r) == "15m, not measurable: copy consistent_copying, 62.5% copied, and no consistent point given"
+    assert rpo_cell(r) == "not measurable / 15m: copy consistent_copying, 62.5% copied, and no consistent point given"
 
 
 @pytest.mark.parametrize("sections, why", [
@@ -88,7 +88,7 @@ def test_a_percentage_copied_is_not_a_time_and_the_reading_says_so():
 def test_nothing_to_measure_says_why(sections, why):
     s = NodeSnapshot("r7r3m116", "customerA", Flavour.ONPREM, 10.0, sections)
     r = measure_rpo(s, NOW, A.rpo)
-    assert r.lag is None and r.unknown_why == why and rpo_cell(r).endswith(f"not measurable: {why}")
+    assert r.lag is None and r.unknown_why == why and rpo_cell(r) == f"not measurable / 15m: {why}"
 
 
 def test_a_stopped_copy_is_behind_at_least_since_the_event_that_said_so_and_no_longer_after_it_resumed():
@@ -97,7 +97,7 @@ def test_a_stopped_copy_is_behind_at_least_since_the_event_that_said_so_and_no_l
                        resource="VMRDG_cluster01_customerA")
     r = measure_rpo(snap("r7r3m116", "customerA", [g], events=[failed]), NOW, A.rpo)
     assert r.lag == timedelta(minutes=20) and r.at_least and r.breach is True
-    assert rpo_cell(r) == "≥20m00s / 15m BREACH" and "REPLICATION_FAILURE" in r.basis
+    assert rpo_cell(r) == "BREACH ≥20m00s / 15m" and "REPLICATION_FAILURE" in r.basis
     resumed = KsysEvent("REPLICATION_RESUMED", "info", time=stamp(NOW - timedelta(minutes=5)),
                         resource="VMRDG_cluster01_customerA")
     assert measure_rpo(snap("r7r3m116", "customerA", [g], events=[failed, resumed]), NOW, A.rpo).lag is None
@@ -190,10 +190,10 @@ def cell(row, key: str) -> str:
 def test_the_overview_shows_every_tenants_agreement_and_its_measured_rpo_with_the_breach_in_words():
     rows = {r.tenant: r for r in overview_rows(fleet(), [A, B, C], NOW)}
     assert cell(rows["customerA"], "rto") == "30m"
-    assert cell(rows["customerA"], "rpo") == "40m00s / 15m BREACH" and rows["customerA"].style == "alert"
-    assert cell(rows["customerB"], "rpo") == "10m00s / 30m ok" and rows["customerB"].style is None
+    assert cell(rows["customerA"], "rpo") == "BREACH 40m00s / 15m" and rows["customerA"].style == "alert"
+    assert cell(rows["customerB"], "rpo") == "ok 10m00s / 30m" and rows["customerB"].style is None
     assert cell(rows["customerC"], "rto") == "4h, DR avg 7m00s"
-    assert cell(rows["customerC"], "rpo") == ("1h, not measurable: copy consistent_copying, 97% copied, "
+    assert cell(rows["customerC"], "rpo") == ("not measurable / 1h: copy consistent_copying, 97% copied, "
                                               "and no consistent point given")
     assert rows["customerC"].style is None
     # a narrow terminal keeps the RPO (the breach) whatever else it drops
@@ -210,11 +210,11 @@ def test_the_tenant_view_opens_on_its_agreement_and_what_the_rpo_was_measured_fr
     rto, rpo = rows[0], rows[1]
     assert rto.cells[:2] == ("agreement", "RTO") and rto.cells[4] == "30m agreed"
     assert rpo.cells[:3] == ("agreement", "RPO", "r7r3m116") and rpo.style == "alert"
-    assert rpo.cells[4] == ("15m agreed; measured 40m00s / 15m BREACH — last consistent point "
+    assert rpo.cells[4] == ("BREACH measured 40m00s against 15m agreed — last consistent point "
                             "2026-11-30 14:20:00Z (ksysmgr) in VMRDG_cluster01_customerA")
     (c_rto, c_rpo) = agreement_rows(fleet(), C, NOW)
     assert c_rto.cells[4] == "4h agreed; DR average time 7m00s (DR Automation service)"
-    assert "not measurable" in c_rpo.cells[4]
+    assert c_rpo.cells[4].startswith("not measurable: copy consistent_copying") and c_rpo.cells[4].endswith("; 1h agreed")
     # without the tenant's configuration the view is as before
     assert all(r.cells[0] != "agreement" for r in tenant_rows(fleet(), "customerA", NOW))
 

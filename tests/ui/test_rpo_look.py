@@ -63,8 +63,8 @@ async def test_an_rpo_breach_stands_out_in_every_theme_and_under_no_color(laggin
 
         breach_text, breach = row_of("customerA")
         normal_text, normal = row_of("customerB")
-        assert "40m00s / 15m BREACH" in breach_text and "30m" in breach_text
-        assert "0s / 30m ok" in normal_text and "BREACH" not in normal_text
+        assert "BREACH 40m00s / 15m" in breach_text and "30m" in breach_text
+        assert "ok 0s / 30m" in normal_text and "BREACH" not in normal_text
         assert all(s.style.bold for s in breach) and not any(s.style.bold for s in normal)
         assert not any(s.style.dim for s in breach)
         if no_color:
