@@ -327,10 +327,11 @@ def agreement_rows(snapshots: Mapping[str, NodeSnapshot], info: TenantInfo,
     avg = max((a for s in mine if (a := dr_average(s)) is not None), default=None)
     evidence = f"; DR average time {format_age(avg.total_seconds())} (DR Automation service)" if avg else ""
     rto_breach = avg is not None and info.rto is not None and avg > info.rto
+    # the RTO is the tenant's, not a node's: its row opens the node an operation acts on by default
     rows = [ViewRow(("t", "-", "agreement", "rto"),
                     ("agreement", "RTO", "-", "-", f"{duration_text(info.rto)} agreed{evidence}"
                      + (f" {BREACH}" if rto_breach else ""), "-"),
-                    "alert" if rto_breach else None, t, None, info)]
+                    "alert" if rto_breach else None, t, info.default_node, info)]
     for snap in sorted(mine, key=lambda s: s.node):
         reading = measure_rpo(snap, now, info.rpo) if now is not None else None
         age, style = age_cell(snap, now, "disk_group") if now is not None else ("-", None)
@@ -345,8 +346,10 @@ def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str, now: datetim
                 info: TenantInfo | None = None) -> list[ViewRow]:
     """Everything one tenant's KSYS nodes know of their configuration, each
     row with the age of the read it comes from (without ``now``: "-"); with
-    the tenant's ``info``, its agreement and measured RPO first."""
-    rows: list[ViewRow] = agreement_rows(snapshots, info, now) if info is not None and info.name == tenant else []
+    the tenant's ``info`` naming an RTO or RPO, its agreement and measured
+    RPO first."""
+    agreed = info is not None and info.name == tenant and (info.rto is not None or info.rpo is not None)
+    rows: list[ViewRow] = agreement_rows(snapshots, info, now) if agreed and info is not None else []
 
     def row(snap: NodeSnapshot, kind: str, key: tuple[str, ...], cells: tuple[str, ...], data: object) -> None:
         age, style = age_cell(snap, now, kind) if now is not None else ("-", None)

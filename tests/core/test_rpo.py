@@ -215,8 +215,12 @@ def test_the_tenant_view_opens_on_its_agreement_and_what_the_rpo_was_measured_fr
     (c_rto, c_rpo) = agreement_rows(fleet(), C, NOW)
     assert c_rto.cells[4] == "4h agreed; DR average time 7m00s (DR Automation service)"
     assert c_rpo.cells[4].startswith("not measurable: copy consistent_copying") and c_rpo.cells[4].endswith("; 1h agreed")
-    # without the tenant's configuration the view is as before
+    # without the tenant's configuration, or with no objective in it, the view is as before
     assert all(r.cells[0] != "agreement" for r in tenant_rows(fleet(), "customerA", NOW))
+    plain = TenantInfo("customerA", 1, "gold", ("r7r3m116",))
+    assert all(r.cells[0] != "agreement" for r in tenant_rows(fleet(), "customerA", NOW, plain))
+    # Enter on the RTO line opens the tenant's (default) node, as every line of the view opens its node
+    assert rto.node == "r7r3m116" and VIEWS["tenant"].drill(rto) is not None
 
 
 def test_the_replication_lag_column_is_a_time_where_measured_and_the_percent_left_where_not():
