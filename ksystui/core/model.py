@@ -215,6 +215,7 @@ class Disk:
     # ``Volume Details:`` table rows (volume pair, replication state, progress
     # percent as printed), after a disk was unmanaged [S1]
     volumes: tuple[tuple[str, str, str], ...] = ()
+    consistent_at: str | None = field(default=None, metadata=LATER_FIELD)  # INFERRED, as DiskGroup.consistent_at
     extra: Extra = ()
 
 

@@ -435,6 +435,7 @@ class ClusterState:
                 cg_name=dg.cg_name,
                 cg_state=dg.cg_state,
                 progress=round(dg.progress, 2),
+                consistent_at=stamp(dg.consistent_point()),
                 disk_ids=tuple(f"{p.source} -> {p.target}" for p in dg.pairs),
             )
         ]

@@ -242,3 +242,15 @@ def test_the_consoles_tenant_view_carries_the_agreement_of_the_tenant_it_opens()
     for s in fleet().values():
         scoped.update(s)
     assert scoped.rows_for("tenant", "customerA") == []  # another tenant's agreement: nothing
+
+
+def test_ksysmgr_output_with_the_storages_own_spelling_of_the_consistent_point_measures_too():
+    from ksystui.core.ksysmgr.parse import parse_disk_group
+
+    text = ("Name:                VMRDG_cluster01_customerA\n"
+            "CGState:             consistent_copying\n"
+            "Progress:            88.0\n"
+            "Freeze Time:         2026/11/30/14/18/00\n")
+    (g,) = parse_disk_group(text)
+    assert g.consistent_at == "2026/11/30/14/18/00" and g.extra == ()
+    assert measure_rpo(snap("r7r3m116", "customerA", [g]), NOW, A.rpo).lag == timedelta(minutes=42)

@@ -14,7 +14,7 @@ import pytest
 
 from ksystui.config import load_config
 from ksystui.core import service_api
-from ksystui.core.ksysmgr.parse import parse_disk_group
+from ksystui.core.ksysmgr.parse import parse_disk, parse_disk_group
 from ksystui.core.rpo import parse_point
 from ksystui.sim.scenario import ScenarioError, load_scenario, parse_scenario
 from ksystui.sim.world import SimWorld
@@ -57,6 +57,12 @@ async def test_a_lagging_powervs_node_tells_it_over_ssh_and_its_rest_service(wor
     assert all(abs(p - want) < timedelta(seconds=1) for p in points(out) if p) and None not in points(out)
     sent = [parse_point(m.last_consistent_time) for m in service_api.managed_vms(node.rest_managed_vms())]
     assert sent and all(p is not None and abs(p - want) < timedelta(seconds=1) for p in sent)
+    # `query disk vm=` says it of the VM's volumes too
+    vm = next(iter(node.state.vms))
+    _, out, _ = await local("ksysorch-dal12", f"query disk vm={vm}")
+    (disk,) = parse_disk(out)
+    point = parse_point(disk.consistent_at)
+    assert point is not None and abs(point - want) < timedelta(seconds=1)
     # the event both sources list says when it began
     assert node.state.events[-1].name == "REPLICATION_LAG"
 

@@ -149,6 +149,11 @@ STORAGE_AGENT = RecordSchema(
     ],
 )
 
+# INFERRED: no source prints a consistent point of the copy; the aliases are the storage's
+# own names for it (Spectrum Virtualize Global Mirror with Change Volumes: ``freeze_time``)
+# (matching ignores case, spaces and underscores: "Freeze Time" is "FreezeTime")
+CONSISTENT_ALIASES = ("LastConsistentPoint", "FreezeTime")
+
 DISK_GROUP = RecordSchema(
     DiskGroup,
     [
@@ -165,10 +170,7 @@ DISK_GROUP = RecordSchema(
         Spec("Site", "site"),  # INFERRED: (ksys-reference §2.5) on-prem disk groups
         Spec("Host_Group", "host_group"),  # INFERRED: §2.5 template
         Spec("Disk Pairs", "disk_pairs", L),  # INFERRED: §2.5 template
-        # INFERRED: no source prints a consistent point; the aliases are the storage's own
-        # names for it (Spectrum Virtualize GMCV ``freeze_time``)
-        Spec("LastConsistentTime", "consistent_at",
-             aliases=("Last Consistent Time", "LastConsistentPoint", "Last Consistent Point", "FreezeTime")),
+        Spec("LastConsistentTime", "consistent_at", aliases=CONSISTENT_ALIASES),
     ],
 )
 # INFERRED: (ksys-reference §2.5) on-prem disk groups: name, site, host group, pairs.
@@ -199,6 +201,7 @@ DISK = RecordSchema(
         Spec("CGName", "cg_name"),
         Spec("CGState", "cg_state", states=CG_STATES),
         Spec("Progress", "progress", Shape.NUMBER),
+        Spec("LastConsistentTime", "consistent_at", aliases=CONSISTENT_ALIASES),  # INFERRED, as in DISK_GROUP
         Spec("DiskIDs", "disk_ids", L),
     ],
 )
