@@ -193,8 +193,12 @@ def measure_rpo(snapshot: NodeSnapshot, now: datetime, target: timedelta | None 
     groups = snapshot.disk_groups
     if not groups:
         return RpoReading(None, "-", target, None, "no disk groups: replication not set up")
-    events = snapshot.events
-    readings = [measure_group(g, now, managed=snapshot.managed_vms, events=events) for g in groups]
+    managed = snapshot.managed_vms
+    readings = [measure_group(g, now, managed=managed) for g in groups]
+    if any(r.lag is None for r in readings):  # only then the events (merged from both sources: not free)
+        events = snapshot.events
+        readings = [r if r.lag is not None else measure_group(g, now, managed=managed, events=events)
+                    for g, r in zip(groups, readings, strict=True)]
     reading = worst(readings, target)
     assert reading is not None
     if section.error or snapshot.freshness(now, "disk_group") is not Freshness.FRESH:
