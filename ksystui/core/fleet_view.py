@@ -189,7 +189,7 @@ class FleetView:
         if isinstance(source, OneTenant):
             if tenant is None or self.tenant(tenant) is None:
                 return []
-            return source.build(self.snapshots, tenant, self.clock())
+            return source.build(self.snapshots, tenant, self.clock(), self.tenant(tenant))
         return self.rows_of(view)
 
     def _rebuild_around(self, snap: NodeSnapshot, now: datetime) -> Changes:

@@ -81,6 +81,11 @@ CG_STATES: frozenset[str] = frozenset(
 
 EVENT_TYPES: frozenset[str] = frozenset({"error", "warning", "info"})
 
+# Metadata of a field added after capture bundles were written: ``to_jsonable``
+# leaves it out while it holds its default, so a bundle captured before the
+# field existed still reads exactly as captured (``ksystui parse --bundle``).
+LATER_FIELD = {"omit_when_default": True}
+
 
 @dataclass(frozen=True)
 class Vm:
@@ -180,6 +185,9 @@ class DiskGroup:
     backup_workspace: str | None = None
     active_workspace: str | None = None
     volume_disk_group: str | None = None
+    # INFERRED key (no source prints one): the time of the last consistent image
+    # on the target (the storage's "freeze time"), as printed; what RPO is measured from
+    consistent_at: str | None = field(default=None, metadata=LATER_FIELD)
     extra: Extra = ()
 
 
@@ -207,6 +215,7 @@ class Disk:
     # ``Volume Details:`` table rows (volume pair, replication state, progress
     # percent as printed), after a disk was unmanaged [S1]
     volumes: tuple[tuple[str, str, str], ...] = ()
+    consistent_at: str | None = field(default=None, metadata=LATER_FIELD)  # INFERRED, as DiskGroup.consistent_at
     extra: Extra = ()
 
 
@@ -265,6 +274,9 @@ class ManagedVm:
     dr_region: str | None = None
     workgroup: str | None = None
     workspace: str | None = None
+    # INFERRED (not in the public API): the last consistent point of the VM's
+    # replicated volumes, as sent (ISO 8601), where the service gives one
+    last_consistent_time: str | None = field(default=None, metadata=LATER_FIELD)
 
 
 @dataclass(frozen=True)

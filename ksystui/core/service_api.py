@@ -35,7 +35,8 @@ def _text(value: object) -> str | None:
 
 def managed_vms(body: Mapping[str, Any]) -> tuple[ManagedVm, ...]:
     """``GET dr_managed_vms``: ``{"managed_vm_list": {<vm_id>: {core, dr_average_time,
-    dr_region, memory, region, vm_name, workgroup_name, workspace_name}}}``."""
+    dr_region, memory, region, vm_name, workgroup_name, workspace_name}}}`` (and,
+    INFERRED, ``last_consistent_time`` where the service gives one)."""
     listing = body.get("managed_vm_list")
     if listing is None:
         return ()
@@ -51,6 +52,8 @@ def managed_vms(body: Mapping[str, Any]) -> tuple[ManagedVm, ...]:
             dr_average_time=_text(vm.get("dr_average_time")), region=_text(vm.get("region")),
             dr_region=_text(vm.get("dr_region")), workgroup=_text(vm.get("workgroup_name")),
             workspace=_text(vm.get("workspace_name")),
+            # INFERRED field: the public API documents none for replication
+            last_consistent_time=_text(vm.get("last_consistent_time")),
         ))
     return tuple(sorted(out, key=lambda m: m.vm_name))
 

@@ -119,8 +119,9 @@ class FleetWide:
 
 
 class TenantBuilder(Protocol):
+    # ``info``: the tenant's configuration (its agreement), where the caller knows it
     def __call__(self, snapshots: Mapping[str, NodeSnapshot], tenant: str,
-                 now: datetime | None = None) -> list[ViewRow]: ...
+                 now: datetime | None = None, info: TenantInfo | None = None) -> list[ViewRow]: ...
 
 
 @dataclass(frozen=True)
@@ -259,10 +260,11 @@ _SYSTEM_SECTION = {"system": "system", "report": "report", "service": "rest_stat
 
 
 def tenant_and_system_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str,
-                           now: datetime | None = None) -> list[ViewRow]:
-    """The tenant view: its configuration, then what ``query system``,
-    ``report system`` and the DR Automation service say, each with its age."""
-    rows = tenant_rows(snapshots, tenant, now)
+                           now: datetime | None = None, info: TenantInfo | None = None) -> list[ViewRow]:
+    """The tenant view: its agreement (RTO, RPO agreed and measured), its
+    configuration, then what ``query system``, ``report system`` and the DR
+    Automation service say, each with its age."""
+    rows = tenant_rows(snapshots, tenant, now, info)
     for r in system_rows(snapshots, tenant):
         snap = snapshots.get(r.node or "")
         age_, style = (age_cell(snap, now, _SYSTEM_SECTION[str(r.key[2])]) if now is not None and snap is not None
@@ -275,11 +277,14 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("overview", "Overview", (
         text("tenant", "TENANT"), number("prio", "PRIO"), text("tier", "TIER"), text("node", "NODE"),
         text("conn", "CONN"), age("age", "AGE"), long_text("vms", "VMS"), text("replication", "REPLICATION"),
-        number("critical", "CRIT"), long_text("shared", "SHARED HOSTS")),
+        number("critical", "CRIT"), long_text("shared", "SHARED HOSTS"),
+        # the agreement: RTO agreed (and the service's average DR time), RPO measured against agreed
+        # with BREACH in words (last, so the columns before keep their places)
+        text("rto", "RTO", max_width=24), text("rpo", "RPO", max_width=40)),
         FleetWide(lambda c: overview_rows(c.snapshots, c.tenants, c.now, c.scope, c.open_critical)),
         key="0", aliases=("tenants",), capabilities=FLEET, drill=to_tenant,
-        hint="every tenant's nodes: connection, VMs, replication, open alerts",
-        keep=("tenant", "conn", "age", "vms", "replication", "critical")),
+        hint="every tenant's nodes: agreed RTO, RPO measured against agreed, connection, VMs, replication, alerts",
+        keep=("tenant", "rpo", "conn", "age", "vms", "replication", "critical")),
     ViewDef("vms", "VMs", (
         text("tenant", "TENANT"), text("node", "NODE"), text("site", "SITE"), text("host", "HOST"),
         text("vm", "VM"), text("state", "STATE"), text("drtest", "DR TEST"), text("priority", "PRIO"),
@@ -291,10 +296,10 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("replication", "Replication", (
         text("tenant", "TENANT"), text("node", "NODE"), long_text("group", "DISK GROUP"),
         text("cg", "CONSISTENCY GROUP"), text("state", "STATE"), number("progress", "PROGRESS"),
-        number("lag", "LAG"), number("pairs", "PAIRS"), text("site", "ACTIVE SITE"), age("age", "AGE")),
+        age("lag", "LAG"), number("pairs", "PAIRS"), text("site", "ACTIVE SITE"), age("age", "AGE")),
         PerNode(lambda s, c: replication_rows(s, c.now)),
         key="2", capabilities=FLEET, drill=to_node_vms, order=by_tenant,
-        hint="disk groups: consistency, progress, lag",
+        hint="disk groups: consistency, progress, lag in time (a percent where the node gives no time)",
         keep=("tenant", "group", "state", "progress", "age")),
     ViewDef("events", "Events", (
         text("time", "TIME"), text("tenant", "TENANT"), text("node", "NODE"), text("severity", "SEVERITY"),

@@ -23,6 +23,17 @@ from ksystui.core.alerts import AlertRecord
 from ksystui.core.events import event_def, is_critical
 from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_LABEL
+from ksystui.core.rpo import (
+    BREACH,
+    detail_text,
+    dr_average,
+    duration_text,
+    lag_text,
+    measure_group,
+    measure_rpo,
+    rpo_cell,
+    rto_cell,
+)
 from ksystui.core.snapshot import (
     Freshness,
     NodeSnapshot,
@@ -121,11 +132,15 @@ def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[Tenan
                 if name in _nodes_on(h) and len(h.users) > 1:
                     shared.append(f"{own.get(h.uuid, h.name)} (+{len(h.users) - 1})")
             crit = (open_critical or {}).get(name, 0)
+            rpo = measure_rpo(snap, now, t.rpo)
+            # a breach reads BREACH in its cell, and the row stands out as an open alert does
+            loud = bool(crit) or bool(rpo.breach)
             rows.append(ViewRow(
                 ("overview", name),
                 (t.name, str(t.priority), t.tier, name, f.value, age, vm_counts(snap),
-                 replication_health(snap.disk_groups), str(crit) if crit else "-", ", ".join(shared) or "-"),
-                "alert" if crit and style is None else style, t.name, name, snap,
+                 replication_health(snap.disk_groups), str(crit) if crit else "-", ", ".join(shared) or "-",
+                 rto_cell(t.rto, dr_average(snap)), rpo_cell(rpo, t.rpo)),
+                "alert" if loud and style is None else style, t.name, name, snap,
             ))
     return rows
 
@@ -154,10 +169,15 @@ def vm_rows(snap: NodeSnapshot, now: datetime, changed: Mapping[RowKey, datetime
 def replication_rows(snap: NodeSnapshot, now: datetime) -> list[ViewRow]:
     age, style = age_cell(snap, now, "disk_group")
     rows: list[ViewRow] = []
+    events, managed = snap.events, snap.managed_vms
     for d in snap.disk_groups:
         name = d.name or d.workgroup or d.cg_name or "?"
         progress = "-" if d.progress is None else f"{d.progress:g}%"
-        lag = "-" if d.progress is None else f"{max(0.0, 100 - d.progress):g}%"
+        # the lag in time where the node gives what measures it (core.rpo); where it does
+        # not, only the share still to copy, as a percent (which is not a time)
+        reading = measure_group(d, now, managed=managed, events=events)
+        lag = (lag_text(reading) if reading.measured
+               else "-" if d.progress is None else f"{max(0.0, 100 - d.progress):g}%")
         bad = d.cg_state not in ("consistent_synchronized", "consistent_copying")
         rows.append(ViewRow(
             ("replication", snap.node, name),
@@ -297,10 +317,39 @@ def node_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
     return rows
 
 
-def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str, now: datetime | None = None) -> list[ViewRow]:
+def agreement_rows(snapshots: Mapping[str, NodeSnapshot], info: TenantInfo,
+                   now: datetime | None = None) -> list[ViewRow]:
+    """The tenant's agreement on top of its view: the agreed RTO (with the
+    service's average DR time where it gives one), then per node the agreed
+    RPO and the measured one, what it was measured from, the breach in words."""
+    t = info.name
+    mine = scoped(snapshots, t)
+    avg = max((a for s in mine if (a := dr_average(s)) is not None), default=None)
+    evidence = f"; DR average time {format_age(avg.total_seconds())} (DR Automation service)" if avg else ""
+    rto_breach = avg is not None and info.rto is not None and avg > info.rto
+    # the RTO is the tenant's, not a node's: its row opens the node an operation acts on by default
+    rows = [ViewRow(("t", "-", "agreement", "rto"),
+                    ("agreement", "RTO", "-", "-", f"{duration_text(info.rto)} agreed{evidence}"
+                     + (f" {BREACH}" if rto_breach else ""), "-"),
+                    "alert" if rto_breach else None, t, info.default_node, info)]
+    for snap in sorted(mine, key=lambda s: s.node):
+        reading = measure_rpo(snap, now, info.rpo) if now is not None else None
+        age, style = age_cell(snap, now, "disk_group") if now is not None else ("-", None)
+        detail = detail_text(reading) if reading is not None else f"{duration_text(info.rpo)} agreed"
+        rows.append(ViewRow(("t", snap.node, "agreement", "rpo"), ("agreement", "RPO", snap.node, "-", detail, age),
+                            "alert" if reading is not None and reading.breach and style is None else style,
+                            t, snap.node, reading))
+    return rows
+
+
+def tenant_rows(snapshots: Mapping[str, NodeSnapshot], tenant: str, now: datetime | None = None,
+                info: TenantInfo | None = None) -> list[ViewRow]:
     """Everything one tenant's KSYS nodes know of their configuration, each
-    row with the age of the read it comes from (without ``now``: "-")."""
-    rows: list[ViewRow] = []
+    row with the age of the read it comes from (without ``now``: "-"); with
+    the tenant's ``info`` naming an RTO or RPO, its agreement and measured
+    RPO first."""
+    agreed = info is not None and info.name == tenant and (info.rto is not None or info.rpo is not None)
+    rows: list[ViewRow] = agreement_rows(snapshots, info, now) if agreed and info is not None else []
 
     def row(snap: NodeSnapshot, kind: str, key: tuple[str, ...], cells: tuple[str, ...], data: object) -> None:
         age, style = age_cell(snap, now, kind) if now is not None else ("-", None)

@@ -15,6 +15,12 @@ from ksystui.sim.scenario import NodeSpec
 _NS = uuidlib.UUID("6f1c0c2e-4b7a-4d0e-9a51-7e3c2b1d0f99")
 
 
+def stamp(when: datetime | None) -> str | None:
+    """A time as the simulated KSYS prints it: ISO 8601 UTC, whole seconds
+    (INFERRED: the format of its event times)."""
+    return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def stable_uuid(*parts: str) -> str:
     """Deterministic UUIDs so a scenario looks the same on every run."""
     return str(uuidlib.uuid5(_NS, "/".join(parts)))
@@ -100,6 +106,17 @@ class SimDiskGroup:
     pairs: list[SimDiskPair]
     cg_state: str = "consistent_synchronized"
     progress: float = 100.0
+    # the last consistent image on the target while the copy is behind or stopped
+    # (None: in sync); printed as LastConsistentTime (INFERRED key)
+    consistent_at: datetime | None = None
+
+    def set_copy(self, cg_state: str, progress: float, consistent_at: datetime | None = None) -> None:
+        """A new copy state; a copy back in sync (or started afresh) has no old consistent point."""
+        self.cg_state, self.progress, self.consistent_at = cg_state, progress, consistent_at
+
+    def consistent_point(self) -> datetime | None:
+        """The consistent point the node prints: none while in sync."""
+        return None if self.cg_state == "consistent_synchronized" else self.consistent_at
 
 
 @dataclass
@@ -351,6 +368,7 @@ class ClusterState:
                         active_workspace=active.workspace,
                         active_site=dg.site,
                         volume_disk_group=f"{dg.name}_VG <-> {dg.cg_name}",
+                        consistent_at=stamp(dg.consistent_point()),
                     )
                 )
             else:
@@ -363,6 +381,7 @@ class ClusterState:
                         site=dg.site,
                         active_site=dg.site,
                         disk_pairs=tuple(f"{p.source} <-> {p.target}" for p in dg.pairs),
+                        consistent_at=stamp(dg.consistent_point()),
                     )
                 )
         return out
@@ -416,6 +435,7 @@ class ClusterState:
                 cg_name=dg.cg_name,
                 cg_state=dg.cg_state,
                 progress=round(dg.progress, 2),
+                consistent_at=stamp(dg.consistent_point()),
                 disk_ids=tuple(f"{p.source} -> {p.target}" for p in dg.pairs),
             )
         ]

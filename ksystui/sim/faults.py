@@ -11,15 +11,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 # kind -> what its target names
 FAULT_KINDS: tuple[str, ...] = (
     "host_failure",  # a host (production or recovery) stops: its VMs go DOWN
     "hmc_unreachable",  # an HMC stops answering: HMC_UNREACHABLE, operations through it fail
     "storage_unreachable",  # a storage agent stops answering: STG_UNREACHABLE, replication unknown
-    "replication_lag",  # a node's disk groups fall behind (progress below 100)
-    "replication_broken",  # a node's disk groups stop replicating (idling_disconnected)
+    "replication_lag",  # a node's disk groups fall behind: minutes= behind (an older consistent point), progress=
+    "replication_broken",  # a node's disk groups stop replicating (idling_disconnected) from now on
     "slow",  # a node answers every command late (seconds=)
     "drop_ssh",  # a node's SSH connections drop in the middle of a command
     "node_down",  # a node is unreachable: connections refused
@@ -43,7 +43,8 @@ TARGET_KIND: dict[str, str] = {
 _DEFAULTS: dict[str, dict[str, float | int]] = {
     "slow": {"seconds": 2.0},
     "rest_error": {"status": 500},
-    "replication_lag": {"progress": 62.5},
+    # 20 minutes behind: past the seed's tightest agreed RPO (customerA, 15m), within the others'
+    "replication_lag": {"progress": 62.5, "minutes": 20},
 }
 
 
@@ -101,6 +102,11 @@ class FaultBoard:
             raise ValueError("rest_error status must be an HTTP error status (400-599)")
         if kind == "slow" and not 0 <= float(merged["seconds"]) <= 600:
             raise ValueError("slow seconds must be between 0 and 600")
+        if kind == "replication_lag":
+            if not 0 <= float(merged["progress"]) < 100:
+                raise ValueError("replication_lag progress must be at least 0 and below 100")
+            if not 0 < float(merged["minutes"]) <= 10 * 24 * 60:
+                raise ValueError("replication_lag minutes must be more than 0 and at most 14400 (ten days)")
         # one fault per (kind, target): injecting again replaces the parameters
         self.clear(kind, target)
         fault = Fault(next(self._ids), kind, target, merged)
@@ -152,3 +158,10 @@ class FaultBoard:
 
     def malformed_output(self, node: str) -> bool:
         return self.is_active("malformed_output", node)
+
+
+def lag_consistent_point(fault: Fault) -> datetime:
+    """The last consistent point a ``replication_lag`` fault leaves on the
+    target: ``minutes`` before the fault began, then frozen (a copy cycle that
+    does not complete keeps its freeze time), so the lag grows from there."""
+    return fault.since - timedelta(minutes=float(fault.params["minutes"]))

@@ -228,7 +228,7 @@ async def move(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
                 vm.set_state(lifecycle.state_after(req.op, vm.state, ok=False, stage=Stage.REVERSAL))
             return await _move_finished(node, req, p, src, dst, 0)
         dg.site = dst
-        dg.cg_state, dg.progress = ("consistent_copying", 0.0) if planned else ("idling", 0.0)
+        dg.set_copy(*(("consistent_copying", 0.0) if planned else ("idling", 0.0)))
         await p.line(f"Storage replication reversal has completed for Disk_Group {dg.name}", 1)
     moved = 0
     for vm in req.vms:
@@ -359,7 +359,7 @@ async def cleanup(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
     all_ok = ok == len(req.vms)
     if all_ok:
         for dg in node.state.disk_groups.values():
-            dg.cg_state, dg.progress = "consistent_copying", 0.0
+            dg.set_copy("consistent_copying", 0.0)
     await p.line(f"Site cleanup has {'completed' if all_ok else 'failed'} for Site {req.site}")
     _event(node, req, "CLEANUP", all_ok)
     return all_ok
@@ -406,7 +406,7 @@ async def resync(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
         await p.line(f"Resync has failed for {'Workgroup' if node.flavour is Flavour.POWERVS else 'Disk_Group'} "
                      f"{req.workgroup}: {problem or 'no disk group'}", 1)
         return False
-    dg.cg_state, dg.progress = "consistent_synchronized", 100.0
+    dg.set_copy("consistent_synchronized", 100.0)
     kind = "Workgroup" if node.flavour is Flavour.POWERVS else "Disk_Group"
     await p.line(f"Resync has completed for {kind} {req.workgroup}", 1)
     node.state.add_event("RESYNC_SUCCESS", req.workgroup)

@@ -18,7 +18,7 @@ from ksystui.core.ksysmgr.grammar import (
     usage_text,
 )
 from ksystui.core.model import Flavour
-from ksystui.sim.cluster import ClusterState, stable_uuid
+from ksystui.sim.cluster import ClusterState, stable_uuid, stamp
 from ksystui.sim.ports import CommandIO, KsysmgrExecutor, NodeWorld
 from ksystui.sim.scenario import NodeSpec
 
@@ -102,6 +102,11 @@ class SimNode:
                 "workgroup_name": f"{v.name}_WG",
                 "workspace_name": v.workspace,
             }
+            # INFERRED: the public API has no replication field; a service that knew
+            # the workgroup's last consistent point would send it like this
+            dg = self.state.disk_groups.get(f"{v.name}_WG")
+            if dg is not None and (point := stamp(dg.consistent_point())) is not None:
+                vms[stable_uuid(self.name, "pvm", v.name)]["last_consistent_time"] = point
         return {"managed_vm_list": vms}
 
     def rest_summary(self) -> dict:

@@ -25,12 +25,14 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 import asyncssh
 import tomli_w
 
+from ksystui.core.durations import format_duration
 from ksystui.sim import keys
 from ksystui.sim.admin_server import AdminServer
 from ksystui.sim.rest_server import RestNodeServer
@@ -251,14 +253,15 @@ class SimRunner:
         by_tenant: dict[str, list[str]] = {}
         for name, node in self.world.nodes.items():
             by_tenant.setdefault(node.tenant, []).append(name)
-        tenants = [(t.name, t.priority, t.tier) for t in self.world.tenants.values() if by_tenant.get(t.name)]
+        tenants = [{"name": t.name, "priority": t.priority, "tier": t.tier, **_agreement(t.rto, t.rpo)}
+                   for t in self.world.tenants.values() if by_tenant.get(t.name)]
         known = {t.name for t in self.world.tenants.values()}
-        tenants += [(orphan, 99, "standard") for orphan in by_tenant.keys() - known]  # nodes naming no tenant
+        # nodes naming no tenant: no agreement either
+        tenants += [{"name": orphan, "priority": 99, "tier": "standard"} for orphan in by_tenant.keys() - known]
         doc = {
             "database": {"url": f"sqlite:///{state / 'ksystui.db'}"},
-            "tenants": [{"name": name, "priority": priority, "tier": tier,
-                         "nodes": [self._node_config(state, node) for node in by_tenant[name]]}
-                        for name, priority, tier in tenants],
+            "tenants": [{**t, "nodes": [self._node_config(state, node) for node in by_tenant[str(t["name"])]]}
+                        for t in tenants],
         }
         header = [
             "Written by `ksystui sim` for this simulator run.",
@@ -283,6 +286,11 @@ class SimRunner:
                              "token_file": str(state / "tokens" / f"{name}.token"),
                              "ca_file": str(state / keys.CA_FILE)}
         return entry
+
+
+def _agreement(rto: timedelta | None, rpo: timedelta | None) -> dict[str, str]:
+    """A tenant's agreed RTO and RPO as config.toml spells them ("30m"), where the scenario gives them."""
+    return {key: format_duration(value) for key, value in (("rto", rto), ("rpo", rpo)) if value is not None}
 
 
 def _make_private_dir(path: Path) -> None:

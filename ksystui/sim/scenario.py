@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ksystui.config_oncall import Duration
 from ksystui.core.model import VM_STATES
 from ksystui.resources import SCENARIOS_DIR
 
@@ -31,6 +32,9 @@ class TenantSpec(_Strict):
     name: str
     priority: int = Field(ge=1, description="agreement priority: 1 moves first")
     tier: str = "standard"
+    # the agreement's objectives, spelled as in config.toml ("30m", "1h"); `ksystui sim` writes them there
+    rto: Duration | None = None
+    rpo: Duration | None = None
 
 
 class SiteSpec(_Strict):

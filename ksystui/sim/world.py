@@ -8,7 +8,7 @@ import contextlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ksystui.core import lifecycle
@@ -16,7 +16,7 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
 from ksystui.core.schedule import next_daily_run
 from ksystui.sim import interpreter
-from ksystui.sim.faults import Fault, FaultBoard
+from ksystui.sim.faults import Fault, FaultBoard, lag_consistent_point
 from ksystui.sim.node import SimNode
 from ksystui.sim.operations import perform
 from ksystui.sim.ports import NodeView, OpRequest
@@ -31,6 +31,8 @@ class TenantInfo:
     name: str
     priority: int
     tier: str
+    rto: timedelta | None = None  # the agreed objectives, as the scenario gives them
+    rpo: timedelta | None = None
 
 
 class NullIO:
@@ -53,7 +55,7 @@ class SimWorld:
         self.scenario = scenario
         self.speed = speed
         self.collisions = CollisionLog()
-        self.tenants = {t.name: TenantInfo(t.name, t.priority, t.tier) for t in scenario.tenants}
+        self.tenants = {t.name: TenantInfo(t.name, t.priority, t.tier, t.rto, t.rpo) for t in scenario.tenants}
         self.nodes: dict[str, SimNode] = {}
         for spec in scenario.nodes:
             token = secrets.token_urlsafe(24) if spec.rest else None
@@ -101,12 +103,14 @@ class SimWorld:
             elif fault.kind == "storage_unreachable" and fault.target in s.storage_agents:
                 s.add_event("STG_UNREACHABLE", fault.target)
             elif fault.kind == "replication_lag" and fault.target == node.name:
+                behind = lag_consistent_point(fault)
                 for dg in s.disk_groups.values():
-                    dg.cg_state, dg.progress = "consistent_copying", float(fault.params["progress"])
+                    dg.set_copy("consistent_copying", float(fault.params["progress"]), behind)
                 s.add_event("REPLICATION_LAG", ",".join(s.disk_groups) or node.name)
             elif fault.kind == "replication_broken" and fault.target == node.name:
                 for dg in s.disk_groups.values():
-                    dg.cg_state = "idling_disconnected"
+                    # the target keeps its last consistent image: the one of the moment the copy stopped
+                    dg.set_copy("idling_disconnected", dg.progress, dg.consistent_point() or fault.since)
                 s.add_event("REPLICATION_FAILURE", ",".join(s.disk_groups) or node.name)
 
     def _fault_cleared(self, fault: Fault) -> None:
@@ -125,7 +129,7 @@ class SimWorld:
                 s.add_event("STG_REACHABLE", fault.target)
             elif fault.kind in ("replication_lag", "replication_broken") and fault.target == node.name:
                 for dg in s.disk_groups.values():
-                    dg.cg_state, dg.progress = "consistent_synchronized", 100.0
+                    dg.set_copy("consistent_synchronized", 100.0)
                 s.add_event("REPLICATION_RESUMED", ",".join(s.disk_groups) or node.name)
 
     # --- daily automatic discovery ---------------------------------------------

@@ -149,6 +149,11 @@ STORAGE_AGENT = RecordSchema(
     ],
 )
 
+# INFERRED: no source prints a consistent point of the copy; the aliases are the storage's
+# own names for it (Spectrum Virtualize Global Mirror with Change Volumes: ``freeze_time``)
+# (matching ignores case, spaces and underscores: "Freeze Time" is "FreezeTime")
+CONSISTENT_ALIASES = ("LastConsistentPoint", "FreezeTime")
+
 DISK_GROUP = RecordSchema(
     DiskGroup,
     [
@@ -165,12 +170,13 @@ DISK_GROUP = RecordSchema(
         Spec("Site", "site"),  # INFERRED: (ksys-reference §2.5) on-prem disk groups
         Spec("Host_Group", "host_group"),  # INFERRED: §2.5 template
         Spec("Disk Pairs", "disk_pairs", L),  # INFERRED: §2.5 template
+        Spec("LastConsistentTime", "consistent_at", aliases=CONSISTENT_ALIASES),
     ],
 )
 # INFERRED: (ksys-reference §2.5) on-prem disk groups: name, site, host group, pairs.
 DISK_GROUP_ONPREM_ORDER = (
     "Name", "WGName", "Site", "Host_Group", "Active Site", "CGName", "CGState", "Progress",
-    "Disk Pairs", "HomeWorkSpace", "BackupWorkSpace", "ActiveWorkspace", "VolumeDiskGroup",
+    "LastConsistentTime", "Disk Pairs", "HomeWorkSpace", "BackupWorkSpace", "ActiveWorkspace", "VolumeDiskGroup",
 )  # fmt: skip
 
 # INFERRED: (ksys-reference §2.5) the docs only say "<source> <-> <target>, grouped per storage
@@ -195,6 +201,7 @@ DISK = RecordSchema(
         Spec("CGName", "cg_name"),
         Spec("CGState", "cg_state", states=CG_STATES),
         Spec("Progress", "progress", Shape.NUMBER),
+        Spec("LastConsistentTime", "consistent_at", aliases=CONSISTENT_ALIASES),  # INFERRED, as in DISK_GROUP
         Spec("DiskIDs", "disk_ids", L),
     ],
 )
