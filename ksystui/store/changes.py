@@ -28,7 +28,7 @@ from ksystui.store.service_tables import changes
 
 CHANNEL = "ksystui_changes"
 _APPEND_LOCK = zlib.crc32(b"ksystui.store.changes")
-KINDS = frozenset({"snapshot", "alert", "ack", "queue", "refresh"})
+KINDS = frozenset({"snapshot", "alert", "ack", "resolve", "queue", "refresh"})
 
 
 def append_change(conn: Connection, kind: str, at: datetime, *, tenant: str | None = None,
