@@ -25,6 +25,8 @@ VERBS: dict[str, list[str]] = {
     "db upgrade": ["db", "upgrade"],
     "serve": ["serve"],
     "service status": ["service", "status"],
+    "notify test": ["notify", "test", "pager"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
-                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status"]
+                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
+                "notify test"]
