@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -135,9 +135,9 @@ class Deliveries:
             return len(conn.execute(stmt.returning(_deliveries.c.id)).all())
 
     def record_attempt(self, delivery_id: int, attempts_before: int, *, ok: bool, status: str | None,
-                       error: str | None, retry_at: datetime | None) -> bool:
+                       error: str | None, retry_in: timedelta | None) -> bool:
         """One attempt of a delivery: delivered when ``ok``, else tried again
-        at ``retry_at`` (given up when None). False when the row changed
+        ``retry_in`` from now (given up when None). False when the row changed
         meanwhile (another notifier recorded this attempt)."""
         with self.engine.begin() as conn:
             if self.guard is not None:
@@ -147,10 +147,10 @@ class Deliveries:
                                          "last_error": (error or None) and error[:ERROR_KEPT]}
             if ok:
                 values.update(state=DELIVERED, delivered_at=now, next_at=None, last_error=None)
-            elif retry_at is None:
+            elif retry_in is None:
                 values.update(state=GAVE_UP, next_at=None)
             else:
-                values.update(state=PENDING, next_at=retry_at)
+                values.update(state=PENDING, next_at=now + retry_in)
             return conn.execute(sa.update(_deliveries).where(
                 _deliveries.c.id == delivery_id, _deliveries.c.attempts == attempts_before,
                 _deliveries.c.state == PENDING).values(**values)).rowcount == 1
@@ -161,12 +161,20 @@ class Deliveries:
             row = conn.execute(sa.select(_cursor.c.seq).where(_cursor.c.id == 1)).first()
         return None if row is None else int(row.seq)
 
-    def due(self, now: datetime, *, limit: int = 50) -> list[Delivery]:
-        """Pending deliveries whose next attempt is due at ``now``, oldest first."""
-        query = (sa.select(_deliveries).where(_deliveries.c.state == PENDING, _deliveries.c.next_at <= now)
-                 .order_by(_deliveries.c.next_at, _deliveries.c.id).limit(limit))
+    def due(self, now: datetime | None = None, *, limit: int = 50) -> list[Delivery]:
+        """Pending deliveries whose next attempt is due (at ``now``, default
+        the database's clock, the one ``next_at`` was set by), oldest first.
+        A notification waits while an older one of its incident is pending
+        on its hook: a receiver hears "raised" before "resolved"."""
+        older = _deliveries.alias("older")
+        query = (sa.select(_deliveries).where(
+            _deliveries.c.state == PENDING, _deliveries.c.next_at <= sa.bindparam("now"),
+            ~sa.exists().where(older.c.hook == _deliveries.c.hook, older.c.incident == _deliveries.c.incident,
+                               older.c.state == PENDING, older.c.id < _deliveries.c.id))
+            .order_by(_deliveries.c.next_at, _deliveries.c.id).limit(limit))
         with read_connection(self.engine) as conn:
-            return [_delivery(r) for r in conn.execute(query).all()]
+            when = now or transaction_time(conn, self.clock)
+            return [_delivery(r) for r in conn.execute(query, {"now": when}).all()]
 
     def log(self, *, tenant: str | None = None, hook: str | None = None, state: str | None = None,
             limit: int = 50) -> list[Delivery]:
@@ -220,11 +228,14 @@ class AsyncDeliveries:
         return await asyncio.to_thread(self.deliveries.enqueue, handled_from, handled_to, list(new))
 
     async def record_attempt(self, delivery_id: int, attempts_before: int, *, ok: bool, status: str | None,
-                             error: str | None, retry_at: datetime | None) -> bool:
+                             error: str | None, retry_in: timedelta | None) -> bool:
         return await asyncio.to_thread(lambda: self.deliveries.record_attempt(
-            delivery_id, attempts_before, ok=ok, status=status, error=error, retry_at=retry_at))
+            delivery_id, attempts_before, ok=ok, status=status, error=error, retry_in=retry_in))
 
-    async def due(self, now: datetime, *, limit: int = 50) -> list[Delivery]:
+    async def cursor(self) -> int | None:
+        return await asyncio.to_thread(self.deliveries.cursor)
+
+    async def due(self, now: datetime | None = None, *, limit: int = 50) -> list[Delivery]:
         return await asyncio.to_thread(lambda: self.deliveries.due(now, limit=limit))
 
     async def log(self, *, tenant: str | None = None, hook: str | None = None, state: str | None = None,

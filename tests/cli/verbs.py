@@ -26,7 +26,8 @@ VERBS: dict[str, list[str]] = {
     "serve": ["serve"],
     "service status": ["service", "status"],
     "notify test": ["notify", "test", "pager"],
+    "notify log": ["notify", "log"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
                 "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
-                "notify test"]
+                "notify test", "notify log"]

@@ -25,7 +25,8 @@ from tests.store.test_feed import SERVICE, failure, kinds, snap
 
 
 def new(hook: str, key: str = "ksystui:alert:n1:17@:alert.raised", ref: int = 1) -> NewDelivery:
-    return NewDelivery(hook, key, key.rsplit(":", 1)[0], "alert.raised", "customerA", "n1", ref, "critical",
+    incident, kind = key.rsplit(":", 1)
+    return NewDelivery(hook, key, incident, kind, "customerA", "n1", ref, "critical",
                        "HOST_FAILURE on n1", '{"kind": "alert.raised"}')
 
 
@@ -47,7 +48,7 @@ def test_enqueueing_moves_the_cursor_and_stores_each_hook_s_notification_once(ou
     assert two.enqueue(9, 10, [new("pager"), new("slack", "ksystui:alert:n1:17@:alert.acknowledged")]) == 1
     log = one.log()
     assert [(d.hook, d.kind, d.state, d.attempts) for d in log] == [
-        ("slack", "alert.raised", PENDING, 0), ("slack", "alert.raised", PENDING, 0),
+        ("slack", "alert.acknowledged", PENDING, 0), ("slack", "alert.raised", PENDING, 0),
         ("pager", "alert.raised", PENDING, 0)]
     assert one.log(hook="pager")[0].delivery_key == "ksystui:alert:n1:17@:alert.raised"
 
@@ -56,14 +57,16 @@ def test_each_attempt_is_recorded_until_delivered_or_given_up(outboxes):
     one, two = outboxes
     one.start_cursor(0)
     one.enqueue(0, 1, [new("pager"), new("slack")])
-    pager, slack = sorted(one.due(one.log()[0].created_at + timedelta(seconds=1)), key=lambda d: d.hook)
-    retry = pager.created_at + timedelta(minutes=1)
-    assert one.record_attempt(pager.id, 0, ok=False, status="HTTP 500", error="server error", retry_at=retry)
-    assert not two.record_attempt(pager.id, 0, ok=True, status="HTTP 200", error=None, retry_at=None)  # stale
-    assert [d.hook for d in one.due(retry - timedelta(seconds=1))] == ["slack"]
+    pager, slack = sorted(one.due(), key=lambda d: d.hook)
+    assert one.record_attempt(pager.id, 0, ok=False, status="HTTP 500", error="server error",
+                              retry_in=timedelta(minutes=1))
+    assert not two.record_attempt(pager.id, 0, ok=True, status="HTTP 200", error=None, retry_in=None)  # stale
+    retry = one.log(hook="pager")[0].next_at
+    assert retry - pager.created_at >= timedelta(minutes=1)
+    assert [d.hook for d in one.due()] == ["slack"]
     assert [d.hook for d in one.due(retry)] == ["slack", "pager"]  # the soonest due first
-    assert one.record_attempt(pager.id, 1, ok=True, status="HTTP 202", error=None, retry_at=None)
-    assert one.record_attempt(slack.id, 0, ok=False, status="HTTP 404", error="x" * 2000, retry_at=None)
+    assert one.record_attempt(pager.id, 1, ok=True, status="HTTP 202", error=None, retry_in=None)
+    assert one.record_attempt(slack.id, 0, ok=False, status="HTTP 404", error="x" * 2000, retry_in=None)
     by_hook = {d.hook: d for d in one.log()}
     assert (by_hook["pager"].state, by_hook["pager"].attempts, by_hook["pager"].last_status,
             by_hook["pager"].last_error) == (DELIVERED, 2, "HTTP 202", None)
@@ -94,8 +97,7 @@ def test_alerts_are_read_with_how_their_notifications_went(engines):
     outbox.start_cursor(0)
     outbox.enqueue(0, 1, [new("pager", ref=alert.id)])
     (pending,) = outbox.log()
-    outbox.record_attempt(pending.id, 0, ok=False, status="HTTP 500", error="boom",
-                          retry_at=pending.created_at + timedelta(seconds=5))
+    outbox.record_attempt(pending.id, 0, ok=False, status="HTTP 500", error="boom", retry_in=timedelta(seconds=5))
     assert feed.alert(alert.id).notified == ("pager … 1 try: HTTP 500",)
     assert feed.alerts()[0].notified == ("pager … 1 try: HTTP 500",)
 
@@ -114,10 +116,22 @@ def test_a_fenced_former_leader_neither_enqueues_nor_records_nor_resolves(engine
     with pytest.raises(Fenced):
         stale.enqueue(1, 2, [new("slack")])
     with pytest.raises(Fenced):
-        stale.record_attempt(stale.log()[0].id, 0, ok=True, status="HTTP 200", error=None, retry_at=None)
+        stale.record_attempt(stale.log()[0].id, 0, ok=True, status="HTTP 200", error=None, retry_in=None)
     with pytest.raises(Fenced):
         feed.fenced(lease.guard(SERVICE, old)).resolve_alerts([Resolution(alert.id, "x")])
     assert Deliveries(engine).cursor() == 1
     assert [(d.hook, d.attempts) for d in Deliveries(engine).log()] == [("pager", 0)]
     with read_connection(engine) as conn:
         assert conn.execute(sa.text("SELECT resolved_at FROM alerts")).scalar() is None
+
+
+def test_a_notification_waits_while_an_older_one_of_its_incident_is_pending_on_its_hook(outboxes):
+    one, _ = outboxes
+    one.start_cursor(0)
+    one.enqueue(0, 1, [new("pager"), new("pager", "ksystui:alert:n1:17@:alert.resolved"),
+                       new("slack", "ksystui:alert:n1:17@:alert.resolved")])
+    # slack was not told of the raise (its filters): its resolution goes at once
+    assert [(d.hook, d.kind) for d in one.due()] == [("pager", "alert.raised"), ("slack", "alert.resolved")]
+    raised = one.due()[0]
+    one.record_attempt(raised.id, 0, ok=False, status="HTTP 500", error=None, retry_in=None)  # given up
+    assert [(d.hook, d.kind) for d in one.due()] == [("pager", "alert.resolved"), ("slack", "alert.resolved")]
