@@ -11,7 +11,8 @@ the receiver dedups by the delivery key.
 
 Then each attempt is recorded on its row (:meth:`Deliveries.record_attempt`):
 attempts, the last status and error (the sender's words, never a URL or a
-key), when the next one is due, delivered or given up. ``ksystui notify log``
+key), when the next one is due, delivered or given up; an attempt for an
+alert appends a ``notified`` change, so consoles redraw its NOTIFIED cell. ``ksystui notify log``
 and the alerts view's NOTIFIED column read these rows.
 
 Every write of the leader goes through its lease's guard, like the feed's.
@@ -30,6 +31,7 @@ from sqlalchemy import Engine
 
 from ksystui.core.alerts import notified_text
 from ksystui.store.audit_log import Clock, transaction_time
+from ksystui.store.changes import append_change
 from ksystui.store.delivery_tables import notify_cursor as _cursor
 from ksystui.store.delivery_tables import notify_deliveries as _deliveries
 from ksystui.store.engine import read_connection
@@ -39,7 +41,6 @@ from ksystui.store.repository import insert
 __all__ = ["AsyncDeliveries", "Deliveries", "Delivery", "NewDelivery", "PENDING", "DELIVERED", "GAVE_UP"]
 
 PENDING, DELIVERED, GAVE_UP = "pending", "delivered", "gave_up"
-STATES = (PENDING, DELIVERED, GAVE_UP)
 ERROR_KEPT = 500  # characters of a sender's error kept on the row
 
 
@@ -151,9 +152,15 @@ class Deliveries:
                 values.update(state=GAVE_UP, next_at=None)
             else:
                 values.update(state=PENDING, next_at=now + retry_in)
-            return conn.execute(sa.update(_deliveries).where(
+            row = conn.execute(sa.update(_deliveries).where(
                 _deliveries.c.id == delivery_id, _deliveries.c.attempts == attempts_before,
-                _deliveries.c.state == PENDING).values(**values)).rowcount == 1
+                _deliveries.c.state == PENDING).values(**values).returning(
+                    _deliveries.c.kind, _deliveries.c.tenant, _deliveries.c.node, _deliveries.c.ref)).first()
+            if row is None:
+                return False
+            if row.kind.startswith("alert.") and row.ref is not None:  # consoles redraw its NOTIFIED cell
+                append_change(conn, "notified", now, tenant=row.tenant, node=row.node, ref=row.ref)
+            return True
 
     # --- readers -----------------------------------------------------------------
     def cursor(self) -> int | None:

@@ -66,10 +66,10 @@ class Change:
 
     seq: int
     at: datetime
-    kind: str  # snapshot, alert, ack, resolve, queue, refresh
+    kind: str  # snapshot, alert, ack, resolve, notified, queue, refresh
     tenant: str | None
     node: str | None
-    ref: int | None  # alert id (alert, ack, resolve) / operation id (queue)
+    ref: int | None  # alert id (alert, ack, resolve, notified) / operation id (queue)
 
 
 @dataclass(frozen=True)

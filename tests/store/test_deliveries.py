@@ -100,6 +100,7 @@ def test_alerts_are_read_with_how_their_notifications_went(engines):
     outbox.record_attempt(pending.id, 0, ok=False, status="HTTP 500", error="boom", retry_in=timedelta(seconds=5))
     assert feed.alert(alert.id).notified == ("pager … 1 try: HTTP 500",)
     assert feed.alerts()[0].notified == ("pager … 1 try: HTTP 500",)
+    assert kinds(feed)[-1] == ("notified", "n1", alert.id)  # consoles redraw its NOTIFIED cell
 
 
 def test_a_fenced_former_leader_neither_enqueues_nor_records_nor_resolves(engines):
