@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment, proxy_bypass
 
 import aiohttp
 
@@ -88,19 +90,48 @@ def resolve_routing_key(hook: NotifyConfig, base_dir: Path | None = None) -> str
     return key
 
 
-def _secrets_of(url: str | None, key: str | None) -> list[str]:
-    """Every spelling of a secret an error text might quote: the URL whole,
+def _secrets_of(key: str | None, *urls: str | None) -> list[str]:
+    """Every spelling of a secret an error text might quote: each URL whole,
     its path, query, user info and password (raw and decoded), and the key."""
-    found: list[str] = []
-    if key:
-        found.append(key)
-    if url:
+    found: list[str] = [key] if key else []
+    for url in urls:
+        if not url:
+            continue
         found.append(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not even an address: only the whole of it can be recognised
+            continue
         for piece in (parts.path, parts.query, parts.netloc.rpartition("@")[0], parts.password or ""):
             if len(piece) >= 4 and piece != "/":  # "/" and short words are in every sentence
                 found += [piece, unquote(piece)]
     return sorted(set(found), key=len, reverse=True)  # the longest first: a part never leaves a tail behind
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, with ``NO_PROXY`` honoured), as curl does:
+    a service in a data centre often reaches PagerDuty or Slack only through
+    one. Never for a loopback receiver. Nothing else of the environment
+    (no ``.netrc``) is used."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return None
+    if not host or _loopback(host) or proxy_bypass(host):
+        return None
+    proxies = getproxies_environment()
+    return proxies.get(parts.scheme) or proxies.get("all")
 
 
 def scrub(text: str, secrets: list[str]) -> str:
@@ -117,16 +148,17 @@ async def send(hook: NotifyConfig, notice: Notice, *, base_dir: Path | None = No
     try:
         url = resolve_url(hook, base_dir) if hook.kind == "webhook" else None
         key = resolve_routing_key(hook, base_dir)
-    except _Unresolved as exc:
+        body = json.dumps(payload(hook.format, notice, routing_key=key), ensure_ascii=False).encode()
+    except (_Unresolved, ValueError) as exc:  # ValueError: a format the payloads do not know
         outcome = SendOutcome(False, "not configured", str(exc))
     else:
-        body = json.dumps(payload(hook.format, notice, routing_key=key), ensure_ascii=False).encode()
-        secrets = _secrets_of(url, key)
+        proxy = proxy_for(url) if url is not None else None
+        secrets = _secrets_of(key, url, proxy)
         if url is not None:
-            outcome = await _post(hook, url, body, notice, secrets)
+            outcome = await _post(hook, url, proxy, body, notice, secrets)
         else:
             outcome = await _run(hook, body, notice, secrets, base_dir)
-    log.info("notify %s: %s %s: %s%s", hook.name, notice.kind, notice.delivery_key, outcome.status,
+    log.debug("notify %s: %s %s: %s%s", hook.name, notice.kind, notice.delivery_key, outcome.status,
              f" ({outcome.error})" if outcome.error else "")
     return outcome
 
@@ -135,14 +167,15 @@ def _seconds(hook: NotifyConfig) -> str:
     return format_age(hook.timeout.total_seconds())
 
 
-async def _post(hook: NotifyConfig, url: str, body: bytes, notice: Notice, secrets: list[str]) -> SendOutcome:
+async def _post(hook: NotifyConfig, url: str, proxy: str | None, body: bytes, notice: Notice,
+                secrets: list[str]) -> SendOutcome:
     headers = {"Content-Type": "application/json", "User-Agent": f"ksystui/{__version__}",
                DELIVERY_KEY_HEADER: notice.delivery_key}
     timeout = aiohttp.ClientTimeout(total=hook.timeout.total_seconds())
     try:
         async with aiohttp.ClientSession(timeout=timeout) as session:
             # no redirects: a redirect would carry the routing key to an address nobody configured
-            async with session.post(url, data=body, headers=headers, allow_redirects=False) as resp:
+            async with session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as resp:
                 status = f"HTTP {resp.status}"
                 if 200 <= resp.status < 300:
                     return SendOutcome(True, status, None)
@@ -153,9 +186,10 @@ async def _post(hook: NotifyConfig, url: str, body: bytes, notice: Notice, secre
     except TimeoutError:
         return SendOutcome(False, "timeout", f"no answer within {_seconds(hook)}")
     except aiohttp.ClientConnectorError as exc:
-        return SendOutcome(False, "unreachable", scrub(f"cannot connect: {exc.os_error.strerror or exc}",
+        through = " (through the proxy)" if isinstance(exc, aiohttp.ClientProxyConnectionError) else ""
+        return SendOutcome(False, "unreachable", scrub(f"cannot connect{through}: {exc.os_error.strerror or exc}",
                                                        secrets))
-    except aiohttp.InvalidURL:
+    except (aiohttp.InvalidURL, ValueError):  # yarl's own ValueError for a malformed address
         return SendOutcome(False, "not configured", f"hook {hook.name}: the URL is not a valid address")
     except (aiohttp.ClientError, OSError) as exc:
         return SendOutcome(False, "failed", scrub(f"{type(exc).__name__}: {exc}", secrets))
@@ -178,6 +212,36 @@ def _kill(proc: asyncio.subprocess.Process) -> None:
         proc.kill()
 
 
+STDERR_KEPT = 4096  # bytes of a command's standard error kept: its last line is what is said
+
+
+async def _feed(proc: asyncio.subprocess.Process, body: bytes) -> None:
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(body)
+        await proc.stdin.drain()
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # it did not read its input: its exit status says whether that was fine
+    finally:
+        proc.stdin.close()
+
+
+async def _tail(proc: asyncio.subprocess.Process) -> bytes:
+    """The end of the command's standard error, however much it writes, in
+    whole lines only: a line cut at its start might show part of a secret the
+    scrubbing no longer recognises."""
+    assert proc.stderr is not None
+    kept, cut = b"", False
+    while chunk := await proc.stderr.read(65536):
+        kept += chunk
+        if len(kept) > STDERR_KEPT:
+            kept, cut = kept[-STDERR_KEPT:], True
+    if cut:
+        _, newline, whole = kept.partition(b"\n")
+        kept = whole if newline else b""
+    return kept
+
+
 async def _run(hook: NotifyConfig, body: bytes, notice: Notice, secrets: list[str],
                base_dir: Path | None) -> SendOutcome:
     env = {**os.environ, "KSYSTUI_NOTICE_KIND": notice.kind, "KSYSTUI_DELIVERY_KEY": notice.delivery_key,
@@ -191,7 +255,7 @@ async def _run(hook: NotifyConfig, body: bytes, notice: Notice, secrets: list[st
                                                        f"{exc.strerror or exc}", secrets))
     try:
         async with asyncio.timeout(hook.timeout.total_seconds()):
-            _, stderr = await proc.communicate(body)
+            _, stderr, _ = await asyncio.gather(_feed(proc, body), _tail(proc), proc.wait())
     except TimeoutError:
         _kill(proc)
         await proc.wait()

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ksystui.core.lifecycle import Op
 from ksystui.core.notices import (
@@ -129,3 +131,26 @@ def test_generic_carries_every_field_of_the_notice():
     assert body["delivery_key"] == n.delivery_key and body["incident"] == n.incident
     assert body["details"] == dict(n.details) and body["at"] == "2026-11-30T08:03:05Z"
     assert (body["tenant"], body["node"], body["ref"], body["severity"]) == ("customerA", "nodeA", 7, "critical")
+
+
+# whatever a node prints, in any field: control characters, markup, quotes, very long words
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+_NAME = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tenant=_NAME, node=_NAME, event=_NAME, resource=st.none() | _TEXT, description=st.none() | _TEXT,
+       who=_TEXT, why=_TEXT)
+def test_payloads_validate_whatever_text_a_node_or_an_operator_wrote(tenant, node, event, resource, description,
+                                                                    who, why):
+    base = dict(tenant=tenant, node=node, event=event, resource=resource, description=description,
+                identity=f"{node}:{event}")
+    for notice in (alert_raised(alert(**base)), alert_acknowledged(acked(**base)),
+                   alert_resolved(resolved(why, **base)),
+                   operation_finished(operation(Op.MOVE_UNPLANNED, OpState.FAILED, why, tenant=tenant, node=node,
+                                                submitted_by=who or "x"))):
+        assert "\n" not in notice.summary and len(notice.summary) <= 200
+        assert problems(payload("generic", notice), GENERIC_NOTICE) == []
+        assert problems(payload("alertmanager", notice), ALERTMANAGER_WEBHOOK) == []
+        assert pagerduty_problems(payload("pagerduty", notice, routing_key=KEY)) == []
+        assert problems(payload("slack", notice), SLACK_MESSAGE) == []

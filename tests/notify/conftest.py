@@ -52,6 +52,17 @@ class Receiver:
         return web.Response(status=status, text=f"echo {request.path_qs} {raw[:200]!r}")
 
 
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy_from_the_environment(monkeypatch):
+    """Whatever proxy the machine running the tests names, these tests set their own."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     rx = Receiver()
