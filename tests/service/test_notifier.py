@@ -6,25 +6,30 @@ lost the lease stops."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 import sqlalchemy as sa
 
+from ksystui.cli.notify import run_notify_log
+from ksystui.cli.options import GlobalOptions, Refused
 from ksystui.config_oncall import NotifyConfig
 from ksystui.core.actor import Actor
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
-from ksystui.core.notices import Notice
+from ksystui.core.notices import Notice, hook_test_notice
 from ksystui.core.opstate import OpState
 from ksystui.notify.send import SendOutcome
 from ksystui.service import notifier as notifier_module
 from ksystui.service.notifier import Notifier, notice_from_json, notice_json
 from ksystui.store import AsyncFeed, AsyncQueue, Feed, LeaseStore, NewOp, Queue
-from ksystui.store.deliveries import AsyncDeliveries, Deliveries
+from ksystui.store.deliveries import AsyncDeliveries, Deliveries, NewDelivery, StaleCursor
 from ksystui.store.engine import migrate, open_engine
+from tests.notify.conftest import hooks_config
 from tests.store.test_feed import snap
 
 SVC = Actor("ksystui-service", "svc", "svc1")
@@ -69,9 +74,6 @@ async def step(n: Notifier, cursor: int) -> int:
 
 
 def test_a_notice_is_kept_as_it_was_sent():
-    from datetime import UTC, datetime
-
-    from ksystui.core.notices import hook_test_notice
 
     notice = hook_test_notice("pager", datetime(2026, 11, 30, tzinfo=UTC), "t1")
     assert notice_from_json(notice_json(notice)) == notice
@@ -137,3 +139,42 @@ async def test_a_notifier_that_lost_the_lease_stops_and_changes_nothing(engine):
                                                 "17"),)))
     await n.run()  # returns: fenced
     assert stopped == [True] and Deliveries(engine).log() == [] and Deliveries(engine).cursor() == 0
+
+
+async def test_a_new_leader_sends_what_the_former_one_enqueued_and_enqueues_nothing_twice(engine):
+    first, second = Recorder(), Recorder()
+    old = notifier(engine, [hook("ops")], first)
+    cursor = await old.start_cursor(0)
+    Feed(engine).publish(snap(events=(KsysEvent("HOST_FAILURE", "error", "x", "2026-11-30T08:59:00Z", "hostA",
+                                                "17"),)))
+    await old.handle_changes(cursor)  # enqueued, then the former leader died before sending
+    new = notifier(engine, [hook("ops")], second)
+    resumed = await new.start_cursor(0)
+    assert resumed == Deliveries(engine).cursor() > cursor
+    await step(new, resumed)
+    await step(new, await step(new, resumed))
+    assert first.sent == [] and second.kinds("ops") == ["alert.raised"]
+    # a notifier still holding the old cursor writes nothing (the cursor moved under it)
+    with pytest.raises(StaleCursor):
+        await old.handle_changes(cursor)
+    assert [d.kind for d in Deliveries(engine).log()] == ["alert.raised"]
+
+
+async def test_notify_log_shows_one_tenant_s_notifications_with_tenant_and_refuses_an_unknown_tenant(tmp_path):
+    cfg = hooks_config(tmp_path, "")
+    engine = open_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    try:
+        migrate(engine)
+        outbox = Deliveries(engine)
+        outbox.start_cursor(0)
+        outbox.enqueue(0, 1, [NewDelivery("ops", f"ksystui:op:{i}:operation.finished", f"ksystui:op:{i}",
+                                          "operation.finished", tenant, "n1", i, "info", f"operation #{i} for {tenant}",
+                                          "{}") for i, tenant in ((1, "customerA"), (2, "customerZ"))])
+    finally:
+        engine.dispose()
+    out = io.StringIO()
+    assert await run_notify_log(GlobalOptions(config=cfg, tenant="customerA"), out) == 0
+    assert "operation #1 for customerA" in out.getvalue() and "customerZ" not in out.getvalue()
+    assert "pending" in out.getvalue() and "key ksystui:op:1:operation.finished" in out.getvalue()
+    with click.Context(click.Command("log")), pytest.raises(Refused, match="no tenant named 'customerZ'"):
+        await run_notify_log(GlobalOptions(config=cfg, tenant="customerZ"), io.StringIO())
