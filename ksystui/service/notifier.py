@@ -13,6 +13,9 @@ It follows the change feed from the stored cursor (``store.deliveries``):
    is recorded; a failed one is tried again after ``retry_delay`` (with a
    little jitter) until the hook's ``max_attempts``.
 
+Once an hour it forgets deliveries that ended longer ago than the history
+retention (``[service] history_retention``).
+
 Every write goes through the term's lease guard: a notifier that lost the
 lease stops (``on_fenced``) and the new leader's picks up from the cursor.
 Logs name the hook, the kind and the delivery key; never a URL or a key.
@@ -24,8 +27,9 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +59,8 @@ EVERY = 0.5  # seconds between two looks at the feed and the due deliveries
 BATCH = 500  # changes handled per transaction
 SENDING_AT_ONCE = 8  # deliveries in flight at once (each hook's one after the other)
 JITTER = 0.1  # ± this share of a retry delay: many deliveries failing at once do not retry at once
+PRUNE_EVERY = 3600.0  # seconds between two prunings of the delivery log
+KEPT = timedelta(days=14)  # deliveries that ended are kept this long (the service's history retention)
 
 Sender = Callable[[NotifyConfig, Notice], Awaitable[SendOutcome]]
 
@@ -95,7 +101,7 @@ class Notifier:
 
     def __init__(self, hooks: Sequence[NotifyConfig], feed: AsyncFeed, queue: AsyncQueue,
                  deliveries: AsyncDeliveries, *, on_fenced: Callable[[], None], base_dir: Path | None = None,
-                 sender: Sender | None = None, every: float | None = None):
+                 sender: Sender | None = None, every: float | None = None, kept: timedelta = KEPT):
         self.hooks: Mapping[str, NotifyConfig] = {h.name: h for h in hooks}
         self.feed = feed
         self.queue = queue
@@ -104,6 +110,8 @@ class Notifier:
         self.base_dir = base_dir
         self.sender: Sender = sender or self._send
         self.every = EVERY if every is None else every
+        self.kept = kept
+        self._pruned_at: float | None = None
         self._wake = asyncio.Event()
         self._limit = asyncio.Semaphore(SENDING_AT_ONCE)
         self._cursor: int | None = None
@@ -129,6 +137,7 @@ class Notifier:
                 try:
                     cursor = await self.handle_changes(cursor)
                     await self.send_due()
+                    await self._prune()
                 except StaleCursor:
                     cursor = await self.deliveries.cursor() or cursor
                 except Fenced:
@@ -144,6 +153,15 @@ class Notifier:
         except Fenced:
             log.warning("notifier: the lease is no longer ours")
             self.on_fenced()
+
+    async def _prune(self) -> None:
+        now = time.monotonic()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        forgotten = await self.deliveries.prune(datetime.now(UTC) - self.kept)
+        if forgotten:
+            log.info("delivery log pruned", extra=fields(deliveries=forgotten))
 
     # --- 1 and 2: resolution and enqueueing ---------------------------------------------
     async def handle_changes(self, cursor: int) -> int:

@@ -101,7 +101,7 @@ class LeaderTerm:
                                      on_event=self._dispatch_event, raise_alerts=self.feed.raise_alerts,
                                      unreachable_alert_after=unreachable_alert_after())
         self.notifier = Notifier(cfg.notify, self.feed, self.queue, AsyncDeliveries(Deliveries(engine, guard=guard)),
-                                 on_fenced=on_fenced)
+                                 on_fenced=on_fenced, kept=cfg.service.history_retention)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:

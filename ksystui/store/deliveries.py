@@ -162,6 +162,16 @@ class Deliveries:
                 append_change(conn, "notified", now, tenant=row.tenant, node=row.node, ref=row.ref)
             return True
 
+    def prune(self, older_than: datetime) -> int:
+        """Forget deliveries that ended (delivered or given up) and were
+        created before ``older_than``; pending ones stay whatever their age.
+        How many."""
+        with self.engine.begin() as conn:
+            if self.guard is not None:
+                self.guard(conn)
+            return conn.execute(sa.delete(_deliveries).where(
+                _deliveries.c.state.in_((DELIVERED, GAVE_UP)), _deliveries.c.created_at < older_than)).rowcount
+
     # --- readers -----------------------------------------------------------------
     def cursor(self) -> int | None:
         with read_connection(self.engine) as conn:
@@ -238,6 +248,9 @@ class AsyncDeliveries:
                              error: str | None, retry_in: timedelta | None) -> bool:
         return await asyncio.to_thread(lambda: self.deliveries.record_attempt(
             delivery_id, attempts_before, ok=ok, status=status, error=error, retry_in=retry_in))
+
+    async def prune(self, older_than: datetime) -> int:
+        return await asyncio.to_thread(self.deliveries.prune, older_than)
 
     async def cursor(self) -> int | None:
         return await asyncio.to_thread(self.deliveries.cursor)

@@ -136,3 +136,16 @@ def test_a_notification_waits_while_an_older_one_of_its_incident_is_pending_on_i
     raised = one.due()[0]
     one.record_attempt(raised.id, 0, ok=False, status="HTTP 500", error=None, retry_in=None)  # given up
     assert [(d.hook, d.kind) for d in one.due()] == [("pager", "alert.resolved"), ("slack", "alert.resolved")]
+
+
+def test_the_log_forgets_deliveries_that_ended_long_ago_never_pending_ones(outboxes):
+    one, _ = outboxes
+    one.start_cursor(0)
+    one.enqueue(0, 1, [new("pager"), new("slack"), new("chat")])
+    by_hook = {d.hook: d for d in one.log()}
+    one.record_attempt(by_hook["pager"].id, 0, ok=True, status="HTTP 200", error=None, retry_in=None)
+    one.record_attempt(by_hook["slack"].id, 0, ok=False, status="HTTP 500", error=None, retry_in=None)
+    created = by_hook["pager"].created_at
+    assert one.prune(created) == 0  # not older than that
+    assert one.prune(created + timedelta(seconds=1)) == 2
+    assert [d.hook for d in one.log()] == ["chat"]
