@@ -91,6 +91,7 @@ def test_an_alert_resolves_once_with_its_reason_and_a_resolve_change_every_reade
     assert [a.id for a in reader.alerts()] == [alert.id]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same statements run on both above
 def test_alerts_are_read_with_how_their_notifications_went(engines):
     feed, outbox = Feed(engines[0]), Deliveries(engines[1])
     (alert,) = feed.publish(snap(events=(failure(),))).new_alerts
@@ -126,6 +127,7 @@ def test_a_fenced_former_leader_neither_enqueues_nor_records_nor_resolves(engine
         assert conn.execute(sa.text("SELECT resolved_at FROM alerts")).scalar() is None
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same statements run on both above
 def test_a_notification_waits_while_an_older_one_of_its_incident_is_pending_on_its_hook(outboxes):
     one, _ = outboxes
     one.start_cursor(0)
@@ -138,6 +140,7 @@ def test_a_notification_waits_while_an_older_one_of_its_incident_is_pending_on_i
     assert [(d.hook, d.kind) for d in one.due()] == [("pager", "alert.resolved"), ("slack", "alert.resolved")]
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the same statements run on both above
 def test_the_log_forgets_deliveries_that_ended_long_ago_never_pending_ones(outboxes):
     one, _ = outboxes
     one.start_cursor(0)
