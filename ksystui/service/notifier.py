@@ -123,23 +123,32 @@ class Notifier:
         """Look now rather than at the next tick (a change was seen)."""
         self._wake.set()
 
-    async def start_cursor(self, seq: int) -> int:
+    async def start_cursor(self, seq: int) -> int | None:
         """Where this term starts: the stored cursor, or ``seq`` (the feed's
-        last, read before the term publishes anything) for a first notifier."""
-        self._cursor = await self.deliveries.start_cursor(seq)
+        last, read before the term publishes anything) for a first notifier.
+        None when the lease is no longer ours (``on_fenced`` was called)."""
+        try:
+            self._cursor = await self.deliveries.start_cursor(seq)
+        except Fenced:
+            self._lost_lease()
         return self._cursor
 
+    def _lost_lease(self) -> None:
+        log.warning("notifier: the lease is no longer ours")
+        self.on_fenced()
+
     async def run(self) -> None:
+        cursor = self._cursor
         try:
-            cursor = self._cursor if self._cursor is not None else await self.start_cursor(
-                await self.feed.last_seq())
             while True:
                 try:
+                    if cursor is None:
+                        cursor = await self.deliveries.start_cursor(await self.feed.last_seq())
                     cursor = await self.handle_changes(cursor)
                     await self.send_due()
                     await self._prune()
                 except StaleCursor:
-                    cursor = await self.deliveries.cursor() or cursor
+                    cursor = None  # another notifier moved it: read it again
                 except Fenced:
                     raise
                 except Exception:
@@ -151,8 +160,7 @@ class Notifier:
                 except TimeoutError:
                     pass
         except Fenced:
-            log.warning("notifier: the lease is no longer ours")
-            self.on_fenced()
+            self._lost_lease()
 
     async def _prune(self) -> None:
         now = time.monotonic()

@@ -139,6 +139,11 @@ async def test_a_notifier_that_lost_the_lease_stops_and_changes_nothing(engine):
                                                 "17"),)))
     await n.run()  # returns: fenced
     assert stopped == [True] and Deliveries(engine).log() == [] and Deliveries(engine).cursor() == 0
+    # a term whose lease is gone before its notifier starts: told at once, and nothing runs
+    late = Notifier([hook("ops")], AsyncFeed(Feed(engine)), AsyncQueue(Queue(engine)),
+                    AsyncDeliveries(Deliveries(engine, guard=lease.guard("svc1", epoch))),
+                    on_fenced=lambda: stopped.append(True), sender=Recorder(), every=0.01)
+    assert await late.start_cursor(0) is None and stopped == [True, True]
 
 
 async def test_a_new_leader_sends_what_the_former_one_enqueued_and_enqueues_nothing_twice(engine):
