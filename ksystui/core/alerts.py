@@ -1,5 +1,6 @@
 """Alerts as shared records: which events raise one, and what a stored alert
-says (who acknowledged it, when and why). Pure: the store keeps the rows.
+says (who acknowledged it, when and why; whether it resolved, and why; to
+whom it was notified). Pure: the store keeps the rows.
 
 An alert is identified like the event that raised it (``event_identity``:
 node, the node's event id *and* the time it printed), so every service and
@@ -79,7 +80,10 @@ def unreachable_holder_alert(op_id: int, tenant: str, node: str, op: Op, state: 
 
 @dataclass(frozen=True)
 class AlertRecord:
-    """A stored alert: what raised it, and its acknowledgement if any."""
+    """A stored alert: what raised it, its acknowledgement and resolution if
+    any, and how its notifications went (``notified``: one short text per
+    hook, e.g. "pager ✓" or "slack ✗ 3 tries: HTTP 500"; filled from the
+    delivery log when read)."""
 
     id: int
     identity: str
@@ -95,7 +99,36 @@ class AlertRecord:
     acked_by: str | None
     acked_at: datetime | None
     ack_reason: str | None
+    resolved_at: datetime | None = None
+    resolved_why: str | None = None
+    notified: tuple[str, ...] = ()
 
     @property
     def acknowledged(self) -> bool:
         return self.acked_at is not None
+
+    @property
+    def resolved(self) -> bool:
+        """What raised it is over (``core.alert_resolution`` says when)."""
+        return self.resolved_at is not None
+
+    @property
+    def needs_attention(self) -> bool:
+        """Nobody acknowledged it and it has not resolved on its own."""
+        return not self.acknowledged and not self.resolved
+
+
+def notified_text(hook: str, states: Sequence[tuple[str, int, str | None]]) -> str:
+    """How one hook's notifications of one alert went, in a few characters
+    (the NOTIFIED column): ``states`` holds (state, attempts, last status) of
+    each of its deliveries, oldest first. One given up shows (``slack ✗ 3
+    tries: HTTP 500``), else one still being tried (``slack … 1 try: HTTP
+    500``), else ``pager ✓``."""
+    def tries(n: int, status: str | None) -> str:
+        return f" {n} {'try' if n == 1 else 'tries'}" + (f": {status}" if status else "") if n else ""
+
+    for wanted, mark in (("gave_up", "✗"), ("pending", "…")):
+        for state, attempts, status in reversed(states):
+            if state == wanted:
+                return f"{hook} {mark}{tries(attempts, status)}"
+    return f"{hook} ✓"

@@ -341,12 +341,14 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("alerts", "Alerts", (
         text("tenant", "TENANT"), text("node", "NODE"), text("time", "TIME"), text("event", "EVENT"),
         text("resource", "RESOURCE"), long_text("description", "DESCRIPTION"), text("recovery", "RECOVERY"),
-        text("acked_by", "ACKED BY"), text("acked_at", "ACKED AT"), long_text("reason", "WHY")),
+        text("acked_by", "ACKED BY"), text("acked_at", "ACKED AT"), long_text("reason", "WHY"),
+        text("state", "STATE"), text("notified", "NOTIFIED")),
         FromAlerts(alert_rows),
         key="8", capabilities=FLEET | {Capability.ACKNOWLEDGE}, drill=to_event,
         default_sort=("time", True),
-        hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them",
-        keep=("tenant", "event", "description", "recovery")),
+        hint="critical events as shared records, newest first: the recovery proposed, who acknowledged them, "
+             "whether they resolved, whom the hooks told",
+        keep=("tenant", "event", "description", "recovery", "state")),
     ViewDef("drill", "Drill", (
         text("vm", "VM"), text("vmstate", "VM STATE"), text("step", "STEP"), text("state", "STATE"),
         text("started", "STARTED"), text("ended", "ENDED"), age("took", "TOOK"), long_text("detail", "DETAIL")),

@@ -199,9 +199,10 @@ def event_time_cell(time: str | None) -> str:
 
 
 def open_alert_counts(alerts: Iterable[AlertRecord], scope: str | None = None) -> dict[str, int]:
-    """Per node, its alerts nobody acknowledged yet (what the overview counts)."""
+    """Per node, its alerts nobody acknowledged yet that have not resolved
+    on their own (what the overview counts)."""
     counts: Counter[str] = Counter(a.node for a in alerts
-                                   if not a.acknowledged and (scope is None or a.tenant == scope))
+                                   if a.needs_attention and (scope is None or a.tenant == scope))
     return dict(counts)
 
 
@@ -228,10 +229,17 @@ def _stamp(when: datetime | None) -> str:
     return "-" if when is None else when.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
+def alert_state(a: AlertRecord) -> str:
+    """OPEN (nobody acknowledged it), ACKED, or RESOLVED (what raised it is
+    over: ``core.alert_resolution``; the detail says why)."""
+    return "RESOLVED" if a.resolved else "ACKED" if a.acknowledged else "OPEN"
+
+
 def alert_rows(alerts: Iterable[AlertRecord], scope: str | None = None) -> list[ViewRow]:
     """The shared alert records in scope, each with the recovery the core
     proposes and, once acknowledged, who did it, when and why (the same in
-    every console: they are rows of the database, not a console's memory)."""
+    every console: they are rows of the database, not a console's memory);
+    its state, and how its notifications went, one short text per hook."""
     rows: list[ViewRow] = []
     for a in alerts:
         if scope is not None and a.tenant != scope:
@@ -240,8 +248,9 @@ def alert_rows(alerts: Iterable[AlertRecord], scope: str | None = None) -> list[
             ("alert", a.identity),
             (a.tenant, a.node, event_time_cell(a.event_time), a.event, a.resource or "-",
              a.description or event_def(a.event).description, OP_LABEL[a.proposal] if a.proposal else "-",
-             a.acked_by or "-", _stamp(a.acked_at), a.ack_reason or "-"),
-            None if a.acknowledged else "alert", a.tenant, a.node, a,
+             a.acked_by or "-", _stamp(a.acked_at), a.ack_reason or "-", alert_state(a),
+             ", ".join(a.notified) or "-"),
+            "alert" if a.needs_attention else None, a.tenant, a.node, a,
         ))
     return rows
 

@@ -11,7 +11,8 @@ write says so (``on_fenced``) and the service steps down.
 It runs: the fleet (each node polled once per interval, for everyone), the
 dispatcher (which, first thing, reconciles what a former leader left held),
 the follower of the change feed (``refresh`` requests from consoles, queue
-changes that wake the dispatcher) and the retention of events and changes.
+changes that wake the dispatcher), the notifier (alerts resolved, hooks
+told: ``service.notifier``) and the retention of events and changes.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from ksystui.core.model import KsysEvent
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
+from ksystui.service.notifier import Notifier
+from ksystui.store.deliveries import AsyncDeliveries, Deliveries
 from ksystui.store.feed import AsyncFeed, Feed
 from ksystui.store.lease import Fenced, Guard, LeaseStore
 from ksystui.store.queue import Queue
@@ -97,14 +100,18 @@ class LeaderTerm:
         self.dispatcher = Dispatcher(self.queue, self.fleet, transports, actor, tick=tick, others_fenced=True,
                                      on_event=self._dispatch_event, raise_alerts=self.feed.raise_alerts,
                                      unreachable_alert_after=unreachable_alert_after())
+        self.notifier = Notifier(cfg.notify, self.feed, self.queue, AsyncDeliveries(Deliveries(engine, guard=guard)),
+                                 on_fenced=on_fenced, kept=cfg.service.history_retention)
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         await self.store.sync_from_config(self.cfg)  # names, priorities, tiers: what consoles show
         seq = await self.feed.last_seq()  # refresh requests from before this term were for the last one
+        await self.notifier.start_cursor(seq)  # before the first publication: a first notifier misses none
         self.fleet.start()
         self._spawn(self.dispatcher.run(), "dispatcher")
         self._spawn(self._follow(seq), "follow")
+        self._spawn(self.notifier.run(), "notifier")
         self._spawn(self._retention(), "retention")
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:

@@ -28,7 +28,8 @@ from ksystui.store.service_tables import changes
 
 CHANNEL = "ksystui_changes"
 _APPEND_LOCK = zlib.crc32(b"ksystui.store.changes")
-KINDS = frozenset({"snapshot", "alert", "ack", "queue", "refresh"})
+# notified: an attempt to notify an alert was recorded (its NOTIFIED cell changed; ref = the alert)
+KINDS = frozenset({"snapshot", "alert", "ack", "resolve", "notified", "queue", "refresh"})
 
 
 def append_change(conn: Connection, kind: str, at: datetime, *, tenant: str | None = None,

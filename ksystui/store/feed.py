@@ -5,8 +5,10 @@ transaction the node's latest snapshot, the events not stored yet, one alert
 per new critical event, and the ``changes`` rows that tell readers so
 (``store.changes``). Consoles read the latest snapshots once, then follow
 ``changes_since(seq)``: on PostgreSQL woken by ``store.notify``, on SQLite
-by polling :meth:`Feed.last_seq`. Acknowledgements and refresh requests are
-writes through the same feed, so every console sees them too.
+by polling :meth:`Feed.last_seq`. Acknowledgements, resolutions (the
+notifier's, ``core.alert_resolution``) and refresh requests are writes
+through the same feed, so every console sees them too. Alerts are read with
+how their notifications went (``notified``, from ``store.deliveries``).
 
 A feed built with a guard (``Feed.fenced(lease.guard(me, epoch))``) checks
 the lease first in every publish: a former leader's publish changes nothing,
@@ -25,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy import URL, Connection, Engine
 
 from ksystui.core.actor import Actor
+from ksystui.core.alert_resolution import Resolution
 from ksystui.core.alerts import AlertRecord, NewAlert, alerts_for
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
@@ -32,6 +35,7 @@ from ksystui.core.snapshot import NodeSnapshot
 from ksystui.store.audit_log import AuditLog, Clock, transaction_time
 from ksystui.store.changes import NewChange, append_change, append_changes
 from ksystui.store.codec import SectionMemo
+from ksystui.store.deliveries import notified_by_alert
 from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.lease import Fenced, Guard, audit_fenced
 from ksystui.store.repository import (
@@ -62,10 +66,10 @@ class Change:
 
     seq: int
     at: datetime
-    kind: str  # snapshot, alert, ack, queue, refresh
+    kind: str  # snapshot, alert, ack, resolve, notified, queue, refresh
     tenant: str | None
     node: str | None
-    ref: int | None  # alert id (alert, ack) / operation id (queue)
+    ref: int | None  # alert id (alert, ack, resolve, notified) / operation id (queue)
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,18 @@ class Published:
     new_alerts: tuple[AlertRecord, ...]
 
 
-def _alert(row: Any) -> AlertRecord:
+def _alert(row: Any, notified: tuple[str, ...] = ()) -> AlertRecord:
     return AlertRecord(
         id=row.id, identity=row.identity, tenant=row.tenant, node=row.node, event=row.event, event_id=row.event_id,
         event_time=row.event_time, description=row.description, resource=row.resource,
         proposal=Op(row.proposal) if row.proposal else None, raised_at=row.raised_at, acked_by=row.acked_by,
-        acked_at=row.acked_at, ack_reason=row.ack_reason)
+        acked_at=row.acked_at, ack_reason=row.ack_reason, resolved_at=row.resolved_at,
+        resolved_why=row.resolved_why, notified=notified)
+
+
+def _with_notified(conn: Connection, rows: Sequence[Any]) -> list[AlertRecord]:
+    notified = notified_by_alert(conn, (r.id for r in rows))
+    return [_alert(r, notified.get(r.id, ())) for r in rows]
 
 
 def _insert_alerts(conn: Connection, new: Iterable[NewAlert], raised_at: datetime) -> list[AlertRecord]:
@@ -227,6 +237,25 @@ class Feed:
             append_change(conn, "ack", now, tenant=row.tenant, node=row.node, ref=alert_id)
         return True
 
+    def resolve_alerts(self, resolutions: Sequence[Resolution]) -> list[AlertRecord]:
+        """Mark alerts resolved (when and why), each with a ``resolve``
+        change, in one transaction; an alert resolved already stays as it
+        was. Returns those resolved now. Guarded like ``publish``."""
+        if not resolutions:
+            return []
+        with self.engine.begin() as conn:
+            if self.guard is not None:
+                self.guard(conn)
+            now = self._now(conn)
+            done: list[AlertRecord] = []
+            for r in resolutions:
+                row = conn.execute(sa.update(_alerts).where(_alerts.c.id == r.alert_id, _alerts.c.resolved_at.is_(None))
+                                   .values(resolved_at=now, resolved_why=r.why).returning(*_alerts.c)).first()
+                if row is not None:
+                    done.append(_alert(row))
+            append_changes(conn, [NewChange("resolve", now, a.tenant, a.node, a.id) for a in done])
+        return done
+
     def prune(self, older_than: datetime) -> int:
         """Forget changes older than ``older_than`` (the newest row is kept,
         so the last seq never goes back); return how many."""
@@ -263,20 +292,25 @@ class Feed:
         with read_connection(self.engine) as conn:
             return [stored_event(r) for r in conn.execute(query).all()]
 
-    def alerts(self, *, tenant: str | None = None, open_only: bool = False, limit: int = 500) -> list[AlertRecord]:
-        """Alerts newest first (of ``tenant``; only those not acknowledged)."""
+    def alerts(self, *, tenant: str | None = None, open_only: bool = False, unresolved: bool = False,
+               limit: int = 500) -> list[AlertRecord]:
+        """Alerts newest first, with how their notifications went (of
+        ``tenant``; ``open_only``: only those nobody acknowledged and not
+        resolved; ``unresolved``: only those not resolved)."""
         query = sa.select(_alerts).order_by(_alerts.c.id.desc()).limit(limit)
         if tenant is not None:
             query = query.where(_alerts.c.tenant == tenant)
         if open_only:
             query = query.where(_alerts.c.acked_at.is_(None))
+        if open_only or unresolved:
+            query = query.where(_alerts.c.resolved_at.is_(None))
         with read_connection(self.engine) as conn:
-            return [_alert(r) for r in conn.execute(query).all()]
+            return _with_notified(conn, conn.execute(query).all())
 
     def alert(self, alert_id: int) -> AlertRecord | None:
         with read_connection(self.engine) as conn:
-            row = conn.execute(sa.select(_alerts).where(_alerts.c.id == alert_id)).first()
-        return None if row is None else _alert(row)
+            rows = conn.execute(sa.select(_alerts).where(_alerts.c.id == alert_id)).all()
+            return _with_notified(conn, rows)[0] if rows else None
 
 
 class AsyncFeed:
@@ -317,9 +351,10 @@ class AsyncFeed:
     async def events_since(self, seq: int, *, tenant: str | None = None) -> list[StoredEvent]:
         return await self._run(self.feed.events_since, seq, tenant=tenant)
 
-    async def alerts(self, *, tenant: str | None = None, open_only: bool = False,
+    async def alerts(self, *, tenant: str | None = None, open_only: bool = False, unresolved: bool = False,
                      limit: int = 500) -> list[AlertRecord]:
-        return await self._run(self.feed.alerts, tenant=tenant, open_only=open_only, limit=limit)
+        return await self._run(self.feed.alerts, tenant=tenant, open_only=open_only, unresolved=unresolved,
+                               limit=limit)
 
     async def alert(self, alert_id: int) -> AlertRecord | None:
         return await self._run(self.feed.alert, alert_id)
@@ -332,6 +367,9 @@ class AsyncFeed:
 
     async def raise_alerts(self, new: Iterable[NewAlert]) -> list[AlertRecord]:
         return await self._run(self.feed.raise_alerts, list(new))
+
+    async def resolve_alerts(self, resolutions: Iterable[Resolution]) -> list[AlertRecord]:
+        return await self._run(self.feed.resolve_alerts, list(resolutions))
 
     async def prune(self, older_than: datetime) -> int:
         return await self._run(self.feed.prune, older_than)

@@ -67,6 +67,9 @@ class AlertRow(SQLModel, table=True):
     acked_by: str | None = Field(default=None, sa_type=sa.String)
     acked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     ack_reason: str | None = Field(default=None, sa_type=sa.Text)
+    # what raised it is over (migration 0005; core.alert_resolution says when)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    resolved_why: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class ServiceLeaseRow(SQLModel, table=True):

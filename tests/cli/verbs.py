@@ -27,7 +27,8 @@ VERBS: dict[str, list[str]] = {
     "service status": ["service", "status"],
     "notify test": ["notify", "test", "pager"],
     "report": ["report", "1"],
+    "notify log": ["notify", "log"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
                 "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
-                "notify test", "report"]
+                "notify test", "report", "notify log"]

@@ -19,6 +19,7 @@ from ksystui.core.events import KsysEvent
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour, Site, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
+from ksystui.store.deliveries import Deliveries, NewDelivery
 from ksystui.store.engine import StoreError, migrate, open_engine
 from ksystui.store.feed import Feed
 from ksystui.store.lease import LeaseStore, Member
@@ -64,12 +65,16 @@ def populate(url: str) -> None:
         me = "noc1:4242:beef"
         assert lease.take(me) == 1
         lease.heartbeat(Member(me, "noc1", 4242, "leader", T0, T0, 1, None))
+        raised: list[NewDelivery] = []
         for tenant, node in NODES.items():
             # snapshot, event, alert and change rows, as the service publishes a poll
             published = feed.publish(snapshot(tenant))
             [alert] = published.new_alerts
             actor = Actor(f"op_{tenant}", "noc", f"console-{tenant}")
             assert feed.acknowledge(alert.id, actor, "seen")
+            raised.append(NewDelivery("pager", f"ksystui:alert:{alert.identity}:alert.raised",
+                                      f"ksystui:alert:{alert.identity}", "alert.raised", tenant, node, alert.id,
+                                      "critical", f"HOST_FAILURE ({tenant})", "{}"))
             feed.request_refresh(node, tenant)
             op = queue.submit(NewOp(tenant, node, Op.VERIFY, ["ksysmgr", "verify", "site", "s"],
                                     recovery_hosts=[f"{SHARED_HOST[:-1]}{len(tenant)}{tenant[-1]}"]), actor)
@@ -78,6 +83,10 @@ def populate(url: str) -> None:
             assert queue.mark_running(op.id, fence, actor)
             assert queue.add_progress(op.id, fence, f"{tenant}: verifying", actor)
             queue.heartbeat(actor.console, actor)
+        # the notifier's outbox (one delivery per tenant) and its cursor
+        outbox = Deliveries(store.engine)
+        outbox.start_cursor(0)
+        outbox.enqueue(0, 1, raised)
     finally:
         store.close()
 
