@@ -340,7 +340,8 @@ def parse_config(text: str, path: Path) -> LoadedConfig:
             f"{path}: database: the password is written inline in the url; prefer password_env or password_file"
         )
     database = cfg.database.model_copy(update={"password_file": _relative(cfg.database.password_file, base)})
-    cfg = cfg.model_copy(update={"tenants": resolved, "database": database})
+    hooks = [_relative_hook(h, base) for h in cfg.notify]
+    cfg = cfg.model_copy(update={"tenants": resolved, "database": database, "notify": hooks})
     return LoadedConfig(cfg, path, tuple(warnings), text)
 
 
@@ -422,6 +423,16 @@ def _relative_paths(node: NodeConfig, base: Path) -> NodeConfig:
     if rest is not None:
         rest = rest.model_copy(update={"token_file": fix(rest.token_file), "ca_file": fix(rest.ca_file)})
     return node.model_copy(update={"ssh": ssh, "rest": rest})
+
+
+def _relative_hook(hook: NotifyConfig, base: Path) -> NotifyConfig:
+    """A hook's files are the configuration's neighbours, as node files are;
+    a command named with a path too (a bare name is looked up on PATH)."""
+    command = hook.command
+    if command and "/" in command[0] and not Path(command[0]).is_absolute():
+        command = [str(base / command[0]), *command[1:]]
+    return hook.model_copy(update={"url_file": _relative(hook.url_file, base),
+                                   "routing_key_file": _relative(hook.routing_key_file, base), "command": command})
 
 
 def _secret(env: str | None, file: Path | None, what: str) -> str | None:

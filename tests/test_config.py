@@ -414,3 +414,14 @@ def test_a_wrong_agreement_or_hook_names_its_line(tmp_path, old, new, says):
     p.write_text(ONCALL.replace(old, new))
     with pytest.raises(ConfigError, match=re.escape(says)):
         load_config(p)
+
+
+def test_a_hooks_files_are_the_configurations_neighbours(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(ONCALL.replace('url_env = "PAGER_URL"', 'url_file = "secrets/pager-url"')
+                 .replace('routing_key_env = "PAGER_KEY"', 'routing_key_file = "secrets/pager-key"')
+                 + '\n[[notify]]\nname = "runbook"\nkind = "exec"\ncommand = ["hooks/page.sh", "-v"]\n')
+    hooks = {h.name: h for h in load_config(p).config.notify}
+    assert hooks["pager"].url_file == tmp_path / "secrets/pager-url"
+    assert hooks["pager"].routing_key_file == tmp_path / "secrets/pager-key"
+    assert hooks["runbook"].command == [str(tmp_path / "hooks/page.sh"), "-v"]

@@ -230,7 +230,7 @@ class DatabaseSource:
         for c in changes:
             if c.kind == "snapshot" and c.node is not None:
                 written[c.node] = max(written.get(c.node, 0), c.seq)
-            elif c.kind in ("alert", "ack"):
+            elif c.kind in ("alert", "ack", "resolve", "notified"):  # a record every console shows changed
                 alerts = True
                 if c.kind == "alert" and c.ref is not None:
                     alert_ids.add(c.ref)

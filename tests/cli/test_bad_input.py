@@ -18,7 +18,7 @@ import pytest
 from ksystui.store import engine as engine_module
 
 from .conftest import Run, ksystui, quiet_fleet
-from .verbs import READS_CONFIG
+from .verbs import NO_DATABASE, READS_CONFIG
 from .verbs import VERBS as EVERY_VERB
 
 # every verb that reads the configuration, as a shell types it
@@ -221,6 +221,8 @@ def test_a_database_that_cannot_be_used_is_one_line_naming_its_setting_in_every_
             assert said.startswith(f"database: FAIL: {setting}: ") and bad.words in said, said
         elif verb == "status":  # the fleet is still reported; the setting is named on stderr
             assert setting in run.err and bad.words in run.err, run.err
+        elif verb in NO_DATABASE:
+            assert setting not in run.err and "no hook named" in run.err, run.err
         elif verb == "db grant-tenant" and bad.sqlite:
             assert "tenant roles need PostgreSQL" in one_line(run, verb)
         else:

@@ -32,3 +32,5 @@ VERBS: dict[str, list[str]] = {
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
                 "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
                 "notify test", "report", "notify log"]
+# verbs that never open the database: a hook can be tested while the database is down
+NO_DATABASE = {"notify test"}
