@@ -227,9 +227,6 @@ class ReplaySource:
         for tell_shared in list(self._shared):
             tell_shared(news)
 
-    def snapshot_of(self, node: str) -> NodeSnapshot | None:
-        return self.snapshots.get(node)
-
     @property
     def nodes(self) -> Mapping[str, str]:
         """node -> tenant, of every node in the record of the window."""

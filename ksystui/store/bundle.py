@@ -20,9 +20,11 @@ into place.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -231,12 +233,12 @@ def export_bundle(source: Engine, path: Path, start: datetime, end: datetime, *,
                 {"k": "start", "v": start.isoformat()}, {"k": "end", "v": end.isoformat()},
                 {"k": "tenant", "v": tenant or ""}, {"k": "exported_at", "v": info.exported_at.isoformat()},
                 {"k": "audit_status", "v": audit_status}, {"k": "rows", "v": json.dumps(dict(info.rows))}])
-        with target.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
-            conn.exec_driver_sql("VACUUM")
     finally:
         target.dispose()
+    # one self-contained file: no write-ahead log beside it, no free page
+    with contextlib.closing(sqlite3.connect(partial, isolation_level=None)) as db:
+        db.execute("PRAGMA journal_mode=DELETE")
+        db.execute("VACUUM")
     for suffix in ("-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
     os.replace(partial, path)

@@ -172,14 +172,6 @@ class HistoryWindow:
         fs = self.frames.get(node)
         return self.snapshot_at(node, fs[0].at) if fs else None
 
-    def snapshots_at(self, at: datetime) -> dict[str, NodeSnapshot]:
-        out = {}
-        for node in self.frames:
-            snap = self.snapshot_at(node, at)
-            if snap is not None:
-                out[node] = snap
-        return out
-
     def _content(self, snapshot_id: int) -> dict[str, Any] | None:
         data = self._decoded.get(snapshot_id)
         if data is None:
