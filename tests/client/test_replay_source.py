@@ -137,6 +137,10 @@ async def test_the_cursor_walks_the_marks_and_tells_the_console(recorded):
         assert source.next_mark() is None and source.at == T0 + timedelta(seconds=70)
         source.step(timedelta(hours=1))
         assert source.at == source.window_end == source.now()
+        cursor = source.cursor  # the same replay, its window named start and end
+        assert (cursor.start, cursor.end, cursor.at, cursor.marks) == (T0, source.end, source.at, source.marks)
+        cursor.seek(T0 + timedelta(seconds=20))
+        assert source.at == T0 + timedelta(seconds=20)
         source.step(-timedelta(seconds=119, milliseconds=999))
         assert source.snapshots["n1"].sequence == 0
     finally:
