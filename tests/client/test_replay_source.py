@@ -46,9 +46,10 @@ class Clock:
 
 
 @pytest.fixture
-async def recorded(tmp_path):
-    """A minute of a fleet's life, and the queue lines a live console read at chosen instants."""
-    url = f"sqlite:///{tmp_path / 'ks.db'}"
+async def recorded(db_url):
+    """A minute of a fleet's life (on SQLite and PostgreSQL), and the queue
+    lines a live console read at chosen instants."""
+    url = db_url
     engine = open_engine(url)
     migrate(engine)
     clock = Clock()
