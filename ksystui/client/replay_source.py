@@ -19,8 +19,7 @@ over this source: a client may not import the arbiter (import contract), so
 the command line wires the two, as it wires the live console's port.
 
 Naming: ``start()`` is the port's (a replay starts nothing: the cursor
-moves when asked); the window is ``window_start`` … ``window_end``
-(``timeline.start``/``timeline.end`` too). ``source.cursor`` is the same
+moves when asked); the window is ``timeline.start`` … ``end``. ``source.cursor`` is the same
 replay seen as a cursor (``start``, ``end``, ``at``, ``marks``, ``seek``,
 ``step``, ``next_mark``) for whoever wants those names.
 """
@@ -139,14 +138,6 @@ class ReplaySource:
         await asyncio.to_thread(self.engine.dispose)
 
     # --- the window and the cursor -------------------------------------------------------------------
-    @property
-    def window_start(self) -> datetime:
-        return self.timeline.start
-
-    @property
-    def window_end(self) -> datetime:
-        return self.timeline.end
-
     @property
     def end(self) -> datetime:
         return self.timeline.end
