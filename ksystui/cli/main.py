@@ -17,6 +17,7 @@ import click
 from ksystui import __version__
 from ksystui.cli import arbiter, audit, capture, console, db, schedule, serve, sim, status
 from ksystui.cli import report as report_verb
+from ksystui.cli.incident import incident
 from ksystui.cli.notify import notify
 from ksystui.cli.options import RUNNING, GlobalOptions, global_option_decorators
 
@@ -50,6 +51,7 @@ for command in (console.demo, sim.sim, sim.parse, status.status, status.config, 
 cli.add_command(capture.capture)
 cli.add_command(notify)
 cli.add_command(report_verb.report)
+cli.add_command(incident)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a failure ksystui did not foresee, said in one line all the same

@@ -301,10 +301,10 @@ def _schema_tables() -> set[str]:
     """The tables the newest schema has (the store's table modules declare them)."""
     import sqlalchemy as sa
 
-    from ksystui.store import queue_tables, service_tables, tables
+    from ksystui.store import delivery_tables, history_tables, queue_tables, service_tables, tables
 
     names = set()
-    for module in (tables, queue_tables, service_tables):
+    for module in (tables, queue_tables, service_tables, delivery_tables, history_tables):
         for value in vars(module).values():
             table = getattr(value, "__table__", None) if isinstance(value, type) else value
             if isinstance(table, sa.Table) and (table is value or value.__module__ == module.__name__):

@@ -3,6 +3,9 @@ them all (global options, bad input)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 # every verb, as a shell types it (with what it needs to get past its own arguments)
 VERBS: dict[str, list[str]] = {
     "console": [],
@@ -28,9 +31,10 @@ VERBS: dict[str, list[str]] = {
     "notify test": ["notify", "test", "pager"],
     "report": ["report", "1"],
     "notify log": ["notify", "log"],
+    "incident export": ["incident", "export", "--from", "-1h", str(Path(tempfile.gettempdir()) / "ks-incident.db")],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
                 "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
-                "notify test", "report", "notify log"]
+                "notify test", "report", "notify log", "incident export"]
 # verbs that never open the database: a hook can be tested while the database is down
 NO_DATABASE = {"notify test"}

@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from ksystui.store import delivery_tables, queue_tables, service_tables, tables
+from ksystui.store import delivery_tables, history_tables, queue_tables, service_tables, tables
 from ksystui.store.engine import (
     SchemaTooNewError,
     StoreError,
@@ -27,7 +27,7 @@ from tests.store.migration_0004 import (
     check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
 )
 
-EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES,
+EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES, *history_tables.TABLES,
             "alembic_version"}
 
 
@@ -61,7 +61,7 @@ def _diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
 def test_migrate_on_an_empty_database_makes_exactly_the_store_tables(engine):
     assert sa.inspect(engine).get_table_names() == []
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "0005"
+    assert migrate(engine) == head_revision() == "0006"
     assert set(sa.inspect(engine).get_table_names()) == EXPECTED
     assert current_revision(engine) == head_revision()
 

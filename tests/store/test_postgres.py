@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from ksystui.core.lifecycle import Op
-from ksystui.store import delivery_tables, queue_tables, service_tables, tables
+from ksystui.store import delivery_tables, history_tables, queue_tables, service_tables, tables
 from ksystui.store.engine import (
     alembic_config,
     current_revision,
@@ -64,7 +64,8 @@ def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
         assert migrate(engine) == head_revision() == current_revision(engine)
         assert migrate(engine) == head_revision()  # again: nothing to do
         md = sa.MetaData()
-        for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES):
+        for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES,
+                     *history_tables.TABLES):
             tables.metadata.tables[name].to_metadata(md)
         with read_connection(engine) as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})
