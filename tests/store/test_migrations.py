@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from ksystui.store import delivery_tables, history_tables, queue_tables, service_tables, tables
+from ksystui.store import tables
 from ksystui.store.engine import (
     SchemaTooNewError,
     StoreError,
@@ -26,9 +26,9 @@ from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_kee
 from tests.store.migration_0004 import (
     check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
 )
+from tests.store.schema_tables import STORE_TABLES
 
-EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES, *history_tables.TABLES,
-            "alembic_version"}
+EXPECTED = {*STORE_TABLES, "alembic_version"}
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def _store_tables() -> sa.MetaData:
     """tables.py's tables only (SQLModel's metadata is shared with any other
     SQLModel table that may be imported in the process)."""
     md = sa.MetaData()
-    for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES):
+    for name in STORE_TABLES:
         tables.metadata.tables[name].to_metadata(md)
     return md
 

@@ -13,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from ksystui.core.lifecycle import Op
-from ksystui.store import delivery_tables, history_tables, queue_tables, service_tables, tables
+from ksystui.store import tables
 from ksystui.store.engine import (
     alembic_config,
     current_revision,
@@ -28,6 +28,7 @@ from tests.store.migration_0003 import check_upgrade_backfills_and_downgrade_kee
 from tests.store.migration_0004 import (
     check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
 )
+from tests.store.schema_tables import STORE_TABLES
 from tests.store.threads import race
 
 psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'psycopg[binary]')")
@@ -64,8 +65,7 @@ def test_the_migration_runs_on_postgresql_and_agrees_with_the_models(url):
         assert migrate(engine) == head_revision() == current_revision(engine)
         assert migrate(engine) == head_revision()  # again: nothing to do
         md = sa.MetaData()
-        for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *delivery_tables.TABLES,
-                     *history_tables.TABLES):
+        for name in STORE_TABLES:
             tables.metadata.tables[name].to_metadata(md)
         with read_connection(engine) as conn:
             ctx = MigrationContext.configure(conn, opts={"compare_type": True})

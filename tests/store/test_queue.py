@@ -14,11 +14,12 @@ from alembic.runtime.migration import MigrationContext
 
 from ksystui.core.arbitration import ordered
 from ksystui.core.lifecycle import Op
-from ksystui.store import history_tables, queue_tables, service_tables, tables
+from ksystui.store import queue_tables, tables
 from ksystui.store.audit_log import SecretRefused
 from ksystui.store.engine import head_revision, read_connection
 from ksystui.store.queue import Actor, NewOp, OpState, Queue
 from ksystui.store.queue_async import AsyncQueue
+from tests.store.schema_tables import STORE_TABLES
 
 SNORLAX = "8f2a5f4e-0000-4000-8000-00000000a001"  # a shared recovery host (CEC UUID)
 PIKACHU = "8f2a5f4e-0000-4000-8000-00000000a002"
@@ -94,7 +95,7 @@ def held(q: Queue) -> list[tuple[str, int, int]]:
 def test_the_migration_makes_what_queue_tables_describes(q):
     assert head_revision() >= "0004"
     md = sa.MetaData()
-    for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *history_tables.TABLES):
+    for name in STORE_TABLES:
         tables.metadata.tables[name].to_metadata(md)
     with read_connection(q.engine) as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
