@@ -18,7 +18,8 @@ from ksystui.cli.options import NOT_THE_CONSOLE, OPERATION_ID, GlobalOptions, ta
 
 if TYPE_CHECKING:
     from ksystui.bootstrap import Runtime
-    from ksystui.core.report import Report
+    from ksystui.core.op_detail import OperationDetail
+    from ksystui.core.report import Report, RpoAtStart
 
 FORMATS = ("html", "pdf", "json")
 READS_ONLY = {"theme": NOT_THE_CONSOLE}
@@ -51,7 +52,9 @@ async def foreign_names_for(rt: Runtime, tenant: str) -> list[str]:
 async def build(rt: Runtime, op_id: int, scope: str | None) -> Report:
     from ksystui.arbiter.history import audit_record
     from ksystui.core.lifecycle import Op
+    from ksystui.core.report import rpo_at_start_of
     from ksystui.report.gather import gather_report
+    from ksystui.store.history import read_window
 
     ops = rt.required_operations()
     op = await ops.queue.get(op_id)
@@ -68,9 +71,19 @@ async def build(rt: Runtime, op_id: int, scope: str | None) -> Report:
         paired = await ops.queue.get(op.pair_id)
         cleanup_id = paired.id if paired is not None and paired.op is Op.DR_TEST_CLEANUP else None
     info = rt.tenant(op.tenant)
+    agreed_rpo = info.rpo if info else None
+
+    async def rpo_at_start(_detail: OperationDetail) -> RpoAtStart | None:
+        if op.started_at is None:
+            return None
+        started = op.started_at
+        window = await asyncio.to_thread(read_window, engine, started, started, scope=op.tenant)
+        return rpo_at_start_of(window.snapshot_at(op.node, started), started, agreed_rpo)
+
     report = await gather_report(
-        ops.port, op_id, scope=scope, agreed_rto=info.rto if info else None, agreed_rpo=info.rpo if info else None,
-        foreign_names=await foreign_names_for(rt, op.tenant), cleanup_id=cleanup_id, anchor_of=anchor_of)
+        ops.port, op_id, scope=scope, agreed_rto=info.rto if info else None, agreed_rpo=agreed_rpo,
+        foreign_names=await foreign_names_for(rt, op.tenant), cleanup_id=cleanup_id, anchor_of=anchor_of,
+        rpo_at_start=rpo_at_start)
     if report is None:
         raise Failed(f"#{op_id}: no such operation", code=2)
     return report

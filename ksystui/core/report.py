@@ -30,6 +30,7 @@ from ksystui.core.drills import recovered_at
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail
 from ksystui.core.operations import OP_LABEL
+from ksystui.core.rpo import measure_rpo
 from ksystui.core.snapshot import NodeSnapshot
 
 VERIFY_COMMAND = "ksystui audit verify --anchor {anchor}"
@@ -143,6 +144,17 @@ class RpoAtStart:
     lag: timedelta | None
     basis: str = ""  # how it was measured
     why_unknown: str = ""
+
+
+def rpo_at_start_of(snapshot: NodeSnapshot | None, started: datetime, target: timedelta | None) -> RpoAtStart:
+    """The recovery point the node's record showed when the operation started
+    (``snapshot``: the node as the service had published it then)."""
+    if snapshot is None:
+        return RpoAtStart(None, why_unknown="not recorded: the record holds no read of the node before it started")
+    reading = measure_rpo(snapshot, started, target)
+    if reading.lag is None:
+        return RpoAtStart(None, why_unknown=f"not measurable: {reading.unknown_why or 'the node said nothing of it'}")
+    return RpoAtStart(reading.lag, ("at least, " if reading.at_least else "") + reading.basis)
 
 
 def span(value: timedelta | None) -> str:

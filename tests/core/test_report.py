@@ -131,3 +131,18 @@ def test_the_rpo_at_the_start_against_the_agreed_one_where_it_was_measured():
     assert rpo(40) == "40m 00s (last consistent point (ksysmgr)): BREACH, above the agreed 15m 00s"
     unknown = RpoAtStart(None, why_unknown="not measurable: no consistent point reported")
     assert build_report(detail(), generated_at=NOW, rpo_at_start=unknown).rpo_at_start == unknown.why_unknown
+
+
+def test_the_rpo_at_the_start_is_measured_on_the_record_of_the_node_then():
+    """Issue 13: the report gives "RPO at the start" — from the node as the
+    service had recorded it when the operation started."""
+    from ksystui.core.report import rpo_at_start_of
+    from tests.core.test_rpo import NOW, onprem_group, snap, stamp
+
+    lagging = onprem_group(cg_state="consistent_copying", progress=62.5, consistent_at=stamp(NOW - timedelta(minutes=42)))
+    got = rpo_at_start_of(snap("r7r3m116", "customerA", [lagging]), NOW, timedelta(minutes=15))
+    assert got.lag == timedelta(minutes=42) and "last consistent point" in got.basis
+    assert "not recorded" in rpo_at_start_of(None, NOW, timedelta(minutes=15)).why_unknown
+    unknown = rpo_at_start_of(snap("r7r3m116", "customerA", [onprem_group(cg_state="consistent_copying", progress=97.0)]),
+                              NOW, None)
+    assert unknown.lag is None and unknown.why_unknown.startswith("not measurable: ")
