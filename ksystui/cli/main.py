@@ -16,6 +16,7 @@ import click
 
 from ksystui import __version__
 from ksystui.cli import arbiter, audit, capture, console, db, schedule, serve, sim, status
+from ksystui.cli.incident import incident
 from ksystui.cli.options import RUNNING, GlobalOptions, global_option_decorators
 
 
@@ -46,6 +47,7 @@ for command in (console.demo, sim.sim, sim.parse, status.status, status.config, 
                 sim.scenario, db.db, serve.serve, serve.service):
     cli.add_command(command)
 cli.add_command(capture.capture)
+cli.add_command(incident)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a failure ksystui did not foresee, said in one line all the same

@@ -37,6 +37,7 @@ from ksystui.core.snapshot import NodeSnapshot
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
 from ksystui.store.feed import AsyncFeed, Feed
+from ksystui.store.history import prune_history
 from ksystui.store.lease import Fenced, Guard, LeaseStore
 from ksystui.store.queue import Queue
 from ksystui.store.queue_async import AsyncQueue
@@ -151,14 +152,19 @@ class LeaderTerm:
 
     async def prune(self) -> None:
         """Drop events older than the configured retention, changes older
-        than an hour (the newest change stays: the sequence never goes back)
-        and members silent for a week."""
+        than an hour (the newest change stays: the sequence never goes back),
+        members silent for a week and the snapshot history older than
+        ``[service] history_retention``."""
         now = datetime.now(UTC)
         try:
             events = await self.store.prune_events(now - timedelta(days=self.cfg.poll.event_retention_days))
             changes = await self.feed.prune(now - CHANGES_KEPT)
             members = await asyncio.to_thread(self.members.forget_members, now - MEMBERS_KEPT)
+            # the record replay reads: [service] history_retention (each node's last state before it stays)
+            snapshots, polls = await asyncio.to_thread(prune_history, self.store.store.engine,
+                                                       now - self.cfg.service.history_retention)
         except Exception:
             log.exception("retention failed")
             return
-        log.info("retention applied", extra=fields(events=events, changes=changes, members=members))
+        log.info("retention applied", extra=fields(events=events, changes=changes, members=members,
+                                                   history_snapshots=snapshots, history_polls=polls))

@@ -33,6 +33,7 @@ from ksystui.store.audit_log import AuditLog, Clock, transaction_time
 from ksystui.store.changes import NewChange, append_change, append_changes
 from ksystui.store.codec import SectionMemo
 from ksystui.store.engine import migrate, open_engine, read_connection
+from ksystui.store.history import record_poll
 from ksystui.store.lease import Fenced, Guard, audit_fenced
 from ksystui.store.repository import (
     StoredEvent,
@@ -174,6 +175,8 @@ class Feed:
             NodeSnapshot, bool, list[KsysEvent], list[AlertRecord], list[NewChange]]:
         """One poll's rows, and the changes that tell readers about them."""
         stored = upsert_snapshot(conn, snap)
+        if stored:  # the record a replay reads (store.history): content when it changed, else the times
+            record_poll(conn, snap, now)
         new_events = insert_new_events(conn, snap.node, snap.tenant, snap.events, now)
         # every critical event of the snapshot, not only the new ones: an alert
         # is raised once whichever way its event was first stored

@@ -3,6 +3,9 @@ them all (global options, bad input)."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 # every verb, as a shell types it (with what it needs to get past its own arguments)
 VERBS: dict[str, list[str]] = {
     "console": [],
@@ -25,6 +28,7 @@ VERBS: dict[str, list[str]] = {
     "db upgrade": ["db", "upgrade"],
     "serve": ["serve"],
     "service status": ["service", "status"],
+    "incident export": ["incident", "export", "--from", "-1h", str(Path(tempfile.gettempdir()) / "ks-incident.db")],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
-                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status"]
+                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status", "incident export"]

@@ -42,7 +42,7 @@ def check_upgrade_rewrites_identities_and_downgrade_keeps_the_first(engine: sa.E
              "tenant": "customerA", "name": ev.name, "type": ev.type, "description": ev.description,
              "resource": ev.resource, "event_id": ev.event_id, "event_time": ev.time, "extra": "[]",
              "first_seen": SEEN} for node, ev in EVENTS])
-    assert migrate(engine) == head_revision() == "0004"
+    assert migrate(engine) == head_revision()
     assert _identities(engine) == [event_identity(node, ev) for node, ev in EVENTS]
     assert _identities(engine)[0] == "n1:7@2026-11-30T07:00:00Z" and _identities(engine)[2] == "n2:7@"
     store = Store(engine)
@@ -57,4 +57,4 @@ def check_upgrade_rewrites_identities_and_downgrade_keeps_the_first(engine: sa.E
     assert {"sequence", "seq"}.isdisjoint(c["name"] for c in sa.inspect(engine).get_columns("snapshots"))
     # the id the restarted node re-used names one event again: the first stored one stays
     assert _identities(engine) == ["n1:7", event_identity("n1", EVENTS[1][1]), "n2:7"]
-    assert migrate(engine) == "0004"
+    assert migrate(engine) == head_revision()

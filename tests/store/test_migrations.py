@@ -11,7 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from ksystui.store import queue_tables, service_tables, tables
+from ksystui.store import history_tables, queue_tables, service_tables, tables
 from ksystui.store.engine import (
     SchemaTooNewError,
     StoreError,
@@ -27,7 +27,7 @@ from tests.store.migration_0004 import (
     check_upgrade_rewrites_identities_and_downgrade_keeps_the_first,
 )
 
-EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, "alembic_version"}
+EXPECTED = {*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *history_tables.TABLES, "alembic_version"}
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def _store_tables() -> sa.MetaData:
     """tables.py's tables only (SQLModel's metadata is shared with any other
     SQLModel table that may be imported in the process)."""
     md = sa.MetaData()
-    for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES):
+    for name in (*tables.TABLES, *queue_tables.TABLES, *service_tables.TABLES, *history_tables.TABLES):
         tables.metadata.tables[name].to_metadata(md)
     return md
 
@@ -60,9 +60,9 @@ def _diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
 def test_migrate_on_an_empty_database_makes_exactly_the_store_tables(engine):
     assert sa.inspect(engine).get_table_names() == []
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "0004"
+    assert migrate(engine) == head_revision() == "0006"
     assert set(sa.inspect(engine).get_table_names()) == EXPECTED
-    assert current_revision(engine) == "0004"
+    assert current_revision(engine) == "0006"
 
 
 def test_tables_py_and_the_migrations_agree(engine):
@@ -86,8 +86,8 @@ def test_re_running_migrate_changes_nothing(engine):
     with engine.begin() as conn:
         conn.exec_driver_sql("INSERT INTO tenants VALUES ('acme', 1, 'gold')")
     schema_before = _schema(engine)
-    assert migrate(engine) == "0004"
-    assert migrate(open_engine(str(engine.url))) == "0004"  # another process, same file
+    assert migrate(engine) == head_revision()
+    assert migrate(open_engine(str(engine.url))) == head_revision()  # another process, same file
     assert _schema(engine) == schema_before
     with read_connection(engine) as conn:
         assert conn.exec_driver_sql("SELECT name FROM tenants").scalars().all() == ["acme"]
