@@ -171,6 +171,19 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, ReplayDesk):
     # --- data ---------------------------------------------------------------------------
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         self._apply(self.state.update(message.snapshot))
+        self._judge_again(message.snapshot.node)
+
+    def _judge_again(self, node: str) -> None:
+        """The recovery an alert proposes follows its node's state: judged
+        when the shared news comes, and again as the node's data changes (a
+        move done, the alert's row no longer offers it). A replay judges the
+        same way at any instant, so it shows what the live console showed."""
+        if self.shared is None:
+            return
+        alerts = self.state.alerts
+        judged = tuple(self._judged(a) if a.node == node else a for a in alerts)
+        if any(j.proposal != a.proposal for j, a in zip(judged, alerts, strict=True)):
+            self._apply(self.state.set_alerts(judged))
 
     def _tick(self) -> None:
         self._apply(self.state.tick())

@@ -19,7 +19,7 @@ from textual.widget import Widget
 PLAYED, AHEAD, CURSOR = "━", "─", "●"
 # what a mark looks like on the bar, the most telling kind first: where two marks share a cell,
 # the bar shows the one an operator looks for first (an alert before an operation before an event)
-GLYPHS: dict[str, str] = {"alert": "!", "operation": "◆", "event": "•", "audit": "·"}
+GLYPHS: dict[str, str] = {"alert": "!", "operation": "◆", "event": "•", "ack": "✓", "resolve": "✓", "audit": "·"}
 _RANK = {kind: i for i, kind in enumerate(GLYPHS)}
 STYLE = {kind: f"replay-bar--{kind}" for kind in GLYPHS}
 STYLE_PLAYED, STYLE_CURSOR, STYLE_STATE = "replay-bar--played", "replay-bar--cursor", "replay-bar--state"
@@ -123,6 +123,8 @@ class ReplayBar(Widget):
         & > .replay-bar--alert { color: $text-error; text-style: bold; }
         & > .replay-bar--operation { color: $text-warning; text-style: bold; }
         & > .replay-bar--event { color: $foreground; }
+        & > .replay-bar--ack { color: $text-success; }
+        & > .replay-bar--resolve { color: $text-success; }
         & > .replay-bar--audit { color: $text-muted; }
     }
     """

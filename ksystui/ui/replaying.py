@@ -23,6 +23,7 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Input
 
+from ksystui.core.timeline import EVENT_KINDS, OPERATION_KINDS
 from ksystui.ui.actions import Action
 from ksystui.ui.chrome import FleetHeader
 from ksystui.ui.replay_bar import BarState, Mark, ReplayBar
@@ -40,10 +41,10 @@ class Replay(Protocol):
     def at(self) -> datetime: ...
 
     @property
-    def start(self) -> datetime: ...
+    def window_start(self) -> datetime: ...
 
     @property
-    def end(self) -> datetime: ...
+    def window_end(self) -> datetime: ...
 
     @property
     def marks(self) -> Sequence[Mark]: ...
@@ -51,9 +52,6 @@ class Replay(Protocol):
     def seek(self, t: datetime) -> Awaitable[object] | object: ...
 
 
-# the kinds of marks `n` and `o` jump to (the replay source's mark kinds)
-EVENT_MARKS = ("alert", "event")
-OPERATION_MARK = "operation"
 REPLAYING = "replaying: this console shows a recorded past and changes nothing"
 TICK_SECONDS = 0.25  # how often playing moves the cursor on (real time)
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -121,7 +119,7 @@ class ReplayDesk(App[None]):
     def bar_state(self) -> BarState:
         assert self.replay is not None
         r = self.replay
-        return BarState(r.start, r.end, r.at, tuple(r.marks), self.replay_playing, self.replay_speed)
+        return BarState(r.window_start, r.window_end, r.at, tuple(r.marks), self.replay_playing, self.replay_speed)
 
     def place_bar(self, screen: Screen[Any]) -> None:
         """The bar under the header of every framed screen, showing the cursor now."""
@@ -161,10 +159,11 @@ class ReplayDesk(App[None]):
             screen.reload()
         self.refresh_chrome(screen)
 
-    async def _seek(self, t: datetime) -> None:
+    async def replay_seek(self, t: datetime) -> None:
+        """Put the cursor at ``t`` (held inside the window), the screens as of it."""
         assert self.replay is not None
         r = self.replay
-        await self._move(r.seek(min(r.end, max(r.start, t))))
+        await self._move(r.seek(min(r.window_end, max(r.window_start, t))))
 
     async def _play_on(self) -> None:
         now = time.monotonic()
@@ -173,16 +172,16 @@ class ReplayDesk(App[None]):
             return
         r = self.replay
         target = r.at + timedelta(seconds=real * self.replay_speed)
-        if target >= r.end:
-            target = r.end
+        if target >= r.window_end:
+            target = r.window_end
             self.replay_playing = False
-        await self._seek(target)
+        await self.replay_seek(target)
 
     # --- the keys -------------------------------------------------------------------------------
     async def action_replay_play(self) -> None:
         assert self.replay is not None
-        if not self.replay_playing and self.replay.at >= self.replay.end:
-            await self._seek(self.replay.start)  # at the end: play again from the start
+        if not self.replay_playing and self.replay.at >= self.replay.window_end:
+            await self.replay_seek(self.replay.window_start)  # at the end: play again from the start
         self.replay_playing = not self.replay_playing
         self._played_at = time.monotonic()
         self.replay_moved()
@@ -190,25 +189,27 @@ class ReplayDesk(App[None]):
     async def action_replay_step(self, direction: int) -> None:
         assert self.replay is not None
         self.replay_playing = False
-        await self._seek(self.replay.at + direction * timedelta(seconds=max(1.0, self.replay_speed)))
+        await self.replay_seek(self.replay.at + direction * timedelta(seconds=max(1.0, self.replay_speed)))
 
     async def action_replay_next(self, what: str) -> None:
         assert self.replay is not None
         self.replay_playing = False
         r, before = self.replay, self.replay.at
-        kinds = EVENT_MARKS if what == "event" else (OPERATION_MARK,)
-        # the nearest next mark of those kinds: asked of the source kind by kind, the earliest wins
-        ahead = [m.at for m in r.marks if m.kind in kinds and m.at > before]
-        if not ahead:
+        kinds = EVENT_KINDS if what == "event" else OPERATION_KINDS
+        mark = min((m for m in r.marks if m.kind in kinds and m.at > before), key=lambda m: m.at, default=None)
+        if mark is None:
             self.notify(f"no {what} after the cursor in this window", timeout=2)
             self.replay_moved()
             return
-        await self._seek(min(ahead))
+        await self.replay_seek(mark.at)
+        label = getattr(mark, "label", "")
+        if label:  # what the operator jumped to, in a word (the bar only marks it)
+            self.notify(label, title=f"{mark.kind} at {mark.at.astimezone():%H:%M:%S}", timeout=4)
 
     async def action_replay_edge(self, edge: str) -> None:
         assert self.replay is not None
         self.replay_playing = False
-        await self._seek(self.replay.start if edge == "start" else self.replay.end)
+        await self.replay_seek(self.replay.window_start if edge == "start" else self.replay.window_end)
 
     def action_replay_speed(self, direction: int) -> None:
         self.replay_speed = next_speed(self.replay_speed, direction)
