@@ -17,6 +17,7 @@ import click
 from ksystui import __version__
 from ksystui.cli import arbiter, audit, capture, console, db, schedule, serve, sim, status
 from ksystui.cli.incident import incident
+from ksystui.cli.replay import replay
 from ksystui.cli.options import RUNNING, GlobalOptions, global_option_decorators
 
 
@@ -48,6 +49,7 @@ for command in (console.demo, sim.sim, sim.parse, status.status, status.config, 
     cli.add_command(command)
 cli.add_command(capture.capture)
 cli.add_command(incident)
+cli.add_command(replay)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a failure ksystui did not foresee, said in one line all the same

@@ -29,6 +29,7 @@ VERBS: dict[str, list[str]] = {
     "serve": ["serve"],
     "service status": ["service", "status"],
     "incident export": ["incident", "export", "--from", "-1h", str(Path(tempfile.gettempdir()) / "ks-incident.db")],
+    "replay": ["replay", "--from", "-1h"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
-                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status", "incident export"]
+                "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status", "incident export", "replay"]
