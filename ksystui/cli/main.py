@@ -17,8 +17,8 @@ import click
 from ksystui import __version__
 from ksystui.cli import arbiter, audit, capture, console, db, schedule, serve, sim, status
 from ksystui.cli.incident import incident
-from ksystui.cli.replay import replay
 from ksystui.cli.options import RUNNING, GlobalOptions, global_option_decorators
+from ksystui.cli.replay import replay
 
 
 def _root(fn: Callable[..., Any]) -> Callable[..., Any]:
