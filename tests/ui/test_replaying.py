@@ -93,6 +93,10 @@ async def test_the_keys_move_the_cursor(replayed):
     app = replay_app(world, replay)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: showing(app, "overview"))
+        await pilot.press("slash", "n", "o", "g")  # typed in a field, they are letters
+        await until(pilot, lambda: app.screen.query_one("#filter").value == "nog")
+        assert replay.at == START and not replay.seeks
+        await pilot.press("escape")
         await pilot.press("n")  # the next event: the host failure's alert
         await until(pilot, lambda: replay.at == ALERT_AT)
         await until(pilot, lambda: any("HOST_FAILURE" in n for n in app.notes))  # told as it happened
@@ -119,16 +123,6 @@ async def test_the_keys_move_the_cursor(replayed):
         assert replay.at == paused_at
 
 
-async def test_typing_in_a_field_is_not_a_replay_key(replayed):
-    world, replay = replayed
-    app = replay_app(world, replay)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: showing(app, "overview"))
-        await pilot.press("slash", "n", "o", "g")
-        await until(pilot, lambda: app.screen.query_one("#filter").value == "nog")
-        assert replay.at == START and not replay.seeks
-
-
 async def test_every_action_that_changes_something_is_refused_as_replaying(replayed):
     world, replay = replayed
     arbiter = NoArbiter()
@@ -148,24 +142,13 @@ async def test_every_action_that_changes_something_is_refused_as_replaying(repla
         assert not any("Recovery ready" in n for n in app.notes)
 
 
-async def test_the_footer_and_help_show_the_replay_keys(replayed):
-    world, replay = replayed
-    app = replay_app(world, replay)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: showing(app, "overview"))
-        shown = footer_keys(app)
-        assert shown[:5] == ["Play/pause", "Next event", "Next operation", "Step on", "Step back"]  # first
-        await pilot.press("question_mark")
-        await until(pilot, lambda: "Start of the replayed window" in screen_text(app))
-        text = screen_text(app)
-        assert "Play faster" in text and "Step back" in text and "End of the replayed window" in text
-
-
-async def test_the_bar_shows_the_window_the_cursor_and_the_marks(replayed):
+async def test_the_bar_footer_and_help_show_where_the_cursor_is_and_the_keys(replayed):
     world, replay = replayed
     app = replay_app(world, replay)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: showing(app, "overview") and app.screen.query("#replay-bar"))
+        shown = footer_keys(app)
+        assert shown[:5] == ["Play/pause", "Next event", "Next operation", "Step on", "Step back"]  # first
         bar = app.screen.query_one("#replay-bar")
         assert local(START, "%H:%M:%S") in bar.plain and local(END, "%H:%M:%S") in bar.plain
         assert "❚❚" in bar.plain and "!" in bar.plain and "◆" in bar.plain
@@ -174,6 +157,10 @@ async def test_the_bar_shows_the_window_the_cursor_and_the_marks(replayed):
         # the same bar on the next screen
         await pilot.press("6")
         await until(pilot, lambda: showing(app, "queue") and app.screen.query("#replay-bar"))
+        await pilot.press("question_mark")
+        await until(pilot, lambda: "Start of the replayed window" in screen_text(app))
+        text = screen_text(app)
+        assert "Play faster" in text and "Step back" in text and "End of the replayed window" in text
 
 
 def test_bar_text_places_the_cursor_and_marks_in_proportion():
