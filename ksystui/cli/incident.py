@@ -82,6 +82,8 @@ async def run_export(config: Path | None, tenant: str | None, start: datetime, e
 
     loaded = load(config, err)
     check_scope(loaded, tenant)
+    if not file.parent.is_dir():
+        raise StartupError(f"cannot write {file}: no such directory {file.parent}")
     url = configured_database_url(loaded)
     try:
         engine = await asyncio.to_thread(open_engine, url)

@@ -19,8 +19,9 @@ over this source: a client may not import the arbiter (import contract), so
 the command line wires the two, as it wires the live console's port.
 
 Naming: ``start()`` is the port's (a replay starts nothing: the cursor
-moves when asked); the window is ``window_start`` … ``window_end``
-(``timeline.start``/``timeline.end`` too).
+moves when asked); the window is ``timeline.start`` … ``end``. ``source.cursor`` is the same
+replay seen as a cursor (``start``, ``end``, ``at``, ``marks``, ``seek``,
+``step``, ``next_mark``) for whoever wants those names.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from ksystui.store.history_reads import (
     read_operations,
 )
 
-__all__ = ["ReplayNews", "ReplaySource", "database_url"]
+__all__ = ["ReplayCursor", "ReplayNews", "ReplaySource", "database_url"]
 
 SHOWN_ALERTS = 500  # as the live console (client.source)
 
@@ -138,17 +139,18 @@ class ReplaySource:
 
     # --- the window and the cursor -------------------------------------------------------------------
     @property
-    def window_start(self) -> datetime:
-        return self.timeline.start
-
-    @property
-    def window_end(self) -> datetime:
+    def end(self) -> datetime:
         return self.timeline.end
 
     @property
     def marks(self) -> tuple[Mark, ...]:
         """The window's marks, oldest first (the header bar's ticks)."""
         return self.timeline.marks
+
+    @property
+    def cursor(self) -> ReplayCursor:
+        """This replay as a cursor over its window (``start`` is the window's there)."""
+        return ReplayCursor(self)
 
     def now(self) -> datetime:
         """The replayed console's clock: the cursor (ages are shown as of it)."""
@@ -236,3 +238,37 @@ class ReplaySource:
 def _new_events(old: NodeSnapshot | None, new: NodeSnapshot) -> tuple[KsysEvent, ...]:
     seen = {event_identity(old.node, e) for e in old.events} if old is not None else set()
     return tuple(e for e in new.events if event_identity(new.node, e) not in seen)
+
+
+class ReplayCursor:
+    """A replay as a cursor: the window (``start``, ``end``), where it stands
+    (``at``), its marks and its moves. ``ReplaySource`` itself cannot call
+    the window's start ``start``: that is the snapshot source's method."""
+
+    def __init__(self, source: ReplaySource):
+        self.source = source
+
+    @property
+    def at(self) -> datetime:
+        return self.source.at
+
+    @property
+    def start(self) -> datetime:
+        return self.source.timeline.start
+
+    @property
+    def end(self) -> datetime:
+        return self.source.timeline.end
+
+    @property
+    def marks(self) -> tuple[Mark, ...]:
+        return self.source.marks
+
+    def seek(self, at: datetime) -> datetime:
+        return self.source.seek(at)
+
+    def step(self, delta: timedelta) -> datetime:
+        return self.source.step(delta)
+
+    def next_mark(self, kind: str | Collection[str] | None = None) -> Mark | None:
+        return self.source.next_mark(kind)

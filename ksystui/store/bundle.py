@@ -241,6 +241,7 @@ def export_bundle(source: Engine, path: Path, start: datetime, end: datetime, *,
         db.execute("VACUUM")
     for suffix in ("-wal", "-shm"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
+    os.chmod(partial, 0o600)  # operational data: the owner's to hand over
     os.replace(partial, path)
     return info
 

@@ -24,7 +24,7 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,6 +40,8 @@ __all__ = ["Frame", "HistoryWindow", "compress", "decompress", "prune_history", 
 
 # the health fields that change with every poll (times and the failure count): not content
 _HEALTH_TIMES = ("last_attempt", "last_success", "consecutive_failures", "latency_ms", "next_attempt")
+_HEALTH_DATETIMES = frozenset({"last_attempt", "last_success", "next_attempt"})
+_MICROSECOND = timedelta(microseconds=1)
 _LEVEL = 6  # zlib: most of the gain of 9 at a fraction of the time
 
 
@@ -58,12 +60,53 @@ def decompress(blob: bytes) -> dict[str, Any]:
 
 
 def _times_of(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A poll's times, as the codec wrote them: its sequence, its health's
-    times and each section's read time."""
+    """A poll's times, as the codec wrote them, compactly: its sequence
+    (``q``); the distinct times (``t``: a poll has two or three, its
+    sections mostly share one); the health's times and counters (``h``, in
+    ``_HEALTH_TIMES`` order, a time as its index in ``t``); each section's
+    read time (``r``: indexes, the sections in name order)."""
+    stamps: list[Any] = []
+    where: dict[str, int] = {}
+
+    def index(value: Any) -> int | None:
+        if value is None:
+            return None
+        key = json.dumps(value, sort_keys=True)
+        if key not in where:
+            where[key] = len(stamps)
+            stamps.append(value)
+        return where[key]
+
     health = raw.get("health") or {}
     sections = raw.get("sections") or {}
-    return {"q": raw.get("sequence", 0), "h": {k: health.get(k) for k in _HEALTH_TIMES},
-            "r": {kind: s.get("read_at") for kind, s in sections.items() if isinstance(s, dict)}}
+    h = [index(health.get(k)) if k in _HEALTH_DATETIMES else health.get(k) for k in _HEALTH_TIMES]
+    r = [index(sections[kind].get("read_at")) if isinstance(sections[kind], dict) else None
+         for kind in sorted(sections)]
+    return {"q": raw.get("sequence", 0), "t": _as_offsets(stamps), "h": h, "r": r}
+
+
+def _as_offsets(stamps: list[Any]) -> list[Any]:
+    """The first time as written, the others as microseconds after it (a
+    poll's queries each have their own read time: ISO strings would make
+    most of a poll's record); as written when they are not all plain times
+    of one offset (a repeated wall time, say)."""
+    if len(stamps) < 2 or not all(isinstance(v, str) for v in stamps):
+        return stamps
+    try:
+        times = [datetime.fromisoformat(v) for v in stamps]
+    except ValueError:
+        return stamps
+    offset = times[0].utcoffset()
+    if offset is None or any(t.utcoffset() != offset or t.fold for t in times):
+        return stamps
+    return [stamps[0], *((t - times[0]) // _MICROSECOND for t in times[1:])]
+
+
+def _from_offsets(stamps: list[Any]) -> list[Any]:
+    if len(stamps) < 2 or not all(isinstance(v, int) for v in stamps[1:]):
+        return stamps
+    first = datetime.fromisoformat(stamps[0])
+    return [stamps[0], *((first + v * _MICROSECOND).isoformat() for v in stamps[1:])]
 
 
 def _content_digest(raw: Mapping[str, Any]) -> str:
@@ -76,12 +119,22 @@ def _content_digest(raw: Mapping[str, Any]) -> str:
 
 
 def _with_times(data: Mapping[str, Any], times: Mapping[str, Any]) -> dict[str, Any]:
+    """The recorded content ``data`` with a later poll's ``times`` (:func:`_times_of`)."""
+    stamps = _from_offsets(list(times.get("t") or []))
+
+    def stamp(i: Any) -> Any:
+        return None if i is None else stamps[i]
+
     raw = dict(data["snapshot"])
     raw["sequence"] = times.get("q", raw.get("sequence", 0))
-    raw["health"] = {**(raw.get("health") or {}), **(times.get("h") or {})}
-    read = times.get("r") or {}
-    raw["sections"] = {kind: {**s, "read_at": read[kind]} if kind in read and isinstance(s, dict) else s
-                       for kind, s in (raw.get("sections") or {}).items()}
+    h = times.get("h") or []
+    raw["health"] = {**(raw.get("health") or {}), **{
+        k: stamp(v) if k in _HEALTH_DATETIMES else v for k, v in zip(_HEALTH_TIMES, h, strict=False)}}
+    sections = dict(raw.get("sections") or {})
+    for kind, i in zip(sorted(sections), times.get("r") or [], strict=False):
+        if isinstance(sections[kind], dict):
+            sections[kind] = {**sections[kind], "read_at": stamp(i)}
+    raw["sections"] = sections
     return {**data, "snapshot": raw}
 
 

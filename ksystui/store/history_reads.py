@@ -23,6 +23,7 @@ from ksystui.core.alerts import AlertRecord
 from ksystui.core.audit import AuditEntry
 from ksystui.core.opstate import OpState
 from ksystui.core.timeline import Mark, Transition, operation_at, utc
+from ksystui.store.audit_log import _as_dict as audit_entry  # the trail's own reading of a row
 from ksystui.store.engine import read_connection
 from ksystui.store.feed import _alert
 from ksystui.store.history import HistoryWindow
@@ -147,17 +148,7 @@ def audit_at(engine: Engine, at: datetime, limit: int, *, tenant: str | None = N
     if tenant is not None:
         query = query.where(_audit.c.tenant == tenant)
     with read_connection(engine) as conn:
-        rows = conn.execute(query).all()
-    return [{"id": r.id, "seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "operation": r.operation,
-             "tenant": r.tenant, "node": r.node, "detail": _detail(r.detail) or _raw(r.detail),
-             "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]
-
-
-def _raw(text: object) -> object:
-    try:
-        return json.loads(text) if isinstance(text, str) else text
-    except ValueError:
-        return text
+        return [audit_entry(r) for r in conn.execute(query).all()]
 
 
 def audit_of_operation_at(engine: Engine, op_id: int, at: datetime) -> list[Any]:

@@ -147,7 +147,7 @@ async def test_another_machine_replays_a_bundle_on_its_own_window_and_tenant(rec
     assert run.rc == 0, run
     source = await ReplaySource.open(bundle)
     try:
-        assert (source.scope, source.window_start, source.window_end) == (
+        assert (source.scope, source.cursor.start, source.end) == (
             "customerA", T0, T0 + timedelta(minutes=5))
         assert source.next_mark(EVENT_KINDS) is not None and set(source.snapshots) == {"r7r3m116"}
         source.seek(T0 + timedelta(seconds=25))

@@ -46,9 +46,10 @@ class Clock:
 
 
 @pytest.fixture
-async def recorded(tmp_path):
-    """A minute of a fleet's life, and the queue lines a live console read at chosen instants."""
-    url = f"sqlite:///{tmp_path / 'ks.db'}"
+async def recorded(db_url):
+    """A minute of a fleet's life (on SQLite and PostgreSQL), and the queue
+    lines a live console read at chosen instants."""
+    url = db_url
     engine = open_engine(url)
     migrate(engine)
     clock = Clock()
@@ -126,7 +127,7 @@ async def test_the_cursor_walks_the_marks_and_tells_the_console(recorded):
     source.subscribe(told.append)
     source.subscribe_shared(shared.append)
     try:
-        assert source.at == source.window_start == T0 and source.snapshots["n1"].sequence == 0  # not read yet
+        assert source.at == source.cursor.start == T0 and source.snapshots["n1"].sequence == 0  # not read yet
         mark = source.next_mark(EVENT_KINDS)
         assert (mark.kind, mark.at) == ("event", T0 + timedelta(seconds=20)) and source.at == mark.at
         assert [e.event_id for n in told if n.snapshot.node == "n1" for e in n.new_events] == ["17"]
@@ -136,7 +137,11 @@ async def test_the_cursor_walks_the_marks_and_tells_the_console(recorded):
         assert source.next_mark("ack").at == T0 + timedelta(seconds=70)
         assert source.next_mark() is None and source.at == T0 + timedelta(seconds=70)
         source.step(timedelta(hours=1))
-        assert source.at == source.window_end == source.now()
+        assert source.at == source.end == source.now()
+        cursor = source.cursor  # the same replay, its window named start and end
+        assert (cursor.start, cursor.end, cursor.at, cursor.marks) == (T0, source.end, source.at, source.marks)
+        cursor.seek(T0 + timedelta(seconds=20))
+        assert source.at == T0 + timedelta(seconds=20)
         source.step(-timedelta(seconds=119, milliseconds=999))
         assert source.snapshots["n1"].sequence == 0
     finally:
