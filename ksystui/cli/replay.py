@@ -95,7 +95,7 @@ async def replay_console(opts: GlobalOptions, start: datetime | None, end: datet
         try:
             app = ControlRoomApp(source, _tenants(loaded, source), scope=scope, readonly=True,
                                  theme=opts.theme or (ui.theme if ui else "dark"), keys=ui.keys if ui else None,
-                                 bell=False, arbiter=ReplayArbiter(source), shared=source, replay=source,
+                                 bell=False, arbiter=ReplayArbiter(source), shared=source, replay=source.cursor,
                                  playing=playing)
         except ValueError as exc:  # a key map that does not fit
             raise StartupError(str(exc)) from None

@@ -32,8 +32,8 @@ from ksystui.ui.screens import ArbiterTableScreen, BaseScreen
 
 class Replay(Protocol):
     """What the console needs of a recorded window to move through it
-    (``client.replay_source`` gives it): the window, the cursor, the marks,
-    and a way to move the cursor. The state at the cursor reaches the
+    (``client.replay_source.ReplaySource.cursor`` gives it): the window, the
+    cursor, the marks, and a way to move the cursor. The state at the cursor reaches the
     console through the ``SnapshotSource`` and ``SharedState`` it is handed
     with it: a move tells their subscribers what changed, as a poll does."""
 
@@ -41,10 +41,10 @@ class Replay(Protocol):
     def at(self) -> datetime: ...
 
     @property
-    def window_start(self) -> datetime: ...
+    def start(self) -> datetime: ...
 
     @property
-    def window_end(self) -> datetime: ...
+    def end(self) -> datetime: ...
 
     @property
     def marks(self) -> Sequence[Mark]: ...
@@ -119,7 +119,7 @@ class ReplayDesk(App[None]):
     def bar_state(self) -> BarState:
         assert self.replay is not None
         r = self.replay
-        return BarState(r.window_start, r.window_end, r.at, tuple(r.marks), self.replay_playing, self.replay_speed)
+        return BarState(r.start, r.end, r.at, tuple(r.marks), self.replay_playing, self.replay_speed)
 
     def place_bar(self, screen: Screen[Any]) -> None:
         """The bar under the header of every framed screen, showing the cursor now."""
@@ -163,7 +163,7 @@ class ReplayDesk(App[None]):
         """Put the cursor at ``t`` (held inside the window), the screens as of it."""
         assert self.replay is not None
         r = self.replay
-        await self._move(r.seek(min(r.window_end, max(r.window_start, t))))
+        await self._move(r.seek(min(r.end, max(r.start, t))))
 
     async def _play_on(self) -> None:
         now = time.monotonic()
@@ -172,16 +172,16 @@ class ReplayDesk(App[None]):
             return
         r = self.replay
         target = r.at + timedelta(seconds=real * self.replay_speed)
-        if target >= r.window_end:
-            target = r.window_end
+        if target >= r.end:
+            target = r.end
             self.replay_playing = False
         await self.replay_seek(target)
 
     # --- the keys -------------------------------------------------------------------------------
     async def action_replay_play(self) -> None:
         assert self.replay is not None
-        if not self.replay_playing and self.replay.at >= self.replay.window_end:
-            await self.replay_seek(self.replay.window_start)  # at the end: play again from the start
+        if not self.replay_playing and self.replay.at >= self.replay.end:
+            await self.replay_seek(self.replay.start)  # at the end: play again from the start
         self.replay_playing = not self.replay_playing
         self._played_at = time.monotonic()
         self.replay_moved()
@@ -209,7 +209,7 @@ class ReplayDesk(App[None]):
     async def action_replay_edge(self, edge: str) -> None:
         assert self.replay is not None
         self.replay_playing = False
-        await self.replay_seek(self.replay.window_start if edge == "start" else self.replay.window_end)
+        await self.replay_seek(self.replay.start if edge == "start" else self.replay.end)
 
     def action_replay_speed(self, direction: int) -> None:
         self.replay_speed = next_speed(self.replay_speed, direction)

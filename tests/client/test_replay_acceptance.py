@@ -9,16 +9,17 @@ alerts are read; then ``ksystui replay``'s console, on the same database,
 is put at each of those instants and must read the same words.
 
 An instant is "chosen" when the live screen read the same twice around it,
-each read after the console caught up with every change written so far: what
-the database held then is what the live console showed (a change written
-just before the instant would have changed the second read), and an age read
-the same before and after it reads the same at it.
+each read after the console caught up with every change committed so far,
+and no change stamped before it was still to come (a transaction is stamped
+when it starts, seen when it commits): what the database held as of that
+instant is what the live console showed, and an age that read the same
+before and after it reads the same at it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.worker import WorkerCancelled
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 KEYS = {"overview": "0", "queue": "6", "alerts": "8"}
 SIZE = (200, 50)  # every column and every row in view
 TRIES = 40
+SETTLED = timedelta(milliseconds=300)  # longer than a publish's transaction takes, under load too
 
 
 @dataclass(frozen=True)
@@ -80,15 +82,33 @@ async def open_view(pilot, app: ControlRoomApp, view: str) -> None:
 
 
 async def live_shot(pilot, app: ControlRoomApp, rt, moment: str, view: str) -> Shot:
-    """The view read the same twice, and the instant between the two reads."""
+    """The view read the same twice, the instant between the two reads, and
+    nothing stamped before that instant that the console had not read yet
+    (a transaction is stamped when it starts and seen once it commits)."""
     await open_view(pilot, app, view)
     for _ in range(TRIES):
         first = await read_view(pilot, app, rt.source.catch_up)
+        seen = rt.source.last_seq
         at = datetime.now(UTC)
         second = await read_view(pilot, app, rt.source.catch_up)
-        if first == second:
+        if first != second:
+            continue
+        await committed_past(rt, at)
+        if all(c.at > at for c in await rt.feed.changes_since(seen, limit=100_000)):
             return Shot(moment, view, at, first)
     raise AssertionError(f"the live {view} never read the same twice ({moment})")
+
+
+async def committed_past(rt, at: datetime) -> None:
+    """Wait until a change stamped well after ``at`` is committed: the
+    service's transactions stamped before it are committed by then."""
+
+    async def later_one() -> bool:
+        last = await rt.feed.last_seq()
+        newest = await rt.feed.changes_since(last - 1)
+        return bool(newest) and newest[-1].at > at + SETTLED
+
+    await eventually(later_one, 30)
 
 
 async def test_a_replayed_incident_shows_the_screens_seen_live_at_the_same_instants(site):
@@ -128,7 +148,7 @@ async def test_a_replayed_incident_shows_the_screens_seen_live_at_the_same_insta
 
     replay = await ReplaySource.open(site.url, start, end)
     try:
-        app = ControlRoomApp(replay, rt.tenants, replay=replay, shared=replay, arbiter=ReplayArbiter(replay))
+        app = ControlRoomApp(replay, rt.tenants, replay=replay.cursor, shared=replay, arbiter=ReplayArbiter(replay))
         async with app.run_test(size=SIZE) as pilot:
             for shot in shots:
                 await app.replay_seek(shot.at)

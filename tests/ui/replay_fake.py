@@ -22,7 +22,7 @@ class FakeMark:
 class FakeReplay:
     def __init__(self, start: datetime, end: datetime, frames: list[tuple[datetime, NodeSnapshot]],
                  alerts: list[AlertRecord] = (), marks: list[FakeMark] = ()) -> None:
-        self.window_start, self.window_end, self.at = start, end, start
+        self.start, self.end, self.at = start, end, start  # the cursor's (a live source's start() is not called)
         self.frames = sorted(frames, key=lambda f: f[0])
         self.records = list(alerts)
         self.marks = tuple(marks)
