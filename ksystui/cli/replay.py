@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 @click.command()
 @click.option("--from", "start", metavar="T", help=f"where the window starts: {TIME_HELP} (a bundle: its own)")
 @click.option("--to", "end", metavar="T", help="where it ends, same forms (default: now; a bundle: its own)")
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True, metavar="X",
               help="seconds of the record played per second (+ and - change it while replaying)")
 @click.option("--bundle", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="an incident bundle (ksystui incident export) instead of the configured database")
