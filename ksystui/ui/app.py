@@ -105,7 +105,9 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, ReplayDesk):
         replay: Replay | None = None,  # a recorded window to replay: the source, the clock, and the keys
         playing: bool = False,  # a replay plays from the start (else it waits for space)
     ):
-        self.actions: tuple[Action, ...] = remap((*(REPLAY_ACTIONS if replay else ()), *ACTIONS), keys or {})
+        # the replay's keys may be remapped in the same [ui.keys]: a live console leaves them be
+        keys = {k: v for k, v in (keys or {}).items() if replay is not None or k not in REPLAY_IDS}
+        self.actions: tuple[Action, ...] = remap((*(REPLAY_ACTIONS if replay else ()), *ACTIONS), keys)
         self._action_by_id = {a.id: a for a in self.actions}
         super().__init__(css_path=_theme_css(theme))
         for b in bindings(self.actions):

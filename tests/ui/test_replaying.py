@@ -193,3 +193,11 @@ def test_replay_screen(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=to_the_alert)
+
+
+def test_the_replay_keys_are_remapped_in_ui_keys_and_left_be_by_a_live_console(replayed):
+    world, replay = replayed
+    keys = {"replay.play": "P", "replay.next_event": "N"}
+    assert replay_app(world, replay, keys=keys)._action_by_id["replay.play"].key == "P"
+    live = ControlRoomApp(replay, tenant_infos(world), start_fleet=False, keys=keys)  # no error: not its keys
+    assert "replay.play" not in live._action_by_id
