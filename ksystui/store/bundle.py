@@ -150,9 +150,10 @@ def _snapshot_names(data: Mapping[str, Any]) -> set[str]:
     return {n for n in names if len(n) >= 3}
 
 
-def _foreign_names(conn: Connection, tenant: str, start: datetime, end: datetime) -> set[str]:
-    """Every name of another tenant that is not also this tenant's: theirs
-    and their nodes', and the hosts, sites and VMs only they have."""
+def _names(conn: Connection, tenant: str, start: datetime, end: datetime) -> tuple[set[str], set[str]]:
+    """(foreign, own): every name of another tenant that is not also this
+    tenant's (theirs and their nodes', the hosts, sites and VMs only they
+    have), and this tenant's own."""
     own: set[str] = set()
     theirs: set[str] = set()
     theirs.update(r.name for r in conn.execute(sa.select(_tenants.c.name)))
@@ -175,15 +176,19 @@ def _foreign_names(conn: Connection, tenant: str, start: datetime, end: datetime
             continue
         (own if r.tenant == tenant else theirs).update(_snapshot_names(data))
     own.add(tenant)
-    return {n for n in theirs - own if n and len(n) >= 3}
+    return {n for n in theirs - own if n and len(n) >= 3}, own
 
 
-def _scrubber(names: Iterable[str]) -> Callable[[str], str]:
-    ordered = sorted(set(names), key=len, reverse=True)
-    if not ordered:
+def _scrubber(foreign: Iterable[str], own: Iterable[str]) -> Callable[[str], str]:
+    """Replace every foreign name by ``SCRUBBED``, except inside an own name
+    that happens to contain one (``acme`` must not maim ``acme-eu``'s rows)."""
+    foreign = set(foreign)
+    kept = {n for n in own if any(f in n for f in foreign)}
+    ordered = sorted(foreign | kept, key=len, reverse=True)  # the longest name at a place wins
+    if not foreign:
         return lambda text: text
     pattern = re.compile("|".join(map(re.escape, ordered)))
-    return lambda text: pattern.sub(SCRUBBED, text)
+    return lambda text: pattern.sub(lambda m: m.group(0) if m.group(0) in kept else SCRUBBED, text)
 
 
 def _scrub_rows(tables: dict[str, list[dict[str, Any]]], scrub: Callable[[str], str]) -> None:
@@ -209,7 +214,7 @@ def export_bundle(source: Engine, path: Path, start: datetime, end: datetime, *,
     with read_connection(source) as conn:
         tables = _window_rows(conn, start, end, tenant)
         if tenant is not None:
-            _scrub_rows(tables, _scrubber(_foreign_names(conn, tenant, start, end)))
+            _scrub_rows(tables, _scrubber(*_names(conn, tenant, start, end)))
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     target = open_engine(f"sqlite:///{partial}")

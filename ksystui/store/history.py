@@ -23,7 +23,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +33,9 @@ from sqlalchemy import Connection, Engine
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.timeline import utc
 from ksystui.store.codec import CodecError, SectionMemo, snapshot_to_data
+from ksystui.store.codec import (
+    _enc_datetime as snapshot_to_data_datetime,  # the codec's spelling of a time
+)
 from ksystui.store.engine import read_connection
 from ksystui.store.history_tables import poll_history, snapshot_history
 
@@ -138,23 +141,74 @@ def _with_times(data: Mapping[str, Any], times: Mapping[str, Any]) -> dict[str, 
     return {**data, "snapshot": raw}
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """A node's last recorded content, as this process knows it."""
+
+    snapshot_id: int
+    digest: str
+    skeleton: NodeSnapshot
+
+
+# (database, node) -> its last recorded content: most polls repeat it, and comparing the model
+# objects costs a small fraction of encoding them (trusted only while the database's newest row for
+# the node is still that one, same id and digest: another writer's row, or another database, is not)
+_LAST: dict[tuple[str, str], _Recorded] = {}
+_LAST_MAX = 20_000
+
+
+def _skeleton(snap: NodeSnapshot) -> NodeSnapshot:
+    """The snapshot without its times (what the digest covers)."""
+    health = replace(snap.health, last_attempt=None, last_success=None, next_attempt=None, consecutive_failures=0,
+                     latency_ms=None)
+    return replace(snap, sequence=0, health=health,
+                   sections={kind: replace(s, read_at=None) for kind, s in snap.sections.items()})
+
+
+def _raw_times(snap: NodeSnapshot) -> dict[str, Any]:
+    """The part of the codec's JSON a poll's times come from, without encoding the rest."""
+    h = snap.health
+    return {"sequence": snap.sequence,
+            "health": {k: _stamp(getattr(h, k)) if k in _HEALTH_DATETIMES else getattr(h, k) for k in _HEALTH_TIMES},
+            "sections": {kind: {"read_at": _stamp(s.read_at)} for kind, s in snap.sections.items()}}
+
+
+def _stamp(value: datetime | None) -> Any:
+    return None if value is None else snapshot_to_data_datetime(value)
+
+
 def record_poll(conn: Connection, snap: NodeSnapshot, at: datetime) -> bool:
     """Record one stored poll of ``snap.node`` in ``conn``'s transaction: the
     snapshot whole when its content changed (True), else its times only."""
-    data = snapshot_to_data(snap)
-    raw = data["snapshot"]
-    digest = _content_digest(raw)
     last = conn.execute(sa.select(snapshot_history.c.id, snapshot_history.c.digest)
                         .where(snapshot_history.c.node == snap.node)
                         .order_by(snapshot_history.c.id.desc()).limit(1)).first()
-    if last is not None and last.digest == digest:
-        conn.execute(sa.insert(poll_history).values(
-            node=snap.node, tenant=snap.tenant, at=at, snapshot_id=last.id,
-            times=json.dumps(_times_of(raw), separators=(",", ":"))))
+    key = (str(conn.engine.url), snap.node)
+    known = _LAST.get(key)
+    skeleton = _skeleton(snap)
+    if last is not None and known is not None and (known.snapshot_id, known.digest) == (last.id, last.digest) \
+            and known.skeleton == skeleton:
+        _insert_poll(conn, snap, at, last.id, _raw_times(snap))
         return False
-    conn.execute(sa.insert(snapshot_history).values(node=snap.node, tenant=snap.tenant, at=at, digest=digest,
-                                                    data=compress(data)))
+    data = snapshot_to_data(snap)
+    raw = data["snapshot"]
+    digest = _content_digest(raw)
+    if len(_LAST) >= _LAST_MAX:
+        _LAST.clear()
+    if last is not None and last.digest == digest:
+        _LAST[key] = _Recorded(last.id, digest, skeleton)
+        _insert_poll(conn, snap, at, last.id, raw)
+        return False
+    new_id = conn.execute(sa.insert(snapshot_history).values(
+        node=snap.node, tenant=snap.tenant, at=at, digest=digest, data=compress(data))
+        .returning(snapshot_history.c.id)).scalar_one()
+    _LAST[key] = _Recorded(new_id, digest, skeleton)
     return True
+
+
+def _insert_poll(conn: Connection, snap: NodeSnapshot, at: datetime, snapshot_id: int, raw: Mapping[str, Any]) -> None:
+    conn.execute(sa.insert(poll_history).values(node=snap.node, tenant=snap.tenant, at=at, snapshot_id=snapshot_id,
+                                                times=json.dumps(_times_of(raw), separators=(",", ":"))))
 
 
 def prune_history(engine: Engine, older_than: datetime) -> tuple[int, int]:

@@ -183,3 +183,10 @@ def test_a_wrong_time_is_one_line_and_exit_2(recorded, args, said):
     run = ksystui("--config", str(cfg), "incident", "export", *args, str(tmp / "never.ksys"))
     assert run.rc == 2 and run.err.count("\n") == 1 and said in run.err, run
     assert run.err.startswith("ksystui incident export: ") and not (tmp / "never.ksys").exists()
+
+
+def test_scrubbing_another_tenant_s_name_leaves_an_own_name_containing_it_whole():
+    from ksystui.store.bundle import _scrubber
+
+    scrub = _scrubber({"acme", "node7"}, {"acme-eu", "node1"})
+    assert scrub("acme-eu waits for acme on node7") == f"acme-eu waits for {SCRUBBED} on {SCRUBBED}"

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from ksystui.core.model import Flavour, Host, Vm
 from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
-from ksystui.store import Feed
+from ksystui.store import Feed, history
 from ksystui.store.engine import read_connection
 from ksystui.store.history import prune_history, read_window
 from ksystui.store.history_tables import poll_history, snapshot_history
@@ -103,3 +103,24 @@ def test_retention_forgets_the_old_record_but_keeps_each_node_s_last_state_befor
     at_40 = next(t for t, p in published.items() if p.sequence == 4)
     assert window.snapshot_at("n1", at_40) == polls[3]
     engine.dispose()
+
+
+def test_content_another_process_recorded_meanwhile_is_never_taken_for_this_one(engines):
+    """Two services in turn (a failover): the other's newer record of the node
+    is not mistaken for what this process last recorded."""
+    first, second = engines
+    clock = Clock()
+    mine, theirs = Feed(first, clock=clock), Feed(second, clock=clock)
+    for n, feed, state in ((1, mine, "READY_TO_MOVE"), (2, theirs, "UNMANAGED"), (3, mine, "READY_TO_MOVE")):
+        clock.now = T0 + timedelta(seconds=10 * n, milliseconds=300)
+        if feed is theirs:  # another process: what this one remembers is not touched by its write
+            saved = dict(history._LAST)
+            feed.publish(poll(n, vm_state=state))
+            history._LAST.clear()
+            history._LAST.update(saved)
+        else:
+            feed.publish(poll(n, vm_state=state))
+    window = read_window(first, T0, T0 + timedelta(minutes=1))
+    states = [window.snapshot_at("n1", T0 + timedelta(seconds=10 * n, milliseconds=300)).vms[0].state for n in (1, 2, 3)]
+    assert states == ["READY_TO_MOVE", "UNMANAGED", "READY_TO_MOVE"]
+    assert len(rows(first, snapshot_history)) == 3

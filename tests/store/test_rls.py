@@ -68,6 +68,7 @@ def populate(url: str) -> None:
             # snapshot, event, alert and change rows, as the service publishes a poll
             published = feed.publish(snapshot(tenant))
             [alert] = published.new_alerts
+            feed.publish(snapshot(tenant))  # the next poll, nothing changed: a poll_history row
             actor = Actor(f"op_{tenant}", "noc", f"console-{tenant}")
             assert feed.acknowledge(alert.id, actor, "seen")
             feed.request_refresh(node, tenant)
