@@ -70,6 +70,7 @@ async def read_view(pilot, app: ControlRoomApp, catch_up=None) -> tuple[str, ...
                 continue
         await pilot.pause()
         note = (str(screen.query_one("#note").visual),)
+    screen.table.flush()  # changes queued for the next paint: what the operator sees a moment later
     rows = [" | ".join(map(str, r.cells)) for r in screen.table.visible_rows()]
     # the overview lists its tenants in the order their first snapshot reached the console (it has no
     # order of its own): a live console's polls and a replay's first move bring them in different orders
