@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine
 
-from ksystui.arbiter.history import output_lines_of
+from ksystui.arbiter.history import output_lines, output_lines_of
 from ksystui.arbiter.service import unpaired_rehearsals
-from ksystui.core.drill_steps import vm_steps
-from ksystui.core.drills import DRILL_OPS, DrillRun, recovered_at
+from ksystui.core.drill_steps import read_progress, vm_steps
+from ksystui.core.drills import DRILL_OPS, DrillLive, DrillRun, past_rtos, recovered_at
 from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import FINISHED, OpState
+from ksystui.core.readouts import QueueLine
 from ksystui.core.tenant_numbers import shown_ref
 from ksystui.store.queue_types import QueuedOp
 
@@ -50,8 +52,9 @@ class DrillReader:
     """Builds DrillRuns, remembering when each ended drill's last VM came up
     (an ended operation's output no longer changes)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, until: datetime | None = None):
         self.engine = engine
+        self.until = until  # a replay's cursor: the output written by then, and nothing remembered
         self._recovered: dict[int, datetime | None] = {}
 
     async def runs(self, ops: Sequence[QueuedOp], numbers: Mapping[int, int] | None,
@@ -64,11 +67,11 @@ class DrillReader:
         need = [o.id for o in wanted if o.id not in self._recovered]
         recovered = dict(self._recovered)
         if need:
-            lines = await asyncio.to_thread(output_lines_of, self.engine, need)
+            lines = await asyncio.to_thread(output_lines_of, self.engine, need, self.until)
             for o in wanted:
                 if o.id in need:
                     recovered[o.id] = recovered_at(vm_steps(lines.get(o.id, [])))
-                    if o.state in FINISHED:
+                    if o.state in FINISHED and self.until is None:
                         self._recovered[o.id] = recovered[o.id]
         open_rehearsals = {o.id for o in unpaired_rehearsals(ops)}
         return [_run(o, numbers, open_rehearsals, recovered.get(o.id)) for o in sorted(wanted, key=lambda o: o.id)]
@@ -83,3 +86,23 @@ def _run(o: QueuedOp, numbers: Mapping[int, int] | None, open_rehearsals: set[in
         id=o.id, shown=shown_ref(o.id, numbers), tenant=o.tenant, node=o.node, op=o.op, state=o.state.value,
         submitted_by=o.submitted_by, submitted_at=o.submitted_at, started_at=o.started_at,
         finished_at=o.finished_at, outcome=o.outcome or "", recovered_at=recovered, cleaned_up=cleaned)
+
+
+async def live_drill(reader: DrillReader, ops: Sequence[QueuedOp], numbers: Mapping[int, int] | None, ref: str,
+                     op_id: int | None, queue_lines: Callable[[], Awaitable[Sequence[QueueLine]]]) -> DrillLive | None:
+    """One drill as it runs (``op_id``, or ``ref`` naming an operation as the
+    console shows it; neither: the newest drill that runs or waits, else the
+    newest that ran): its per-VM steps from the output so far, and the
+    tenant's past runs of the same operation. None when there is none. The
+    live port and a replay's both answer with this."""
+    target = pick(ops, ref, numbers, op_id)
+    if target is None:
+        return None
+    theirs = [o for o in ops if o.tenant == target.tenant]
+    runs = await reader.runs(theirs, numbers, also=[target])
+    run = next(r for r in runs if r.id == target.id)
+    line = next((line for line in await queue_lines() if line.id == target.id), None)
+    if line is not None:
+        run = replace(run, detail=line.detail)
+    output = await asyncio.to_thread(output_lines, reader.engine, target.id, reader.until)
+    return DrillLive(run, read_progress(output), past_rtos(runs, target.tenant, target.op, before=target.id))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,23 +22,25 @@ from ksystui.store.queue_tables import audit, progress
 _GLOBAL_PLACES = {"arrival", "current_fence", "epoch", "current_epoch", "fence"}
 
 
-def output_lines(engine: Engine, op_id: int) -> list[OutputLine]:
-    """Every output line of the operation, in order, with its time."""
-    with read_connection(engine) as conn:
-        rows = conn.execute(sa.select(progress.c.at, progress.c.line).where(progress.c.operation_id == op_id)
-                            .order_by(progress.c.seq)).all()
-    return [OutputLine(when(r.at), r.line) for r in rows]
+def output_lines(engine: Engine, op_id: int, until: datetime | None = None) -> list[OutputLine]:
+    """Every output line of the operation (written by ``until``, a replay's
+    cursor), in order, with its time."""
+    return output_lines_of(engine, [op_id], until)[op_id]
 
 
-def output_lines_of(engine: Engine, op_ids: Sequence[int]) -> dict[int, list[OutputLine]]:
-    """Every output line of several operations at once (one query), in order, by operation."""
+def output_lines_of(engine: Engine, op_ids: Sequence[int],
+                    until: datetime | None = None) -> dict[int, list[OutputLine]]:
+    """Every output line of several operations at once (one query), in order,
+    by operation; ``until``: only those written by then (a replay's cursor)."""
     out: dict[int, list[OutputLine]] = {i: [] for i in op_ids}
     if not op_ids:
         return out
+    query = (sa.select(progress.c.operation_id, progress.c.at, progress.c.line)
+             .where(progress.c.operation_id.in_(list(op_ids))).order_by(progress.c.operation_id, progress.c.seq))
+    if until is not None:
+        query = query.where(progress.c.at <= until)
     with read_connection(engine) as conn:
-        rows = conn.execute(sa.select(progress.c.operation_id, progress.c.at, progress.c.line)
-                            .where(progress.c.operation_id.in_(list(op_ids)))
-                            .order_by(progress.c.operation_id, progress.c.seq)).all()
+        rows = conn.execute(query).all()
     for r in rows:
         out[int(r.operation_id)].append(OutputLine(when(r.at), r.line))
     return out

@@ -9,12 +9,11 @@ import asyncio
 import os
 import socket
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
-from ksystui.arbiter.drills import DrillReader, pick
+from ksystui.arbiter.drills import DrillReader, live_drill
 from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
@@ -28,8 +27,7 @@ from ksystui.arbiter.service import (
 )
 from ksystui.core.actor import Actor
 from ksystui.core.arbitration import Request, decide, ordered
-from ksystui.core.drill_steps import read_progress
-from ksystui.core.drills import DrillLive, DrillRun, past_rtos
+from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail, when
 from ksystui.core.operations import OP_LABEL, preconditions
@@ -187,25 +185,12 @@ class ArbiterPort:
         return self._drills
 
     async def drill(self, ref: str = "", scope: str | None = None, *, op_id: int | None = None) -> DrillLive | None:
-        """One drill as it runs (``op_id``, or ``ref`` naming an operation as
-        the console shows it; neither: the newest drill that runs or waits,
-        else the newest that ran): its per-VM steps
-        from the output so far, and the tenant's past runs of the same
-        operation. None when there is none (in this console's scope)."""
+        """One drill as it runs (``arbiter.drills.live_drill``); None when
+        there is none in this console's scope."""
         scope = self.scope or scope
         ops = await self.queue.operations(tenant=scope)
         numbers = own_numbers(o.id for o in ops) if scope is not None else None
-        target = pick(ops, ref, numbers, op_id)
-        if target is None:
-            return None
-        theirs = [o for o in ops if o.tenant == target.tenant]
-        runs = await self._drill_reader().runs(theirs, numbers, also=[target])
-        run = next(r for r in runs if r.id == target.id)
-        line = next((line for line in await self.lines(scope) if line.id == target.id), None)
-        if line is not None:
-            run = replace(run, detail=line.detail)
-        output = await asyncio.to_thread(output_lines, self.queue.queue.engine, target.id)
-        return DrillLive(run, read_progress(output), past_rtos(runs, target.tenant, target.op, before=target.id))
+        return await live_drill(self._drill_reader(), ops, numbers, ref, op_id, lambda: self.lines(scope))
 
     async def drills(self, scope: str | None = None) -> list[DrillRun]:
         """Every drill in scope (DR tests and moves), oldest first, each with

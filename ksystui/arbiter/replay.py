@@ -22,9 +22,11 @@ from typing import Protocol, cast
 from sqlalchemy import Engine
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
+from ksystui.arbiter.drills import DrillReader, live_drill
 from ksystui.arbiter.history import record_view
 from ksystui.arbiter.service import SubmitError, queue_lines, unpaired_rehearsals
 from ksystui.core.arbitration import ordered_by
+from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail, OutputLine, when
 from ksystui.core.operations import OP_LABEL
@@ -189,6 +191,21 @@ class ReplayArbiter:
             started_at=when(op.started_at), finished_at=when(op.finished_at), rc=op.rc, outcome=op.outcome or "",
             raise_reason=op.raise_reason or "", output=tuple(OutputLine(when(t), text) for t, text in output),
             audit=tuple(record_view(r, numbers) for r in records))
+
+    async def drill(self, ref: str = "", scope: str | None = None, *, op_id: int | None = None) -> DrillLive | None:
+        """The drill as it stood at the cursor: its output written by then."""
+        scope = self._scope(scope)
+        queue = self._queue()
+        ops = await queue.operations(tenant=scope)
+        reader = DrillReader(self.source.engine, until=self.source.at)
+        return await live_drill(reader, ops, self._numbers(queue, scope), ref, op_id, lambda: self.lines(scope))
+
+    async def drills(self, scope: str | None = None) -> list[DrillRun]:
+        """Every drill as it stood at the cursor."""
+        scope = self._scope(scope)
+        queue = self._queue()
+        ops = await queue.operations(tenant=scope)
+        return await DrillReader(self.source.engine, until=self.source.at).runs(ops, self._numbers(queue, scope))
 
     async def audit_record(self, seq: int, scope: str | None = None) -> AuditRecordView | None:
         scope = self._scope(scope)

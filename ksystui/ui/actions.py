@@ -176,7 +176,7 @@ def help_rows(actions: Iterable[Action], view: str, readonly: bool) -> list[tupl
 
 
 _KEY_NAMES = {"colon": ":", "slash": "/", "question_mark": "?", "escape": "Esc", "enter": "Enter",
-              "exclamation_mark": "!"}
+              "exclamation_mark": "!", "full_stop": ".", "comma": ",", "plus": "+", "minus": "-", "space": "Space"}
 
 
 def display_key(key: str) -> str:

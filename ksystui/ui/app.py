@@ -64,6 +64,7 @@ from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScre
 from ksystui.ui.palette import ConsoleCommands
 from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
 from ksystui.ui.quitting import QuitDesk
+from ksystui.ui.replaying import REPLAY_ACTIONS, REPLAY_IDS, Replay, ReplayDesk, cursor_clock
 from ksystui.ui.screens import (
     ArbiterTableScreen,
     BaseScreen,
@@ -81,7 +82,7 @@ ARBITER_SCREENS: dict[str, type[ArbiterTableScreen]] = {s.view: s for s in (Queu
 __all__ = ["THEMES", "ControlRoomApp", "SnapshotReceived"]
 
 
-class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
+class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk, ReplayDesk):
     TITLE = "ksystui"
     COMMANDS = {ConsoleCommands}  # only ours: the palette must not offer what the registry gates
     ENABLE_COMMAND_PALETTE = True
@@ -102,12 +103,25 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
         arbiter: ArbiterClient | None = None,  # how this console queues operations (None: watch only)
         greeting: str | None = None,  # said once the console is up (the demo: how to attach another)
         shared: SharedState | None = None,  # the alert records every console shares (None: no alerts)
+        replay: Replay | None = None,  # a recorded window to replay: the source, the clock, and the keys
+        playing: bool = False,  # a replay plays from the start (else it waits for space)
     ):
-        self.actions: tuple[Action, ...] = remap(ACTIONS, keys or {})
+        # the replay's keys may be remapped in the same [ui.keys]: a live console leaves them be
+        keys = {k: v for k, v in (keys or {}).items() if replay is not None or k not in REPLAY_IDS}
+        self.actions: tuple[Action, ...] = remap((*(REPLAY_ACTIONS if replay else ()), *ACTIONS), keys)
         self._action_by_id = {a.id: a for a in self.actions}
         super().__init__(css_path=_theme_css(theme))
         for b in bindings(self.actions):
-            self.bind(b.key, b.action, description=b.description, show=b.show)
+            if b.id in REPLAY_IDS:
+                # the replay's keys come first (g/G before the table's first/last row); typing disables them
+                self._bindings.bind(b.key, b.action, b.description, show=b.show, priority=True)
+            else:
+                self.bind(b.key, b.action, description=b.description, show=b.show)
+        self.replay = replay
+        self.replay_starts_playing = playing
+        if replay is not None:  # a recorded past: read only, no bell, and its clock is the cursor
+            readonly, bell = True, False
+            clock = cursor_clock(replay)  # every age on screen is as of the cursor, never now
         self.fleet = fleet
         self.greeting = greeting
         self.tenants = list(tenants)
@@ -140,6 +154,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
             self.fleet.start()
         self.set_interval(self.tick_seconds, self._tick)
         self.set_interval(1.0, self._clock)
+        if self.replay is not None:
+            self.start_replay(playing=self.replay_starts_playing)
         self._show(self._screen_for(OpenView(HOME_VIEW)), push=True)
         if self.greeting:
             self.notify(self.greeting, title="ksystui demo", timeout=30)
@@ -158,6 +174,19 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
     # --- data ---------------------------------------------------------------------------
     def on_snapshot_received(self, message: SnapshotReceived) -> None:
         self._apply(self.state.update(message.snapshot))
+        self._judge_again(message.snapshot.node)
+
+    def _judge_again(self, node: str) -> None:
+        """The recovery an alert proposes follows its node's state: judged
+        when the shared news comes, and again as the node's data changes (a
+        move done, the alert's row no longer offers it). A replay judges the
+        same way at any instant, so it shows what the live console showed."""
+        if self.shared is None:
+            return
+        alerts = self.state.alerts
+        judged = tuple(self._judged(a) if a.node == node else a for a in alerts)
+        if any(j.proposal != a.proposal for j, a in zip(judged, alerts, strict=True)):
+            self._apply(self.state.set_alerts(judged))
 
     def _tick(self) -> None:
         self._apply(self.state.tick())
@@ -184,9 +213,12 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
         if not isinstance(screen, BaseScreen):
             return
         nodes = self.state.node_states()
+        # a replay may span days: its clock says which day the cursor is on
+        clock = self.clock().astimezone().strftime("%Y-%m-%d %H:%M:%S" if self.replay else "%H:%M:%S")
         try:
             screen.query_one(FleetHeader).update(
-                header_text(self.scope, self.readonly, nodes, self.clock().astimezone().strftime("%H:%M:%S")))
+                header_text(self.scope, self.readonly, nodes, clock, replaying=self.replay is not None))
+            self.place_bar(screen)
             crumbs = [s.crumb() for s in self.screen_stack if isinstance(s, BaseScreen)]
             screen.query_one(Breadcrumb).update(" › ".join(crumbs))
             banner = screen.query_one(Banner)
@@ -214,6 +246,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
             known = self._action_by_id.get(str(parameters[0]))
             if known is not None and not known.applies(capabilities_of(self._view_on_screen())):
                 return False
+            if not self.replay_key_enabled(str(parameters[0])):
+                return False
         return True
 
     def palette_actions(self, view: str) -> Sequence[Action]:
@@ -229,7 +263,7 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk):
                 self.call_after_refresh(self.action_guarded, action_id, True)
             return
         action = self._action_by_id[action_id]
-        reason = action.refusal(self.context())
+        reason = self.replay_refusal(action) or action.refusal(self.context())
         if reason:
             self.notify(f"{action.description}: {reason}", severity="warning", timeout=3)
             return

@@ -32,15 +32,16 @@ BADGE = "fleet-header--badge"
 
 
 def header_text(scope: str | None, readonly: bool, nodes: list[tuple[str, Freshness, str | None]],
-                clock: str) -> Text:
+                clock: str, *, replaying: bool = False) -> Text:
     """The header line: the clock first (a narrow terminal cuts the end of
-    the line, never the time), the scope, READ-ONLY, every node's freshness."""
+    the line, never the time), the scope, READ-ONLY (REPLAY for a recorded
+    past: the clock is then the replay's cursor), every node's freshness."""
     t = Text()
     t.append(" ksystui ", style=BADGE)
     t.append(f" {clock}  scope: {scope or 'all tenants'}", style="bold")
-    if readonly:
+    if readonly or replaying:
         t.append("  ")
-        t.append(" READ-ONLY ", style=READ_ONLY)
+        t.append(" REPLAY " if replaying else " READ-ONLY ", style=READ_ONLY)
     t.append("  │ ")
     for name, f, _reason in nodes:
         t.append(f"{SYMBOL[f]} ", style=STYLE[f])

@@ -14,7 +14,7 @@ from .verbs import READS_CONFIG, VERBS
 CHANGES_SOMETHING = ["submit", "cancel", "raise", "resolve", "arbiter", "schedule apply", "db upgrade", "serve"]
 NO_TENANT_SCOPE = ["sim", "parse", "scenario", "arbiter", "schedule plan", "schedule apply", "db upgrade", "serve",
                    "service status"]
-NOT_THE_CONSOLE = [v for v in VERBS if v not in ("console", "demo")]
+NOT_THE_CONSOLE = [v for v in VERBS if v not in ("console", "demo", "replay")]
 
 
 def one_line_refusal(run, option: str) -> None:
