@@ -55,7 +55,7 @@ class SimWorld:
         self.scenario = scenario
         self.speed = speed
         self.collisions = CollisionLog()
-        self.tenants = {t.name: TenantInfo(t.name, t.priority, t.tier, t.rto, t.rpo) for t in scenario.tenants}
+        self.tenants = {t.name: TenantInfo(t.name, t.priority, t.tier, rto=t.rto, rpo=t.rpo) for t in scenario.tenants}
         self.nodes: dict[str, SimNode] = {}
         for spec in scenario.nodes:
             token = secrets.token_urlsafe(24) if spec.rest else None

@@ -33,7 +33,8 @@ def local_fleet(world: SimWorld, interval: float = 0.3) -> Fleet:
 def tenant_infos(world: SimWorld):
     from ksystui.core.tenants import TenantInfo
 
-    return [TenantInfo(t.name, t.priority, t.tier, tuple(n for n, node in world.nodes.items() if node.tenant == t.name))
+    return [TenantInfo(t.name, t.priority, t.tier, tuple(n for n, node in world.nodes.items() if node.tenant == t.name),
+                       t.rto, t.rpo)
             for t in world.tenants.values()]
 
 
