@@ -43,6 +43,9 @@ from ksystui.config import Config, database_url
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
 from ksystui.service.members import MemberId, new_member_id
+from ksystui.service.metrics import FleetCollector, registry
+from ksystui.service.metrics import Member as MetricsMember
+from ksystui.service.metrics_http import MetricsEndpoint
 from ksystui.service.status import DEFAULT_TTL
 from ksystui.service.term import LeaderTerm
 from ksystui.store.audit_log import current_actor
@@ -91,6 +94,7 @@ class Service:
         self._lock: AdvisoryLock | None = None
         self._feed: Feed | None = None
         self._loop: asyncio.Task[None] | None = None
+        self.metrics: MetricsEndpoint | None = None  # ``[service] metrics_listen``: its ``url`` once started
         self._look_now = asyncio.Event()
         self.leading = asyncio.Event()  # set while this member leads: ``await service.leading.wait()``
         self._renewed = 0.0  # time.monotonic() of the last renewal that succeeded
@@ -115,10 +119,22 @@ class Service:
                                                  lock="advisory" if self._lock else "none"))
         try:
             await self._look()
+            await self._serve_metrics(engine)
         except BaseException:
             await self.stop()
             raise
         self._loop = asyncio.create_task(self._watch_lease(), name=f"lease:{self.id}")
+
+    async def _serve_metrics(self, engine: Engine) -> None:
+        """``/metrics`` on ``[service] metrics_listen``, if set: a standby
+        serves it too (it reads the database, and says it stands by)."""
+        address = self.cfg.service.metrics_address()
+        if address is None:
+            return
+        collector = FleetCollector(self.cfg, engine, lambda: MetricsMember(self.id, self.role))
+        endpoint = MetricsEndpoint(registry(collector), *address)
+        await endpoint.start()
+        self.metrics = endpoint
 
     def _open(self) -> Engine:
         engine = open_engine(self.url)
@@ -137,6 +153,9 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
             self._loop = None
+        if self.metrics is not None:  # before the database closes: a scrape in between reads nothing
+            await self.metrics.stop()
+            self.metrics = None
         if self._lease is None:
             return
         lease = self._lease
