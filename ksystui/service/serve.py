@@ -36,6 +36,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, Engine
 
@@ -43,9 +44,6 @@ from ksystui.config import Config, database_url
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
 from ksystui.service.members import MemberId, new_member_id
-from ksystui.service.metrics import FleetCollector, registry
-from ksystui.service.metrics import Member as MetricsMember
-from ksystui.service.metrics_http import MetricsEndpoint
 from ksystui.service.status import DEFAULT_TTL
 from ksystui.service.term import LeaderTerm
 from ksystui.store.audit_log import current_actor
@@ -58,6 +56,9 @@ from ksystui.store.lease import (
     Member,
     supports_advisory_lock,
 )
+
+if TYPE_CHECKING:
+    from ksystui.service.metrics_http import MetricsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,11 @@ class Service:
         address = self.cfg.service.metrics_address()
         if address is None:
             return
+        # imported only when asked for: prometheus_client and the aiohttp server are not free to load
+        from ksystui.service.metrics import FleetCollector, registry
+        from ksystui.service.metrics import Member as MetricsMember
+        from ksystui.service.metrics_http import MetricsEndpoint
+
         collector = FleetCollector(self.cfg, engine, lambda: MetricsMember(self.id, self.role))
         endpoint = MetricsEndpoint(registry(collector), *address)
         await endpoint.start()
