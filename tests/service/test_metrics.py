@@ -1,15 +1,16 @@
 """``/metrics`` of the service in process, on the simulator, scraped over
 HTTP on loopback and read with Prometheus' own parser: what it says agrees
-with the simulator (VMs by tenant and state) and with the queue (depth per
-recovery host, what runs, how long finished operations took), and a
-standby on the same database answers too, saying it stands by."""
+with the simulator (VMs by tenant and state, replication progress, each
+node read) and with the queue (depth per recovery host, what runs, how long
+finished operations took), and a standby on the same database answers too,
+saying it stands by."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from ksystui.store.queue_async import AsyncQueue
 from tests.service.conftest import Db, service_config
 from tests.waiting import eventually
 
+ONPREM = ("r7r3m116", "r7r3m108")  # their disk groups are KSYS's own (PowerVS replicates by workgroup)
 SHARED_HOST = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"  # snorlax: customerA's and customerB's recovery host
 
 
@@ -70,6 +72,11 @@ async def scrape(url: str) -> Scrape:
     return Scrape(samples, helps)
 
 
+def sim_progress(world: SimWorld, nodes: Iterable[str]) -> dict[tuple[str, str], float]:
+    """Replication progress by (node, disk group) as the simulated nodes hold it."""
+    return {(n, g.name): g.progress for n in nodes for g in world.nodes[n].state.disk_groups.values()}
+
+
 def sim_vms(world: SimWorld) -> Counter[tuple[str, str]]:
     """VMs by (tenant, state) as the simulated KSYS nodes hold them."""
     return Counter((n.tenant, vm.state) for n in world.nodes.values() for vm in n.state.vms.values())
@@ -103,19 +110,32 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
         assert first.by("ksystui_node_freshness", "node", "state") == Counter(
             {(n, "fresh"): 1 for n in world.nodes})
         assert first.value("ksystui_queue_depth") == 0
+        for name in world.nodes:  # each node's poll: how long it took, how long ago, no error
+            assert (first.value("ksystui_node_latency_seconds", node=name) or 0) > 0
+            assert first.value("ksystui_node_last_success_age_seconds", node=name) is not None
+            assert first.value("ksystui_node_consecutive_errors", node=name) == 0
+        assert sim_progress(world, ONPREM) == {
+            (lab["node"], lab["group"]): v for lab, v in first.samples["ksystui_replication_progress_percent"]
+            if lab["node"] in ONPREM}
         assert all(first.helps[name] for name in first.helps)  # every metric says what it is
 
-        # customerA's production host fails: its VMs go down, HOST_FAILURE raises an alert
+        # customerA's production host fails: its VMs go down, HOST_FAILURE raises an alert;
+        # customerB's replication falls behind
         world.faults.inject("host_failure", "pbrazos")
+        world.faults.inject("replication_lag", "r7r3m108", progress=62.5)
         feed.request_refresh("r7r3m116", "customerA")
+        feed.request_refresh("r7r3m108", "customerB")
 
         async def after_failure() -> bool:
             now = await scrape(url)
+            progress = {(lab["node"], lab["group"]): v
+                        for lab, v in now.samples["ksystui_replication_progress_percent"] if lab["node"] in ONPREM}
             return (now.by("ksystui_vms", "tenant", "state") == sim_vms(world)
-                    and (now.value("ksystui_alerts_open", tenant="customerA", severity="critical") or 0) >= 1)
+                    and (now.value("ksystui_alerts_open", tenant="customerA", severity="critical") or 0) >= 1
+                    and progress == sim_progress(world, ONPREM))
 
         await eventually(after_failure, timeout=15)
-        assert ("customerA", "DOWN") in sim_vms(world)
+        assert ("customerA", "DOWN") in sim_vms(world) and 62.5 in sim_progress(world, ONPREM).values()
 
         # customerB: a verify runs (held on its node until released), a DR test waits behind it
         node = world.nodes["r7r3m108"]
