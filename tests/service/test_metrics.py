@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from tests.service.conftest import Db, service_config
 from tests.waiting import eventually
 
 ONPREM = ("r7r3m116", "r7r3m108")  # their disk groups are KSYS's own (PowerVS replicates by workgroup)
+SCRAPE_EVERY = 0.2  # seconds between two scrapes while a test waits for what they say
 SHARED_HOST = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"  # snorlax: customerA's and customerB's recovery host
 
 
@@ -72,6 +73,15 @@ async def scrape(url: str) -> Scrape:
     return Scrape(samples, helps)
 
 
+async def scraped_until(url: str, holds: Callable[[Scrape], bool], timeout: float = 30.0) -> Scrape:
+    """Scrape until ``holds`` (a few times a second: each scrape reads the
+    whole database, and the service under test shares this process)."""
+    async with asyncio.timeout(timeout):
+        while not holds(now := await scrape(url)):
+            await asyncio.sleep(SCRAPE_EVERY)
+    return now
+
+
 def sim_progress(world: SimWorld, nodes: Iterable[str]) -> dict[tuple[str, str], float]:
     """Replication progress by (node, disk group) as the simulated nodes hold it."""
     return {(n, g.name): g.progress for n in nodes for g in world.nodes[n].state.disk_groups.values()}
@@ -99,10 +109,10 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
     standby_cfg = served.model_copy(update={"service": served.service.model_copy(
         update={"metrics_listen": f"127.0.0.1:{free_port()}"})})
     async with Service(served, ttl=3.0) as leader:
-        await asyncio.wait_for(leader.leading.wait(), 10)
+        await asyncio.wait_for(leader.leading.wait(), 30)
         assert leader.metrics is not None and leader.metrics.url is not None and leader.term is not None
         url = leader.metrics.url
-        await eventually(lambda: set(feed.snapshots()) == set(world.nodes))
+        await eventually(lambda: set(feed.snapshots()) == set(world.nodes), timeout=30)
 
         first = await scrape(url)
         assert first.value("ksystui_service_leader") == 1 and first.value("ksystui_database_up") == 1
@@ -126,15 +136,14 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
         feed.request_refresh("r7r3m116", "customerA")
         feed.request_refresh("r7r3m108", "customerB")
 
-        async def after_failure() -> bool:
-            now = await scrape(url)
+        def after_failure(now: Scrape) -> bool:
             progress = {(lab["node"], lab["group"]): v
                         for lab, v in now.samples["ksystui_replication_progress_percent"] if lab["node"] in ONPREM}
             return (now.by("ksystui_vms", "tenant", "state") == sim_vms(world)
                     and (now.value("ksystui_alerts_open", tenant="customerA", severity="critical") or 0) >= 1
                     and progress == sim_progress(world, ONPREM))
 
-        await eventually(after_failure, timeout=15)
+        await scraped_until(url, after_failure)
         assert ("customerA", "DOWN") in sim_vms(world) and 62.5 in sim_progress(world, ONPREM).values()
 
         # customerB: a verify runs (held on its node until released), a DR test waits behind it
@@ -150,29 +159,27 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
         fleet, q = leader.term.fleet, AsyncQueue(queue)
         verify = await submit(q, fleet, await plan_for(fleet, "r7r3m108", Op.VERIFY, confirmed=True), priority=2,
                               actor=leader.actor, confirmed=True)
-        await eventually(lambda: queue.get(verify.id).state == "running")
+        await eventually(lambda: queue.get(verify.id).state == "running", timeout=30)
         drill = await submit(q, fleet, await plan_for(fleet, "r7r3m108", Op.DR_TEST, confirmed=True), priority=2,
                              actor=leader.actor, confirmed=True)
         assert SHARED_HOST in drill.recovery_hosts
 
-        async def drill_waits(at: str) -> bool:
-            now = await scrape(at)
+        def drill_waits(now: Scrape) -> bool:
             return (now.value("ksystui_queue_depth") == 1
                     and now.value("ksystui_queue_depth_by_host", host_uuid=SHARED_HOST) == 1
                     and now.value("ksystui_operations", state="running") == 1
                     and now.value("ksystui_operation_running_seconds", op=str(verify.id), operation="verify")
                     is not None)
 
-        await eventually(lambda: drill_waits(url))
+        waiting = await scraped_until(url, drill_waits)
         assert [o.id for o in queue.waiting()] == [drill.id] and node.current_operation is not None
-        waited = (await scrape(url)).value("ksystui_queue_oldest_waiting_seconds", host_uuid=SHARED_HOST)
+        waited = waiting.value("ksystui_queue_oldest_waiting_seconds", host_uuid=SHARED_HOST)
         assert waited is not None and waited >= 0
 
         # a standby on the same database answers from it, and says it stands by
         async with Service(standby_cfg, ttl=3.0) as standby:
             assert standby.role == "standby" and standby.metrics is not None and standby.metrics.url is not None
-            await eventually(lambda: drill_waits(standby.metrics.url))
-            seen = await scrape(standby.metrics.url)
+            seen = await scraped_until(standby.metrics.url, drill_waits)
             assert seen.value("ksystui_service_leader") == 0
             assert seen.value("ksystui_service_info", role="standby", member=standby.id) == 1
             assert seen.value("ksystui_service_lease_live") == 1
@@ -180,11 +187,10 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
             assert seen.by("ksystui_vms", "tenant", "state") == sim_vms(world)
 
         release.set()
-        await eventually(lambda: queue.get(drill.id).state.terminal, timeout=20)
+        await eventually(lambda: queue.get(drill.id).state.terminal, timeout=30)
         assert queue.get(verify.id).state == "succeeded" and queue.get(drill.id).state == "succeeded"
 
-        async def finished() -> bool:
-            now = await scrape(url)
+        def finished(now: Scrape) -> bool:
             return (now.value("ksystui_queue_depth") == 0
                     and now.value("ksystui_operation_duration_seconds_count", operation="verify",
                                   tenant="customerB") == 1
@@ -192,8 +198,7 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
                                   tenant="customerB") == 1
                     and now.by("ksystui_vms", "tenant", "state") == sim_vms(world))
 
-        await eventually(finished, timeout=15)
-        last = await scrape(url)
+        last = await scraped_until(url, finished)
         assert last.value("ksystui_operation_duration_seconds_bucket", operation="dr-test", tenant="customerB",
                           le="+Inf") == 1
         assert last.value("ksystui_operation_running_seconds") is None
