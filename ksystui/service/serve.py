@@ -119,8 +119,8 @@ class Service:
         log.info("service started", extra=fields(member=self.id, ttl=self.ttl,
                                                  lock="advisory" if self._lock else "none"))
         try:
+            await self._serve_metrics(engine)  # first: a member that cannot serve them takes no lease
             await self._look()
-            await self._serve_metrics(engine)
         except BaseException:
             await self.stop()
             raise

@@ -1,7 +1,7 @@
 """The metrics collector on a database alone (no service, no node): open
 alerts and their age, the notification delivery log (and a database that
 has none yet), a database that cannot be read, the canary secrets of a hook
-that never reach the output, and an endpoint that cannot listen."""
+that never reach the output, and a service whose endpoint cannot listen."""
 
 from __future__ import annotations
 
@@ -17,10 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from ksystui.config import Config, load_config
 from ksystui.core.alerts import NewAlert
 from ksystui.service.metrics import FleetCollector, Member, registry
-from ksystui.service.metrics_http import MetricsEndpoint, MetricsListenError
+from ksystui.service.metrics_http import MetricsListenError
+from ksystui.service.serve import Service
 from ksystui.store.audit_log import current_actor
 from ksystui.store.engine import migrate, open_engine
 from ksystui.store.feed import Feed
+from ksystui.store.lease import LeaseStore
 from ksystui.store.repository import Store
 
 CANARY_URL = "https://hooks.example.invalid/T0/B0/canary-url-token-5f1e"
@@ -123,12 +125,15 @@ def test_a_database_that_cannot_be_read_says_so_and_nothing_else(cfg, tmp_path: 
     assert not [name for name, _ in values if name.startswith(("ksystui_vms", "ksystui_queue"))]
 
 
-async def test_an_address_in_use_is_one_line_for_the_operator(cfg, engine):
+async def test_a_service_that_cannot_listen_for_metrics_says_so_in_one_line_and_takes_no_lease(cfg, engine,
+                                                                                              tmp_path: Path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        endpoint = MetricsEndpoint(registry(FleetCollector(cfg, engine, lambda: Member("h:1:b", "standby"))),
-                                   "127.0.0.1", port)
+        listening = cfg.model_copy(update={"service": cfg.service.model_copy(
+            update={"metrics_listen": f"127.0.0.1:{port}"})})
+        service = Service(listening, url=f"sqlite:///{tmp_path / 'm.db'}")
         with pytest.raises(MetricsListenError, match=f'metrics_listen = "127.0.0.1:{port}": cannot listen'):
-            await endpoint.start()
+            await service.start()
+    assert service.role == "stopped" and LeaseStore(engine).state().holder is None
