@@ -36,6 +36,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import URL, Engine
 
@@ -55,6 +56,9 @@ from ksystui.store.lease import (
     Member,
     supports_advisory_lock,
 )
+
+if TYPE_CHECKING:
+    from ksystui.service.metrics_http import MetricsEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +95,7 @@ class Service:
         self._lock: AdvisoryLock | None = None
         self._feed: Feed | None = None
         self._loop: asyncio.Task[None] | None = None
+        self.metrics: MetricsEndpoint | None = None  # ``[service] metrics_listen``: its ``url`` once started
         self._look_now = asyncio.Event()
         self.leading = asyncio.Event()  # set while this member leads: ``await service.leading.wait()``
         self._renewed = 0.0  # time.monotonic() of the last renewal that succeeded
@@ -114,11 +119,28 @@ class Service:
         log.info("service started", extra=fields(member=self.id, ttl=self.ttl,
                                                  lock="advisory" if self._lock else "none"))
         try:
+            await self._serve_metrics(engine)  # first: a member that cannot serve them takes no lease
             await self._look()
         except BaseException:
             await self.stop()
             raise
         self._loop = asyncio.create_task(self._watch_lease(), name=f"lease:{self.id}")
+
+    async def _serve_metrics(self, engine: Engine) -> None:
+        """``/metrics`` on ``[service] metrics_listen``, if set: a standby
+        serves it too (it reads the database, and says it stands by)."""
+        address = self.cfg.service.metrics_address()
+        if address is None:
+            return
+        # imported only when asked for: prometheus_client and the aiohttp server are not free to load
+        from ksystui.service.metrics import FleetCollector, registry
+        from ksystui.service.metrics import Member as MetricsMember
+        from ksystui.service.metrics_http import MetricsEndpoint
+
+        collector = FleetCollector(self.cfg, engine, lambda: MetricsMember(self.id, self.role))
+        endpoint = MetricsEndpoint(registry(collector), *address)
+        await endpoint.start()
+        self.metrics = endpoint
 
     def _open(self) -> Engine:
         engine = open_engine(self.url)
@@ -137,6 +159,9 @@ class Service:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop
             self._loop = None
+        if self.metrics is not None:  # before the database closes: a scrape in between reads nothing
+            await self.metrics.stop()
+            self.metrics = None
         if self._lease is None:
             return
         lease = self._lease

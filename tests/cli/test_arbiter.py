@@ -1,5 +1,10 @@
 """The arbiter's command line and crash safety, driving the real `ksystui`
-program in subprocesses against the simulator, as cron or an operator would."""
+program against the simulator, as cron or an operator would: in subprocesses
+where the process matters (two dispatchers at once, a process that kills
+itself at a kill point, the headless arbiter restarted after it), and in
+this process otherwise (``here``: the real entry point with its own event
+loop in a thread, as the rest of tests/cli does), sparing a Python start
+per command."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from ksystui.arbiter.killpoints import ENV, POINTS
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
 from ksystui.store.queue import Queue
+from tests.cli.conftest import aksystui
 from tests.sim_config import write_config
 
 TERMINAL = {"succeeded", "failed", "cancelled", "in_doubt"}
@@ -28,6 +34,12 @@ async def ksystui(*args: str, env: dict | None = None, timeout: float = 60) -> t
     )
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     return proc.returncode, out.decode(), err.decode()
+
+
+async def here(*args: str) -> tuple[int, str, str]:
+    """``ksystui ARGS`` in this process: exit code, standard output, standard error."""
+    run = await aksystui(*args)
+    return run.rc, run.out, run.err
 
 
 @pytest.fixture
@@ -59,35 +71,35 @@ async def test_submit_wait_for_both_tenants_at_once_runs_one_after_the_other(ser
 
 async def test_submit_without_wait_warns_when_nobody_dispatches_and_queue_shows_it(served):
     _, cfg, _ = served
-    rc, out, err = await ksystui("submit", "dr-test", "customerB", "--config", str(cfg))
+    rc, out, err = await here("submit", "dr-test", "customerB", "--config", str(cfg))
     assert rc == 0 and "queued #1" in out and "dr_test=yes" in out
     assert "no dispatcher is running" in err
-    rc, out, _ = await ksystui("queue", "--config", str(cfg))
+    rc, out, _ = await here("queue", "--config", str(cfg))
     assert "customerB" in out and "DR test" in out and "snorlax" in out
-    rc, out, _ = await ksystui("queue", "--json", "--tenant", "customerA", "--config", str(cfg))
+    rc, out, _ = await here("queue", "--json", "--tenant", "customerA", "--config", str(cfg))
     assert out.strip() == "[]"
-    rc, out, _ = await ksystui("cancel", "1", "--reason", "drill postponed", "--config", str(cfg))
+    rc, out, _ = await here("cancel", "1", "--reason", "drill postponed", "--config", str(cfg))
     assert rc == 0 and "cancelled" in out
-    rc, _, err = await ksystui("cancel", "1", "--config", str(cfg))
+    rc, _, err = await here("cancel", "1", "--config", str(cfg))
     assert rc == 1 and "only queued operations can be cancelled" in err
 
 
 async def test_bad_input_gets_a_clear_message(served):
     _, cfg, _ = served
-    rc, _, err = await ksystui("submit", "verify", "nobody", "--config", str(cfg))
+    rc, _, err = await here("submit", "verify", "nobody", "--config", str(cfg))
     assert rc == 2 and "no tenant 'nobody'" in err
-    rc, _, err = await ksystui("submit", "verify", "customerC", "--config", str(cfg))
+    rc, _, err = await here("submit", "verify", "customerC", "--config", str(cfg))
     assert rc == 2 and "no verify" in err  # PowerVS has none
-    rc, _, err = await ksystui("raise", "99", "--reason", "x", "--config", str(cfg))
+    rc, _, err = await here("raise", "99", "--reason", "x", "--config", str(cfg))
     assert rc == 1
 
 
 @pytest.mark.parametrize("kind", ["update", "delete-middle", "delete-last", "insert"])
 async def test_audit_verify_names_the_tampered_row(served, kind):
     _, cfg, db = served
-    rc, _, err = await ksystui("submit", "verify", "customerA", "--wait", "--config", str(cfg))
+    rc, _, err = await here("submit", "verify", "customerA", "--wait", "--config", str(cfg))
     assert rc == 0, err
-    rc, out, _ = await ksystui("audit", "verify", "--config", str(cfg))
+    rc, out, _ = await here("audit", "verify", "--config", str(cfg))
     assert rc == 0 and "intact" in out
     con = sqlite3.connect(db)
     n = con.execute("select max(seq) from audit").fetchone()[0]
@@ -106,7 +118,7 @@ async def test_audit_verify_names_the_tampered_row(served, kind):
         row = f"seq {n + 1}"
     con.commit()
     con.close()
-    rc, out, _ = await ksystui("audit", "verify", "--config", str(cfg))
+    rc, out, _ = await here("audit", "verify", "--config", str(cfg))
     assert rc == 1 and "TAMPERED" in out and row in out, out
 
 
@@ -135,7 +147,7 @@ async def settle(cfg: Path, db: Path, timeout: float = 60.0, done=None) -> list:
 @pytest.mark.parametrize("point", POINTS)
 async def test_kill_9_at_each_point_loses_nothing_and_never_moves_twice(served, point):
     world, cfg, db = served
-    rc, _, err = await ksystui("submit", "verify", "customerB", "--config", str(cfg))  # waits its turn
+    rc, _, err = await here("submit", "verify", "customerB", "--config", str(cfg))  # waits its turn
     assert rc == 0, err
     rc, out, err = await ksystui("submit", "move", "customerA", "--wait", "--config", str(cfg), env={ENV: point})
     assert rc == -9, (point, rc, out, err)  # it really died there
@@ -144,8 +156,8 @@ async def test_kill_9_at_each_point_loses_nothing_and_never_moves_twice(served, 
         # snorlax; customerB's verify must wait until an operator decides
         ops = await settle(cfg, db, done=lambda ops: any(o.state == "in_doubt" for o in ops))
         assert {o.op.value: o.state for o in ops} == {"move": "in_doubt", "verify": "queued"}
-        rc, out, err = await ksystui("resolve", "2", "failed", "--reason", "checked r7r3m116: no move ran",
-                                     "--config", str(cfg))
+        rc, out, err = await here("resolve", "2", "failed", "--reason", "checked r7r3m116: no move ran",
+                                  "--config", str(cfg))
         assert rc == 0, err
     ops = await settle(cfg, db)
     by = {o.op.value: o for o in ops}
@@ -161,20 +173,20 @@ async def test_kill_9_at_each_point_loses_nothing_and_never_moves_twice(served, 
         assert moves == 1 and by["move"].state == "succeeded"  # the node finished it; the record caught up
     assert by["verify"].state == "succeeded"  # the queued request survived and ran
     assert world.collisions.entries() == []
-    rc, out, _ = await ksystui("audit", "verify", "--config", str(cfg))
+    rc, out, _ = await here("audit", "verify", "--config", str(cfg))
     assert rc == 0, out
 
 
 async def test_schedule_staggers_nodes_that_share_a_recovery_host(served):
     world, cfg, _ = served
-    rc, out, err = await ksystui("schedule", "plan", "--config", str(cfg))
+    rc, out, err = await here("schedule", "plan", "--config", str(cfg))
     assert rc == 0, err
     times = {line.split()[0]: line.split()[2] for line in out.splitlines() if "auto_discovery_time" in line}
     assert set(times) == {"r7r3m116", "r7r3m108", "ksysorch-dal12"}
     assert times["r7r3m116"] != times["r7r3m108"]  # both use snorlax
-    rc, out, err = await ksystui("schedule", "apply", "--yes", "--config", str(cfg))
+    rc, out, err = await here("schedule", "apply", "--yes", "--config", str(cfg))
     assert rc == 0, (out, err)
     for node, hhmm in times.items():
         assert world.nodes[node].state.system["auto_discovery_time"] == hhmm
-    rc, out, _ = await ksystui("audit", "export", "--config", str(cfg))
+    rc, out, _ = await here("audit", "export", "--config", str(cfg))
     assert "auto_discovery_time=" in out
