@@ -24,7 +24,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,7 +37,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from ksystui.config import Config
 from ksystui.core.events import event_def
 from ksystui.core.opstate import OpState
+from ksystui.core.rpo import measure_rpo
 from ksystui.core.snapshot import Freshness, NodeSnapshot
+from ksystui.store.delivery_tables import notify_deliveries
 from ksystui.store.engine import read_connection
 from ksystui.store.feed import Feed
 from ksystui.store.queue_tables import operations
@@ -95,7 +97,8 @@ class Facts:
     open_alerts: list[tuple[str, str, datetime]] = field(default_factory=list)  # (tenant, event, raised_at)
     lease_epoch: int | None = None
     lease_live: bool = False
-    deliveries: list[Delivery] | None = None  # None: no delivery log in this database (yet)
+    deliveries: list[Delivery] = field(default_factory=list)
+    rpo_targets: dict[str, timedelta] = field(default_factory=dict)  # tenant -> agreed RPO (configuration)
 
 
 def read_facts(engine: Engine, feed: Feed, now: datetime) -> Facts:
@@ -112,9 +115,8 @@ def read_facts(engine: Engine, feed: Feed, now: datetime) -> Facts:
                             .where(operations.c.state.in_([OpState.SUCCEEDED.value, OpState.FAILED.value]),
                                    operations.c.started_at.is_not(None), operations.c.finished_at.is_not(None)))
         facts.durations = [(r.op, r.tenant, max(0.0, (r.finished_at - r.started_at).total_seconds())) for r in done]
-        open_ = sa.select(alerts.c.tenant, alerts.c.event, alerts.c.raised_at).where(alerts.c.acked_at.is_(None))
-        if "resolved_at" in alerts.c:  # alerts resolve themselves (issue 12.1): a resolved one is not open
-            open_ = open_.where(alerts.c.resolved_at.is_(None))
+        open_ = sa.select(alerts.c.tenant, alerts.c.event, alerts.c.raised_at).where(
+            alerts.c.acked_at.is_(None), alerts.c.resolved_at.is_(None))  # a resolved alert is not open
         facts.open_alerts = [(r.tenant, r.event, r.raised_at) for r in conn.execute(open_)]
         lease = conn.execute(sa.select(service_lease).where(service_lease.c.id == 1)).first()
         if lease is not None:
@@ -131,18 +133,11 @@ def _live_op(r: Any) -> LiveOp:
                   r.submitted_at, r.started_at or r.admitted_at)
 
 
-def _deliveries(engine: Engine) -> list[Delivery] | None:
-    """The notification delivery log, or None while this database has none
-    (its table comes with the notifier, issue 12.1)."""
+def _deliveries(engine: Engine) -> list[Delivery]:
+    """The notification delivery log (store.deliveries): hook, state, attempts."""
     with read_connection(engine) as conn:
-        if not sa.inspect(conn).has_table("notify_deliveries"):
-            return None
-        table = sa.table("notify_deliveries", sa.column("hook"), sa.column("state"), sa.column("attempts"))
-        try:
-            rows = conn.execute(sa.select(table.c.hook, table.c.state, table.c.attempts)).all()
-        except SQLAlchemyError:  # a table of another shape than the one this version knows
-            log.warning("the notification delivery log could not be read", exc_info=True)
-            return None
+        rows = conn.execute(sa.select(notify_deliveries.c.hook, notify_deliveries.c.state,
+                                      notify_deliveries.c.attempts)).all()
     return [Delivery(r.hook, r.state, int(r.attempts or 0)) for r in rows]
 
 
@@ -214,8 +209,26 @@ def node_families(facts: Facts) -> Iterator[Metric]:
                         "(consistent_synchronized or consistent_copying), 0 otherwise: the copy at the "
                         "recovery site cannot be trusted for a failover. cg_state is what KSYS printed.",
                         (*labels, "group", "cg_state"))
+    rpo = _gauge("ksystui_rpo_seconds",
+                 "The node's recovery point in seconds: how much recent data a failover now would lose, as "
+                 "measured from what KSYS reports (last consistent point, in sync, or at least since a "
+                 "replication event). Absent when it cannot be measured: the console's overview says why.",
+                 labels)
+    rpo_target = _gauge("ksystui_rpo_target_seconds",
+                        "The tenant's agreed recovery point objective (config rpo), in seconds.", labels)
+    rpo_breach = _gauge("ksystui_rpo_breach",
+                        "1 when the measured recovery point is over the tenant's agreed RPO, else 0 "
+                        "(absent when it cannot be measured or none is agreed).", labels)
     for node, tenant in sorted(facts.nodes.items()):
         snap = facts.snapshots.get(node)
+        if snap is not None:
+            reading = measure_rpo(snap, facts.now, facts.rpo_targets.get(tenant))
+            if reading.lag is not None:
+                rpo.add_metric([tenant, node], reading.lag.total_seconds())
+            if reading.target is not None:
+                rpo_target.add_metric([tenant, node], reading.target.total_seconds())
+            if reading.breach is not None:
+                rpo_breach.add_metric([tenant, node], 1 if reading.breach else 0)
         state = snap.freshness(facts.now) if snap is not None else Freshness.UNKNOWN
         for s in Freshness:
             fresh.add_metric([tenant, node, s.value], 1 if s is state else 0)
@@ -235,7 +248,7 @@ def node_families(facts: Facts) -> Iterator[Metric]:
             if g.progress is not None:
                 progress.add_metric([tenant, node, name], g.progress)
             consistent.add_metric([tenant, node, name, g.cg_state or "unknown"], 1 if g.cg_state in CONSISTENT else 0)
-    yield from (fresh, age, interval, latency, errors, vms, progress, consistent)
+    yield from (fresh, age, interval, latency, errors, vms, progress, consistent, rpo, rpo_target, rpo_breach)
 
 
 def queue_families(facts: Facts) -> Iterator[Metric]:
@@ -333,7 +346,7 @@ def notify_families(facts: Facts, hooks: Sequence[str]) -> Iterator[Metric]:
                       "Notifications still pending after at least one failed attempt, by hook: the receiver "
                       "(webhook, PagerDuty, Slack, a command) is failing. ksystui notify log shows the last error; "
                       "ksystui notify test HOOK tries it.", ("hook",))
-    rows = facts.deliveries or []
+    rows = facts.deliveries
     states = Counter((d.hook, d.state) for d in rows)
     failing = Counter(d.hook for d in rows if d.state == "pending" and d.attempts > 0)
     for hook in sorted({*hooks, *(d.hook for d in rows)}):
@@ -354,13 +367,16 @@ class FleetCollector(Collector):
         self.me = me
         self.clock = clock
         self.hooks = tuple(h.name for h in cfg.notify)  # names only: a hook's URL or key is never read here
+        self.rpo_targets = {t.name: t.rpo for t in cfg.tenants if t.rpo is not None}
         self._feed = Feed(engine)  # keeps decoded snapshot sections between scrapes
         self._lock = threading.Lock()  # one scrape reads at a time (the feed's memo is not shared safely)
 
     def collect(self) -> Iterator[Metric]:  # noqa: V105 (prometheus_client calls it at each scrape)
         with self._lock:
             try:
-                facts: Facts | None = read_facts(self.engine, self._feed, self.clock())
+                read = read_facts(self.engine, self._feed, self.clock())
+                read.rpo_targets = self.rpo_targets
+                facts: Facts | None = read
             except SQLAlchemyError:
                 log.warning("metrics: the database could not be read", exc_info=True)
                 facts = None

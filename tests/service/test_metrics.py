@@ -132,7 +132,7 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
         # customerA's production host fails: its VMs go down, HOST_FAILURE raises an alert;
         # customerB's replication falls behind
         world.faults.inject("host_failure", "pbrazos")
-        world.faults.inject("replication_lag", "r7r3m108", progress=62.5)
+        world.faults.inject("replication_lag", "r7r3m108", progress=62.5, minutes=42)
         feed.request_refresh("r7r3m116", "customerA")
         feed.request_refresh("r7r3m108", "customerB")
 
@@ -141,9 +141,14 @@ async def test_metrics_agree_with_the_simulator_and_the_queue_on_the_leader_and_
                         for lab, v in now.samples["ksystui_replication_progress_percent"] if lab["node"] in ONPREM}
             return (now.by("ksystui_vms", "tenant", "state") == sim_vms(world)
                     and (now.value("ksystui_alerts_open", tenant="customerA", severity="critical") or 0) >= 1
-                    and progress == sim_progress(world, ONPREM))
+                    and progress == sim_progress(world, ONPREM)
+                    and now.value("ksystui_rpo_breach", node="r7r3m108") == 1)
 
-        await scraped_until(url, after_failure)
+        lagging = await scraped_until(url, after_failure)
+        # customerB agreed 30 minutes; its copy is 42 behind and growing
+        assert (lagging.value("ksystui_rpo_seconds", node="r7r3m108") or 0) >= 42 * 60
+        assert lagging.value("ksystui_rpo_target_seconds", node="r7r3m108") == 30 * 60
+        assert lagging.value("ksystui_rpo_breach", node="r7r3m116") == 0
         assert ("customerA", "DOWN") in sim_vms(world) and 62.5 in sim_progress(world, ONPREM).values()
 
         # customerB: a verify runs (held on its node until released), a DR test waits behind it

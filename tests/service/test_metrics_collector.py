@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from ksystui.service.metrics import FleetCollector, Member, registry
 from ksystui.service.metrics_http import MetricsListenError
 from ksystui.service.serve import Service
 from ksystui.store.audit_log import current_actor
+from ksystui.store.delivery_tables import notify_deliveries
 from ksystui.store.engine import migrate, open_engine
 from ksystui.store.feed import Feed
 from ksystui.store.lease import LeaseStore
@@ -95,17 +97,18 @@ def test_open_alerts_count_until_acknowledged_and_a_node_never_read_is_unknown(c
     assert value(values, "ksystui_alerts_open", tenant="customerA", severity="critical") == 1
 
 
-def test_notification_failures_show_per_hook_and_no_delivery_log_yet_is_zero(cfg, engine):
+def test_notification_failures_show_per_hook_and_none_yet_is_zero(cfg, engine):
     text, values = scrape(cfg, engine)
     assert value(values, "ksystui_notify_deliveries", hook="pager", state="gave_up") == 0
     assert value(values, "ksystui_notify_retrying", hook="pager") == 0
 
-    with engine.begin() as conn:  # the delivery log as the notifier keeps it (issue 12.1), its columns we read
-        conn.execute(sa.text("CREATE TABLE notify_deliveries (id INTEGER PRIMARY KEY, hook TEXT, state TEXT, "
-                             "attempts INTEGER)"))
-        conn.execute(sa.text("INSERT INTO notify_deliveries (hook, state, attempts) VALUES "
-                             "('pager', 'pending', 3), ('pager', 'pending', 0), ('pager', 'gave_up', 8), "
-                             "('pager', 'delivered', 1), ('pager', 'delivered', 2)"))
+    with engine.begin() as conn:  # the delivery log as the notifier keeps it (store.deliveries)
+        conn.execute(notify_deliveries.insert(), [
+            {"hook": "pager", "delivery_key": f"k{i}", "incident": f"i{i}", "kind": "alert.raised",
+             "severity": "critical", "summary": "-", "notice_json": "{}", "state": state, "attempts": attempts,
+             "created_at": datetime.now(UTC)}
+            for i, (state, attempts) in enumerate([("pending", 3), ("pending", 0), ("gave_up", 8),
+                                                   ("delivered", 1), ("delivered", 2)])])
     text, values = scrape(cfg, engine, role="leader")
     assert value(values, "ksystui_notify_deliveries", hook="pager", state="delivered") == 2
     assert value(values, "ksystui_notify_deliveries", hook="pager", state="gave_up") == 1
