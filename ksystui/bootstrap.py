@@ -39,7 +39,7 @@ from ksystui.lazy_secrets import build_lazy_fleet
 from ksystui.store.audit_log import current_actor
 
 if TYPE_CHECKING:  # the UI and the store load only in the processes that use them
-    from sqlalchemy.engine import URL
+    from sqlalchemy.engine import URL, Engine
 
     from ksystui.client.source import DatabaseSource
     from ksystui.store import AsyncStore
@@ -106,6 +106,19 @@ def configured_database_url(loaded: LoadedConfig) -> URL | None:
         db = loaded.config.database
         key = "password_env" if db.password_env is not None else "password_file"
         raise StartupError(f"database unavailable: {loaded.where('database', key)}: {exc}") from None
+
+
+async def open_configured_engine(loaded: LoadedConfig) -> Engine:
+    """The configured database's engine, opened off the event loop (not
+    migrated: a reader); one that cannot be opened is a ``StartupError``
+    naming its setting."""
+    from ksystui.store.engine import StoreError, open_engine
+
+    url = configured_database_url(loaded)
+    try:
+        return await asyncio.to_thread(open_engine, url)
+    except StoreError as exc:
+        raise database_problem(loaded, exc) from None
 
 
 def check_scope(loaded: LoadedConfig, tenant: str | None) -> None:

@@ -99,17 +99,13 @@ async def run_notify_log(opts: GlobalOptions, out: TextIO, *, hook: str | None =
                          limit: int = 50, as_json: bool = False) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ksystui.bootstrap import configured_database_url, database_problem, load
-    from ksystui.store.engine import StoreError, open_engine
+    from ksystui.bootstrap import database_problem, load, open_configured_engine
+    from ksystui.store.engine import StoreError
 
     loaded = load(opts.config, sys.stderr)
     if opts.tenant is not None and opts.tenant not in {t.name for t in loaded.config.tenants}:
         raise Refused(f"no tenant named {opts.tenant!r} in {loaded.path}")
-    url = configured_database_url(loaded)
-    try:
-        engine = await asyncio.to_thread(open_engine, url)
-    except StoreError as exc:
-        raise database_problem(loaded, exc) from None
+    engine = await open_configured_engine(loaded)
     try:
         rows = await asyncio.to_thread(_read_log, engine, opts.tenant, hook, state, limit)
     except (StoreError, SQLAlchemyError) as exc:

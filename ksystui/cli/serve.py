@@ -123,15 +123,11 @@ def status(as_json: bool, opts: GlobalOptions) -> None:
 async def read_status(opts: GlobalOptions) -> ServiceStatus:
     from sqlalchemy.exc import SQLAlchemyError
 
-    from ksystui.bootstrap import configured_database_url, database_problem, load
-    from ksystui.store.engine import StoreError, open_engine
+    from ksystui.bootstrap import database_problem, load, open_configured_engine
+    from ksystui.store.engine import StoreError
 
     loaded = load(opts.config, sys.stderr)
-    url = configured_database_url(loaded)
-    try:
-        engine = await asyncio.to_thread(open_engine, url)
-    except StoreError as exc:
-        raise database_problem(loaded, exc) from None
+    engine = await open_configured_engine(loaded)
     try:
         return await asyncio.to_thread(_read, engine)
     except (StoreError, SQLAlchemyError) as exc:

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from tests.webhook_receiver import listening
+
 CANARY_TOKEN = "c4nary-T0KEN-in-the-url-9f3a1"
 CANARY_KEY = "c4naryR0utingKey0000000000000042"
 
@@ -66,19 +68,11 @@ def no_proxy_from_the_environment(monkeypatch):
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     rx = Receiver()
-    app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", rx.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    rx.base = f"http://{host}:{port}"
-    try:
-        yield rx
-    finally:
-        rx.released.set()
-        await runner.cleanup()
+    async with listening(rx.handle) as rx.base:
+        try:
+            yield rx
+        finally:
+            rx.released.set()  # a handler held by a test lets go before the server stops
 
 
 def hooks_config(tmp_path: Path, hooks: str) -> Path:

@@ -36,6 +36,7 @@ from ksystui.store.engine import open_engine
 from ksystui.store.feed import Feed
 from tests.service.conftest import service_config
 from tests.waiting import eventually
+from tests.webhook_receiver import listening
 
 CANARY_TOKEN = "c4nary-A2-T0KEN-in-the-url-77d1"
 CANARY_KEY = "c4naryA2R0utingKey00000000000077"
@@ -72,18 +73,8 @@ class Receivers:
 @pytest.fixture
 async def receivers() -> AsyncIterator[Receivers]:
     rx = Receivers()
-    app = web.Application()
-    app.router.add_route("POST", "/{tail:.*}", rx.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)  # ksystui's logs are what is checked
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    rx.base = f"http://{host}:{port}"
-    try:
+    async with listening(rx.handle) as rx.base:
         yield rx
-    finally:
-        await runner.cleanup()
 
 
 def with_hooks(cfg: Path, rx: Receivers, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
