@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from ksystui.service.logs import LogfmtFormatter
 from ksystui.service.serve import Service
 from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
+from ksystui.store.bundle import export_bundle
 from ksystui.store.deliveries import Deliveries
 from ksystui.store.engine import open_engine
 from ksystui.store.feed import Feed
@@ -173,8 +174,14 @@ async def test_one_host_failure_is_notified_once_per_hook_then_its_ack_and_resol
     # the canaries: sent to the receivers (that is their purpose), stored and logged nowhere
     logged = "\n".join(LogfmtFormatter().format(r) for r in caplog.records)  # with the structured fields
     assert "hook=pager" in logged and "key=ksystui:alert:" in logged
-    files = [p for p in tmp_path.iterdir() if p.name.startswith("service.db")]
-    assert files and any(p.stat().st_size for p in files)
+    bundle = tmp_path / "incident.db"  # an incident export of the whole run, as an auditor would get it
+    engine = open_engine(f"sqlite:///{db}")
+    try:
+        export_bundle(engine, bundle, datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
+    finally:
+        engine.dispose()
+    files = [p for p in tmp_path.iterdir() if p.name.startswith(("service.db", "incident.db"))]
+    assert bundle in files and any(p.stat().st_size for p in files)
     for secret in (CANARY_TOKEN, CANARY_KEY):
         for p in files:
             assert secret.encode() not in p.read_bytes(), p
