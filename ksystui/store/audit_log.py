@@ -52,6 +52,7 @@ from ksystui.core.audit import (
     verify_chain,
 )
 from ksystui.core.audit_proof import (
+    Anchor,
     OperationRow,
     check_anchors,
     check_given_anchor,
@@ -188,8 +189,14 @@ class AuditLog:
         """Every break in the trail; empty when it is intact. ``anchor``: a
         head hash kept elsewhere, which the chain must still hold."""
         key = self.key
+        if not self.anchors.resolved:
+            with read_connection(self.engine) as conn:
+                self.anchors.resolve(conn)
+        # The anchor log is read BEFORE the chain: a head is anchored only after its commit, so every
+        # anchor read now names a row the chain read next must hold. Read after, an append committed in
+        # between would look like rows deleted from the chain's end.
+        found = self.anchors.read()
         with read_connection(self.engine) as conn:
-            self.anchors.resolve(conn)
             rows = conn.execute(sa.select(audit).order_by(audit.c.seq, audit.c.id)).all()
             head_rows = conn.execute(sa.select(audit_head.c.id, audit_head.c.last_seq, audit_head.c.last_hash)).all()
             op_rows = conn.execute(sa.select(operations.c.id, operations.c.tenant, operations.c.node,
@@ -208,14 +215,14 @@ class AuditLog:
         problems += verify_chain(records, head, key=key)
         problems += _beyond_head(records, head)
         chain = [rec for _, rec in records]
-        problems += self._against_anchor_log(chain)
+        problems += self._against_anchor_log(chain, found)
         if anchor is not None:
             problems += check_given_anchor(chain, anchor)
         problems += check_operations(chain, [OperationRow(r.id, r.tenant, r.node, r.op, r.state) for r in op_rows])
         return problems
 
-    def _against_anchor_log(self, chain: list[AuditRecord]) -> list[ChainProblem]:
-        found = self.anchors.read()
+    def _against_anchor_log(self, chain: list[AuditRecord],
+                            found: tuple[list[Anchor], list[int]] | None) -> list[ChainProblem]:
         if found is None:
             if any(scheme_of(rec.hash) == KEYED for rec in chain):
                 return [ChainProblem(None, None, where="anchor log", problem=(

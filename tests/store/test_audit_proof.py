@@ -287,3 +287,25 @@ def test_on_postgresql_the_anchor_log_outside_the_database_names_a_wipe(pg_url):
         assert any("the audit trail was wiped" in p for p in problems), problems
     finally:
         q.close()
+
+
+def test_a_record_committed_while_the_trail_is_verified_is_no_truncation(db, monkeypatch):
+    """CI saw 'tail truncated and head moved … 1 newest rows were deleted' on
+    an intact trail: a record was committed (and anchored) between the
+    verifier's read of the chain and its read of the anchor log. The log is
+    read first now: a head is anchored only after its commit."""
+    from ksystui.store.audit_anchor import AnchorLog
+
+    engine = open_engine(f"sqlite:///{db}")
+    writer = Queue(open_engine(f"sqlite:///{db}"))
+    real_read = AnchorLog.read
+    try:
+        def read_while_another_commits(self: AnchorLog):
+            writer.record(ALICE, "schedule", detail={"auto_discovery_time": "03:00"})  # commits, then anchors
+            return real_read(self)
+
+        monkeypatch.setattr(AnchorLog, "read", read_while_another_commits)
+        assert AuditLog(engine).verify() == []
+    finally:
+        writer.close()
+        engine.dispose()
