@@ -43,7 +43,7 @@ from sqlalchemy import URL, Engine
 from ksystui.config import Config, database_url
 from ksystui.fleet.connect import build_fleet, close_fleet
 from ksystui.service.logs import fields
-from ksystui.service.members import MemberId, new_member_id
+from ksystui.service.members import MemberId, member_url, new_member_id
 from ksystui.service.status import DEFAULT_TTL
 from ksystui.service.term import LeaderTerm
 from ksystui.store.audit_log import current_actor
@@ -143,7 +143,7 @@ class Service:
         self.metrics = endpoint
 
     def _open(self) -> Engine:
-        engine = open_engine(self.url)
+        engine = open_engine(member_url(self.url, self.id))
         try:
             migrate(engine)
         except BaseException:

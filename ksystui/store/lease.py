@@ -45,6 +45,8 @@ from ksystui.store.engine import read_connection
 from ksystui.store.service_tables import service_lease as _lease
 from ksystui.store.service_tables import service_members as _members
 
+SESSION_PREFIX = "ksystui serve "  # a service's PostgreSQL sessions: application_name = prefix + member id
+
 __all__ = ["AdvisoryLock", "AsyncLeaseStore", "Fenced", "Guard", "LeaseStore", "Member", "audit_fenced",
            "supports_advisory_lock"]
 
@@ -318,10 +320,18 @@ class AdvisoryLock:
         pg_signal_backend)."""
         try:
             with self.engine.connect() as conn:
-                pids = list(conn.execute(sa.text(
+                holders = list(conn.execute(sa.text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
                     "AND classid = :high AND objid = :low AND pid <> pg_backend_pid()"),
                     {"high": (self.key >> 32) & 0xFFFFFFFF, "low": self.key & 0xFFFFFFFF}).scalars())
+                # Every other session of the same service goes too (a service names its sessions after
+                # itself: service.members.member_url): one stopped in the middle of a fenced write holds
+                # the lease row, and the standby's take would wait on it for as long as the hang lasts.
+                pids = holders + list(conn.execute(sa.text(
+                    "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND pid <> ALL(:holders) "
+                    "AND application_name LIKE :prefix AND application_name IN "
+                    "(SELECT application_name FROM pg_stat_activity WHERE pid = ANY(:holders))"),
+                    {"holders": holders, "prefix": SESSION_PREFIX + "%"}).scalars()) if holders else []
                 # With a timeout, pg_terminate_backend waits until the backend
                 # has gone (PostgreSQL 14+): without it the signal is only
                 # sent, and the caller's next try_acquire can still find the

@@ -4,6 +4,7 @@ one leader at a time, and a former leader's writes change nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +25,7 @@ from ksystui.store import (
     NewOp,
     Queue,
 )
+from ksystui.store.engine import migrate, open_engine
 from ksystui.store.lease import supports_advisory_lock
 from tests.store.threads import race
 from tests.waiting import eventually
@@ -395,3 +397,40 @@ def test_a_take_waits_for_a_guarded_write_in_flight_and_fences_the_next(pg_engin
     assert taken == [epoch + 1]
     with pytest.raises(Fenced), first.begin() as conn:
         guard(conn)
+
+
+def test_a_leader_hung_in_the_middle_of_a_write_is_evicted_whole(pg_url):
+    """CI (test_ha, a leader SIGSTOPped under load): the standby terminated
+    the session holding the lock, then waited forever in its take — the
+    hung leader's other session was stopped inside a fenced write and held
+    the lease row. Every session of the hung service goes now (a service
+    names its sessions after itself), and the lease passes."""
+    import concurrent.futures
+
+    from ksystui.service.members import member_url
+
+    clock = Clock()
+    first, second = open_engine(member_url(pg_url, ONE)), open_engine(member_url(pg_url, TWO))
+    migrate(first)
+    hung_lock, live_lock = AdvisoryLock(first), AdvisoryLock(second)
+    hung, live = LeaseStore(first, ttl=10, clock=clock), LeaseStore(second, ttl=10, clock=clock)
+    mid_write = first.connect()
+    pool = concurrent.futures.ThreadPoolExecutor(1)
+    try:
+        epoch = hung.contend(ONE, None, hung_lock)
+        assert epoch == 1
+        mid_write.begin()
+        hung.guard(ONE, epoch)(mid_write)  # a fenced write begun: the lease row is locked until it ends
+        clock.advance(21)  # it stopped (SIGSTOP) there: its lease expired more than a whole ttl ago
+        taken = pool.submit(live.contend, TWO, None, live_lock)
+        assert taken.result(timeout=20) == epoch + 1
+        with pytest.raises(sa.exc.DBAPIError):  # the hung write's session is gone: nothing it does lands
+            mid_write.execute(sa.text("SELECT 1"))
+    finally:
+        with contextlib.suppress(Exception):
+            mid_write.close()  # a failed test must not leave the take blocked
+        pool.shutdown(wait=True)
+        hung_lock.release()
+        live_lock.release()
+        first.dispose()
+        second.dispose()
