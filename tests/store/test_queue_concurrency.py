@@ -73,10 +73,19 @@ def test_many_threads_never_hold_a_host_twice(consoles):
     overlaps: list[tuple] = []
     done: list[int] = []
 
+    failed = threading.Event()  # a worker that fails leaves its operation running: the others must stop too
+
     def worker(n: int) -> None:
+        try:
+            work(n)
+        except BaseException:
+            failed.set()
+            raise
+
+    def work(n: int) -> None:
         q = queues[n]
         actor = Actor("w", "h", f"console-{n}")
-        while True:
+        while not failed.is_set():
             waiting = q.waiting()
             if not waiting:
                 return
