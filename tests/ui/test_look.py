@@ -22,7 +22,7 @@ from ksystui.core.viewdefs import VIEWS
 from ksystui.ui.app import ControlRoomApp
 from ksystui.ui.screens import HelpScreen, TableViewScreen, to_row
 
-from .conftest import FROZEN, MemoryAlerts, tenant_infos, until
+from .conftest import FROZEN, MemoryAlerts, press_until, tenant_infos, until
 from .test_snapshots import armed_app_for, pinned_fleet
 
 RGB = tuple[int, int, int]
@@ -239,8 +239,9 @@ async def test_under_no_color_a_critical_row_is_emphasised_never_dimmer(monkeypa
     app = console_app(alerting, [FROZEN])
     async with app.run_test(size=(120, 30)) as pilot:
         await open_view(pilot, "0", "overview")
-        await pilot.press("end")  # the cursor on customerC: customerA's row normal, customerB's critical
-        await pilot.pause(0.2)
+        table = app.screen.table
+        # the cursor on customerC: customerA's row normal, customerB's critical
+        await press_until(pilot, lambda: table.cursor_key == table.visible_rows()[-1].key, "end")
         lines = rendered(app)
 
         def row_of(tenant: str) -> list[Segment]:

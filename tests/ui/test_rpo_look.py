@@ -9,10 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from ksystui.core.tenants import TenantInfo
 from ksystui.ui.app import ControlRoomApp
 
-from .conftest import FROZEN, MemoryAlerts
+from .conftest import FROZEN, MemoryAlerts, press_until, tenant_infos
 from .test_look import open_view, rendered
 from .test_snapshots import pinned_fleet
 
@@ -30,11 +29,6 @@ def lagging_fleet():
     return world, fleet
 
 
-def agreed(world) -> list[TenantInfo]:
-    return [TenantInfo(t.name, t.priority, t.tier, tuple(n for n, node in world.nodes.items() if node.tenant == t.name),
-                       t.rto, t.rpo) for t in world.tenants.values()]
-
-
 @pytest.fixture
 def lagging():
     return lagging_fleet()
@@ -49,12 +43,13 @@ async def test_an_rpo_breach_stands_out_in_every_theme_and_under_no_color(laggin
     else:
         monkeypatch.delenv("NO_COLOR", raising=False)
     world, fleet = lagging
-    app = ControlRoomApp(fleet, agreed(world), start_fleet=False, clock=lambda: FROZEN, tick_seconds=3600,
+    app = ControlRoomApp(fleet, tenant_infos(world), start_fleet=False, clock=lambda: FROZEN, tick_seconds=3600,
                          shared=MemoryAlerts(fleet), theme=theme)
     async with app.run_test(size=(220, 30)) as pilot:
         await open_view(pilot, "0", "overview")
-        await pilot.press("end")  # the cursor on customerC: customerA's and customerB's rows as they are
-        await pilot.pause(0.2)
+        table = app.screen.table
+        # the cursor on customerC: customerA's and customerB's rows as they are
+        await press_until(pilot, lambda: table.cursor_key == table.visible_rows()[-1].key, "end")
         lines = rendered(app)
 
         def row_of(tenant: str):
