@@ -61,20 +61,10 @@ class NewDelivery:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """A row of the delivery log."""
+class Delivery(NewDelivery):
+    """A row of the delivery log: what was enqueued, and what became of it."""
 
     id: int
-    hook: str
-    delivery_key: str
-    incident: str
-    kind: str
-    tenant: str | None
-    node: str | None
-    ref: int | None
-    severity: str
-    summary: str
-    notice_json: str
     state: str
     attempts: int
     last_status: str | None
