@@ -73,24 +73,23 @@ async def run_export(config: Path | None, tenant: str | None, start: datetime, e
     from ksystui.bootstrap import (
         StartupError,
         check_scope,
-        configured_database_url,
         database_problem,
         load,
+        open_configured_engine,
     )
     from ksystui.store.bundle import export_bundle
-    from ksystui.store.engine import migrate, open_engine
+    from ksystui.store.engine import migrate
 
     loaded = load(config, err)
     check_scope(loaded, tenant)
     if not file.parent.is_dir():
         raise StartupError(f"cannot write {file}: no such directory {file.parent}")
-    url = configured_database_url(loaded)
+    engine = await open_configured_engine(loaded)
     try:
-        engine = await asyncio.to_thread(open_engine, url)
-        await asyncio.to_thread(migrate, engine)
-    except Exception as exc:
-        raise database_problem(loaded, exc) from None
-    try:
+        try:
+            await asyncio.to_thread(migrate, engine)
+        except Exception as exc:
+            raise database_problem(loaded, exc) from None
         status = await asyncio.to_thread(_audit_status, engine, tenant)
         try:
             info = await asyncio.to_thread(export_bundle, engine, file, start, end, tenant=tenant,
