@@ -107,6 +107,14 @@ class Vm:
     workspace: str | None = None
     networks: tuple[str, ...] = ()
     system_type: str | None = None
+    # Flexible capacity (sourced keys, S1): the percentage of memory_capacity / Processors the VM
+    # is started with on its recovery host ("1".."1000"), and the hold of its shut-off backup VM
+    # (Inactive_VM_Mem in GB, Inactive_VM_Cpu in cores). How KSYS applies them is INFERRED.
+    target_flex_mem: str | None = field(default=None, metadata=LATER_FIELD)
+    target_flex_cpu: str | None = field(default=None, metadata=LATER_FIELD)
+    inactive_vm_mem: str | None = field(default=None, metadata=LATER_FIELD)
+    inactive_vm_cpu: str | None = field(default=None, metadata=LATER_FIELD)
+    dedicated_host: str | None = field(default=None, metadata=LATER_FIELD)  # a PowerVS backup VM's host (S1)
     extra: Extra = ()
 
 
@@ -144,6 +152,10 @@ class Host:
     fsp_id: str | None = None
     vios: tuple[str, ...] = ()
     hmcs: tuple[str, ...] = ()
+    # INFERRED keys (no public sample of `query host` prints a size): the managed system's
+    # memory in GB and processors in cores, as printed; what the capacity model sizes it by
+    memory_capacity: str | None = field(default=None, metadata=LATER_FIELD)
+    processors: str | None = field(default=None, metadata=LATER_FIELD)
     extra: Extra = ()
 
 

@@ -41,7 +41,7 @@ class Resource:
     name: str
 
 
-def _pairs(snap: NodeSnapshot) -> dict[str, str]:
+def host_pairs(snap: NodeSnapshot) -> dict[str, str]:
     """Host pairing both ways (a KSYS may print the pair on one side only)."""
     out: dict[str, str] = {}
     for h in snap.hosts:
@@ -58,7 +58,7 @@ def _host(h: Host) -> Resource | None:
 def onprem_resources(op: Op, snap: NodeSnapshot, src: str) -> list[Resource]:
     """The hosts an on-prem operation from site ``src`` works on."""
     hosts = {h.name: h for h in snap.hosts}
-    pairs = _pairs(snap)
+    pairs = host_pairs(snap)
     chosen: set[str] = set()
     if op in WHERE_THEY_RUN:
         # after a move the VMs run on what used to be the recovery host

@@ -74,14 +74,9 @@ def test_query_vm_primary_after_a_date_line():
         "s922",
     )
     # keys ksystui has no field for are kept, in order, as printed
-    assert vm.extra == (
-        ("SharedProcPool", "yes"),
-        ("TargetProcPool", "spp_ded_host"),
-        ("Target_Flex_Mem", "50"),
-        ("Target_Flex_Cpu", "50"),
-        ("Inactive_VM_Cpu", "0.25"),
-        ("Inactive_VM_Mem", "2"),
-    )
+    assert vm.extra == (("SharedProcPool", "yes"), ("TargetProcPool", "spp_ded_host"))
+    # the flexible capacity the capacity model sizes the VM by on its recovery host
+    assert (vm.target_flex_mem, vm.target_flex_cpu, vm.inactive_vm_cpu, vm.inactive_vm_mem) == ("50", "50", "0.25", "2")
 
 
 def test_query_vm_backup():
@@ -92,7 +87,7 @@ def test_query_vm_backup():
         "SHUTOFF",
         False,
     )
-    assert dict(vm.extra) == {"Dedicated_Host": "dedicated_host1"}
+    assert (vm.dedicated_host, vm.extra) == ("dedicated_host1", ())
 
 
 def test_query_vm_single_space_layout():

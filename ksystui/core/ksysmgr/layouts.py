@@ -58,13 +58,19 @@ VM = RecordSchema(
         Spec("WorkSpace", "workspace"),
         Spec("Networks", "networks", N),
         Spec("SystemType", "system_type"),
+        Spec("Dedicated_Host", "dedicated_host"),
+        Spec("Target_Flex_Mem", "target_flex_mem"),
+        Spec("Target_Flex_Cpu", "target_flex_cpu"),
+        Spec("Inactive_VM_Cpu", "inactive_vm_cpu"),
+        Spec("Inactive_VM_Mem", "inactive_vm_mem"),
     ],
 )
 # INFERRED: (ksys-reference §2.5) the on-prem `query vm` leads with Host and Priority.
 VM_ONPREM_ORDER = (
     "Name", "UUID", "Host", "State", "Priority", "Dr Test State", "Status", "Partner",
     "SourceVM", "CloneVM", "ActiveVM", "IPAddresses", "memory_capacity", "Processors",
-    "ProcessorMode", "WorkSpace", "Networks", "SystemType",
+    "ProcessorMode", "WorkSpace", "Networks", "SystemType", "Dedicated_Host",
+    "Target_Flex_Mem", "Target_Flex_Cpu", "Inactive_VM_Cpu", "Inactive_VM_Mem",
 )  # fmt: skip
 VM_SECTIONS = frozenset({norm_key("Unmanaged VMs"), norm_key("All VMs")})
 
@@ -105,6 +111,8 @@ HOST = RecordSchema(
         Spec("State", "state"),
         Spec("VIOS", "vios", N),
         Spec("HMCs", "hmcs", N),
+        Spec("memory_capacity", "memory_capacity"),  # INFERRED key: GB, as a VM's
+        Spec("Processors", "processors"),  # INFERRED key: cores, as a VM's
     ],
 )
 
