@@ -29,12 +29,13 @@ _BLOCK = re.compile(r"(?ms)^\[\[nodes\.hosts\]\]\n.*?(?=^\[|\Z)")
 
 
 def _resized(block: str, size: Size) -> str:
-    lines = [ln for ln in block.splitlines(keepends=True)
-             if not re.match(r"(memory_gb|processors)\s*=", ln)]
-    if size is not None:
-        at = max(i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")) + 1
-        lines[at:at] = [f"memory_gb = {size[0]:g}\n", f"processors = {size[1]:g}\n"]
-    return "".join(lines)
+    lines = block.splitlines(keepends=True)
+    sized = [i for i, ln in enumerate(lines) if re.match(r"(memory_gb|processors)\s*=", ln)]
+    # the new size where the old one was (after the host's last key when it had none)
+    at = sized[0] if sized else max(i for i, ln in enumerate(lines) if ln.strip() and not ln.startswith("#")) + 1
+    new = [f"memory_gb = {size[0]:g}\n", f"processors = {size[1]:g}\n"] if size is not None else []
+    kept = [ln for i, ln in enumerate(lines) if i not in sized]
+    return "".join(kept[:at] + new + kept[at:])
 
 
 def seed_text(snorlax_memory_gb: float | None = None, snorlax_processors: float | None = None, *,
