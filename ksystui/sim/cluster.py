@@ -26,6 +26,10 @@ def _printed(value: float | None) -> str | None:
     return None if value is None else f"{value:g}"
 
 
+def _dedicated_host(host: SimHost | None) -> str | None:
+    return host.name if host is not None else None
+
+
 def stable_uuid(*parts: str) -> str:
     """Deterministic UUIDs so a scenario looks the same on every run."""
     return str(uuidlib.uuid5(_NS, "/".join(parts)))
@@ -336,6 +340,9 @@ class ClusterState:
                     target_flex_cpu=_printed(v.target_flex_cpu),
                     inactive_vm_mem=_printed(v.inactive_vm_mem) if powervs else None,
                     inactive_vm_cpu=_printed(v.inactive_vm_cpu) if powervs else None,
+                    # printed on a backup VM (S1): the record of a VM failed over onto the DR
+                    # workspace's dedicated host names it (INFERRED: which record carries it)
+                    dedicated_host=_dedicated_host(self.running_host(v)) if powervs else None,
                 )
             )
         return out

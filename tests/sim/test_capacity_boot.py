@@ -174,8 +174,14 @@ async def test_powervs_backup_holds_take_room_on_the_dedicated_host(memory_io):
 async def test_a_powervs_workgroup_that_fits_boots_onto_the_dedicated_host(memory_io):
     text = _with_fields(seed_text(), "inactive_vm_mem = 4\ninactive_vm_cpu = 0.25", "cC_ibmi01", "cC_rhelweb01")
     world = SimWorld(parse_scenario(text), speed=1000)
+    _, before, _ = await run(world, C, "query vm", memory_io)
     assert (await run(world, C, "move workgroup cC_aixerp01_WG to=WDC", memory_io))[0] == 0
     assert world.capacity_failures.entries() == []
+    # the VM now runs as its backup VM on the dedicated host, and says so
+    _, after, _ = await run(world, C, "query vm", memory_io)
+    assert {v.name: v.dedicated_host for v in parse_vm(after)} == {
+        "cC_aixerp01": "dh-wdc06-01", "cC_ibmi01": None, "cC_rhelweb01": None}
+    assert "Dedicated_Host" not in before
 
 
 async def test_the_admin_index_lists_the_capacity_log(sim: SimRunner):
