@@ -17,9 +17,32 @@ from ksystui.core import capacity
 from ksystui.core.capacity import CapacityVerdict, Demand
 from ksystui.core.lifecycle import Op
 from ksystui.core.snapshot import NodeSnapshot
+from ksystui.store.queue_async import AsyncQueue
 from ksystui.store.queue_types import QueuedOp
+from ksystui.store.repository import Store
 
 OVERRIDE_HINT = "to queue it anyway give the written reason (submit --over-capacity REASON; audited)"
+
+
+def _was_read(snap: NodeSnapshot | None) -> bool:
+    """A snapshot of a poll that read the node's VMs (a fleet holds an empty
+    one for a node it has not read yet)."""
+    return snap is not None and "vm" in snap.sections
+
+
+async def every_snapshot(queue: AsyncQueue, fleet: FleetReader) -> dict[str, NodeSnapshot]:
+    """Every node's latest state the check can know: the fleet's snapshots,
+    over those the database keeps (a scoped console's or a command's fleet
+    has only some nodes; the provider service stores every node's); a node
+    of the fleet that neither knows is read now (a command line's fleet has
+    read only the node it acts on)."""
+    stored = await asyncio.to_thread(Store(queue.queue.engine).load_snapshots)
+    unknown = [m for name, m in fleet.monitors.items()
+               if not _was_read(fleet.snapshots.get(name)) and not _was_read(stored.get(name))]
+    if unknown:
+        await asyncio.gather(*(m.poll_once() for m in unknown), return_exceptions=True)
+    known = {name: snap for name, snap in fleet.snapshots.items() if _was_read(snap)}
+    return {**{n: s for n, s in stored.items() if _was_read(s)}, **known}
 
 
 def _without_clones_up(snap: NodeSnapshot) -> NodeSnapshot:

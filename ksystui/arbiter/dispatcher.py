@@ -267,7 +267,8 @@ class Dispatcher:
         that hold their hosts now; what still waits is checked in its turn."""
         await capacity_gate.refresh_sharers(self.fleet, op.node, snap, to_site=op.to_site, op=op.op)
         holding = await self.queue.holding()
-        verdict = capacity_gate.check(op.op, snap, self.fleet.snapshots, holding, to_site=op.to_site, skip=op.id)
+        snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
+        verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
         if verdict is None or verdict.fits:
             return None
         return f"not sent: {verdict.refusal()}"

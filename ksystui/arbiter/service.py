@@ -13,6 +13,7 @@ from ksystui.core.actor import Actor
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import decide
 from ksystui.core.capacity import CapacityVerdict
+from ksystui.core.capacity import applies as capacity_applies
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, steps
 from ksystui.core.opstate import FINISHED, HOLDING, OpState
@@ -58,10 +59,11 @@ async def capacity_verdict(queue: AsyncQueue, fleet: FleetReader, planned: Plann
     now and what every other queued, admitted, running or in-doubt operation
     will still add (None: not a move or DR test, or its node was never read)."""
     snap = fleet.snapshots.get(planned.node)
-    if snap is None:
+    if snap is None or not capacity_applies(planned.op):
         return None
     others = await queue.operations(states=(OpState.QUEUED, *HOLDING))
-    return capacity_gate.check(planned.op, snap, fleet.snapshots, others, to_site=planned.to_site)
+    snapshots = await capacity_gate.every_snapshot(queue, fleet)
+    return capacity_gate.check(planned.op, snap, snapshots, others, to_site=planned.to_site)
 
 
 async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
