@@ -265,8 +265,12 @@ class Dispatcher:
         its node, or a request was queued over capacity): the outcome of a
         request that no longer fits, or None. The others counted are those
         that hold their hosts now; what still waits is checked in its turn."""
-        await capacity_gate.refresh_sharers(self.fleet, op.node, snap, to_site=op.to_site, op=op.op)
         holding = await self.queue.holding()
+        snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
+        verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
+        if verdict is None or len(verdict.unchecked) == len(verdict.lines):
+            return None  # no host it boots on reports its size: nothing to check, no node to read again
+        await capacity_gate.refresh_sharers(self.fleet, op.node, snap, to_site=op.to_site, op=op.op)
         snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
         verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
         if verdict is None or verdict.fits:
