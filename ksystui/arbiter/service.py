@@ -191,6 +191,8 @@ class _Explainer:
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
+        if o.capacity_override:
+            reason += f" (queued over capacity: {o.capacity_override})"
         return reason
 
 

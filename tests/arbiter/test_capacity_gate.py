@@ -72,6 +72,8 @@ async def test_a_written_reason_queues_it_anyway_and_the_audit_keeps_reason_and_
     detail = entry["detail"] if isinstance(entry["detail"], dict) else json.loads(entry["detail"])
     assert detail["capacity_override"] == why
     assert any("DOES NOT FIT, short 180 GB" in line for line in detail["capacity"])
+    (line,) = [x for x in await small.port().lines() if x.id == b.id]
+    assert line.detail.endswith(f"(queued over capacity: {why})")
 
 
 async def test_a_blank_reason_is_no_reason(small):
