@@ -432,7 +432,8 @@ def _relative_hook(hook: NotifyConfig, base: Path) -> NotifyConfig:
     if command and "/" in command[0] and not Path(command[0]).is_absolute():
         command = [str(base / command[0]), *command[1:]]
     return hook.model_copy(update={"url_file": _relative(hook.url_file, base),
-                                   "routing_key_file": _relative(hook.routing_key_file, base), "command": command})
+                                   "routing_key_file": _relative(hook.routing_key_file, base),
+                                   "ca_file": _relative(hook.ca_file, base), "command": command})
 
 
 def _secret(env: str | None, file: Path | None, what: str) -> str | None:
