@@ -1,55 +1,36 @@
-"""The seed rig with sizes on its recovery hosts, for the capacity tests.
-
-Until the simulator prints a host's size itself, the fleet's snapshots are
-given one here (what ``ksysmgr query host`` would print: ``memory_capacity``
-and ``Processors``); everything else is the real simulator over SSH."""
+"""The arbiter's rig on the seed with its recovery hosts resized
+(``tests.sim.capacity_scenarios``): real SSH to the simulated nodes, whose
+``ksysmgr query host`` prints each host's size, a real queue in SQLite."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
-from ksystui.core.model import Host
-from ksystui.core.snapshot import NodeSnapshot
+from ksystui.config import load_config
+from ksystui.fleet.connect import build_fleet, close_fleet
+from ksystui.sim.runner import SimRunner
+from ksystui.sim.world import SimWorld
+from ksystui.store.audit_log import current_actor
+from ksystui.store.queue_async import AsyncQueue
+from tests.sim_config import write_config
 
-
-def _with_sizes(snap: NodeSnapshot, sizes: dict[str, tuple[float, float]]) -> NodeSnapshot:
-    section = snap.sections.get("host")
-    if section is None:
-        return snap
-    hosts = tuple(replace(h, memory_capacity=f"{sizes[h.name][0]:g}", processors=f"{sizes[h.name][1]:g}")
-                  if isinstance(h, Host) and h.name in sizes else h for h in section.items)
-    return replace(snap, sections={**snap.sections, "host": replace(section, items=hosts)})
-
-
-class _SizedMonitor:
-    def __init__(self, monitor: Any, sizes: dict[str, tuple[float, float]]):
-        self._monitor, self._sizes = monitor, sizes
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._monitor, name)
-
-    async def poll_once(self) -> NodeSnapshot:
-        return _with_sizes(await self._monitor.poll_once(), self._sizes)
+from .conftest import Rig
 
 
-class SizedFleet:
-    """A fleet whose snapshots report the given hosts' sizes."""
-
-    def __init__(self, fleet: Any, sizes: dict[str, tuple[float, float]]):
-        self._fleet, self._sizes = fleet, sizes
-        self.monitors = {n: _SizedMonitor(m, sizes) for n, m in fleet.monitors.items()}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._fleet, name)
-
-    @property
-    def snapshots(self) -> dict[str, NodeSnapshot]:
-        return {n: _with_sizes(s, self._sizes) for n, s in self._fleet.snapshots.items()}
-
-
-async def sized(rig: Any, *, snorlax_memory_gb: float, snorlax_processors: float = 32) -> Any:
-    """The rig with snorlax of this size (the seed's tenants: customerA 280 GB
-    and 17.5 CPU, customerB 200 GB and 12.5 CPU)."""
-    fleet = SizedFleet(rig.fleet, {"snorlax": (snorlax_memory_gb, snorlax_processors)})
-    return replace(rig, fleet=fleet)
+@asynccontextmanager
+async def rig_on(world: SimWorld, tmp_path: Path) -> AsyncIterator[Rig]:
+    """``world`` served on loopback, and ksystui (fleet read once, queue) on it."""
+    state = tmp_path / "state"
+    async with SimRunner(world, state) as runner:
+        path = write_config(state, tmp_path / "k.db")
+        cfg = load_config(path).config
+        queue = await AsyncQueue.open(cfg.database.url)
+        fleet = build_fleet(cfg)
+        await fleet.refresh_all()
+        try:
+            yield Rig(world, runner, path, cfg, queue, fleet, current_actor("test-console"))
+        finally:
+            await close_fleet(fleet)
+            await queue.close()

@@ -12,17 +12,26 @@ import pytest
 
 from ksystui.arbiter.service import CapacityRefused, plan_for, submit
 from ksystui.core.lifecycle import Op
+from tests.sim.capacity_scenarios import ONLY_ONE_FITS_GB, world_with
 
-from .capacity_rig import sized
+from .capacity_rig import rig_on
 from .test_arbiter import MemoryIO, run_until_settled
 
 SHORT_B = ("snorlax needs 200 GB, 12.5 CPU; 20 GB, 14.5 CPU free of 300 GB, 32 CPU: short 180 GB")
 
 
 @pytest.fixture
-async def small(rig):
-    """The seed rig with snorlax at 300 GB / 32 CPU."""
-    return await sized(rig, snorlax_memory_gb=300)
+async def small(tmp_path):
+    """The seed rig with snorlax at 300 GB / 32 CPU (the simulator's own size)."""
+    async with rig_on(world_with(snorlax_memory_gb=ONLY_ONE_FITS_GB, speed=60), tmp_path) as rig:
+        yield rig
+
+
+@pytest.fixture
+async def unsized(tmp_path):
+    """The seed rig with snorlax's size not reported (as before issue 14)."""
+    async with rig_on(world_with(sizes={"snorlax": None}, speed=60), tmp_path) as rig:
+        yield rig
 
 
 async def planned(rig, tenant: str, op: Op):
@@ -98,6 +107,8 @@ async def test_the_dispatcher_honours_a_written_override(small):
     (op,) = await run_until_settled(small, [b.id])
     assert not (op.outcome or "").startswith("not sent")
     assert small.sent("r7r3m108", "move") == 1
+    # sent as the operator decided: the boots that do not fit fail on the node
+    assert {f.tenant for f in small.world.capacity_failures.entries()} == {"customerB"}
 
 
 async def test_a_dr_test_under_way_counts_its_clones_once(small):
@@ -107,12 +118,14 @@ async def test_a_dr_test_under_way_counts_its_clones_once(small):
         await queue_op(small, "customerB", Op.DR_TEST)
 
 
-async def test_a_host_whose_size_nobody_reports_is_not_checked_and_says_so(rig):
+async def test_a_host_whose_size_nobody_reports_is_not_checked_and_says_so(unsized):
+    rig = unsized
     a = await queue_op(rig, "customerA", Op.MOVE_PLANNED)
     port = rig.port()
     preview = await port.preview("r7r3m108", Op.MOVE_PLANNED)
     assert preview.capacity is not None and preview.capacity.fits
-    assert preview.capacity.unchecked == ("snorlax",) and "not checked" in preview.capacity.lines[0]
+    assert "snorlax" in preview.capacity.unchecked
+    assert any(line.startswith("snorlax") and "not checked" in line for line in preview.capacity.lines)
     b = await queue_op(rig, "customerB", Op.MOVE_PLANNED)
     assert b.capacity_override is None and a.id < b.id
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from ksystui.sim.world import SimWorld
 from ksystui.store.queue import Queue
+from tests.sim.capacity_scenarios import ONLY_ONE_FITS_GB, world_with
 
 from .conftest import aksystui
-from .snorlax_size import snorlax_of
 
 SHORT_B = "snorlax needs 200 GB, 12.5 CPU; 20 GB, 14.5 CPU free of 300 GB, 32 CPU: short 180 GB"
 
@@ -24,20 +25,26 @@ def queued(cfg) -> dict[str, str | None]:
 
 
 @pytest.fixture
-async def small(served, monkeypatch):
+def world() -> SimWorld:
+    """The seed with snorlax at 300 GB (served by ``served``): its nodes print that size."""
+    return world_with(snorlax_memory_gb=ONLY_ONE_FITS_GB, speed=200.0)
+
+
+@pytest.fixture
+async def small(served):
     _, cfg = served
-    snorlax_of(monkeypatch, memory_gb=300, processors=32)
     first = await aksystui("submit", "move", "customerA", "--config", str(cfg))
     assert first.rc == 0, first.err
     return cfg
 
 
-async def test_the_second_move_is_refused_with_the_numbers_and_exit_2(small):
+async def test_the_second_move_is_refused_with_the_numbers_and_exit_2(small, world):
     run = await aksystui("submit", "move", "customerB", "--config", str(small))
     assert run.rc == 2 and "Traceback" not in run.err
     assert f"not queued: does not fit: {SHORT_B}" in run.err
     assert "--over-capacity REASON" in run.err and run.out == ""
     assert queued(small) == {"customerA": None}
+    assert world.capacity_failures.entries() == [] and not any("move" in a for a in world.nodes["r7r3m108"].command_log)
 
 
 async def test_over_capacity_with_a_reason_queues_it_and_says_so(small):

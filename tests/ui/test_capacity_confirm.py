@@ -20,7 +20,7 @@ from ksystui.store.audit_log import current_actor
 from ksystui.store.queue import Queue
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.ui.operate import ConfirmScreen, preview_text
-from tests.arbiter.capacity_rig import SizedFleet
+from tests.sim.capacity_scenarios import ONLY_ONE_FITS_GB, world_with
 from tests.waiting import eventually
 
 from .conftest import console, local_fleet, screen_text, until
@@ -106,27 +106,28 @@ async def test_an_unplanned_move_over_capacity_takes_the_reason_and_the_name():
 
 
 @pytest.fixture
-async def small_snorlax(world, tmp_path):
-    """A console whose arbiter sees snorlax at 300 GB, customerA's move queued."""
+async def small_snorlax(tmp_path):
+    """A console on the seed with snorlax at 300 GB, customerA's move queued."""
+    world = world_with(snorlax_memory_gb=ONLY_ONE_FITS_GB, speed=200.0)  # the UI tests' usual speed
     fleet = local_fleet(world)
     await fleet.refresh_all()
-    sized = SizedFleet(fleet, {"snorlax": (300, 32)})
     queue = AsyncQueue(Queue.open(f"sqlite:///{tmp_path}/q.db"))
     actor = current_actor("ui-test")
     transports = {n: m.transport for n, m in fleet.monitors.items()}
     priorities = {t.name: t.priority for t in world.tenants.values()}
-    dispatcher = Dispatcher(queue, sized, transports, actor, tick=0.1)
-    first = await ArbiterPort(queue, sized, actor, priorities).preview("r7r3m116", Op.MOVE_PLANNED)
-    await ArbiterPort(queue, sized, actor, priorities).submit(first)
-    yield fleet, queue, lambda scope=None: ArbiterPort(queue, sized, actor, priorities, dispatcher, scope=scope)
+    dispatcher = Dispatcher(queue, fleet, transports, actor, tick=0.1)
+    first = await ArbiterPort(queue, fleet, actor, priorities).preview("r7r3m116", Op.MOVE_PLANNED)
+    await ArbiterPort(queue, fleet, actor, priorities).submit(first)
+    yield world, fleet, queue, lambda scope=None: ArbiterPort(queue, fleet, actor, priorities, dispatcher, scope=scope)
     await dispatcher.stop()
+    await fleet.stop()
     await queue.close()
 
 
 @pytest.mark.parametrize("scope", [None, "customerB"])
 async def test_the_console_shows_the_second_move_does_not_fit_and_queues_nothing_without_a_reason(
-        world, small_snorlax, scope):
-    fleet, queue, port = small_snorlax
+        small_snorlax, scope):
+    world, fleet, queue, port = small_snorlax
     app = console(world, fleet, arbiter=port(scope), scope=scope)
     async with app.run_test(size=(140, 45)) as pilot:
         await pilot.press(*(["down"] if scope is None else []), "m")  # customerB's planned move
