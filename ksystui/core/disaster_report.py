@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ksystui.core.age import format_age
-from ksystui.core.capacity import Shortfall, Size
+from ksystui.core.capacity import Size
 from ksystui.core.disaster import DisasterPlan, HostNeed, Outcome, WhatIf
 from ksystui.core.durations import format_duration
 from ksystui.core.failure_domains import Failure
 
-MEETS, BREACH, NOT_FIT, NO_RTO = "meets", "BREACH", "DOES NOT FIT", "no RTO agreed"
+MEETS, NOT_FIT = "meets", "DOES NOT FIT"
 
 
 @dataclass(frozen=True)
@@ -44,22 +44,14 @@ class DisasterReport:
         return tuple(o for o in self.plan.outcomes if not o.fits or o.breach_s is not None)
 
 
-def short_text(shortfalls: tuple[Shortfall, ...]) -> str:
-    return "; ".join(f"short {s.short.short_text()} on {s.name}" for s in shortfalls)
-
-
 def verdict(o: Outcome) -> str:
-    """``meets (12m00s to spare)``, ``BREACH by 7m00s``, ``DOES NOT FIT: short
-    180 GB on snorlax``, ``no RTO agreed``."""
-    if not o.fits:
-        return f"{NOT_FIT}: {short_text(o.shortfalls)}" if o.shortfalls else NOT_FIT
-    if o.breach_s is not None:
-        return f"{BREACH} by {format_age(o.breach_s)}"
-    if o.rto is None:
-        return NO_RTO
-    if o.finish_s is None:
-        return "unknown"
-    return f"{MEETS} ({format_age(o.rto.total_seconds() - o.finish_s)} to spare)"
+    """The planner's verdict (``Outcome.verdict``: ``BREACH by 7m00s``,
+    ``DOES NOT FIT short 180 GB on snorlax``, ``no RTO agreed`` ...), and
+    for one that meets its RTO, by how much: ``meets (12m00s to spare)``."""
+    said = o.verdict
+    if said == MEETS and o.rto is not None and o.finish_s is not None:
+        return f"{MEETS} ({format_age(o.rto.total_seconds() - o.finish_s)} to spare)"
+    return said
 
 
 def _clock(at: datetime | None, seconds: float | None) -> str:

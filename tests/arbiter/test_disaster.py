@@ -60,7 +60,7 @@ async def test_with_a_300_gb_snorlax_the_plan_says_customerB_does_not_fit_and_by
     a, b = by_tenant["customerA"], by_tenant["customerB"]
     assert a.fits and a.position < b.position and a.finish_s is not None
     assert not b.fits and b.start_s is None
-    assert verdict(b) == "DOES NOT FIT: short 180 GB on snorlax"
+    assert verdict(b) == "DOES NOT FIT short 180 GB on snorlax"
     (short,) = b.shortfalls
     assert short.short.memory_gb == pytest.approx(180)
     snorlax = next(h for h in report.plan.hosts if h.name == "snorlax")
