@@ -40,8 +40,15 @@ class DisasterReport:
 
     @property
     def problems(self) -> tuple[Outcome, ...]:
-        """The outcomes that breach their RTO or do not fit."""
-        return tuple(o for o in self.plan.outcomes if not o.fits or o.breach_s is not None)
+        """The outcomes that breach their RTO or do not fit (scoped: the
+        scope's own; another tenant's trouble is not this reader's alarm)."""
+        return tuple(o for o in self.plan.outcomes if (self.scope is None or o.tenant == self.scope)
+                     and (not o.fits or o.breach_s is not None))
+
+    @property
+    def own(self) -> tuple[Outcome, ...]:
+        """The outcomes the reader answers for (scoped: its own)."""
+        return tuple(o for o in self.plan.outcomes if self.scope is None or o.tenant == self.scope)
 
 
 def verdict(o: Outcome) -> str:
@@ -79,7 +86,7 @@ def host_row(h: HostNeed) -> tuple[str, ...]:
     if h.total is None:
         said = "not checked (its size is not reported)"
     else:
-        said = "fits" if h.fits else f"{NOT_FIT}: short {h.short.short_text()}"
+        said = "fits" if h.fits else f"{NOT_FIT} short {h.short.short_text()}"
     return (h.name, h.before.text(), h.needed.text(), _size(h.total), said)
 
 
@@ -111,8 +118,10 @@ def report_lines(report: DisasterReport) -> list[str]:
         problems = report.problems
         unchecked = [h.name for h in report.plan.hosts if h.total is None]
         caveat = f" ({', '.join(unchecked)}: size not reported, not checked)" if unchecked else ""
-        lines += ["", f"{len(problems)} of {len(report.plan.outcomes)} would breach their RTO or not fit{caveat}"
-                  if problems else f"Every recovery fits{caveat}, and none breaches its RTO."]
+        at_risk = "; ".join(f"{o.tenant}{f' ({o.node})' if len(report.own) > 1 else ''}: {verdict(o)}"
+                            for o in problems)
+        lines += ["", f"At risk: {at_risk}{caveat}" if problems
+                  else f"Every recovery fits{caveat}, and none breaches its RTO."]
     return lines
 
 

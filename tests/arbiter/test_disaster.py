@@ -133,3 +133,11 @@ def test_a_verdict_reads_as_a_provider_says_it():
     assert verdict(ok) == "meets (20m00s to spare)"
     assert verdict(replace(ok, finish_s=2220.0, breach_s=420.0)) == "BREACH by 7m00s"
     assert verdict(replace(ok, rto=None)) == "no RTO agreed"
+
+
+async def test_a_scoped_reader_is_alarmed_by_its_own_trouble_only():
+    args = (History(MOVES), seed(snorlax_gb=300), "city=austin")
+    everyone = await disaster_report(*args, context=CONTEXT, now=NOW)
+    assert report_lines(everyone)[-1] == "At risk: customerB (r7r3m108): DOES NOT FIT short 180 GB on snorlax"
+    a_only = await disaster_report(*args, context=CONTEXT, scope="customerA", now=NOW)
+    assert a_only.problems == () and report_lines(a_only)[-1] == "Every recovery fits, and none breaches its RTO."
