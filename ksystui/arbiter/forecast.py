@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from ksystui.arbiter.disaster import UNKNOWN_RUN_SECONDS, busy_now
-from ksystui.core.age import format_age
 from ksystui.core.disaster import predicted_starts as play_forward
 from ksystui.core.planning import estimate_seconds
 from ksystui.store.queue_types import QueuedOp
@@ -56,13 +55,3 @@ async def predicted_starts(queue: QueueHistory, now: datetime) -> dict[int, date
     return {o.id: now + timedelta(seconds=s) if (s := starts.get(o.id)) is not None and math.isfinite(s) else None
             for o in waiting}
 
-
-def start_text(at: datetime | None, now: datetime) -> str:
-    """``predicted start 18:40 (in 12m00s)``; ``now`` when it is due;
-    ``predicted start unknown``. Times as the queue view prints them (UTC)."""
-    if at is None:
-        return "predicted start unknown"
-    left = (at - now).total_seconds()
-    if left < 1:
-        return "predicted start now"
-    return f"predicted start {at:%H:%M} (in {format_age(left)})"

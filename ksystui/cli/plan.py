@@ -47,7 +47,7 @@ def plan_group() -> None:
     """What-if plans: a disaster's recovery order, times and capacity."""
 
 
-@plan_group.command()
+@click.command(name="disaster")
 @click.option("--fail", "fail", multiple=True, metavar="HOST|SITE|KEY=VALUE[,...]",
               help="what fails: production hosts (name or CEC UUID), sites (or PowerVS regions, workspaces), "
                    "node tags of the configuration (city=austin); default: every production host in scope")
@@ -56,12 +56,15 @@ def plan_group() -> None:
               show_default=True, metavar="SECONDS",
               help="when reading the nodes: a node still silent then is planned on its last good data")
 @takes_global_options(refuses={"theme": NOT_THE_CONSOLE})
-def disaster(fail: tuple[str, ...], as_json: bool, timeout: float, opts: GlobalOptions) -> None:
+def plan_disaster(fail: tuple[str, ...], as_json: bool, timeout: float, opts: GlobalOptions) -> None:
     """If FAIL failed now: each tenant's predicted start and finish against
     its RTO, in the arbiter's order; whether each recovery host holds
     everyone; what another order or more capacity would change.
     Exit 1 when a tenant would breach its RTO or not fit."""
     run_verb(lambda: run_plan(opts.config, fail, as_json, opts.tenant, sys.stdout, sys.stderr, timeout=timeout))
+
+
+plan_group.add_command(plan_disaster)
 
 
 async def run_plan(config: Path | None, fail: tuple[str, ...] | list[str], as_json: bool, tenant: str | None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from ksystui.arbiter.forecast import expected_seconds, predicted_starts, start_text
+from ksystui.arbiter.forecast import expected_seconds, predicted_starts
 from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import OpState
 from ksystui.store.queue_types import QueuedOp
@@ -45,7 +45,6 @@ async def test_a_request_waiting_for_snorlax_is_predicted_to_start_when_the_move
     queue = Queue([move], [verify], {(Op.MOVE_PLANNED.value, "r7r3m116"): [1200.0]})
     starts = await predicted_starts(queue, NOW)
     assert starts == {2: NOW + timedelta(minutes=15)}  # 20 minutes a move, 5 gone
-    assert start_text(starts[2], NOW) == "predicted start 03:15 (in 15m00s)"
 
 
 async def test_requests_that_share_nothing_start_at_once():
@@ -53,7 +52,6 @@ async def test_requests_that_share_nothing_start_at_once():
     discover = waiting(2, "customerC", "ksysorch-dal12", Op.DISCOVER, hosts=())
     starts = await predicted_starts(Queue([move], [discover], {}), NOW)
     assert starts == {2: NOW}
-    assert start_text(starts[2], NOW) == "predicted start now"
 
 
 async def test_behind_an_operation_in_doubt_no_start_can_be_told():
@@ -61,7 +59,6 @@ async def test_behind_an_operation_in_doubt_no_start_can_be_told():
     verify = waiting(2, "customerB", "r7r3m108", Op.VERIFY)
     starts = await predicted_starts(Queue([stuck], [verify], {}), NOW)
     assert starts == {2: None}
-    assert start_text(None, NOW) == "predicted start unknown"
 
 
 async def test_a_long_queue_reads_each_kind_of_history_once():
