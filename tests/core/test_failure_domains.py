@@ -108,3 +108,12 @@ def test_a_known_term_takes_down_the_same_nodes_whoever_asks():
 def test_terms_are_split_on_commas_once_each():
     assert parse_terms(["pbrazos, raichu", "pbrazos"]) == ("pbrazos", "raichu")
     assert resolve_failure("pbrazos", fleet(), TAGS).text() == "pbrazos: 1 node fails (1 production host)"
+
+
+def test_after_a_failover_the_recovery_host_is_where_that_tenant_runs_production():
+    a, b = seed(a_moved=True)
+    # customerA runs on snorlax now: snorlax failing takes it down (its move home), not customerB
+    f = resolve_failure("snorlax", [a, b], TAGS)
+    assert [(n.node, n.site, n.hosts) for n in f.nodes] == [("r7r3m116", "service_provider", ("snorlax",))]
+    with pytest.raises(UnknownFailureDomain, match="not where any node runs production now"):
+        resolve_failure("pbrazos", [a, b], TAGS)
