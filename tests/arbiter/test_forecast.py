@@ -4,6 +4,7 @@ of operation took before on its node."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -67,3 +68,27 @@ async def test_a_long_queue_reads_each_kind_of_history_once():
     seconds = await expected_seconds(queue, ops)
     assert queue.reads == 1 and set(seconds.values()) == {900.0}
     assert await predicted_starts(Queue([], [], {}), NOW) == {}
+
+
+async def test_on_the_real_queue_what_waits_behind_the_running_move_starts_when_it_is_expected_to_end(queue):
+    from ksystui.store.audit_log import current_actor
+    from ksystui.store.queue_types import NewOp
+
+    actor = current_actor("test-console")
+    argv = ("ksysmgr", "-f", "move", "site")
+
+    async def queued(tenant: str, node: str, op: Op, hosts: tuple[str, ...], priority: int) -> int:
+        return (await queue.submit(NewOp(tenant, node, op, argv, recovery_hosts=hosts, priority=priority),
+                                   actor)).id
+
+    move = await queued("customerA", "r7r3m116", Op.MOVE_PLANNED, SNORLAX, 1)
+    fence = await asyncio.to_thread(queue.queue.admit, move, "console-1", actor)
+    await asyncio.to_thread(queue.queue.mark_running, move, fence, actor)
+    verify = await queued("customerB", "r7r3m108", Op.VERIFY, SNORLAX, 2)
+    discover = await queued("customerC", "ksysorch-dal12", Op.DISCOVER, (), 3)
+    now = datetime.now(UTC)
+    starts = await predicted_starts(queue, now)
+    assert set(starts) == {verify, discover}
+    assert starts[discover] == now  # it shares nothing with the move
+    # no past move of customerA's node: 15 minutes in all are assumed, a moment of which has run
+    assert now + timedelta(minutes=14) < starts[verify] <= now + timedelta(minutes=15)
