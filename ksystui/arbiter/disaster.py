@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ksystui.core import capacity
+from ksystui.core.age import format_age
 from ksystui.core.disaster import Busy, Recovery, estimate_recovery, plan_disaster
 from ksystui.core.disaster_report import DisasterReport
 from ksystui.core.failure_domains import FailedNode, resolve_failure
@@ -28,7 +29,7 @@ from ksystui.core.operations import PlanRefused, plan
 from ksystui.core.opstate import OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.rpo import dr_average
-from ksystui.core.snapshot import NodeSnapshot
+from ksystui.core.snapshot import Freshness, NodeSnapshot
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.store.queue_types import QueuedOp
 
@@ -130,6 +131,10 @@ async def disaster_report(history: PlanHistory, snapshots: Mapping[str, NodeSnap
             notes.append(_unread_note(n, scope))
             continue
         recoveries.append(await recovery_of(history, snap, context.tenant(n.tenant)))
+        if snap.freshness(now, "vm") is not Freshness.FRESH and (scope is None or n.tenant == scope):
+            age = snap.age(now, "vm")
+            notes.append(f"{n.node}: its data is {format_age(age.total_seconds()) if age else '?'} old "
+                         f"({snap.freshness(now, 'vm')}): planned on it all the same")
     if any(not r.demands for r in recoveries if scope is None or r.tenant == scope):
         unsized = [r.node for r in recoveries if not r.demands and (scope is None or r.tenant == scope)]
         notes.append(f"{', '.join(unsized)}: no VM size is reported (memory_capacity): its capacity is not checked")

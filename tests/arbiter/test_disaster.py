@@ -141,3 +141,10 @@ async def test_a_scoped_reader_is_alarmed_by_its_own_trouble_only():
     assert report_lines(everyone)[-1] == "At risk: customerB (r7r3m108): DOES NOT FIT short 180 GB on snorlax"
     a_only = await disaster_report(*args, context=CONTEXT, scope="customerA", now=NOW)
     assert a_only.problems == () and report_lines(a_only)[-1] == "Every recovery fits, and none breaches its RTO."
+
+
+async def test_a_failed_node_read_long_ago_is_planned_and_said_to_be_stale():
+    later = NOW + timedelta(hours=2)  # the snapshots were read at NOW, every 10 s
+    report = await disaster_report(History(MOVES), seed(), "pbrazos", context=CONTEXT, now=later)
+    assert report.notes == ("r7r3m116: its data is 2h00m old (stale): planned on it all the same",)
+    assert [o.tenant for o in report.plan.outcomes] == ["customerA"]
