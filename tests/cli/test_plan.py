@@ -37,7 +37,8 @@ async def test_if_austin_fails_the_plan_gives_the_order_and_times_as_text_and_js
     order = [line.split()[1] for line in lines if line.strip()[:1].isdigit()]
     assert order == ["customerA", "customerB"]  # the agreement order: priority 1 first
     assert "snorlax" in run.out and "customerC" not in run.out
-    run = await aksystui("plan", "disaster", "--fail", "city=austin", "--json", "--config", str(cfg))
+    # it changes nothing: a read-only session may plan (--readonly honoured, not refused)
+    run = await aksystui("--readonly", "plan", "disaster", "--fail", "city=austin", "--json", "--config", str(cfg))
     assert run.rc == 0, run
     data = json.loads(run.out)
     a, b = data["tenants"]
