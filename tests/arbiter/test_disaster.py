@@ -148,3 +148,10 @@ async def test_a_failed_node_read_long_ago_is_planned_and_said_to_be_stale():
     report = await disaster_report(History(MOVES), seed(), "pbrazos", context=CONTEXT, now=later)
     assert report.notes == ("r7r3m116: its data is 2h00m old (stale): planned on it all the same",)
     assert [o.tenant for o in report.plan.outcomes] == ["customerA"]
+
+
+async def test_without_a_past_unplanned_move_the_planned_ones_say_how_long_it_takes():
+    history = History({(Op.MOVE_PLANNED.value, "r7r3m116"): [500.0, 700.0]})
+    report = await disaster_report(history, seed(), "pbrazos", context=CONTEXT, now=NOW)
+    (a,) = report.plan.outcomes
+    assert (a.finish_s, a.basis) == (600.0, "median of 2 past planned moves")
