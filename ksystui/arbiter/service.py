@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from ksystui.arbiter import capacity_gate
+from ksystui.arbiter.forecast import predicted_starts
 from ksystui.arbiter.killpoints import maybe_die
 from ksystui.arbiter.ports import FleetReader
 from ksystui.core.actor import Actor
@@ -242,10 +243,12 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
                 f"an operator decides (ksystui resolve {o.id} succeeded|failed --reason …)"
             detail = f"IN DOUBT, keeps its hosts until {how}: {o.outcome or ''}"
         lines.append(_line(o, o.state, None, detail, numbers))
+    starts = await predicted_starts(queue, now) if waiting else {}
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
-        lines.append(_line(o, OpState.QUEUED, position, explain.reason(o), numbers))
+        lines.append(_line(o, OpState.QUEUED, position, explain.reason(o) + _predicted(starts.get(o.id), now),
+                           numbers))
     # the last outcomes, so a finished drill does not just vanish from the screen
     recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
@@ -255,6 +258,15 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
             f" after {_fmt(took)}" if took is not None else "") + (f": {o.outcome}" if o.outcome else "")
         lines.append(_line(o, o.state, None, detail, numbers))
     return lines
+
+
+def _predicted(start: datetime | None, now: datetime) -> str:
+    """A waiting request's predicted start, played forward by the planner's
+    model (``arbiter.forecast``): every waiting request gets one."""
+    if start is None:
+        return "; start not predictable (behind an operation in doubt)"
+    left = (start - now).total_seconds()
+    return "; predicted start now" if left < 1 else f"; predicted start {start:%H:%M:%S} (in {_fmt(left)})"
 
 
 def holder_state(o: QueuedOp, now: datetime, alive: set[str]) -> str:

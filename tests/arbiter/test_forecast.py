@@ -5,6 +5,7 @@ of operation took before on its node."""
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -92,3 +93,29 @@ async def test_on_the_real_queue_what_waits_behind_the_running_move_starts_when_
     assert starts[discover] == now  # it shares nothing with the move
     # no past move of customerA's node: 15 minutes in all are assumed, a moment of which has run
     assert now + timedelta(minutes=14) < starts[verify] <= now + timedelta(minutes=15)
+
+
+async def test_the_queue_view_gives_every_waiting_request_its_predicted_start(queue):
+    """Issue 14: "A waiting request gets no predicted start, only the running
+    one an ETA" — now the queue view (and ``ksystui queue``) says when each
+    waiting request is expected to start; a scoped reader's line too."""
+    from ksystui.arbiter.service import queue_lines
+    from ksystui.store.audit_log import current_actor
+    from ksystui.store.queue_types import NewOp
+
+    actor = current_actor("test-console")
+    argv = ("ksysmgr", "-f", "move", "site")
+    move = (await queue.submit(NewOp("customerA", "r7r3m116", Op.MOVE_PLANNED, argv, recovery_hosts=SNORLAX),
+                               actor)).id
+    fence = await asyncio.to_thread(queue.queue.admit, move, "console-1", actor)
+    await asyncio.to_thread(queue.queue.mark_running, move, fence, actor)
+    await queue.submit(NewOp("customerB", "r7r3m108", Op.VERIFY, argv, recovery_hosts=SNORLAX, priority=2), actor)
+    await queue.submit(NewOp("customerC", "ksysorch-dal12", Op.DISCOVER, argv, priority=3), actor)
+    now = datetime.now(UTC)
+    lines = {line.tenant: line.detail for line in await queue_lines(queue, now=now)}
+    # no past move on r7r3m116: 15 minutes assumed, a moment of which has run
+    assert re.search(r"; predicted start \d\d:\d\d:\d\d \(in 1(5m00|4m5\d)s\)$", lines["customerB"]), lines
+    assert "waits: host held by" in lines["customerB"]
+    assert lines["customerC"].endswith("; predicted start now")  # it shares nothing with the move
+    (scoped,) = await queue_lines(queue, tenant="customerB", now=now)
+    assert "predicted start" in scoped.detail and "customerA" not in scoped.detail
