@@ -33,7 +33,7 @@ from ksystui.core.arbitration import Claim, Request, ordered
 from ksystui.core.capacity import ZERO, Demand, HostLoad, Shortfall, Size, total
 from ksystui.core.lifecycle import Op
 from ksystui.core.planning import estimate_seconds
-from ksystui.core.queue_forecast import Busy, play, predicted_starts, release_times
+from ksystui.core.queue_forecast import NEVER, Busy, play, predicted_starts, release_times
 
 __all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "Busy", "DisasterPlan", "HostNeed", "Outcome", "Recovery",
            "WhatIf", "estimate_recovery", "plan_disaster", "predicted_starts"]
@@ -249,16 +249,32 @@ class _Room:
 
 
 def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
-              base: Sequence[Outcome] | None = None) -> tuple[Outcome, ...]:
+              base: Sequence[Outcome] | None = None, first: int = 0) -> tuple[Outcome, ...]:
     """One play: capacity taken in the order (a recovery that does not fit
-    is refused and takes nothing), then the times of those that run. With
-    ``base`` (a play of the same recoveries), an outcome that comes out the
-    same is ``base``'s own object: a what-if differs from the plan only where
-    it changes something, and says so cheaply."""
+    is refused and takes nothing), then the times of those that run.
+
+    With ``base`` (a play of the same queue): an outcome that comes out the
+    same is ``base``'s own object, so a what-if differs from the plan only
+    where it changes something; and the first ``first`` outcomes, which the
+    caller knows cannot change (nothing ahead of a recovery depends on it),
+    are taken from ``base`` as they are, with the hosts' room and claims as
+    they leave them."""
     free = dict(room.free)
+    free_at = dict(released)
+    out: list[Outcome] = []
+    if base is not None and first:
+        for q, was in zip(queue[:first], base[:first], strict=True):
+            if was.fits:
+                for uuid, size in q.wanted:
+                    if uuid in free:
+                        free[uuid] = free[uuid] - size
+                for c in q.claims:
+                    free_at[c] = NEVER if was.finish_s is None else was.finish_s
+        out.extend(base[:first])
+    rest = queue[first:]
     refused: dict[int, tuple[Shortfall, ...]] = {}
     running: list[_Queued] = []
-    for q in queue:
+    for q in rest:
         lacking = None
         for uuid, size in q.wanted:
             room_there = free.get(uuid)
@@ -275,9 +291,8 @@ def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, fl
                 free[uuid] = free[uuid] - size
         running.append(q)
     times = dict(zip((q.position for q in running),
-                     play(((q.claims, q.rec.seconds) for q in running), released), strict=True))
-    out: list[Outcome] = []
-    for i, q in enumerate(queue):
+                     play(((q.claims, q.rec.seconds) for q in running), free_at), strict=True))
+    for i, q in enumerate(rest, start=first):
         rec = q.rec
         start, finish = times.get(q.position, (None, None))
         shortfalls = refused.get(q.position, ())
@@ -293,6 +308,19 @@ def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, fl
         out.append(Outcome(rec.tenant, rec.node, q.position, start, finish, rec.rto, breach,
                            not shortfalls, shortfalls, rec.basis))
     return tuple(out)
+
+
+def _with_more_room(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
+                    base: tuple[Outcome, ...], hosts: Sequence[HostNeed]) -> tuple[Outcome, ...]:
+    """The plan again with ``hosts`` enlarged by what they lack. Nothing
+    changes ahead of the first recovery refused for want of one of them:
+    those ahead fit already (more room changes nothing for them), and a
+    recovery's start depends only on those ahead of it."""
+    enlarged = {h.uuid for h in hosts}
+    first = next((i for i, o in enumerate(base) if any(s.uuid in enlarged for s in o.shortfalls)), None)
+    if first is None:
+        return base
+    return _outcomes(agreed, room.enlarged(hosts), released, base, first)
 
 
 def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad]) -> tuple[HostNeed, ...]:
@@ -336,10 +364,10 @@ def _what_ifs(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, f
     short = [h for h in hosts if not h.fits and h.uuid in room.total]
     for h in short:
         what_if(f"{h.name} +{_figure(h.short.memory_gb)} GB, +{_figure(h.short.cpu)} CPU",
-                _outcomes(agreed, room.enlarged([h]), released, base))
+                _with_more_room(agreed, room, released, base, [h]))
     if len(short) > 1:
         what_if(f"all {len(short)} short hosts enlarged ({total(h.short for h in short).text()} in all)",
-                _outcomes(agreed, room.enlarged(short), released, base))
+                _with_more_room(agreed, room, released, base, short))
     return tuple(out)
 
 

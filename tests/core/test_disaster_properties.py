@@ -7,6 +7,7 @@ scoped plan names no other tenant."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -172,6 +173,9 @@ def test_host_needs_and_what_ifs_do_what_they_say(fleet):
         (enlarged,) = [w for w in plan.what_ifs if w.title.startswith(f"{h.name} +")]
         # with that much more, nobody is short on that host any more
         assert all(s.uuid != h.uuid for o in enlarged.outcomes for s in o.shortfalls)
+        # and it is the plan of the same disaster on the bigger host, outcome for outcome
+        bigger = {**loads, h.uuid: replace(loads[h.uuid], total=loads[h.uuid].total + h.short)}
+        assert enlarged.outcomes == plan_disaster(recs, bigger, busy).outcomes
     if len(short) > 1:
         (everything,) = [w for w in plan.what_ifs if w.title.startswith("all ")]
         assert all(o.fits for o in everything.outcomes)
@@ -181,9 +185,13 @@ def test_host_needs_and_what_ifs_do_what_they_say(fleet):
         assert len(w.better) == len(changed)
     if "order by RTO (earliest deadline first)" in titles:
         (edf,) = [w for w in plan.what_ifs if w.title.startswith("order by RTO")]
-        deadlines = [recs_by_rto for recs_by_rto in (by_key(recs)[o.tenant, o.node].rto for o in edf.outcomes)]
+        deadlines = [by_key(recs)[o.tenant, o.node].rto for o in edf.outcomes]
         known = [d for d in deadlines if d is not None]
         assert known == sorted(known) and deadlines == known + [None] * (len(deadlines) - len(known))
+        # and it is the plan with every agreement's priority its rank by deadline
+        rank = {(o.tenant, o.node): o.position for o in edf.outcomes}
+        reprioritised = [replace(r, priority=rank[r.tenant, r.node]) for r in recs]
+        assert edf.outcomes == plan_disaster(reprioritised, loads, busy).outcomes
 
 
 @settings(max_examples=60, deadline=None)
