@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     refused = sum(not o.fits for o in result.outcomes)
     breaches = sum(o.breach_s is not None for o in result.outcomes)
     short = sum(not h.fits for h in result.hosts)
-    print(f"fleet: {len(snaps)} nodes, {len(loads)} recovery hosts ({short} short), {len(busy)} operations running")
+    print(f"fleet: {len(snaps)} nodes, {args.hosts} shared recovery hosts ({short} too small for everyone), "
+          f"{len(loads)} hosts in the capacity model, {len(busy)} operations running")
     print(f"plan: {refused} recoveries do not fit, {breaches} breach their RTO, {len(result.what_ifs)} what-ifs; "
           f"last finish {max((o.finish_s or 0) for o in result.outcomes) / 60:.0f} min")
     print(f"median CPU ms: capacity model and recoveries {med(model_cpu):.1f}, planner with what-ifs "

@@ -139,7 +139,11 @@ class DisasterPlan:
         """The plan as ``tenant`` may see it: every other tenant is "another
         tenant", with its place and its times only (no node, RTO, numbers or
         basis); what-ifs say how this tenant's verdict changes, and only how
-        many others' do."""
+        many others' do. Scoping a scoped plan again to the same tenant
+        changes nothing."""
+        named = {o.tenant for o in self.outcomes} - {ANOTHER_TENANT}
+        if len(named) < len({o.tenant for o in self.outcomes}) and named <= {tenant}:
+            return self
         seen: dict[int, Outcome] = {}  # what-ifs share the plan's unchanged outcomes: anonymise each once
 
         def hidden(o: Outcome) -> Outcome:
@@ -150,10 +154,21 @@ class DisasterPlan:
         def scoped(outcomes: tuple[Outcome, ...]) -> tuple[Outcome, ...]:
             return tuple(o if o.tenant == tenant else hidden(o) for o in outcomes)
 
-        several = _several_nodes(self.outcomes)
-        what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _changes(self.outcomes, w.outcomes, tenant, several))
-                         for w in self.what_ifs)
+        if ANOTHER_TENANT in {o.tenant for o in self.outcomes}:
+            # scoped already, to someone else: the outcomes no longer tell who
+            # changed, so only this tenant's lines stay
+            what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _own_lines(w.better, tenant)) for w in self.what_ifs)
+        else:
+            several = _several_nodes(self.outcomes)
+            what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _changes(self.outcomes, w.outcomes, tenant, several))
+                             for w in self.what_ifs)
         return DisasterPlan(scoped(self.outcomes), self.hosts, what_ifs)
+
+
+def _own_lines(lines: Iterable[str], tenant: str) -> tuple[str, ...]:
+    lines = tuple(lines)
+    own = tuple(line for line in lines if line.startswith((f"{tenant}: ", f"{tenant} (")))
+    return own + (("other tenants' verdicts change",) if len(own) < len(lines) else ())
 
 
 def _anonymous(o: Outcome) -> Outcome:

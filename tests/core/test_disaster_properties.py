@@ -209,3 +209,7 @@ def test_a_scoped_plan_names_no_other_tenant_and_keeps_its_own_rows(fleet, scope
             seen.tenant == ANOTHER_TENANT and (seen.position, seen.start_s, seen.finish_s, seen.fits)
             == (full.position, full.start_s, full.finish_s, full.fits))
     assert scoped.hosts == plan.hosts
+    assert scoped.for_tenant(scope) == scoped  # scoping twice is scoping once
+    for other in TENANTS:
+        if other != scope:
+            assert scope not in repr(scoped.for_tenant(other))
