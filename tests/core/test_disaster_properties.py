@@ -69,7 +69,7 @@ def queues(draw):
     return reqs, seconds
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(busy=busy_st, queue=queues())
 def test_predicted_starts_are_the_arbiters_own_admissions_played_forward(busy, queue):
     waiting, seconds = queue
@@ -99,9 +99,12 @@ def fleets(draw):
         recs.append(Recovery(tenant, node, draw(st.integers(1, 3)), rto, demands,
                              frozenset(d.uuid for d in demands) | extra, float(draw(st.integers(0, 3600))),
                              "median of 3 past unplanned moves"))
-    busy = draw(st.lists(st.builds(lambda i, c, r: Busy(i, "acme", f"busy-{i}", c, r), st.integers(0, 99),
+    # running operations: on other nodes, or on a failed node itself (a discovery it was doing)
+    busy = draw(st.lists(st.builds(lambda i, c, r, n: Busy(i, "acme", n or f"busy-{i}", c, r), st.integers(0, 99),
                                    st.frozensets(st.sampled_from([f"u-{h}" for h in HOSTS]), max_size=2),
-                                   st.integers(0, 3000).map(float)), max_size=2, unique_by=lambda b: b.id))
+                                   st.integers(0, 3000).map(float),
+                                   st.sampled_from([None, *(r.node for r in recs)])),
+                         max_size=2, unique_by=lambda b: b.id))
     return recs, loads, busy
 
 
