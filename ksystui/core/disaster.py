@@ -2,15 +2,12 @@
 order does every tenant recover, when does each start and finish against its
 RTO, and can the shared recovery hosts hold everyone?
 
-It plays the arbitration rules (``core.arbitration``) forward. Every failed
-node's unplanned move is queued at once; the arbiter admits a request when
-no running operation holds any of its claims and no request ahead of it in
-the order shares one. Nothing new arrives and nothing is pre-empted, so that
-play has a closed form, which is what makes a plan over hundreds of tenants
-cheap: a request starts when the last request ahead of it on each of its
-claims has finished (they finish in order, each starting after the one before
-it ended) and when every operation already running on them is done. The
-tests hold it to an event-by-event replay through ``arbitration.decide``.
+It plays the arbitration rules forward (``core.queue_forecast``, the
+closed form of ``core.arbitration``'s admissions): every failed node's
+unplanned move is queued at the same moment, in the arbiter's order (class,
+agreement priority, arrival), with the claims and the duration observed for
+it (``estimate_recovery``); operations already running hold their claims
+until they are done.
 
 Capacity follows the same order: a recovery that does not fit a recovery
 host, after everyone ahead of it took their share, would be refused by
@@ -28,7 +25,7 @@ without its RTO, its numbers or how its duration was estimated.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from ksystui.core.age import format_age
@@ -36,11 +33,14 @@ from ksystui.core.arbitration import Claim, Request, ordered
 from ksystui.core.capacity import ZERO, Demand, HostLoad, Shortfall, Size, total
 from ksystui.core.lifecycle import Op
 from ksystui.core.planning import estimate_seconds
+from ksystui.core.queue_forecast import NEVER, Busy, play, predicted_starts, release_times
+
+__all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "Busy", "DisasterPlan", "HostNeed", "Outcome", "Recovery",
+           "WhatIf", "estimate_recovery", "plan_disaster", "predicted_starts"]
 
 ANOTHER_TENANT = "another tenant"  # every other tenant, in a plan scoped to one
 # a node never seen moving, with no DR average from the service: a guess, said so
 ASSUMED_RECOVERY_S = 900.0
-_LATER = float("inf")
 
 
 def _figure(x: float) -> str:
@@ -76,17 +76,6 @@ class Recovery:
     claims: frozenset[str]  # recovery resources it claims (CEC UUIDs / workspace:...)
     seconds: float  # estimated duration
     basis: str  # how ``seconds`` was estimated
-
-
-@dataclass(frozen=True)
-class Busy:
-    """What already holds resources when the disaster starts."""
-
-    id: int
-    tenant: str
-    node: str
-    claims: frozenset[str]
-    remaining_s: float
 
 
 @dataclass(frozen=True)
@@ -150,134 +139,203 @@ class DisasterPlan:
         """The plan as ``tenant`` may see it: every other tenant is "another
         tenant", with its place and its times only (no node, RTO, numbers or
         basis); what-ifs say how this tenant's verdict changes, and only how
-        many others' do."""
-        def scoped(outcomes: tuple[Outcome, ...]) -> tuple[Outcome, ...]:
-            return tuple(o if o.tenant == tenant else _anonymous(o) for o in outcomes)
+        many others' do. Scoping a scoped plan again to the same tenant
+        changes nothing."""
+        named = {o.tenant for o in self.outcomes} - {ANOTHER_TENANT}
+        if len(named) < len({o.tenant for o in self.outcomes}) and named <= {tenant}:
+            return self
+        seen: dict[int, Outcome] = {}  # what-ifs share the plan's unchanged outcomes: anonymise each once
 
-        what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _changes(self.outcomes, w.outcomes, tenant))
-                         for w in self.what_ifs)
+        def hidden(o: Outcome) -> Outcome:
+            if id(o) not in seen:
+                seen[id(o)] = _anonymous(o)
+            return seen[id(o)]
+
+        def scoped(outcomes: tuple[Outcome, ...]) -> tuple[Outcome, ...]:
+            return tuple(o if o.tenant == tenant else hidden(o) for o in outcomes)
+
+        if ANOTHER_TENANT in {o.tenant for o in self.outcomes}:
+            # scoped already, to someone else: the outcomes no longer tell who
+            # changed, so only this tenant's lines stay
+            what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _own_lines(w.better, tenant)) for w in self.what_ifs)
+        else:
+            several = _several_nodes(self.outcomes)
+            what_ifs = tuple(WhatIf(w.title, scoped(w.outcomes), _changes(self.outcomes, w.outcomes, tenant, several))
+                             for w in self.what_ifs)
         return DisasterPlan(scoped(self.outcomes), self.hosts, what_ifs)
+
+
+def _own_lines(lines: Iterable[str], tenant: str) -> tuple[str, ...]:
+    lines = tuple(lines)
+    own = tuple(line for line in lines if line.startswith((f"{tenant}: ", f"{tenant} (")))
+    return own + (("other tenants' verdicts change",) if len(own) < len(lines) else ())
 
 
 def _anonymous(o: Outcome) -> Outcome:
     return Outcome(ANOTHER_TENANT, "", o.position, o.start_s, o.finish_s, None, None, o.fits, (), "")
 
 
-def _label(o: Outcome, tenants_with_several_nodes: set[str]) -> str:
-    return f"{o.tenant} ({o.node})" if o.tenant in tenants_with_several_nodes else o.tenant
+def _several_nodes(outcomes: Iterable[Outcome]) -> frozenset[str]:
+    seen: set[str] = set()
+    several: set[str] = set()
+    for o in outcomes:
+        (several if o.tenant in seen else seen).add(o.tenant)
+    return frozenset(several)
 
 
-def _changes(base: Sequence[Outcome], other: Sequence[Outcome], scope: str | None = None) -> tuple[str, ...]:
-    """One line per recovery whose verdict differs between the two plays.
-    Scoped: the scope's own lines, and a count of everyone else's."""
-    before = {(o.tenant, o.node): o for o in base}
-    counts: dict[str, int] = {}
-    for o in base:
-        counts[o.tenant] = counts.get(o.tenant, 0) + 1
-    several = {t for t, n in counts.items() if n > 1}
-    lines: list[str] = []
+def _changes(base: Sequence[Outcome], other: Sequence[Outcome], scope: str | None = None,
+             several: frozenset[str] | None = None) -> tuple[str, ...]:
+    """One line per recovery whose verdict differs between the two plays of
+    the same recoveries (``tenant``, or ``tenant (node)`` for a tenant with
+    several nodes). Scoped: the scope's own lines, and how many others changed."""
+    if several is None:
+        several = _several_nodes(base)
+    aligned = all(a.node == b.node and a.tenant == b.tenant for a, b in zip(base, other, strict=True))
+    if aligned:
+        pairs: Iterable[tuple[Outcome, Outcome]] = zip(base, other, strict=True)
+    else:
+        before = {(o.tenant, o.node): o for o in base}
+        pairs = ((before[o.tenant, o.node], o) for o in other)
+    lines: list[tuple[str, str, str]] = []
     others = 0
-    for o in sorted(other, key=lambda o: (o.tenant, o.node)):
-        was = before.get((o.tenant, o.node))
-        if was is None or was.verdict == o.verdict:
+    for was, o in pairs:
+        if was is o or was.verdict == o.verdict:
             continue
         if scope is not None and o.tenant != scope:
             others += 1
             continue
-        lines.append(f"{_label(o, several)}: {was.verdict} -> {o.verdict}")
+        label = f"{o.tenant} ({o.node})" if o.tenant in several else o.tenant
+        lines.append((o.tenant, o.node, f"{label}: {was.verdict} -> {o.verdict}"))
+    out = [line for _, _, line in sorted(lines)]
     if others:
-        lines.append("1 other tenant's verdict changes" if others == 1
-                     else f"{others} other tenants' verdicts change")
-    return tuple(lines)
+        out.append("1 other tenant's verdict changes" if others == 1 else f"{others} other tenants' verdicts change")
+    return tuple(out)
 
 
-def _host_claims(node: str, resources: Iterable[str]) -> frozenset[Claim]:
-    return frozenset({Claim("node", node), *(Claim("host", r) for r in resources)})
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    """A recovery in its place in the arbiter's order, with what every play
+    needs of it worked out once."""
+
+    position: int
+    rec: Recovery
+    claims: frozenset[Claim]
+    wanted: tuple[tuple[str, Size], ...]  # (CEC UUID, size) per recovery host, summed
 
 
-def _release_times(busy: Sequence[Busy]) -> dict[Claim, float]:
-    """When each claim held by an already running operation is free (an
-    operation past its estimate is taken to end now)."""
-    out: dict[Claim, float] = {}
-    for b in busy:
-        at = max(0.0, b.remaining_s)
-        for c in _host_claims(b.node, b.claims):
-            out[c] = max(out.get(c, 0.0), at)
-    return out
-
-
-def _play(queue: Sequence[tuple[frozenset[Claim], float | None]],
-          released: Mapping[Claim, float]) -> list[tuple[float | None, float | None]]:
-    """(start, finish) of every request of ``queue`` (in the arbiter's order;
-    each its claims and duration, None if unknown): a request starts when
-    every claim is released by the running operations and by the last
-    request ahead of it that shares it. An unknown duration never ends, as
-    far as the prediction goes: what waits behind it has no start."""
-    free_at: dict[Claim, float] = dict(released)
-    out: list[tuple[float | None, float | None]] = []
-    for claims, seconds in queue:
-        start = max((free_at.get(c, 0.0) for c in claims), default=0.0)
-        finish = _LATER if start == _LATER or seconds is None else start + max(0.0, seconds)
-        for c in claims:
-            free_at[c] = finish
-        out.append((None if start == _LATER else start, None if finish == _LATER else finish))
-    return out
-
-
-def predicted_starts(busy: Sequence[Busy], waiting: Sequence[Request],
-                     seconds: Mapping[int, float]) -> dict[int, float | None]:
-    """Every waiting request's predicted start (seconds from now), playing
-    the arbiter forward: ``busy`` holds its claims for its remaining time,
-    and each request lasts ``seconds[id]`` (missing: unknown, so whatever
-    waits behind it on a claim has no predicted start)."""
-    queue = ordered(waiting)
-    times = _play([(r.claims, seconds.get(r.id)) for r in queue], _release_times(busy))
-    return {r.id: start for r, (start, _finish) in zip(queue, times, strict=True)}
-
-
-def _requests(recoveries: Sequence[Recovery]) -> list[tuple[Request, Recovery]]:
-    """The recoveries as the arbiter would queue them, in its order: all
-    submitted at once, in the given order (arrival)."""
+def _queue(recoveries: Sequence[Recovery]) -> list[_Queued]:
+    """The recoveries as the arbiter would order them: all submitted at the
+    same moment, in the given order (their arrival)."""
     reqs = [Request(i, r.tenant, r.node, Op.MOVE_UNPLANNED, r.priority, i, r.claims, on_recovery_hosts=True)
             for i, r in enumerate(recoveries)]
-    return [(req, recoveries[req.id]) for req in ordered(reqs)]
-
-
-def _free_now(loads: Mapping[str, HostLoad]) -> dict[str, Size]:
-    return {uuid: load.total - load.used for uuid, load in loads.items() if load.total is not None}
-
-
-def _outcomes(queue: Sequence[tuple[Request, Recovery]], loads: Mapping[str, HostLoad],
-              released: Mapping[Claim, float]) -> tuple[Outcome, ...]:
-    free = _free_now(loads)
-    fitting: list[tuple[int, Request, Recovery]] = []
-    refused: dict[int, tuple[Shortfall, ...]] = {}
-    for position, (req, rec) in enumerate(queue, start=1):
+    out = []
+    for position, req in enumerate(ordered(reqs), start=1):
+        rec = recoveries[req.id]
         wanted: dict[str, Size] = {}
         for d in rec.demands:
             wanted[d.uuid] = wanted.get(d.uuid, ZERO) + d.size
-        shortfalls = tuple(
-            Shortfall(uuid, loads[uuid].name, size, free[uuid], loads[uuid].total or ZERO)
-            for uuid, size in sorted(wanted.items(), key=lambda kv: loads[kv[0]].name if kv[0] in loads else kv[0])
-            if uuid in free and not size.fits_in(free[uuid]))
-        if shortfalls:
-            refused[position] = shortfalls
+        out.append(_Queued(position, rec, req.claims, tuple(wanted.items())))
+    return out
+
+
+@dataclass(frozen=True)
+class _Room:
+    """The recovery hosts whose size is known: free now, size, name."""
+
+    free: Mapping[str, Size]
+    total: Mapping[str, Size]
+    name: Mapping[str, str]
+
+    @classmethod
+    def of(cls, loads: Mapping[str, HostLoad]) -> _Room:
+        free: dict[str, Size] = {}
+        size: dict[str, Size] = {}
+        for uuid, load in loads.items():
+            if load.total is not None:
+                free[uuid], size[uuid] = load.total - load.used, load.total
+        return cls(free, size, {uuid: loads[uuid].name for uuid in size})
+
+    def enlarged(self, hosts: Iterable[HostNeed]) -> _Room:
+        free, size = dict(self.free), dict(self.total)
+        for h in hosts:
+            free[h.uuid] = free[h.uuid] + h.short
+            size[h.uuid] = size[h.uuid] + h.short
+        return _Room(free, size, self.name)
+
+
+def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
+              base: Sequence[Outcome] | None = None, first: int = 0) -> tuple[Outcome, ...]:
+    """One play: capacity taken in the order (a recovery that does not fit
+    is refused and takes nothing), then the times of those that run.
+
+    With ``base`` (a play of the same queue): an outcome that comes out the
+    same is ``base``'s own object, so a what-if differs from the plan only
+    where it changes something; and the first ``first`` outcomes, which the
+    caller knows cannot change (nothing ahead of a recovery depends on it),
+    are taken from ``base`` as they are, with the hosts' room and claims as
+    they leave them."""
+    free = dict(room.free)
+    free_at = dict(released)
+    out: list[Outcome] = []
+    if base is not None and first:
+        for q, was in zip(queue[:first], base[:first], strict=True):
+            if was.fits:
+                for uuid, size in q.wanted:
+                    if uuid in free:
+                        free[uuid] = free[uuid] - size
+                for c in q.claims:
+                    free_at[c] = NEVER if was.finish_s is None else was.finish_s
+        out.extend(base[:first])
+    rest = queue[first:]
+    refused: dict[int, tuple[Shortfall, ...]] = {}
+    running: list[_Queued] = []
+    for q in rest:
+        lacking = None
+        for uuid, size in q.wanted:
+            room_there = free.get(uuid)
+            if room_there is not None and not size.fits_in(room_there):
+                lacking = [(u, sz) for u, sz in q.wanted if u in free and not sz.fits_in(free[u])]
+                break
+        if lacking:
+            refused[q.position] = tuple(sorted(
+                (Shortfall(uuid, room.name[uuid], size, free[uuid], room.total[uuid]) for uuid, size in lacking),
+                key=lambda s: (s.name, s.uuid)))
             continue
-        for uuid, size in wanted.items():
+        for uuid, size in q.wanted:
             if uuid in free:
                 free[uuid] = free[uuid] - size
-        fitting.append((position, req, rec))
-    times = dict(zip((p for p, _, _ in fitting),
-                     _play([(req.claims, rec.seconds) for _, req, rec in fitting], released), strict=True))
-    out: list[Outcome] = []
-    for position, (_req, rec) in enumerate(queue, start=1):
-        start, finish = times.get(position, (None, None))
+        running.append(q)
+    times = dict(zip((q.position for q in running),
+                     play(((q.claims, q.rec.seconds) for q in running), free_at), strict=True))
+    for i, q in enumerate(rest, start=first):
+        rec = q.rec
+        start, finish = times.get(q.position, (None, None))
+        shortfalls = refused.get(q.position, ())
+        if base is not None:
+            was = base[i]
+            if (was.start_s == start and was.finish_s == finish and was.position == q.position
+                    and was.node == rec.node and was.tenant == rec.tenant and was.shortfalls == shortfalls):
+                out.append(was)
+                continue
         breach = None
         if finish is not None and rec.rto is not None and finish > rec.rto.total_seconds():
             breach = finish - rec.rto.total_seconds()
-        out.append(Outcome(rec.tenant, rec.node, position, start, finish, rec.rto, breach,
-                           position not in refused, refused.get(position, ()), rec.basis))
+        out.append(Outcome(rec.tenant, rec.node, q.position, start, finish, rec.rto, breach,
+                           not shortfalls, shortfalls, rec.basis))
     return tuple(out)
+
+
+def _with_more_room(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
+                    base: tuple[Outcome, ...], hosts: Sequence[HostNeed]) -> tuple[Outcome, ...]:
+    """The plan again with ``hosts`` enlarged by what they lack. Nothing
+    changes ahead of the first recovery refused for want of one of them:
+    those ahead fit already (more room changes nothing for them), and a
+    recovery's start depends only on those ahead of it."""
+    enlarged = {h.uuid for h in hosts}
+    first = next((i for i, o in enumerate(base) if any(s.uuid in enlarged for s in o.shortfalls)), None)
+    if first is None:
+        return base
+    return _outcomes(agreed, room.enlarged(hosts), released, base, first)
 
 
 def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad]) -> tuple[HostNeed, ...]:
@@ -298,50 +356,44 @@ def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad]) -
     return tuple(sorted(out, key=lambda h: (h.name, h.uuid)))
 
 
-def _by_deadline(recoveries: Sequence[Recovery]) -> list[Recovery]:
-    """The recoveries re-prioritised by RTO, earliest first (no RTO: last),
-    the agreement order breaking ties."""
-    agreed = [rec for _, rec in _requests(recoveries)]
-    edf = sorted(range(len(agreed)), key=lambda i: (agreed[i].rto is None, agreed[i].rto or timedelta(), i))
-    return [replace(agreed[i], priority=rank) for rank, i in enumerate(edf, start=1)]
+def _by_deadline(agreed: Sequence[_Queued]) -> list[_Queued]:
+    """The same queue with the agreements re-prioritised by RTO, earliest
+    first (no RTO: last), the agreement order breaking ties: the arbiter's
+    order once every recovery's priority is its rank by deadline."""
+    edf = sorted(agreed, key=lambda q: (q.rec.rto is None, q.rec.rto or timedelta(), q.position))
+    return [_Queued(rank, q.rec, q.claims, q.wanted) for rank, q in enumerate(edf, start=1)]
 
 
-def _enlarged(loads: Mapping[str, HostLoad], hosts: Iterable[HostNeed]) -> dict[str, HostLoad]:
-    out = dict(loads)
-    for h in hosts:
-        load = out[h.uuid]
-        out[h.uuid] = replace(load, total=(load.total or ZERO) + h.short)
-    return out
-
-
-def _what_ifs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad], released: Mapping[Claim, float],
+def _what_ifs(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
               base: tuple[Outcome, ...], hosts: Sequence[HostNeed]) -> tuple[WhatIf, ...]:
     out: list[WhatIf] = []
 
-    def what_if(title: str, outcomes: tuple[Outcome, ...]) -> None:
-        out.append(WhatIf(title, outcomes, _changes(base, outcomes)))
+    several = _several_nodes(base)
 
-    agreed_queue = _requests(recoveries)
-    agreed = [rec for _, rec in agreed_queue]
-    edf = _by_deadline(recoveries)
-    if [(r.tenant, r.node) for r in edf] != [(r.tenant, r.node) for r in agreed]:
-        what_if("order by RTO (earliest deadline first)", _outcomes(_requests(edf), loads, released))
-    short = [h for h in hosts if not h.fits and h.uuid in loads]
+    def what_if(title: str, outcomes: tuple[Outcome, ...]) -> None:
+        out.append(WhatIf(title, outcomes, _changes(base, outcomes, None, several)))
+
+    edf = _by_deadline(agreed)
+    if any(e.rec is not q.rec for e, q in zip(edf, agreed, strict=True)):
+        what_if("order by RTO (earliest deadline first)", _outcomes(edf, room, released))
+    short = [h for h in hosts if not h.fits and h.uuid in room.total]
     for h in short:
         what_if(f"{h.name} +{_figure(h.short.memory_gb)} GB, +{_figure(h.short.cpu)} CPU",
-                _outcomes(agreed_queue, _enlarged(loads, [h]), released))
+                _with_more_room(agreed, room, released, base, [h]))
     if len(short) > 1:
         what_if(f"all {len(short)} short hosts enlarged ({total(h.short for h in short).text()} in all)",
-                _outcomes(agreed_queue, _enlarged(loads, short), released))
+                _with_more_room(agreed, room, released, base, short))
     return tuple(out)
 
 
 def plan_disaster(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad],
                   busy: Sequence[Busy] = ()) -> DisasterPlan:
-    """Every recovery's place, start and finish (seconds after the disaster),
-    verdict against its RTO and capacity; every recovery host it needs
-    against its size; and the what-ifs."""
-    released = _release_times(busy)
-    outcomes = _outcomes(_requests(recoveries), loads, released)
+    """Every recovery's place, start and finish (seconds after the disaster)
+    and verdict against its RTO and the hosts' capacity; every recovery host
+    it needs against its size; and the what-ifs."""
+    released = release_times(busy)
+    agreed = _queue(recoveries)
+    room = _Room.of(loads)
+    outcomes = _outcomes(agreed, room, released)
     hosts = _host_needs(recoveries, loads)
-    return DisasterPlan(outcomes, hosts, _what_ifs(recoveries, loads, released, outcomes, hosts))
+    return DisasterPlan(outcomes, hosts, _what_ifs(agreed, room, released, outcomes, hosts))

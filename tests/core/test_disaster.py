@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ksystui.core import capacity
+from ksystui.core.arbitration import Request
 from ksystui.core.capacity import Size
 from ksystui.core.disaster import (
     ASSUMED_RECOVERY_S,
@@ -14,6 +15,7 @@ from ksystui.core.disaster import (
     Recovery,
     estimate_recovery,
     plan_disaster,
+    predicted_starts,
 )
 from ksystui.core.lifecycle import Op
 from ksystui.core.snapshot import NodeSnapshot
@@ -102,3 +104,56 @@ def test_estimates_say_what_they_rest_on():
     assert estimate_recovery([], [500], 60, 3) == (500, "median of 1 past planned move")
     assert estimate_recovery([], [], 420, 3) == (1260, "DR average 7m00s x 3 VMs")
     assert estimate_recovery([], [], None, 3) == (ASSUMED_RECOVERY_S, "no past run: 15m00s assumed")
+
+
+def test_a_host_whose_size_nobody_reports_is_not_checked_and_refuses_no_one():
+    p = plan(snorlax_gb=None)
+    assert [o.fits for o in p.outcomes] == [True, True]
+    (snorlax,) = p.hosts
+    assert (snorlax.total, snorlax.fits, snorlax.needed) == (None, True, Size(480, 30))
+    assert not any(w.title.startswith("snorlax +") for w in p.what_ifs)
+
+
+def test_a_scoped_what_if_says_how_its_own_verdict_changes_and_only_how_many_others_do():
+    p = plan(snorlax_gb=300, rto=(60, 15))
+    edf = next(w for w in p.what_ifs if w.title.startswith("order by RTO"))
+    assert edf.better == ("customerA: meets -> DOES NOT FIT short 180 GB on snorlax",
+                          "customerB: DOES NOT FIT short 180 GB on snorlax -> meets")
+    scoped = next(w for w in p.for_tenant("customerB").what_ifs if w.title.startswith("order by RTO"))
+    assert scoped.better == ("customerB: DOES NOT FIT short 180 GB on snorlax -> meets",
+                             "1 other tenant's verdict changes")
+
+
+def test_powervs_recoveries_into_one_workspace_run_one_after_the_other():
+    recs = [Recovery(t, f"{t}-ksys", 1, timedelta(hours=1), (), frozenset({"workspace:dal10-dr"}), 20 * MIN, "x")
+            for t in ("customerC", "customerD")]
+    recs.append(Recovery("customerE", "customerE-ksys", 1, timedelta(hours=1), (), frozenset({"workspace:wdc06"}),
+                         20 * MIN, "x"))
+    p = plan_disaster(recs, {})
+    assert [(o.tenant, o.start_s) for o in p.outcomes] == [("customerC", 0), ("customerD", 20 * MIN),
+                                                           ("customerE", 0)]
+
+
+def test_a_tenant_with_two_nodes_is_told_apart_by_node():
+    snaps = seed(snorlax_gb=300)
+    a, b = recoveries(snaps, rto=(60, 15))
+    b2 = Recovery("customerA", "r7r3m117", 3, timedelta(minutes=90), b.demands, b.claims, b.seconds, b.basis)
+    p = plan_disaster([a, b2], capacity.host_loads(snaps))
+    (more,) = p.what_ifs
+    assert more.better == ("customerA (r7r3m117): DOES NOT FIT short 180 GB on snorlax -> meets",)
+
+
+def test_waiting_requests_get_a_predicted_start_from_the_same_rules():
+    # a move on snorlax runs for five more minutes; behind it, in the arbiter's order
+    running = [Busy(1, "customerA", "r7r3m116", frozenset({"u-snorlax"}), 5 * MIN)]
+    waiting = [
+        Request(2, "customerB", "r7r3m108", Op.VERIFY, 2, 2, frozenset({"u-snorlax"})),
+        Request(3, "customerB", "r7r3m108", Op.DISCOVER, 2, 3),  # its node is busy with the verify
+        Request(4, "customerC", "ksys-c", Op.DISCOVER, 3, 4),  # shares nothing: now
+        Request(5, "customerA", "r7r3m116", Op.CLEANUP, 1, 5, frozenset({"u-snorlax"})),  # cleanup ranks first
+        Request(6, "customerD", "ksys-d", Op.DR_TEST, 4, 6, frozenset({"u-snorlax"})),
+    ]
+    starts = predicted_starts(running, waiting, {2: 10 * MIN, 4: 60, 5: 2 * MIN})
+    assert starts == {5: 5 * MIN, 2: 7 * MIN, 3: 17 * MIN, 4: 0, 6: 17 * MIN}
+    # a request of unknown length: what waits behind it cannot be told
+    assert predicted_starts(running, waiting, {4: 60, 5: 2 * MIN})[3] is None
