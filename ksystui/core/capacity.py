@@ -26,6 +26,7 @@ the verdict says so.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -42,6 +43,7 @@ CHECKED_OPS = frozenset({Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST})
 CLONE_UP = frozenset({"ACTIVE", "ACTIVE_COMPLETED"})
 
 
+@functools.lru_cache(maxsize=4096)  # a fleet prints few distinct sizes, and a plan reads each VM's twice
 def _number(text: str | None) -> float | None:
     try:
         value = float((text or "").split()[0])
