@@ -281,6 +281,8 @@ class SimRunner:
             "ssh": {"host": self.host, "port": ep.ssh_port, "user": "root",
                     "key_file": str(state / keys.CLIENT_KEY_FILE), "known_hosts": str(state / "known_hosts")},
         }
+        if node.spec.tags:
+            entry["tags"] = dict(node.spec.tags)
         if node.rest is not None and ep.rest_url is not None:
             entry["rest"] = {"url": ep.rest_url, "instance_id": node.rest.instance_id,
                              "token_file": str(state / "tokens" / f"{name}.token"),

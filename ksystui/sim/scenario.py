@@ -124,6 +124,9 @@ class NodeSpec(_Strict):
     version: str = "1.10.0.0"
     rest: bool = False
     auto_discovery_time: str = "00:00"
+    # failure-domain tags of the node's production side (e.g. city = "austin"): `ksystui sim`
+    # writes them into its config.toml, where `ksystui plan disaster --fail city=austin` reads them
+    tags: dict[str, str] = {}
     sites: list[SiteSpec]
     hmcs: list[HmcSpec] = []
     hosts: list[HostSpec] = []

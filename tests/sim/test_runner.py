@@ -134,6 +134,10 @@ async def test_config_toml(sim_dir: SimRunner, state_dir: Path) -> None:
     loaded = parse_config(text, state_dir / "config.toml")
     assert loaded.warnings == ()
     assert {n.name for _, n in loaded.config.nodes()} == set(world.nodes)
+    # with the scenario's failure domains, which `ksystui plan disaster --fail city=austin` reads
+    assert loaded.config.node_tags() == {n.name: n.spec.tags for n in world.nodes.values() if n.spec.tags}
+    assert {n for n, tags in loaded.config.node_tags().items() if tags.get("city") == "austin"} == {
+        "r7r3m116", "r7r3m108"}
 
 
 async def test_config_toml_is_usable_as_is(sim_dir: SimRunner, state_dir: Path) -> None:
