@@ -313,11 +313,13 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("hosts", "Hosts", (
         text("recovery", "HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
         text("node", "NODE"), text("role", "ROLE"), text("paired", "PAIRED HOST"), text("state", "STATE"),
-        long_text("shared", "SHARED WITH"), age("age", "AGE")),
+        long_text("shared", "SHARED WITH"),
+        # capacity (core.host_capacity): in use of the host's size, what is left, this tenant's share
+        text("mem", "MEM"), text("cpu", "CPU"), text("free", "FREE"), text("share", "SHARE"), age("age", "AGE")),
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
-        hint="recovery hosts: who counts on them, whose VMs run on them",
-        keep=("recovery", "tenant", "role", "state", "shared", "age")),
+        hint="recovery hosts: who counts on them, whose VMs run on them, memory and CPU used and free by tenant",
+        keep=("recovery", "tenant", "role", "state", "shared", "mem", "free", "share", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
