@@ -1,0 +1,204 @@
+"""What the ``:plan`` view shows of a disaster plan (pure).
+
+The planner (``core.disaster``) plays the arbitration rules forward from
+"these production hosts fail now": each tenant's recovery in agreement
+order, its predicted start and finish against its RTO, whether each
+recovery host can hold everyone, and what another agreement order or more
+capacity would change. This module turns such a plan into the view's rows
+(one per tenant's recovery) and the lines above them (the recovery hosts,
+the what-ifs), as an operator reads them.
+
+It knows the plan by the shape of its values only (the Protocols below),
+so the view does not depend on how the planner is built.
+
+A scoped console (one tenant) is shown ``plan.for_tenant(scope)``, which
+names no other tenant; the rows of another tenant's recovery are made
+anonymous here as well, whatever they carry, so a plan that forgot to hide
+one cannot put a name on a scoped screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from ksystui.core.age import format_age
+from ksystui.core.capacity import Shortfall, Size
+from ksystui.core.rpo import duration_text
+from ksystui.core.views import ViewRow
+
+ANOTHER_TENANT = "another tenant"  # a scoped plan's name for every other tenant's recovery
+MEETS = "meets"
+BREACH = "BREACH"
+DOES_NOT_FIT = "DOES NOT FIT"
+
+
+class OutcomeLike(Protocol):
+    """One tenant's recovery in the plan (``core.disaster.Outcome``)."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def start_s(self) -> float | None: ...
+    @property
+    def finish_s(self) -> float | None: ...
+    @property
+    def rto(self) -> timedelta | None: ...
+    @property
+    def breach_s(self) -> float | None: ...
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def shortfalls(self) -> Sequence[Shortfall]: ...
+    @property
+    def basis(self) -> str: ...
+
+
+class HostNeedLike(Protocol):
+    """One recovery host: what everyone failing onto it needs, against its size."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def total(self) -> Size | None: ...
+    @property
+    def before(self) -> Size: ...
+    @property
+    def needed(self) -> Size: ...
+    @property
+    def fits(self) -> bool: ...
+    @property
+    def short(self) -> Size: ...
+
+
+class WhatIfLike(Protocol):
+    @property
+    def title(self) -> str: ...
+    @property
+    def outcomes(self) -> Sequence[OutcomeLike]: ...
+    @property
+    def better(self) -> Sequence[str]: ...
+
+
+class PlanLike(Protocol):
+    @property
+    def outcomes(self) -> Sequence[OutcomeLike]: ...
+    @property
+    def hosts(self) -> Sequence[HostNeedLike]: ...
+    @property
+    def what_ifs(self) -> Sequence[WhatIfLike]: ...
+    def for_tenant(self, tenant: str) -> PlanLike: ...
+
+
+@dataclass(frozen=True)
+class PlanShown:
+    """A plan as the view shows it: the plan (already scoped), what fails,
+    and when the disaster is taken to strike (None: times are offsets)."""
+
+    plan: PlanLike
+    heading: str  # what fails: "pbrazos: 1 node fails (1 production host)"
+    at: datetime | None = None
+
+
+def scoped_plan(plan: PlanLike, scope: str | None) -> PlanLike:
+    return plan if scope is None else plan.for_tenant(scope)
+
+
+def when(seconds: float | None, at: datetime | None) -> str:
+    """A predicted instant: "+12m00s" after the disaster, with the clock time
+    when the plan says when it starts ("03:12 (+12m00s)")."""
+    if seconds is None:
+        return "-"
+    offset = "+" + format_age(seconds)
+    if at is None:
+        return offset
+    return f"{(at + timedelta(seconds=seconds)).astimezone().strftime('%H:%M')} ({offset})"
+
+
+def short_of(shortfalls: Sequence[Shortfall], *, hosts: bool = True) -> str:
+    parts = [s.short.short_text() + (f" on {s.name}" if hosts else "") for s in shortfalls]
+    return "short " + "; ".join(parts) if parts else ""
+
+
+def verdict(o: OutcomeLike, *, hosts: bool = True) -> str:
+    """meets / BREACH by 12m00s / DOES NOT FIT short 180 GB on snorlax."""
+    if not o.fits:
+        return f"{DOES_NOT_FIT} {short_of(o.shortfalls, hosts=hosts)}".rstrip()
+    if o.breach_s is not None and o.breach_s > 0:
+        return f"{BREACH} by {format_age(o.breach_s)}"
+    if o.rto is None:
+        return "no RTO agreed"
+    return MEETS
+
+
+def _hidden(o: OutcomeLike, scope: str | None) -> bool:
+    return scope is not None and o.tenant != scope
+
+
+def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
+    """One row per tenant's recovery, in the order they would run: ORDER,
+    TENANT, NODE, START, FINISH, RTO, VERDICT, BASIS. A breach or a recovery
+    that does not fit stands out (style "alert")."""
+    rows = []
+    for o in sorted(shown.plan.outcomes, key=lambda o: (o.position, o.tenant, o.node)):
+        hide = _hidden(o, scope)
+        say = verdict(o, hosts=not hide)
+        loud = not o.fits or (o.breach_s is not None and o.breach_s > 0)
+        rows.append(ViewRow(
+            ("plan", str(o.position), "" if hide else o.node),
+            (str(o.position), ANOTHER_TENANT if hide else o.tenant, "-" if hide else (o.node or "-"),
+             when(o.start_s, shown.at), when(o.finish_s, shown.at), duration_text(o.rto), say,
+             "-" if hide else o.basis),
+            "alert" if loud else None, None if hide else o.tenant, None if hide else o.node or None,
+            None if hide else o,
+        ))
+    return rows
+
+
+def host_line(h: HostNeedLike) -> str:
+    """``snorlax: needs 480 GB, 30 CPU of 300 GB, 32 CPU: DOES NOT FIT, short 180 GB``."""
+    busy = f" ({h.before.text()} in use before)" if h.before.memory_gb or h.before.cpu else ""
+    if h.total is None:
+        return f"{h.name}: needs {h.needed.text()}{busy}; its size is not reported: not checked"
+    head = f"{h.name}: needs {h.needed.text()} of {h.total.text()}{busy}"
+    return f"{head}: fits" if h.fits else f"{head}: {DOES_NOT_FIT}, short {h.short.short_text()}"
+
+
+def summary(outcomes: Sequence[OutcomeLike]) -> str:
+    """``3 recoveries: 1 meets its RTO, 1 breaches, 1 does not fit``."""
+    n = len(outcomes)
+    if not n:
+        return "nothing to recover: no node in scope fails"
+    unfit = sum(1 for o in outcomes if not o.fits)
+    late = sum(1 for o in outcomes if o.fits and o.breach_s is not None and o.breach_s > 0)
+    meets = sum(1 for o in outcomes if o.fits and not (o.breach_s and o.breach_s > 0) and o.rto is not None)
+    parts = [f"{meets} meet{'s' if meets == 1 else ''} {'its' if meets == 1 else 'their'} RTO"]
+    if late:
+        parts.append(f"{late} breach{'es' if late == 1 else ''} {'its' if late == 1 else 'their'} RTO")
+    if unfit:
+        parts.append(f"{unfit} do{'es' if unfit == 1 else ''} not fit")
+    last = max((o.finish_s for o in outcomes if o.finish_s is not None), default=None)
+    tail = f"; all that can run are back after {format_age(last)}" if last is not None else ""
+    return f"{n} recover{'y' if n == 1 else 'ies'}: " + ", ".join(parts) + tail
+
+
+def plan_note(shown: PlanShown) -> list[str]:
+    """The lines above the rows: what fails, the verdict in one line, each
+    recovery host's need against its size, and each what-if with what it
+    would change."""
+    plan = shown.plan
+    lines = [f"If {shown.heading}", summary(plan.outcomes)]
+    if plan.hosts:
+        lines.append("Recovery hosts:")
+        lines += [f"  {host_line(h)}" for h in plan.hosts]
+    for w in plan.what_ifs:
+        lines.append(f"What if {w.title}:")
+        lines += [f"  {b}" for b in w.better] or ["  no recovery's verdict changes"]
+    return lines
+

@@ -1,0 +1,53 @@
+"""The `:plan` view's rows and lines (core.plan_rows), from a plan shaped as
+core.disaster makes it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ksystui.core.capacity import Size
+from ksystui.core.plan_rows import PlanShown, host_line, plan_note, plan_rows, verdict
+from tests.plan_fake import AT, HostNeed, seed_plan
+
+
+def test_each_recovery_reads_its_order_times_rto_and_verdict_and_the_bad_ones_stand_out():
+    a, b = plan_rows(PlanShown(seed_plan(), "pbrazos, raichu: 2 nodes fail"))
+    assert a.cells == ("1", "customerA", "r7r3m116", "+0s", "+21m00s", "30m", "meets",
+                       "median of 3 past unplanned moves")
+    assert a.style is None
+    assert b.cells[:7] == ("2", "customerB", "r7r3m108", "-", "-", "1h", "DOES NOT FIT short 180 GB on snorlax")
+    assert b.style == "alert"
+    # with the instant the disaster strikes: the clock time too
+    (a, _) = plan_rows(PlanShown(seed_plan(), "x", AT))
+    assert a.cells[4].endswith("(+21m00s)") and ":" in a.cells[4]
+
+
+def test_verdicts_read_meets_breach_by_and_no_rto():
+    a = seed_plan().outcomes[0]
+    assert verdict(replace(a, breach_s=754.0)) == "BREACH by 12m34s"
+    assert verdict(replace(a, rto=None)) == "no RTO agreed"
+    assert verdict(a) == "meets"
+
+
+def test_a_scoped_plan_never_puts_another_tenants_name_on_a_row_even_when_the_plan_forgot_to_hide_it():
+    leaky = seed_plan()  # for_tenant not applied: every name still in it
+    rows = plan_rows(PlanShown(leaky, "x"), scope="customerB")
+    text = repr([(r.cells, r.key, r.tenant, r.node, r.data) for r in rows if r.cells[1] != "customerB"])
+    for word in ("customerA", "r7r3m116", "median of 3"):
+        assert word not in text
+    assert rows[0].cells[1] == "another tenant"
+    # the scoped plan (for_tenant) hides them in the lines above the rows as well
+    note = "\n".join(plan_note(PlanShown(leaky.for_tenant("customerB"), "every production host")))
+    assert "customerA" not in note and "r7r3m116" not in note
+
+
+def test_each_recovery_host_reads_its_need_against_its_size():
+    need = HostNeed("u", "snorlax", Size(512, 32), Size(), Size(480, 30), True, Size())
+    assert host_line(need) == "snorlax: needs 480 GB, 30 CPU of 512 GB, 32 CPU: fits"
+    busy = replace(need, before=Size(64, 4))
+    assert host_line(busy) == "snorlax: needs 480 GB, 30 CPU of 512 GB, 32 CPU (64 GB, 4 CPU in use before): fits"
+    unknown = replace(need, total=None)
+    assert host_line(unknown).endswith("its size is not reported: not checked")
+    lines = plan_note(PlanShown(seed_plan(), "pbrazos: 1 node fails"))
+    assert lines[:2] == ["If pbrazos: 1 node fails", "2 recoveries: 1 meets its RTO, 1 does not fit; "
+                                                     "all that can run are back after 21m00s"]
