@@ -110,15 +110,11 @@ def scoped_plan(plan: PlanLike, scope: str | None) -> PlanLike:
     return plan if scope is None else plan.for_tenant(scope)
 
 
-def when(seconds: float | None, at: datetime | None) -> str:
-    """A predicted instant: "+12m00s" after the disaster, with the clock time
-    when the plan says when it starts ("03:12 (+12m00s)")."""
-    if seconds is None:
-        return "-"
-    offset = "+" + format_age(seconds)
-    if at is None:
-        return offset
-    return f"{(at + timedelta(seconds=seconds)).astimezone().strftime('%H:%M')} ({offset})"
+def when(seconds: float | None) -> str:
+    """A predicted instant, after the disaster strikes: "+21m00s" ("-": it
+    would not run). Offsets keep the column narrow; the note says the clock
+    time they count from."""
+    return "-" if seconds is None else "+" + format_age(seconds)
 
 
 def short_of(shortfalls: Sequence[Shortfall], *, hosts: bool = True) -> str:
@@ -143,7 +139,7 @@ def _hidden(o: OutcomeLike, scope: str | None) -> bool:
 
 def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
     """One row per tenant's recovery, in the order they would run: ORDER,
-    TENANT, NODE, START, FINISH, RTO, VERDICT, BASIS. A breach or a recovery
+    TENANT, VERDICT, RTO, FINISH, START, NODE, ESTIMATED FROM. A breach or a recovery
     that does not fit stands out (style "alert")."""
     rows = []
     for o in sorted(shown.plan.outcomes, key=lambda o: (o.position, o.tenant, o.node)):
@@ -152,8 +148,8 @@ def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
         loud = not o.fits or (o.breach_s is not None and o.breach_s > 0)
         rows.append(ViewRow(
             ("plan", str(o.position), "" if hide else o.node),
-            (str(o.position), ANOTHER_TENANT if hide else o.tenant, "-" if hide else (o.node or "-"),
-             when(o.start_s, shown.at), when(o.finish_s, shown.at), duration_text(o.rto), say,
+            (str(o.position), ANOTHER_TENANT if hide else o.tenant, say, duration_text(o.rto),
+             when(o.finish_s), when(o.start_s), "-" if hide else (o.node or "-"),
              "-" if hide else o.basis),
             "alert" if loud else None, None if hide else o.tenant, None if hide else o.node or None,
             None if hide else o,
@@ -188,17 +184,31 @@ def summary(outcomes: Sequence[OutcomeLike]) -> str:
     return f"{n} recover{'y' if n == 1 else 'ies'}: " + ", ".join(parts) + tail
 
 
+HOSTS_SHOWN = 8  # recovery host lines above the rows (those that do not fit first); the rest summed
+CHANGES_SHOWN = 5  # lines per what-if
+
+
+def _capped(lines: list[str], limit: int, rest: str) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], rest.format(n=len(lines) - limit)]
+
+
 def plan_note(shown: PlanShown) -> list[str]:
     """The lines above the rows: what fails, the verdict in one line, each
-    recovery host's need against its size, and each what-if with what it
-    would change."""
+    recovery host's need against its size (the ones that cannot hold
+    everyone first), and each what-if with what it would change. Kept short
+    for a provider with many hosts and tenants: the table must stay on
+    screen."""
     plan = shown.plan
-    lines = [f"If {shown.heading}", summary(plan.outcomes)]
+    since = f" (times count from now, {shown.at.astimezone().strftime('%H:%M')})" if shown.at is not None else ""
+    lines = [f"If {shown.heading}{since}", summary(plan.outcomes)]
     if plan.hosts:
+        hosts = sorted(plan.hosts, key=lambda h: (h.fits, h.name))
         lines.append("Recovery hosts:")
-        lines += [f"  {host_line(h)}" for h in plan.hosts]
+        lines += _capped([f"  {host_line(h)}" for h in hosts], HOSTS_SHOWN, "  … {n} more")
     for w in plan.what_ifs:
         lines.append(f"What if {w.title}:")
-        lines += [f"  {b}" for b in w.better] or ["  no recovery's verdict changes"]
+        changes = [f"  {b}" for b in w.better] or ["  no recovery's verdict changes"]
+        lines += _capped(changes, CHANGES_SHOWN, "  … and {n} more recoveries")
     return lines
-

@@ -365,14 +365,15 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         hint="every DR test and move: measured RTO against the agreed one, its trend, rehearsals never cleaned up",
         keep=("tenant", "id", "op", "state", "measured", "verdict", "cleaned")),
     ViewDef("plan", "Disaster plan", (
-        number("order", "ORDER"), text("tenant", "TENANT"), text("node", "NODE"), text("start", "START"),
-        text("finish", "FINISH"), text("rto", "RTO"), text("verdict", "VERDICT", max_width=60),
+        # the verdict first after the tenant: a narrow terminal keeps it whole
+        number("order", "ORDER"), text("tenant", "TENANT"), text("verdict", "VERDICT", max_width=60),
+        text("rto", "RTO"), text("finish", "FINISH"), text("start", "START"), text("node", "NODE"),
         long_text("basis", "ESTIMATED FROM")),
         FromArbiter(), aliases=("disaster",), capabilities=frozenset({Capability.LIST}),
         hint="`:plan [HOST|SITE|KEY=VALUE,...]`: if these fail now (default: every production host in scope), "
              "each tenant's recovery in order, predicted start and finish against its RTO, whether it fits, "
              "what another order or more capacity would change",
-        keep=("order", "tenant", "start", "finish", "rto", "verdict", "basis")),
+        keep=("order", "tenant", "verdict", "rto", "finish", "basis")),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         long_text("detail", "DETAIL"), age("age", "AGE")),

@@ -12,14 +12,13 @@ from tests.plan_fake import AT, HostNeed, seed_plan
 
 def test_each_recovery_reads_its_order_times_rto_and_verdict_and_the_bad_ones_stand_out():
     a, b = plan_rows(PlanShown(seed_plan(), "pbrazos, raichu: 2 nodes fail"))
-    assert a.cells == ("1", "customerA", "r7r3m116", "+0s", "+21m00s", "30m", "meets",
+    assert a.cells == ("1", "customerA", "meets", "30m", "+21m00s", "+0s", "r7r3m116",
                        "median of 3 past unplanned moves")
     assert a.style is None
-    assert b.cells[:7] == ("2", "customerB", "r7r3m108", "-", "-", "1h", "DOES NOT FIT short 180 GB on snorlax")
+    assert b.cells[:7] == ("2", "customerB", "DOES NOT FIT short 180 GB on snorlax", "1h", "-", "-", "r7r3m108")
     assert b.style == "alert"
-    # with the instant the disaster strikes: the clock time too
-    (a, _) = plan_rows(PlanShown(seed_plan(), "x", AT))
-    assert a.cells[4].endswith("(+21m00s)") and ":" in a.cells[4]
+    # with the instant the disaster strikes: the note says the clock time the offsets count from
+    assert plan_note(PlanShown(seed_plan(), "x", AT))[0].startswith("If x (times count from now, ")
 
 
 def test_verdicts_read_meets_breach_by_and_no_rto():
@@ -51,3 +50,13 @@ def test_each_recovery_host_reads_its_need_against_its_size():
     lines = plan_note(PlanShown(seed_plan(), "pbrazos: 1 node fails"))
     assert lines[:2] == ["If pbrazos: 1 node fails", "2 recoveries: 1 meets its RTO, 1 does not fit; "
                                                      "all that can run are back after 21m00s"]
+
+
+def test_a_plan_over_many_hosts_and_tenants_keeps_its_note_short_the_hosts_that_do_not_fit_first():
+    plan = seed_plan()
+    fine = [HostNeed(f"u{i}", f"host{i:02d}", Size(512, 32), Size(), Size(10, 1), True, Size()) for i in range(20)]
+    many = replace(plan, hosts=(*fine, *plan.hosts),
+                   what_ifs=(replace(plan.what_ifs[1], better=tuple(f"t{i}: DOES NOT FIT -> meets" for i in range(9))),))
+    lines = plan_note(PlanShown(many, "everything"))
+    assert lines[3].startswith("  snorlax: needs") and "  … 13 more" in lines
+    assert lines[-1] == "  … and 4 more recoveries" and len(lines) < 20
