@@ -104,6 +104,8 @@ class PlanShown:
     plan: PlanLike
     heading: str  # what fails: "pbrazos: 1 node fails (1 production host)"
     at: datetime | None = None
+    scope: str | None = None  # the reader's tenant (None: every tenant)
+    notes: tuple[str, ...] = ()  # what the plan could not know (a failing node never read)
 
 
 def scoped_plan(plan: PlanLike, scope: str | None) -> PlanLike:
@@ -117,20 +119,26 @@ def when(seconds: float | None) -> str:
     return "-" if seconds is None else "+" + format_age(seconds)
 
 
-def short_of(shortfalls: Sequence[Shortfall], *, hosts: bool = True) -> str:
-    parts = [s.short.short_text() + (f" on {s.name}" if hosts else "") for s in shortfalls]
+def short_of(shortfalls: Sequence[Shortfall]) -> str:
+    parts = [f"{s.short.short_text()} on {s.name}" for s in shortfalls]
     return "short " + "; ".join(parts) if parts else ""
 
 
-def verdict(o: OutcomeLike, *, hosts: bool = True) -> str:
-    """meets / BREACH by 12m00s / DOES NOT FIT short 180 GB on snorlax."""
+def verdict(o: OutcomeLike, *, hidden: bool = False) -> str:
+    """meets (9m00s to spare) / BREACH by 12m00s / DOES NOT FIT short 180 GB
+    on snorlax / no RTO agreed, as ``ksystui plan disaster`` says it. Another
+    tenant's recovery in a scoped plan: only whether it fits ("recovers")."""
     if not o.fits:
-        return f"{DOES_NOT_FIT} {short_of(o.shortfalls, hosts=hosts)}".rstrip()
+        return DOES_NOT_FIT if hidden else f"{DOES_NOT_FIT} {short_of(o.shortfalls)}".rstrip()
+    if hidden:
+        return "recovers"
     if o.breach_s is not None and o.breach_s > 0:
         return f"{BREACH} by {format_age(o.breach_s)}"
+    if o.finish_s is None:
+        return "finish unknown"
     if o.rto is None:
         return "no RTO agreed"
-    return MEETS
+    return f"{MEETS} ({format_age(o.rto.total_seconds() - o.finish_s)} to spare)"
 
 
 def _hidden(o: OutcomeLike, scope: str | None) -> bool:
@@ -144,7 +152,7 @@ def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
     rows = []
     for o in sorted(shown.plan.outcomes, key=lambda o: (o.position, o.tenant, o.node)):
         hide = _hidden(o, scope)
-        say = verdict(o, hosts=not hide)
+        say = verdict(o, hidden=hide)
         loud = not o.fits or (o.breach_s is not None and o.breach_s > 0)
         rows.append(ViewRow(
             ("plan", str(o.position), "" if hide else o.node),
@@ -166,22 +174,28 @@ def host_line(h: HostNeedLike) -> str:
     return f"{head}: fits" if h.fits else f"{head}: {DOES_NOT_FIT}, short {h.short.short_text()}"
 
 
-def summary(outcomes: Sequence[OutcomeLike]) -> str:
-    """``3 recoveries: 1 meets its RTO, 1 breaches, 1 does not fit``."""
+def summary(outcomes: Sequence[OutcomeLike], scope: str | None = None) -> str:
+    """``2 recoveries: 1 meets its RTO, 1 does not fit; all that can run are
+    back after 21m00s``. Scoped: the verdicts are the reader's own; the
+    others are only counted."""
     n = len(outcomes)
     if not n:
         return "nothing to recover: no node in scope fails"
-    unfit = sum(1 for o in outcomes if not o.fits)
-    late = sum(1 for o in outcomes if o.fits and o.breach_s is not None and o.breach_s > 0)
-    meets = sum(1 for o in outcomes if o.fits and not (o.breach_s and o.breach_s > 0) and o.rto is not None)
+    own = [o for o in outcomes if scope is None or o.tenant == scope]
+    unfit = sum(1 for o in own if not o.fits)
+    late = sum(1 for o in own if o.fits and o.breach_s is not None and o.breach_s > 0)
+    meets = sum(1 for o in own if o.fits and not (o.breach_s and o.breach_s > 0) and o.rto is not None
+                and o.finish_s is not None)
     parts = [f"{meets} meet{'s' if meets == 1 else ''} {'its' if meets == 1 else 'their'} RTO"]
     if late:
         parts.append(f"{late} breach{'es' if late == 1 else ''} {'its' if late == 1 else 'their'} RTO")
     if unfit:
         parts.append(f"{unfit} do{'es' if unfit == 1 else ''} not fit")
+    others = n - len(own)
+    whose = f" ({others} of other tenants)" if others else ""
     last = max((o.finish_s for o in outcomes if o.finish_s is not None), default=None)
     tail = f"; all that can run are back after {format_age(last)}" if last is not None else ""
-    return f"{n} recover{'y' if n == 1 else 'ies'}: " + ", ".join(parts) + tail
+    return f"{n} recover{'y' if n == 1 else 'ies'}{whose}: " + ", ".join(parts) + tail
 
 
 HOSTS_SHOWN = 8  # recovery host lines above the rows (those that do not fit first); the rest summed
@@ -202,7 +216,8 @@ def plan_note(shown: PlanShown) -> list[str]:
     screen."""
     plan = shown.plan
     since = f" (times count from now, {shown.at.astimezone().strftime('%H:%M')})" if shown.at is not None else ""
-    lines = [f"If {shown.heading}{since}", summary(plan.outcomes)]
+    lines = [f"If {shown.heading}{since}", summary(plan.outcomes, shown.scope)]
+    lines += [f"Note: {n}" for n in shown.notes]
     if plan.hosts:
         hosts = sorted(plan.hosts, key=lambda h: (h.fits, h.name))
         lines.append("Recovery hosts:")

@@ -48,15 +48,16 @@ def fail_terms(arg: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in arg.replace(" ", ",").split(",") if t.strip())
 
 
-def shown_from(report: Any) -> PlanShown:
-    """The report as the view shows it: its plan, what fails (the failure
-    domain resolved, as its text says it) and when it starts."""
-    plan = getattr(report, "plan", report)
+def shown_from(report: Any, scope: str | None = None) -> PlanShown:
+    """The arbiter's ``DisasterReport`` as the view shows it: its plan (as
+    ``scope`` may see it), what fails (its failure's text), when it strikes
+    and its notes."""
+    plan = scoped_plan(getattr(report, "plan", report), scope)
     failure = getattr(report, "failure", None)
-    heading = failure.text() if failure is not None and hasattr(failure, "text") else str(
-        getattr(report, "heading", "every production host in scope fails"))
-    at = getattr(report, "at", None) or getattr(report, "now", None)
-    return PlanShown(plan, heading, at if isinstance(at, datetime) else None)
+    heading = failure.text() if failure is not None and hasattr(failure, "text") else "every production host fails"
+    at = getattr(report, "at", None)
+    notes = tuple(str(n) for n in getattr(report, "notes", ()))
+    return PlanShown(plan, heading, at if isinstance(at, datetime) else None, scope, notes)
 
 
 def note_text(lines: Sequence[str]) -> Text:
@@ -97,8 +98,7 @@ class PlanScreen(ArbiterTableScreen):
             return
         if not self.ready:
             return
-        shown = shown_from(report)
-        shown = PlanShown(scoped_plan(shown.plan, self.scope), shown.heading, shown.at)
+        shown = shown_from(report, self.scope)
         self.shown = shown
         self.table.set_rows(to_row(r) for r in plan_rows(shown, self.scope))
         self.query_one("#note", Static).update(note_text(plan_note(shown)))

@@ -12,7 +12,7 @@ from tests.plan_fake import AT, HostNeed, seed_plan
 
 def test_each_recovery_reads_its_order_times_rto_and_verdict_and_the_bad_ones_stand_out():
     a, b = plan_rows(PlanShown(seed_plan(), "pbrazos, raichu: 2 nodes fail"))
-    assert a.cells == ("1", "customerA", "meets", "30m", "+21m00s", "+0s", "r7r3m116",
+    assert a.cells == ("1", "customerA", "meets (9m00s to spare)", "30m", "+21m00s", "+0s", "r7r3m116",
                        "median of 3 past unplanned moves")
     assert a.style is None
     assert b.cells[:7] == ("2", "customerB", "DOES NOT FIT short 180 GB on snorlax", "1h", "-", "-", "r7r3m108")
@@ -25,7 +25,10 @@ def test_verdicts_read_meets_breach_by_and_no_rto():
     a = seed_plan().outcomes[0]
     assert verdict(replace(a, breach_s=754.0)) == "BREACH by 12m34s"
     assert verdict(replace(a, rto=None)) == "no RTO agreed"
-    assert verdict(a) == "meets"
+    assert verdict(a) == "meets (9m00s to spare)"
+    assert verdict(replace(a, finish_s=None)) == "finish unknown"
+    # another tenant's, in a scoped plan: only whether it fits
+    assert verdict(a, hidden=True) == "recovers" and verdict(seed_plan().outcomes[1], hidden=True) == "DOES NOT FIT"
 
 
 def test_a_scoped_plan_never_puts_another_tenants_name_on_a_row_even_when_the_plan_forgot_to_hide_it():

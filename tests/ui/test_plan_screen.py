@@ -27,7 +27,7 @@ async def test_plan_shows_each_tenants_recovery_in_order_the_host_that_cannot_ho
         await until(pilot, lambda: showing(app, "plan") and len(rows(app)) == 2)
         assert planner.asked[0] == (("pbrazos", "raichu"), None)
         (a, b) = rows(app)
-        assert a[:4] == ("1", "customerA", "meets", "30m") and a[6] == "r7r3m116"
+        assert a[:4] == ("1", "customerA", "meets (9m00s to spare)", "30m") and a[6] == "r7r3m116"
         assert (a[4], a[5]) == ("+21m00s", "+0s")
         assert b[:2] == ("2", "customerB") and b[4:6] == ("-", "-")
         assert b[2] == "DOES NOT FIT short 180 GB on snorlax"
@@ -60,7 +60,8 @@ async def test_a_scoped_plan_shows_its_own_recovery_and_another_tenant_never_a_n
         assert planner.asked[0] == ((), "customerB")
         (other, own) = rows(app)
         assert (other[1], other[6]) == ("another tenant", "-") and own[1] == "customerB"
-        assert own[2] == "DOES NOT FIT short 180 GB on snorlax"
+        assert own[2] == "DOES NOT FIT short 180 GB on snorlax" and other[2] == "recovers"
+        assert "2 recoveries (1 of other tenants): 0 meet their RTO, 1 does not fit" in screen_text(app)
         assert_clean(screen_text(app))
 
 
