@@ -6,11 +6,12 @@ refuses them all, whatever its screen lets through."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.drills import DrillReader, live_drill
@@ -33,6 +34,7 @@ from ksystui.core.op_detail import AuditRecordView, OperationDetail, when
 from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
+from ksystui.core.tenants import TenantInfo
 from ksystui.store.queue_async import AsyncQueue
 
 if TYPE_CHECKING:
@@ -229,3 +231,26 @@ class ArbiterPort:
         if not reason.strip():
             raise SubmitError("a written reason is required")
         return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=self.scope or scope)
+
+    # --- the disaster planner (`:plan`) ---------------------------------------------------------
+    # What the planner reads of the configuration (``arbiter.disaster.PlanContext``: the tenants'
+    # agreements and the nodes' failure-domain tags); the composition root sets it. None: the
+    # priorities this port was given, with no RTO and no tags.
+    plan_context: Any = None
+
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> Any:
+        """If ``fail`` failed now (production hosts, sites, ``KEY=VALUE``
+        failure-domain tags; none: every production host in scope): the
+        ``arbiter.disaster.DisasterReport``, planned over every tenant (they
+        compete for the same recovery hosts) and told as the scope may see
+        it. Raises ``UnknownFailureDomain`` (a ValueError) for a name that
+        takes nothing down."""
+        scope = self.scope or scope
+        # arbiter.disaster (the planner's gathering, as ``ksystui plan disaster`` uses it) is
+        # imported by name: it lands beside this method; the lead may import it directly
+        disaster = importlib.import_module("ksystui.arbiter.disaster")
+        context = self.plan_context
+        if context is None:
+            context = disaster.PlanContext(tuple(TenantInfo(t, p, "") for t, p in sorted(self.priorities.items())))
+        return await disaster.disaster_report(self.queue, self.fleet.snapshots, list(fail), context=context,
+                                              scope=scope)

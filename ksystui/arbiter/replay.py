@@ -14,10 +14,11 @@ refused: a replay changes nothing.
 from __future__ import annotations
 
 import asyncio
+import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Engine
 
@@ -33,6 +34,7 @@ from ksystui.core.operations import OP_LABEL
 from ksystui.core.opstate import ACTIVE, HOLDING, OpState
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
+from ksystui.core.tenants import TenantInfo
 from ksystui.store.audit_log import AuditLog
 from ksystui.store.bundle import BundleInfo
 from ksystui.store.history_reads import (
@@ -213,3 +215,27 @@ class ReplayArbiter:
         if row is None:
             return None
         return record_view(row, self._numbers(self._queue(), scope))
+
+    # --- the disaster planner (`:plan`), at the cursor ------------------------------------------------
+    # ``arbiter.disaster.PlanContext`` (agreements, failure-domain tags) when the composition root
+    # knows the configuration; None: the priorities the recorded operations carried, no RTO.
+    plan_context: Any = None
+
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> Any:
+        """The disaster plan as it would have read at the cursor: the nodes'
+        snapshots as they stood then, the queue's history and holders then,
+        the disaster striking at the cursor's instant. A record without
+        snapshots: "not in a replay"."""
+        snapshots = getattr(self.source, "snapshots", None)
+        if snapshots is None:
+            raise SubmitError("not in a replay: this record holds no node snapshots to plan from")
+        disaster = importlib.import_module("ksystui.arbiter.disaster")  # see ArbiterPort.plan
+        queue = self._queue()
+        context = self.plan_context
+        if context is None:
+            priorities: dict[str, int] = {}
+            for o in queue.ops:
+                priorities[o.tenant] = min(o.priority, priorities.get(o.tenant, o.priority))
+            context = disaster.PlanContext(tuple(TenantInfo(t, p, "") for t, p in sorted(priorities.items())))
+        return await disaster.disaster_report(queue, snapshots, list(fail), context=context,
+                                              scope=self._scope(scope), now=queue.at)
