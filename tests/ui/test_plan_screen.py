@@ -38,6 +38,10 @@ async def test_plan_shows_each_tenants_recovery_in_order_the_host_that_cannot_ho
         assert "What if snorlax +180 GB, +0 CPU:" in text and "customerB: DOES NOT FIT -> meets" in text
         assert "What if order by RTO (earliest deadline first):" in text and "no recovery's verdict changes" in text
         assert "Disaster plan [pbrazos, raichu]" in text  # the breadcrumb says what fails
+        await pilot.press("question_mark")  # ? lists the keys of the view
+        await until(pilot, lambda: "Keys in the plan view" in screen_text(app))
+        await pilot.press("escape")
+        await until(pilot, lambda: showing(app, "plan"))
 
 
 async def test_plan_without_terms_fails_every_production_host_in_scope_and_flags_a_breach(world, polled):
