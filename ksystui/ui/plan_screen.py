@@ -20,7 +20,8 @@ from typing import Any, Protocol, cast
 
 from rich.text import Text
 from textual import work
-from textual.widgets import Static
+from textual.app import ComposeResult
+from textual.widgets import Footer, Static
 
 from ksystui.core.plan_rows import (
     BREACH,
@@ -30,7 +31,8 @@ from ksystui.core.plan_rows import (
     plan_rows,
     scoped_plan,
 )
-from ksystui.ui.screens import ArbiterTableScreen, to_row
+from ksystui.core.viewdefs import VIEWS
+from ksystui.ui.screens import ArbiterTableScreen, columns_for, to_row
 
 PLAN_VIEW = "plan"
 
@@ -80,6 +82,13 @@ class PlanScreen(ArbiterTableScreen):
         self.planner = arbiter
         self.terms = fail_terms(terms)
         self.shown: PlanShown | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_frame()
+        yield Static("", id="note", classes="table-note")
+        # the rows carry their cells (core.plan_rows): ORDER sorts as a number
+        yield from self.compose_table(columns_for(VIEWS[self.view]), paint_interval=0.2)
+        yield Footer()
 
     def crumb(self) -> str:
         return "Disaster plan" + (f" [{', '.join(self.terms)}]" if self.terms else "")
