@@ -28,6 +28,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from ksystui.arbiter.disaster import PlanContext
 from ksystui.arbiter.dispatcher import Dispatcher, DispatchEvent
 from ksystui.arbiter.port import ArbiterPort
 from ksystui.config import Config, ConfigError, LoadedConfig, database_url, load_config_and_warn
@@ -282,6 +283,12 @@ class ClientRuntime:
     @property
     def arbiter(self) -> ArbiterPort:
         return self.port
+
+
+def plan_context(cfg: Config) -> PlanContext:
+    """What the disaster planner reads of the configuration: the tenants'
+    agreements (priority, RTO) and the nodes' failure-domain tags."""
+    return PlanContext(tuple(tenant_infos(cfg)), cfg.node_tags())
 
 
 def node_places(cfg: Config) -> list[tuple[str, str, str, float]]:

@@ -95,12 +95,36 @@ class RestConfig(_Model):
         return self
 
 
+TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,39}$")
+# a value is written after KEY= in `plan disaster --fail KEY=VALUE,...`: no comma, no "=", no blank ends
+TAG_VALUE = re.compile(r"^[^\s,=](?:[^,=]{0,62}[^\s,=])?$")
+MAX_TAGS = 16
+
+
 class NodeConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     flavour: Literal["onprem", "powervs"] = "onprem"
     ssh: SshConfig
     rest: RestConfig | None = None
     poll_interval: float | None = Field(default=None, gt=0, le=3600)
+    # failure-domain tags of the node's production site, e.g. { city = "austin", power = "grid-2" }:
+    # `ksystui plan disaster --fail city=austin` fails every node tagged so
+    tags: dict[str, str] = {}
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, v: dict[str, str]) -> dict[str, str]:
+        if len(v) > MAX_TAGS:
+            raise ValueError(f"at most {MAX_TAGS} tags per node")
+        for key, value in v.items():
+            if not TAG_KEY.match(key):
+                raise ValueError(f"tag {key!r}: a tag's name starts with a letter and holds letters, digits, "
+                                 "'_' or '-' (e.g. city)")
+            if not TAG_VALUE.match(value):
+                raise ValueError(f"tag {key} = {value!r}: a tag's value is 1 to 64 characters, without ',' or '=' "
+                                 "and not starting or ending with a space (it is written as "
+                                 f"--fail {key}=VALUE)")
+        return v
 
 
 class TenantConfig(_Model):
@@ -206,6 +230,10 @@ class Config(_Model):
 
     def tenant(self, name: str) -> TenantConfig | None:
         return next((t for t in self.tenants if t.name == name), None)
+
+    def node_tags(self) -> dict[str, dict[str, str]]:
+        """node -> its failure-domain tags (nodes without tags left out)."""
+        return {n.name: dict(n.tags) for _, n in self.nodes() if n.tags}
 
 
 Loc = tuple[str | int, ...]  # a pydantic location: ("tenants", 0, "nodes", 1, "name")
@@ -432,7 +460,8 @@ def _relative_hook(hook: NotifyConfig, base: Path) -> NotifyConfig:
     if command and "/" in command[0] and not Path(command[0]).is_absolute():
         command = [str(base / command[0]), *command[1:]]
     return hook.model_copy(update={"url_file": _relative(hook.url_file, base),
-                                   "routing_key_file": _relative(hook.routing_key_file, base), "command": command})
+                                   "routing_key_file": _relative(hook.routing_key_file, base),
+                                   "ca_file": _relative(hook.ca_file, base), "command": command})
 
 
 def _secret(env: str | None, file: Path | None, what: str) -> str | None:

@@ -60,6 +60,9 @@ class NotifyConfig(_Section):
     command: list[str] | None = Field(default=None, min_length=1)  # an argv, never a shell string
     routing_key_env: str | None = None  # PagerDuty Events API v2 routing key
     routing_key_file: Path | None = None
+    # the authority that signed a webhook receiver's certificate, for a receiver behind a private CA
+    # (PEM; relative to the configuration's directory); the system's authorities when none
+    ca_file: Path | None = None
     timeout: Duration = timedelta(seconds=10)
     max_attempts: int = Field(default=8, ge=1, le=100)
     events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS), min_length=1)
@@ -79,6 +82,8 @@ class NotifyConfig(_Section):
         else:
             if self.command is None:
                 raise ValueError("an exec hook needs command = [\"program\", \"arg\", …]")
+            if self.ca_file is not None:
+                raise ValueError("ca_file is for kind = \"webhook\" (the authority of its receiver's certificate)")
             if urls:
                 raise ValueError("url is for kind = \"webhook\"; an exec hook has a command")
         keys = [x for x in (self.routing_key_env, self.routing_key_file) if x is not None]

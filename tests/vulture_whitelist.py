@@ -153,3 +153,6 @@ _.rto_verdict  # core/report.py
 _.rehearsal_note  # core/report.py
 _.anchor_note  # core/report.py
 _.verify_command  # core/report.py
+
+# --- A model field the ksysmgr layouts parse and render by name (core/ksysmgr/layouts.py Spec)
+_.dedicated_host  # core/model.py: a PowerVS backup VM's Dedicated_Host

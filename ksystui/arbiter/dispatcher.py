@@ -21,16 +21,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
+from ksystui.arbiter import capacity_gate
 from ksystui.arbiter.killpoints import maybe_die
 from ksystui.arbiter.ports import FleetReader, NodeTransport
 from ksystui.core.actor import Actor
 from ksystui.core.alerts import AlertRecord, NewAlert, unreachable_holder_alert
 from ksystui.core.arbitration import decide
+from ksystui.core.capacity import applies as capacity_checked
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import parse_report
 from ksystui.core.operations import judge_outcome, preconditions
 from ksystui.core.opstate import OpState
 from ksystui.core.replan import Queued, replan
+from ksystui.core.snapshot import NodeSnapshot
 from ksystui.store.queue_async import AsyncQueue
 from ksystui.store.queue_types import Dispatcher as ConsoleSeen
 from ksystui.store.queue_types import QueuedOp
@@ -206,6 +209,12 @@ class Dispatcher:
                                     op.confirmed), snap)
             if verdict.refusal is not None:
                 reasons = [f"it no longer applies: {verdict.refusal}"]
+        if not reasons and snap is not None and capacity_checked(op.op) and op.capacity_override is None:
+            does_not_fit = await self._does_not_fit(op, snap)
+            if does_not_fit is not None:
+                await self.queue.finish(op.id, fence, OpState.FAILED, None, does_not_fit, "", self.actor)
+                self._emit(op.id, DispatchKind.REFUSED, does_not_fit)
+                return
         if reasons:
             text = "refused before sending: " + "; ".join(reasons)
             await self.queue.finish(op.id, fence, OpState.FAILED, None, text, "", self.actor)
@@ -249,6 +258,24 @@ class Dispatcher:
         self._emit(op.id, DispatchKind.FINISHED, f"{state}: {outcome}")
         if monitor is not None:
             monitor.refresh_now()
+
+    async def _does_not_fit(self, op: QueuedOp, snap: NodeSnapshot) -> str | None:
+        """The capacity check again, just before sending (the hosts may have
+        filled since it was queued: another tenant moved there straight on
+        its node, or a request was queued over capacity): the outcome of a
+        request that no longer fits, or None. The others counted are those
+        that hold their hosts now; what still waits is checked in its turn."""
+        holding = await self.queue.holding()
+        snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
+        verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
+        if verdict is None or len(verdict.unchecked) == len(verdict.lines):
+            return None  # no host it boots on reports its size: nothing to check, no node to read again
+        await capacity_gate.refresh_sharers(self.fleet, op.node, snap, to_site=op.to_site, op=op.op)
+        snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
+        verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
+        if verdict is None or verdict.fits:
+            return None
+        return f"not sent: {verdict.refusal()}"
 
     def _emit(self, op_id: int, kind: DispatchKind, text: str) -> None:
         if self.on_event is not None:

@@ -20,6 +20,7 @@ from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
     DuplicateSubmit,
     SubmitError,
+    capacity_verdict,
     own_numbers_of,
     plan_for,
     queue_lines,
@@ -106,15 +107,18 @@ class ArbiterPort:
         snap = self.fleet.snapshots.get(node)
         warnings = tuple(preconditions(planned.op, snap, datetime.now(UTC))) if snap else ("node not read yet",)
         return Preview(planned, OP_LABEL[planned.op], prio, position, tuple(holders), warnings,
-                       planned.op is Op.MOVE_UNPLANNED)
+                       planned.op is Op.MOVE_UNPLANNED, capacity=await capacity_verdict(self.queue, self.fleet, planned))
 
-    async def submit(self, preview: Preview, typed: str | None = None) -> int:
+    async def submit(self, preview: Preview, typed: str | None = None, capacity_reason: str | None = None) -> int:
+        """Queue what ``preview`` showed. One that does not fit its recovery
+        hosts needs ``capacity_reason`` (written, audited); submit checks
+        again, on the queue and the nodes as they are now."""
         self._writable()
         if preview.needs_typed_confirmation and typed != preview.planned.tenant:
             raise SubmitError(f"type the tenant's name ({preview.planned.tenant}) to confirm an unplanned move")
         try:
             row = await submit(self.queue, self.fleet, preview.planned, priority=preview.priority, actor=self.actor,
-                               confirmed=True)
+                               confirmed=True, capacity_reason=capacity_reason)
         except DuplicateSubmit as exc:
             if self.scope is None:
                 raise

@@ -6,14 +6,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from ksystui.arbiter import capacity_gate
 from ksystui.arbiter.killpoints import maybe_die
 from ksystui.arbiter.ports import FleetReader
 from ksystui.core.actor import Actor
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import decide
+from ksystui.core.capacity import CapacityVerdict
+from ksystui.core.capacity import applies as capacity_applies
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import OP_LABEL, PlannedOp, PlanRefused, steps
-from ksystui.core.opstate import FINISHED, OpState
+from ksystui.core.opstate import FINISHED, HOLDING, OpState
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.readouts import QueueLine
 from ksystui.core.replan import rehearsal_blocks
@@ -42,6 +45,27 @@ class DuplicateSubmit(SubmitError):
         self.existing = existing
 
 
+class CapacityRefused(SubmitError):
+    """A move or DR test that does not fit its recovery hosts (``verdict``
+    has the numbers), with no written reason to queue it anyway."""
+
+    def __init__(self, verdict: CapacityVerdict):
+        super().__init__(capacity_gate.refusal_text(verdict))
+        self.verdict = verdict
+
+
+async def capacity_verdict(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp) -> CapacityVerdict | None:
+    """Whether ``planned`` fits its recovery hosts, with what every node runs
+    now and what every other queued, admitted, running or in-doubt operation
+    will still add (None: not a move or DR test, or its node was never read)."""
+    snap = fleet.snapshots.get(planned.node)
+    if snap is None or not capacity_applies(planned.op):
+        return None
+    others = await queue.operations(states=(OpState.QUEUED, *HOLDING))
+    snapshots = await capacity_gate.every_snapshot(queue, fleet)
+    return capacity_gate.check(planned.op, snap, snapshots, others, to_site=planned.to_site)
+
+
 async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, site: str | None = None,
                    to_site: str | None = None, workgroup: str | None = None) -> PlannedOp:
     """Plan on the node's latest state (reading it first when we have none
@@ -63,7 +87,8 @@ async def plan_for(fleet: FleetReader, node: str, op: Op, *, confirmed: bool, si
 
 
 async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, priority: int, actor: Actor,
-                 confirmed: bool, pair_id: int | None = None, duplicate_reason: str | None = None) -> QueuedOp:
+                 confirmed: bool, pair_id: int | None = None, duplicate_reason: str | None = None,
+                 capacity_reason: str | None = None) -> QueuedOp:
     """Queue a planned operation durably, with what the core decided for it
     (its command, and whether it works on the recovery hosts: its claims);
     returns the queued row.
@@ -72,11 +97,22 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
     in doubt refuses it (``DuplicateSubmit``, naming that one) unless
     ``duplicate_reason`` says why another is wanted (audited with it). A
     planned move of a tenant whose DR test is not cleaned up is refused
-    (``core.replan.rehearsal_blocks``): it would strand the cleanup."""
+    (``core.replan.rehearsal_blocks``): it would strand the cleanup.
+
+    A move or DR test must fit its recovery hosts (``capacity_verdict``):
+    one that does not is refused with the numbers (``CapacityRefused``)
+    unless ``capacity_reason`` says why it must run anyway; the reason is
+    kept on the row (the dispatcher honours it) and audited with the verdict."""
     snap = fleet.snapshots.get(planned.node)
     held_back = rehearsal_blocks(planned.op, snap) if snap is not None else None
     if held_back is not None:
         raise SubmitError(f"not queued: {held_back}")
+    over = (capacity_reason or "").strip() or None
+    verdict = await capacity_verdict(queue, fleet, planned)
+    if verdict is not None and not verdict.fits and over is None:
+        raise CapacityRefused(verdict)
+    if verdict is None or verdict.fits:
+        over = None  # nothing to override: no reason is recorded for a request that fits
     if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
         # a DR test and its cleanup are tracked as a pair
         for prev in reversed(await queue.operations(tenant=planned.tenant)):
@@ -84,7 +120,8 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
                 pair_id = prev.id
                 break
     new = NewOp.planned(planned, priority=priority, confirmed=confirmed, pair_id=pair_id,
-                        duplicate_reason=duplicate_reason)
+                        duplicate_reason=duplicate_reason, capacity_override=over,
+                        capacity_lines=verdict.lines if verdict is not None else ())
     try:
         row = await queue.submit(new, actor)
     except DuplicateRequest as exc:
@@ -154,6 +191,8 @@ class _Explainer:
             reason = "waits: " + "; ".join(parts)
         if o.raised:
             reason += f" (raised: {o.raise_reason})"
+        if o.capacity_override:
+            reason += f" (queued over capacity: {o.capacity_override})"
         return reason
 
 

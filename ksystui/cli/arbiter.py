@@ -96,10 +96,13 @@ def run_arbiter_verb(opts: GlobalOptions, body: Callable[[Runtime, TextIO], Awai
 @click.option("--wait", is_flag=True, help="dispatch too, follow progress, exit with the outcome")
 @click.option("--force", is_flag=True, help="queue it even though the same request is queued or running")
 @click.option("--reason", help="why another identical request is needed (with --force; audited)")
+@click.option("--over-capacity", "over_capacity", metavar="REASON",
+              help="a move or DR test that does not fit its recovery hosts: queue it anyway, for this written "
+                   "reason (audited)")
 @takes_global_options(refuses=CHANGES)
 def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | None, node: str | None,
            workgroup: str | None, yes: bool, wait: bool, force: bool, reason: str | None,
-           opts: GlobalOptions) -> None:
+           over_capacity: str | None, opts: GlobalOptions) -> None:
     """Queue an operation through the arbiter (TENANT: default, the --tenant scope).
 
     OP: discover, verify, move, move-unplanned, dr-test, cleanup, recover, resync.
@@ -115,6 +118,8 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
     if OP_WORDS[op] is Op.MOVE_UNPLANNED and not yes:
         confirm_unplanned(name)
     duplicate_reason = forced_reason(force, reason)
+    if over_capacity is not None and not over_capacity.strip():
+        raise Refused("--over-capacity needs the written reason why it must run anyway (it is audited)")
 
     async def body(rt: Runtime, out: TextIO) -> int:
         from ksystui.arbiter.dispatcher import live_dispatchers
@@ -136,14 +141,17 @@ def submit(op: str, tenant_name: str | None, site: str | None, to_site: str | No
                 raise Failed(str(exc), 2) from None
             try:
                 row = await submit_planned(queue, rt.fleet, planned, priority=info.priority, actor=rt.actor,
-                                           confirmed=True, duplicate_reason=duplicate_reason)
-            except SubmitError as exc:  # the same request is queued already, a rehearsal awaits its cleanup…
+                                           confirmed=True, duplicate_reason=duplicate_reason,
+                                           capacity_reason=over_capacity)
+            except SubmitError as exc:  # the same request is queued already, it does not fit its hosts…
                 raise Failed(str(exc), 2) from None
             print(f"queued #{row.id}: {planned.command}  (node {target}"
                   + (f", needs {', '.join(planned.host_names)}" if planned.host_names else "") + ")", file=out)
             more = planned.then is not None  # a first step (the discover/verify a move home needs)
             if planned.purpose:
                 print(planned.purpose, file=out)
+            if row.capacity_override is not None:
+                print(f"queued over capacity (audited): {row.capacity_override}", file=sys.stderr)
             snap = rt.fleet.snapshots.get(target)
             for why in preconditions(planned.op, snap, datetime.now(UTC)) if snap is not None else ():
                 print(f"warning: it would be refused if its turn came now: {why}", file=sys.stderr)

@@ -20,6 +20,7 @@ from ksystui.cli import report as report_verb
 from ksystui.cli.incident import incident
 from ksystui.cli.notify import notify
 from ksystui.cli.options import RUNNING, GlobalOptions, global_option_decorators
+from ksystui.cli.plan import plan_group
 from ksystui.cli.replay import replay
 
 
@@ -54,6 +55,7 @@ cli.add_command(notify)
 cli.add_command(report_verb.report)
 cli.add_command(incident)
 cli.add_command(replay)
+cli.add_command(plan_group)
 
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a failure ksystui did not foresee, said in one line all the same

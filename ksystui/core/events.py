@@ -73,6 +73,10 @@ _DEFS = [
     EventDef("RECOVERY_SUCCESS", "info", "Recovery has succeeded."),  # INFERRED
     EventDef("RECOVERY_FAILED", "error", "Recovery has failed.", True),  # INFERRED
     EventDef("RESYNC_SUCCESS", "info", "Resync has completed."),  # INFERRED
+    # INFERRED: the name and wording of the event a contended KSYS raises when a recovery host
+    # has too little free memory or CPU to boot a VM (the simulator raises it; resource: the host)
+    EventDef("INSUFFICIENT_HOST_CAPACITY", "error", "The host has too little free memory or CPU to start the VM.",
+             True),
 ]
 
 CATALOGUE: dict[str, EventDef] = {d.name: d for d in _DEFS}

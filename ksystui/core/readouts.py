@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ksystui.core.capacity import CapacityVerdict
 from ksystui.core.lifecycle import Op
 from ksystui.core.operations import PlannedOp
 
@@ -22,6 +23,14 @@ class Preview:
     holders: tuple[str, ...]  # who holds what it needs, right now
     warnings: tuple[str, ...]  # why it would be refused if dispatched now
     needs_typed_confirmation: bool  # unplanned move: type the tenant's name
+    # whether a move or DR test fits its recovery hosts (None: not checked for this operation);
+    # its lines name no tenant, so a scoped console shows them as they are
+    capacity: CapacityVerdict | None = None
+
+    @property
+    def over_capacity(self) -> bool:
+        """It does not fit: queuing it takes a written reason (audited)."""
+        return self.capacity is not None and not self.capacity.fits
 
     @property
     def dangerous(self) -> bool:

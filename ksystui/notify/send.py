@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -173,7 +174,13 @@ async def _post(hook: NotifyConfig, url: str, proxy: str | None, body: bytes, no
                DELIVERY_KEY_HEADER: notice.delivery_key}
     timeout = aiohttp.ClientTimeout(total=hook.timeout.total_seconds())
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        verify: ssl.SSLContext | bool = True if hook.ca_file is None else ssl.create_default_context(
+            cafile=str(hook.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        return SendOutcome(False, "not configured",
+                           f"hook {hook.name}: cannot load the CA file {hook.ca_file}: {exc.strerror or exc}")
+    try:
+        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(ssl=verify)) as session:
             # no redirects: a redirect would carry the routing key to an address nobody configured
             async with session.post(url, data=body, headers=headers, allow_redirects=False, proxy=proxy) as resp:
                 status = f"HTTP {resp.status}"

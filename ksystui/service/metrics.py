@@ -35,7 +35,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ksystui.config import Config
-from ksystui.core.events import event_def
+from ksystui.core.notices import ALERT_SEVERITY
 from ksystui.core.opstate import OpState
 from ksystui.core.rpo import measure_rpo
 from ksystui.core.snapshot import Freshness, NodeSnapshot
@@ -311,9 +311,11 @@ def duration_histogram(durations: Iterable[tuple[str, str, float]]) -> Histogram
 
 
 def alert_severity(event: str) -> str:
-    """An alert's severity: critical for the events KSYS documents as worth
-    waking someone for, warning for ksystui's own (and unknown) ones."""
-    return "critical" if event_def(event).critical else "warning"
+    """An alert's severity: the one its notices carry (``core.notices``), so
+    a page and the metric agree. An alert is raised only by a critical event
+    or by ksystui's own critical condition (a node gone, a trail tampered),
+    so every alert is critical, whichever raised it."""
+    return ALERT_SEVERITY
 
 
 def alert_families(facts: Facts) -> Iterator[Metric]:

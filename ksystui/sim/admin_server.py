@@ -4,6 +4,7 @@ Nothing here exists on a real KSYS: it is how a test, a demo operator or a
 second console looks behind the curtain of the simulated fleet::
 
     GET    /collisions          operations that overlapped on a shared host
+    GET    /capacity-failures   VM boots a host had no room for (below)
     GET    /faults              active faults
     POST   /faults              {"kind": "slow", "target": "r7r3m116", "seconds": 3}
     DELETE /faults[?kind=&target=]
@@ -38,6 +39,15 @@ addresses seen by a request (``closed_at`` stays null). ``?node=NAME``
 each time that command ran (of the node's last 256 commands), for a rate
 per client over a window.
 
+``GET /capacity-failures`` lists every boot a physical host refused for want
+of free memory or CPU, oldest first (with ksystui checking capacity before
+each move and DR test, it stays empty)::
+
+    [{"host": "snorlax", "uuid": "a1f3c9e0-...", "node": "r7r3m108", "tenant": "customerB",
+      "vm": "cB_db2core", "operation": "planned move site from customerB to service_provider",
+      "needed": {"memory_gb": 96.0, "cpu": 6.0}, "free": {"memory_gb": 20.0, "cpu": 14.5},
+      "time": "2026-11-30T09:30:00+00:00"}]
+
 Bad input is answered ``400 {"error": "..."}`` with a message a person can act on.
 """
 
@@ -60,6 +70,7 @@ NodesInfo = Callable[[], list[dict[str, Any]]]
 
 ROUTES = {
     "GET /collisions": "operations that overlapped on a shared resource",
+    "GET /capacity-failures": "VM boots a host had no room for (memory or CPU)",
     "GET /faults": "active faults",
     "POST /faults": 'inject a fault: {"kind": ..., "target": ..., <params>}',
     "DELETE /faults": "clear faults (all, or ?kind=&target=)",
@@ -92,6 +103,7 @@ class AdminServer:
             [
                 web.get("/", self._index),
                 web.get("/collisions", self._collisions),
+                web.get("/capacity-failures", self._capacity_failures),
                 web.get("/faults", self._faults),
                 web.post("/faults", self._inject),
                 web.delete("/faults", self._clear),
@@ -118,6 +130,9 @@ class AdminServer:
 
     async def _collisions(self, request: web.Request) -> web.Response:
         return web.json_response([c.to_json() for c in self.world.collisions.entries()])
+
+    async def _capacity_failures(self, request: web.Request) -> web.Response:
+        return web.json_response(self.world.capacity_failures.to_json())
 
     async def _faults(self, request: web.Request) -> web.Response:
         return web.json_response(self.world.faults.to_json())

@@ -21,6 +21,15 @@ def stamp(when: datetime | None) -> str | None:
     return None if when is None else when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _printed(value: float | None) -> str | None:
+    """A number as ksysmgr prints a size or a percentage: ``512``, ``17.5``."""
+    return None if value is None else f"{value:g}"
+
+
+def _dedicated_host(host: SimHost | None) -> str | None:
+    return host.name if host is not None else None
+
+
 def stable_uuid(*parts: str) -> str:
     """Deterministic UUIDs so a scenario looks the same on every run."""
     return str(uuidlib.uuid5(_NS, "/".join(parts)))
@@ -56,6 +65,10 @@ class SimHost:
     pair: str | None
     vios: list[str]
     state: str = "Operating"
+    # the managed system's size (None: not given, unlimited); the world fills a shared host's
+    # size from whichever node of the scenario gives it
+    memory_gb: float | None = None
+    processors: float | None = None
 
 
 @dataclass
@@ -86,6 +99,13 @@ class SimVm:
     status: str = "ACTIVE"
     dr_test_state: str = lifecycle.DR_TEST_INITIAL
     cleanup_pending: bool = False  # after an unplanned move, until `cleanup site`
+    # flexible capacity: percentages of its size it boots with on the recovery side (None: 100)
+    target_flex_mem: int | None = None
+    target_flex_cpu: int | None = None
+    # PowerVS: the hold of its shut-off backup VM on the DR side (GB, cores)
+    inactive_vm_mem: float | None = None
+    inactive_vm_cpu: float | None = None
+    clone_on: str | None = None  # the host its DR-test clone runs on (booted, not yet cleaned up)
 
     def set_state(self, state: str) -> None:
         self.state = state
@@ -148,7 +168,9 @@ class ClusterState:
         self.sites = {s.name: SimSite(s.name, s.sitetype, s.region, list(s.workspaces)) for s in spec.sites}
         self.hmcs = {h.name: SimHmc(h.name, h.site, h.ip, h.login) for h in spec.hmcs}
         self.hosts = {
-            h.name: SimHost(h.name, h.site, h.uuid, h.hmc, h.pair, list(h.vios)) for h in spec.hosts
+            h.name: SimHost(h.name, h.site, h.uuid, h.hmc, h.pair, list(h.vios),
+                            memory_gb=h.memory_gb, processors=h.processors)
+            for h in spec.hosts
         }
         # pairing is symmetric: pbrazos <-> snorlax
         for h in list(self.hosts.values()):
@@ -159,6 +181,7 @@ class ClusterState:
             for a in spec.storage_agents
         }
         active = self.active_site().name
+        self.home_site = active  # where the VMs run at load: flexible capacity applies away from it
         self.vms: dict[str, SimVm] = {}
         for v in spec.vms:
             self.vms[v.name] = SimVm(
@@ -175,6 +198,10 @@ class ClusterState:
                 networks=list(v.networks),
                 workspace=v.workspace,
                 system_type=v.system_type,
+                target_flex_mem=v.target_flex_mem,
+                target_flex_cpu=v.target_flex_cpu,
+                inactive_vm_mem=v.inactive_vm_mem,
+                inactive_vm_cpu=v.inactive_vm_cpu,
             )
         self.disk_groups: dict[str, SimDiskGroup] = {}
         if any(vm.state not in (lifecycle.MANAGED, lifecycle.UNMANAGED) for vm in self.vms.values()):
@@ -211,6 +238,13 @@ class ClusterState:
             v for v in self.vms.values()
             if v.state != lifecycle.UNMANAGED and (site is None or v.site == site)
         ]
+
+    def running_host(self, vm: SimVm) -> SimHost | None:
+        """The host a VM runs on now: on-prem its host; PowerVS the dedicated
+        host of the site it is active on, if that workspace has one."""
+        if self.flavour is model.Flavour.POWERVS:
+            return next((h for h in self.hosts.values() if h.site == vm.site), None)
+        return self.hosts.get(vm.host) if vm.host else None
 
     def target_host(self, vm: SimVm) -> SimHost | None:
         """The host a VM restarts on at the other site (its host's pair)."""
@@ -302,6 +336,13 @@ class ClusterState:
                     workspace=v.workspace if powervs else None,
                     networks=tuple(v.networks),
                     system_type=v.system_type,
+                    target_flex_mem=_printed(v.target_flex_mem),
+                    target_flex_cpu=_printed(v.target_flex_cpu),
+                    inactive_vm_mem=_printed(v.inactive_vm_mem) if powervs else None,
+                    inactive_vm_cpu=_printed(v.inactive_vm_cpu) if powervs else None,
+                    # printed on a backup VM (S1): the record of a VM failed over onto the DR
+                    # workspace's dedicated host names it (INFERRED: which record carries it)
+                    dedicated_host=_dedicated_host(self.running_host(v)) if powervs else None,
                 )
             )
         return out
@@ -328,6 +369,8 @@ class ClusterState:
                 state=h.state,
                 vios=tuple(h.vios),
                 hmcs=(h.hmc,) if h.hmc else (),
+                memory_capacity=_printed(h.memory_gb),
+                processors=_printed(h.processors),
             )
             for h in self.hosts.values()
         ]

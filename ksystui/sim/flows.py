@@ -14,7 +14,7 @@ stage leaves): the arbiter judges its preconditions on the same table.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ksystui.core import lifecycle
 from ksystui.core.ksysmgr import render
@@ -22,7 +22,7 @@ from ksystui.core.lifecycle import Op, Stage
 from ksystui.core.model import Flavour, ProgressLine
 from ksystui.sim.cluster import SimHost, SimVm
 from ksystui.sim.ports import CommandIO, NodeView, OpRequest
-from ksystui.sim.provider import HostBusy
+from ksystui.sim.provider import CapacityFailure, HostBusy
 
 # Seconds of real-KSYS time per step, before the world's speed divides them.
 STEP = {
@@ -62,6 +62,23 @@ def host_problem(node: NodeView, host: SimHost | None) -> str | None:
     if host.hmc and node.world.faults.is_active("hmc_unreachable", host.hmc):
         return f"HMC {host.hmc} is unreachable"
     return None
+
+
+def capacity_problem(node: NodeView, req: OpRequest, vm: SimVm, host: SimHost | None) -> str | None:
+    """A boot the host has no room for, with what every node runs there:
+    the reason the boot fails. Raises INSUFFICIENT_HOST_CAPACITY on the node
+    and logs it in the world's capacity log (the capacity check's oracle)."""
+    if host is None:
+        return None
+    short = node.world.boot_shortfall(node.state, vm, host, clone=req.op is Op.DR_TEST)
+    if short is None:
+        return None
+    reason = short.reason()
+    node.world.capacity_failures.record(CapacityFailure(
+        short.host, short.uuid, node.name, node.tenant, vm.name, req.description, short.needed, short.free,
+        datetime.now(UTC)))
+    node.state.add_event("INSUFFICIENT_HOST_CAPACITY", host.name, f"{reason[0].upper()}{reason[1:]} (VM {vm.name}).")
+    return reason
 
 
 def storage_problem(node: NodeView) -> str | None:
@@ -239,6 +256,7 @@ async def move(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
             vm.host = target.name  # PowerVS VMs run in a workspace, not on a host of ours
         vm.site = dst
         problem = host_problem(node, target) if vm.host or target else None
+        problem = problem or capacity_problem(node, req, vm, target)
         if problem:
             vm.set_state(lifecycle.state_after(req.op, vm.state, ok=False))
             await p.line(f"Boot up on {dst} Site has failed for VM {vm.name}: {problem}", 1)
@@ -291,11 +309,14 @@ async def dr_test(node: NodeView, req: OpRequest, io: CommandIO) -> bool:
         await p.line(f"VM Volumes clone with consistency has completed for {vm.name}_BackUp", 1)
         await p.line(f"Boot up on {dst} Site has started for VM {vm.name}_Rehearsal", 1)
         await node.pause(STEP["boot"])
-        problem = host_problem(node, node.state.target_host(vm)) if node.state.hosts else None
+        clone_host = node.state.target_host(vm)
+        problem = host_problem(node, clone_host) if node.state.hosts else None
+        problem = problem or capacity_problem(node, req, vm, clone_host)
         if problem:
             await p.line(f"Boot up on {dst} Site has failed for VM {vm.name}_Rehearsal: {problem}", 1)
             vm.dr_test_state = _dr_test_state_after(Op.DR_TEST, vm, ok=False)
             continue
+        vm.clone_on = clone_host.name if clone_host is not None else None
         await p.line(f"Boot up on {dst} Site has completed for VM {vm.name}_Rehearsal", 1)
         if node.flavour is Flavour.POWERVS:
             await p.line(f"dr_test move has completed for Workgroup {wg}", 1)
@@ -324,6 +345,7 @@ async def dr_test_cleanup(node: NodeView, req: OpRequest, io: CommandIO) -> bool
         await p.line(f"VM Volumes clone with consistency delete has completed for VM {vm.name}_Rehearsal", 1)
         await p.line(f"VM Removal has started for VM {vm.name}_Rehearsal", 1)
         await node.pause(STEP["removal"])
+        vm.clone_on = None  # the clone no longer takes room on the recovery host
         await p.line(f"VM Removal has completed for VM {vm.name}_Rehearsal", 1)
         if node.flavour is Flavour.POWERVS:
             await p.line(f"dr_test cleanup has completed for Workgroup {vm.name}_WG", 1)

@@ -11,7 +11,8 @@ in a circle cannot be read, or changed, one at a time
 (tests/test_import_graph.py holds the simulator to that).
 
 This module imports, of the simulator, only leaves that cannot import it back:
-the cluster state, the fault board, the shared recovery hosts, the scenario.
+the cluster state, the fault board, the shared recovery hosts and their room,
+the scenario.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from typing import Protocol
 from ksystui.core.ksysmgr.grammar import KsysmgrCommand
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
-from ksystui.sim.cluster import ClusterState, SimVm
+from ksystui.sim.cluster import ClusterState, SimHost, SimVm
 from ksystui.sim.faults import FaultBoard
-from ksystui.sim.provider import RecoveryHost
+from ksystui.sim.host_capacity import BootShortfall
+from ksystui.sim.provider import CapacityLog, RecoveryHost
 from ksystui.sim.scenario import NodeSpec
 
 # INFERRED: the text of ksysmgr's "operation in progress" refusal is not public.
@@ -49,8 +51,15 @@ class NodeWorld(Protocol):
 
     speed: float  # simulated time runs this many times faster than real KSYS
     faults: FaultBoard
+    capacity_failures: CapacityLog  # boots a host had no room for
 
     def recovery_host(self, uuid: str, name: str) -> RecoveryHost: ...
+
+    def boot_shortfall(self, state: ClusterState, vm: SimVm, host: SimHost, *,
+                       clone: bool = False) -> BootShortfall | None:
+        """Whether ``vm`` (``clone``: its DR-test clone) fits on ``host`` with
+        what every node runs there (None: it does)."""
+        ...
 
     def reschedule(self, node: NodeView) -> None: ...
 

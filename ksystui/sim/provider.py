@@ -4,13 +4,16 @@ A recovery host such as snorlax is ONE object however many simulated KSYS
 nodes pair with it (they are matched by CEC UUID). When operations from two
 nodes are on it at the same moment, the later one fails as a contended host
 would, and the overlap goes into the collision log — the test oracle for the
-arbiter: with ksystui arbitrating, the log must stay empty.
+arbiter: with ksystui arbitrating, the log must stay empty. A boot a host has
+no room for goes into the capacity log, the oracle of the capacity check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from ksystui.core.capacity import Size
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,56 @@ class CollisionLog:
 
     def to_json(self) -> list[dict]:
         return [c.to_json() for c in self._entries]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass(frozen=True)
+class CapacityFailure:
+    """A boot the host refused: too little free memory or CPU. Like a
+    collision, the test oracle for the arbiter's capacity check: with
+    ksystui checking before each move and DR test, the log stays empty."""
+
+    host: str
+    host_uuid: str
+    node: str
+    tenant: str
+    vm: str
+    operation: str  # e.g. "planned move site from customerB to service_provider"
+    needed: Size
+    free: Size
+    time: datetime
+
+    def to_json(self) -> dict:
+        def size(s: Size) -> dict:
+            return {"memory_gb": round(s.memory_gb, 2), "cpu": round(s.cpu, 2)}
+
+        return {
+            "host": self.host,
+            "uuid": self.host_uuid,
+            "node": self.node,
+            "tenant": self.tenant,
+            "vm": self.vm,
+            "operation": self.operation,
+            "needed": size(self.needed),
+            "free": size(self.free),
+            "time": self.time.isoformat(),
+        }
+
+
+class CapacityLog:
+    def __init__(self) -> None:
+        self._entries: list[CapacityFailure] = []
+
+    def record(self, failure: CapacityFailure) -> None:
+        self._entries.append(failure)
+
+    def entries(self) -> list[CapacityFailure]:
+        return list(self._entries)
+
+    def to_json(self) -> list[dict]:
+        return [f.to_json() for f in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()

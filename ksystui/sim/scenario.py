@@ -58,6 +58,16 @@ class HostSpec(_Strict):
     hmc: str | None = None
     pair: str | None = None
     vios: list[str] = []
+    # The managed system's size, printed by `query host` (INFERRED keys memory_capacity /
+    # Processors). Both or neither: a host without them is unlimited (boots never run out of room).
+    memory_gb: float | None = Field(default=None, gt=0)
+    processors: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _sized_whole(self) -> HostSpec:
+        if (self.memory_gb is None) != (self.processors is None):
+            raise ValueError(f"host {self.name}: give both memory_gb and processors (its size), or neither")
+        return self
 
 
 class StorageAgentSpec(_Strict):
@@ -81,11 +91,28 @@ class VmSpec(_Strict):
     system_type: str | None = None
     disks: int = Field(default=2, ge=1, le=64)
     state: str = "READY_TO_MOVE"
+    # Flexible capacity (sourced keys Target_Flex_Mem / Target_Flex_Cpu): the percentage of its
+    # memory / processors the VM boots with on the recovery side (1..1000; none: 100).
+    target_flex_mem: int | None = None
+    target_flex_cpu: int | None = None
+    # PowerVS: what the shut-off backup VM holds on the DR side (Inactive_VM_Mem GB, at least 2;
+    # Inactive_VM_Cpu cores, in steps of 0.25)
+    inactive_vm_mem: float | None = None
+    inactive_vm_cpu: float | None = None
 
     @model_validator(mode="after")
     def _state_known(self) -> VmSpec:
         if self.state not in VM_STATES:
             raise ValueError(f"unknown VM state {self.state!r}")
+        for key in ("target_flex_mem", "target_flex_cpu"):
+            pct = getattr(self, key)
+            if pct is not None and not 1 <= pct <= 1000:
+                raise ValueError(f"VM {self.name}: {key} is a percentage from 1 to 1000, not {pct}")
+        if self.inactive_vm_mem is not None and self.inactive_vm_mem < 2:
+            raise ValueError(f"VM {self.name}: inactive_vm_mem is at least 2 (GB), not {self.inactive_vm_mem:g}")
+        cpu = self.inactive_vm_cpu
+        if cpu is not None and (cpu <= 0 or abs(cpu * 4 - round(cpu * 4)) > 1e-9):
+            raise ValueError(f"VM {self.name}: inactive_vm_cpu is a positive multiple of 0.25 (cores), not {cpu:g}")
         return self
 
 
@@ -122,6 +149,9 @@ class NodeSpec(_Strict):
         for v in self.vms:
             if self.flavour == "onprem" and v.host not in hosts:
                 raise ValueError(f"node {self.name}: VM {v.name} runs on unknown host {v.host!r}")
+            if self.flavour == "onprem" and (v.inactive_vm_mem is not None or v.inactive_vm_cpu is not None):
+                raise ValueError(f"node {self.name}: VM {v.name}: inactive_vm_mem / inactive_vm_cpu are the hold "
+                                 "of a PowerVS backup VM; an on-prem node has none")
         return self
 
 
@@ -147,11 +177,31 @@ class Scenario(_Strict):
         # A recovery host shared by tenants must be the same machine everywhere:
         # one UUID, one name.
         by_uuid: dict[str, str] = {}
+        sizes: dict[str, tuple[float, float]] = {}
         for n in self.nodes:
             for h in n.hosts:
                 if by_uuid.setdefault(h.uuid, h.name) != h.name:
                     raise ValueError(f"host UUID {h.uuid} is named both {by_uuid[h.uuid]!r} and {h.name!r}")
+                if h.memory_gb is not None and h.processors is not None:
+                    size = (h.memory_gb, h.processors)
+                    if sizes.setdefault(h.uuid, size) != size:
+                        raise ValueError(f"host {h.name} ({h.uuid}) has two sizes: "
+                                         f"{_size_text(sizes[h.uuid])} and {_size_text(size)}")
         return self
+
+    def host_sizes(self) -> dict[str, tuple[float, float]]:
+        """Every sized physical host, by CEC UUID: (memory GB, processors). One
+        node giving a shared host's size sizes it for every node."""
+        out: dict[str, tuple[float, float]] = {}
+        for n in self.nodes:
+            for h in n.hosts:
+                if h.memory_gb is not None and h.processors is not None:
+                    out.setdefault(h.uuid, (h.memory_gb, h.processors))
+        return out
+
+
+def _size_text(size: tuple[float, float]) -> str:
+    return f"{size[0]:g} GB, {size[1]:g} CPU"
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:

@@ -1,5 +1,6 @@
 """A simulated fleet: every KSYS node of a scenario, the provider's shared
-recovery hosts, the collision log and the fault board."""
+recovery hosts (and the room on them), the collision and capacity logs and
+the fault board."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.model import Flavour
 from ksystui.core.schedule import next_daily_run
 from ksystui.sim import interpreter
+from ksystui.sim.cluster import ClusterState, SimHost, SimVm
 from ksystui.sim.faults import Fault, FaultBoard, lag_consistent_point
+from ksystui.sim.host_capacity import BootShortfall, boot_shortfall
 from ksystui.sim.node import SimNode
 from ksystui.sim.operations import perform
 from ksystui.sim.ports import NodeView, OpRequest
-from ksystui.sim.provider import CollisionLog, RecoveryHost
+from ksystui.sim.provider import CapacityLog, CollisionLog, RecoveryHost
 from ksystui.sim.scenario import Scenario, load_scenario
 
 log = logging.getLogger(__name__)
@@ -55,11 +58,18 @@ class SimWorld:
         self.scenario = scenario
         self.speed = speed
         self.collisions = CollisionLog()
+        self.capacity_failures = CapacityLog()
         self.tenants = {t.name: TenantInfo(t.name, t.priority, t.tier, rto=t.rto, rpo=t.rpo) for t in scenario.tenants}
         self.nodes: dict[str, SimNode] = {}
         for spec in scenario.nodes:
             token = secrets.token_urlsafe(24) if spec.rest else None
             self.nodes[spec.name] = SimNode(spec, self, interpreter.execute, token)
+        # one machine, one size: a shared host sized by one node's scenario entry is that size for every node
+        sizes = scenario.host_sizes()
+        for n in self.nodes.values():
+            for h in n.state.hosts.values():
+                if h.uuid in sizes:
+                    h.memory_gb, h.processors = sizes[h.uuid]
         self._recovery_hosts: dict[str, RecoveryHost] = {}
         self._saved_states: dict[tuple[str, str], str] = {}  # (node, vm) -> state before a host failure
         targets: dict[str, set[str]] = {"node": set(self.nodes), "host": set(), "hmc": set(), "storage_agent": set()}
@@ -85,6 +95,10 @@ class SimWorld:
         if host is None:
             host = self._recovery_hosts[uuid] = RecoveryHost(name, uuid, self.collisions)
         return host
+
+    def boot_shortfall(self, state: ClusterState, vm: SimVm, host: SimHost, *,
+                       clone: bool = False) -> BootShortfall | None:
+        return boot_shortfall((n.state for n in self.nodes.values()), state, vm, host, clone=clone)
 
     # --- fault side effects ------------------------------------------------------
     def _fault_started(self, fault: Fault) -> None:

@@ -91,7 +91,7 @@ def _to_op(row: Any) -> QueuedOp:
         fence=m["fence"], holder=m["holder"], confirmed=bool(m["confirmed"]), pair_id=m["pair_id"],
         submitted_by=m["submitted_by"], submitted_at=m["submitted_at"], admitted_at=m["admitted_at"],
         started_at=m["started_at"], finished_at=m["finished_at"], rc=m["rc"], outcome=m["outcome"],
-        output_tail=m["output_tail"],
+        output_tail=m["output_tail"], capacity_override=m["capacity_override"],
     )
 
 
@@ -196,6 +196,9 @@ class Queue:
                              "could run on a shared host at the same time as another tenant's operation")
         check_no_secret(list(argv), "argv")
         forced = (new.duplicate_reason or "").strip() or None
+        over = (new.capacity_override or "").strip() or None
+        if over is not None:
+            check_no_secret(over, "capacity_override")
         try:
             with self._write() as (conn, now):
                 same = self._same_intent(conn, tenant, node, op, new.site, new.to_site) if new.unique_intent \
@@ -212,6 +215,7 @@ class Queue:
                     on_recovery_hosts=on_hosts,
                     priority=int(new.priority), class_rank=rank, arrival=arrival, raised=0, state=OpState.QUEUED.value,
                     confirmed=bool(new.confirmed), pair_id=new.pair_id, submitted_by=str(actor), submitted_at=now,
+                    capacity_override=over,
                 ).returning(_ops.c.id)).scalar_one()
                 if new.pair_id is not None:  # the pair points both ways: the test knows its cleanup
                     conn.execute(sa.update(_ops).where(_ops.c.id == new.pair_id).values(pair_id=op_id))
@@ -222,7 +226,9 @@ class Queue:
                                       "priority": int(new.priority),
                                       "confirmed": bool(new.confirmed), "pair_id": new.pair_id, "arrival": arrival,
                                       **({"duplicate_of": same.id, "duplicate_reason": forced}
-                                         if same is not None and forced else {})})
+                                         if same is not None and forced else {}),
+                                      **({"capacity": list(new.capacity_lines)} if new.capacity_lines else {}),
+                                      **({"capacity_override": over} if over is not None else {})})
                 row = conn.execute(sa.select(_ops).where(_ops.c.id == op_id)).one()
                 self._changed(conn, now, op_id, tenant, node)
                 maybe_die("submit_before_commit")

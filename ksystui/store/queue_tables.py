@@ -68,6 +68,8 @@ class OperationRow(SQLModel, table=True):
     rc: int | None = Field(default=None, sa_type=sa.Integer)
     outcome: str | None = Field(default=None, sa_type=sa.Text)
     output_tail: str | None = Field(default=None, sa_type=sa.Text)
+    # queued over capacity: the operator's written reason (migration 0007); None: it must fit
+    capacity_override: str | None = Field(default=None, sa_type=sa.Text)
 
 
 class ClaimRow(SQLModel, table=True):

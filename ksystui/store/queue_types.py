@@ -39,17 +39,23 @@ class NewOp:
     # doubt refuses this one, unless a written reason says why another is wanted (audited)
     unique_intent: bool = False
     duplicate_reason: str | None = None
+    # a move or DR test that does not fit its recovery hosts, queued anyway: the
+    # operator's written reason (kept on the row: the dispatcher honours it; audited)
+    capacity_override: str | None = None
+    capacity_lines: Sequence[str] = ()  # the capacity verdict when it was queued (audited with it)
 
     @classmethod
     def planned(cls, planned: PlannedOp, *, priority: int, confirmed: bool, pair_id: int | None = None,
-                duplicate_reason: str | None = None) -> NewOp:
+                duplicate_reason: str | None = None, capacity_override: str | None = None,
+                capacity_lines: Sequence[str] = ()) -> NewOp:
         """The request for an operation the core planned, with its decisions."""
         return cls(tenant=planned.tenant, node=planned.node, op=planned.op, argv=planned.argv, site=planned.site,
                    to_site=planned.to_site, recovery_hosts=planned.recovery_hosts, host_names=planned.host_names,
                    priority=priority, confirmed=confirmed, pair_id=pair_id,
                    # a node-wide setting (no site: the schedule's) is no intent to deduplicate
                    on_recovery_hosts=planned.on_recovery_hosts, unique_intent=planned.site is not None,
-                   duplicate_reason=duplicate_reason)
+                   duplicate_reason=duplicate_reason, capacity_override=capacity_override,
+                   capacity_lines=tuple(capacity_lines))
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class QueuedOp:
     rc: int | None
     outcome: str | None
     output_tail: str | None
+    # queued although it did not fit its recovery hosts: the written reason (None: it must fit)
+    capacity_override: str | None = None
 
     @cached_property
     def _request(self) -> Request:

@@ -33,15 +33,39 @@ def preview_text(p: Preview) -> Text:
     t.append(f"position {p.position}, agreement priority {p.priority}\n")
     for h in p.holders:
         t.append(f"          {h}\n", style="yellow" if "held by" in h else "green")
+    _capacity_text(t, p)
     for w in p.warnings:
         t.append(f"\n! would be refused now: {w}", style="bold red")
     return t
 
 
+def _capacity_text(t: Text, p: Preview) -> None:
+    """The capacity verdict, one line per recovery host (they name no tenant):
+    green when it fits, red DOES NOT FIT with what is short, yellow where a
+    host's size is not reported (not checked)."""
+    verdict = p.capacity
+    if verdict is None or not verdict.lines:
+        return
+    t.append("capacity  ", style="bold")
+    if verdict.fits:
+        t.append("fits" + (" (some hosts not checked)" if verdict.unchecked else "") + "\n", style="bold green")
+    else:
+        short = "; ".join(f"{s.name} short {s.short.short_text()}" for s in verdict.shortfalls)
+        t.append(f"DOES NOT FIT: {short}\n", style="bold red")
+    for line in verdict.lines:
+        style = "red" if "DOES NOT FIT" in line else ("yellow" if "not checked" in line else "green")
+        t.append(f"          {line}\n", style=style)
+
+
 class ConfirmScreen(ModalScreen[str | None]):
     """Enter confirms (returns "" or the typed name); Esc cancels (None). A
     DR test or a move can be queued and watched: "w" (or, where the tenant's
-    name is typed, a name ending in " w") confirms it and sets ``and_watch``."""
+    name is typed, a name ending in " w") confirms it and sets ``and_watch``.
+
+    A move or DR test that does not fit its recovery hosts is queued only
+    with a written reason why it must run anyway: typed in the reason field,
+    kept in ``capacity_reason`` for the submit (audited); Enter with the
+    field empty queues nothing and says so."""
 
     BINDINGS = [("escape", "cancel", "Cancel")]
     DEFAULT_CSS = """
@@ -55,14 +79,26 @@ class ConfirmScreen(ModalScreen[str | None]):
         super().__init__()
         self.preview = preview
         self.and_watch = False  # confirmed with "w": open the live drill view once it is queued
+        self.capacity_reason: str | None = None  # over capacity: why it must run anyway (for the submit)
 
     @property
     def watchable(self) -> bool:
         return self.preview.planned.op in DRILL_OPS
 
+    @property
+    def _asks(self) -> bool:
+        """Confirmed in a field (a name, a reason), not with a key."""
+        return self.preview.needs_typed_confirmation or self.preview.over_capacity
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(preview_text(self.preview), id="preview")
+            if self.preview.over_capacity:
+                yield Static("\nIt does not fit its recovery hosts: the boots that do not fit would fail. To queue "
+                             "it anyway, write why it must run anyway (audited)"
+                             + (", then type the tenant's name below" if self.preview.needs_typed_confirmation
+                                else "") + ", and press Enter; Esc cancels.", id="capacity-help")
+                yield Input(placeholder="why it must run anyway (audited)", id="capacity-reason")
             if self.preview.needs_typed_confirmation:
                 watch = " (end with \" w\" to watch it live in the drill view)" if self.watchable else ""
                 yield Static(f"\nThis is a disaster move. Type the tenant's name ({self.preview.planned.tenant}) "
@@ -75,24 +111,38 @@ class ConfirmScreen(ModalScreen[str | None]):
                 yield Static("\nEnter queues it through the arbiter; Esc cancels.", id="confirm-help")
 
     def on_mount(self) -> None:
-        if self.preview.needs_typed_confirmation:
-            self.query_one(Input).focus()
+        if self._asks:
+            self.query(Input).first().focus()
 
     def key_enter(self, event: events.Key) -> None:
-        if not self.preview.needs_typed_confirmation:
+        if not self._asks:
             # Stop the key here: left to bubble, it reaches the app after the dismiss and
             # the app's Enter (drill down) would act on the view behind the dialog.
             event.stop()
             self.dismiss("")
 
     def key_w(self, event: events.Key) -> None:
-        if self.watchable and not self.preview.needs_typed_confirmation:
+        if self.watchable and not self._asks:
             event.stop()
             self.and_watch = True
             self.dismiss("")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        typed = event.value.strip()
+        event.stop()
+        if self.preview.over_capacity:
+            reason = self.query_one("#capacity-reason", Input).value.strip()
+            if not reason:
+                self.notify("it does not fit: write why it must run anyway (audited); nothing queued",
+                            severity="warning")
+                return
+            self.capacity_reason = reason
+            if not self.preview.needs_typed_confirmation:
+                self.dismiss("")
+                return
+            if event.input.id == "capacity-reason":
+                self.query_one("#typed", Input).focus()  # the reason is written: now the name
+                return
+        typed = self.query_one("#typed", Input).value.strip()
         if self.watchable and typed.endswith(" w"):
             typed, self.and_watch = typed[:-2].strip(), True
         if typed != self.preview.planned.tenant:

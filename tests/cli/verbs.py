@@ -33,9 +33,10 @@ VERBS: dict[str, list[str]] = {
     "notify log": ["notify", "log"],
     "incident export": ["incident", "export", "--from", "-1h", str(Path(tempfile.gettempdir()) / "ks-incident.db")],
     "replay": ["replay", "--from", "-1h"],
+    "plan disaster": ["plan", "disaster"],
 }
 READS_CONFIG = ["console", "status", "config check", "submit", "queue", "cancel", "raise", "resolve", "arbiter",
                 "audit verify", "audit export", "schedule plan", "schedule apply", "db upgrade", "serve", "service status",
-                "notify test", "report", "notify log", "incident export", "replay"]
+                "notify test", "report", "notify log", "incident export", "replay", "plan disaster"]
 # verbs that never open the database: a hook can be tested while the database is down
 NO_DATABASE = {"notify test"}

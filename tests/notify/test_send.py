@@ -292,3 +292,52 @@ async def test_a_receiver_whose_certificate_nobody_vouches_for_gets_nothing(tmp_
     assert (outcome.ok, outcome.status) == (False, "unreachable") and "certificate" in outcome.error.lower(), outcome
     assert received == []  # the key never left: the certificate was checked before anything was sent
     assert_no_secret(outcome)
+
+
+async def test_a_receiver_behind_a_private_authority_is_trusted_through_its_ca_file(tmp_path, monkeypatch):
+    """``ca_file``: the authority that signed the receiver's certificate (a
+    private CA) is trusted for this hook; without it the same receiver gets
+    nothing; a CA file that cannot be read says so and sends nothing."""
+    from ksystui.sim.keys import tls_material
+
+    material = tls_material(None)
+    (tmp_path / "ca.pem").write_bytes(material.ca_cert_pem)
+    (tmp_path / "server.pem").write_bytes(material.cert_pem)
+    (tmp_path / "server.key").write_bytes(material.key_pem)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
+    received: list[bytes] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", handle)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server)
+    await site.start()
+    try:
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}/in"
+        trusted = await send(webhook(url=url, ca_file=tmp_path / "ca.pem"), NOTICE)
+        untrusted = await send(webhook(url=url), NOTICE)
+        unreadable = await send(webhook(url=url, ca_file=tmp_path / "missing.pem"), NOTICE)
+    finally:
+        await runner.cleanup()
+    assert (trusted.ok, trusted.status) == (True, "HTTP 200")
+    assert (untrusted.ok, untrusted.status) == (False, "unreachable") and "certificate" in untrusted.error.lower()
+    assert (unreadable.ok, unreadable.status) == (False, "not configured") and "missing.pem" in unreadable.error
+    assert len(received) == 1
+
+
+def test_a_ca_file_is_for_a_webhook_and_sits_beside_the_configuration(tmp_path):
+    from ksystui.config import parse_config
+
+    with pytest.raises(ValueError, match="ca_file is for kind"):
+        command("/bin/true", ca_file=tmp_path / "ca.pem")
+    text = ('[[tenants]]\nname = "customerA"\npriority = 1\n[[tenants.nodes]]\nname = "n1"\n'
+            '[tenants.nodes.ssh]\nhost = "127.0.0.1"\nuser = "ksys"\nkey_file = "id"\n'
+            '[[notify]]\nname = "noc"\nkind = "webhook"\nurl = "https://noc.example/in"\nca_file = "noc-ca.pem"\n')
+    loaded = parse_config(text, tmp_path / "config.toml")
+    assert loaded.config.notify[0].ca_file == tmp_path / "noc-ca.pem"

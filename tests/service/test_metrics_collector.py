@@ -140,3 +140,20 @@ async def test_a_service_that_cannot_listen_for_metrics_says_so_in_one_line_and_
         with pytest.raises(MetricsListenError, match=f'metrics_listen = "127.0.0.1:{port}": cannot listen'):
             await service.start()
     assert service.role == "stopped" and LeaseStore(engine).state().holder is None
+
+
+def test_ksystuis_own_alert_is_as_critical_in_the_metrics_as_in_its_page(cfg, engine):
+    """One rule for an alert's severity: a holder gone silent pages as critical
+    (core.notices), so the metric counts it critical too, not as a warning."""
+    from ksystui.core.alerts import HOLDER_UNREACHABLE
+    from ksystui.core.notices import ALERT_SEVERITY
+
+    Store(engine).sync_from_config(cfg)
+    Feed(engine).raise_alerts([NewAlert(identity="n1:holder@t", tenant="customerA", node="n1",
+                                        event=HOLDER_UNREACHABLE, event_id="h1", event_time="t",
+                                        description="operation #4 holds snorlax; its node is silent",
+                                        resource="snorlax", proposal=None)])
+    _, values = scrape(cfg, engine)
+    assert ALERT_SEVERITY == "critical"
+    assert value(values, "ksystui_alerts_open", tenant="customerA", severity="critical") == 1
+    assert value(values, "ksystui_alerts_open", tenant="customerA", severity="warning") == 0

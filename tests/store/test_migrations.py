@@ -61,7 +61,7 @@ def _diff(engine: sa.Engine, metadata: sa.MetaData) -> list:
 def test_migrate_on_an_empty_database_makes_exactly_the_store_tables(engine):
     assert sa.inspect(engine).get_table_names() == []
     assert current_revision(engine) is None
-    assert migrate(engine) == head_revision() == "0006"
+    assert migrate(engine) == head_revision() == "0007"
     assert set(sa.inspect(engine).get_table_names()) == EXPECTED
     assert current_revision(engine) == head_revision()
 
