@@ -1,7 +1,7 @@
-"""A disaster plan shaped as ``core.disaster`` makes it (the PLANNER's
-contract: Outcome, HostNeed, WhatIf, DisasterPlan with ``for_tenant``), and
-a planner port that hands it out: for the ``:plan`` view's tests, which
-must not depend on how the planner computes it.
+"""A disaster plan of our choosing, built from the planner's own values
+(``core.disaster``, ``core.disaster_report``), and a planner port that hands
+it out: for the ``:plan`` view's tests, whose figures must not move with
+the planner's arithmetic.
 
 The seed with snorlax at 300 GB: customerA (280 GB) recovers first and
 meets its 30m RTO; customerB (200 GB) does not fit, short 180 GB; with
@@ -14,81 +14,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from ksystui.core.capacity import Shortfall, Size
+from ksystui.core.disaster import DisasterPlan, HostNeed, Outcome, WhatIf
+from ksystui.core.disaster_report import DisasterReport
+from ksystui.core.failure_domains import FailedNode, Failure
 
-ANOTHER = "another tenant"
 SNORLAX = "a1f3c9e0-7b2d-3c4e-8f90-6e5d4c3b2a10"
 AT = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+NODES = (FailedNode("customerA", "r7r3m116", "customerA", ("pbrazos",), ("pbrazos",)),
+         FailedNode("customerB", "r7r3m108", "customerB", ("raichu",), ("raichu",)))
 
-
-@dataclass(frozen=True)
-class Outcome:
-    tenant: str
-    node: str
-    position: int
-    start_s: float | None
-    finish_s: float | None
-    rto: timedelta | None
-    breach_s: float | None
-    fits: bool
-    shortfalls: tuple[Shortfall, ...]
-    basis: str
-
-
-@dataclass(frozen=True)
-class HostNeed:
-    uuid: str
-    name: str
-    total: Size | None
-    before: Size
-    needed: Size
-    fits: bool
-    short: Size
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    title: str
-    outcomes: tuple[Outcome, ...]
-    better: tuple[str, ...]
-
-
-def _anonymous(o: Outcome, tenant: str) -> Outcome:
-    return o if o.tenant == tenant else replace(o, tenant=ANOTHER, node="", basis="")
-
-
-@dataclass(frozen=True)
-class DisasterPlan:
-    outcomes: tuple[Outcome, ...]
-    hosts: tuple[HostNeed, ...]
-    what_ifs: tuple[WhatIf, ...]
-
-    def for_tenant(self, tenant: str) -> DisasterPlan:
-        def hide(text: str) -> str:
-            for o in self.outcomes:
-                if o.tenant != tenant:
-                    text = text.replace(o.tenant, ANOTHER)
-            return text
-
-        return DisasterPlan(
-            tuple(_anonymous(o, tenant) for o in self.outcomes), self.hosts,
-            tuple(WhatIf(hide(w.title), tuple(_anonymous(o, tenant) for o in w.outcomes),
-                         tuple(hide(b) for b in w.better)) for w in self.what_ifs))
-
-
-@dataclass(frozen=True)
-class Failure:
-    terms: tuple[str, ...]
-    nodes: int
-
-    def text(self) -> str:
-        return f"{', '.join(self.terms)}: {self.nodes} nodes fail ({self.nodes} production hosts)"
-
-
-@dataclass(frozen=True)
-class DisasterReport:
-    plan: DisasterPlan
-    failure: Failure
-    at: datetime = AT
+__all__ = ["AT", "DisasterPlan", "FakePlanner", "HostNeed", "late_plan", "seed_plan"]
 
 
 def seed_plan() -> DisasterPlan:
@@ -116,8 +51,9 @@ def late_plan() -> DisasterPlan:
 
 @dataclass
 class FakePlanner:
-    """The arbiter's ``plan(fail, scope)`` with a plan of our choosing;
-    remembers what it was asked."""
+    """The arbiter's ``plan(fail, scope)`` with a plan of our choosing, told
+    as the real port tells it (scoped: ``for_tenant``); remembers what it
+    was asked."""
 
     plan_value: DisasterPlan = field(default_factory=seed_plan)
     error: Exception | None = None
@@ -127,6 +63,8 @@ class FakePlanner:
         self.asked.append((tuple(fail), scope))
         if self.error is not None:
             raise self.error
-        terms = tuple(fail) or ("every production host",)
-        plan = self.plan_value if scope is None else self.plan_value.for_tenant(scope)
-        return DisasterReport(plan, Failure(terms, len(plan.outcomes)))
+        failure = Failure(tuple(fail) or ("every production host",), NODES)
+        plan = self.plan_value
+        if scope is not None:
+            plan, failure = plan.for_tenant(scope), failure.for_tenant(scope)
+        return DisasterReport(failure, plan, AT, scope)

@@ -6,10 +6,8 @@ order, its predicted start and finish against its RTO, whether each
 recovery host can hold everyone, and what another agreement order or more
 capacity would change. This module turns such a plan into the view's rows
 (one per tenant's recovery) and the lines above them (the recovery hosts,
-the what-ifs), as an operator reads them.
-
-It knows the plan by the shape of its values only (the Protocols below),
-so the view does not depend on how the planner is built.
+the what-ifs), in the words ``ksystui plan disaster`` uses
+(``core.disaster_report``).
 
 A scoped console (one tenant) is shown ``plan.for_tenant(scope)``, which
 names no other tenant; the rows of another tenant's recovery are made
@@ -21,95 +19,39 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import datetime
 
 from ksystui.core.age import format_age
-from ksystui.core.capacity import Shortfall, Size
+from ksystui.core.disaster import ANOTHER_TENANT, DisasterPlan, HostNeed, Outcome
+from ksystui.core.disaster_report import DisasterReport
+from ksystui.core.disaster_report import verdict as said
 from ksystui.core.rpo import duration_text
 from ksystui.core.views import ViewRow
 
-ANOTHER_TENANT = "another tenant"  # a scoped plan's name for every other tenant's recovery
-MEETS = "meets"
 BREACH = "BREACH"
 DOES_NOT_FIT = "DOES NOT FIT"
-
-
-class OutcomeLike(Protocol):
-    """One tenant's recovery in the plan (``core.disaster.Outcome``)."""
-
-    @property
-    def tenant(self) -> str: ...
-    @property
-    def node(self) -> str: ...
-    @property
-    def position(self) -> int: ...
-    @property
-    def start_s(self) -> float | None: ...
-    @property
-    def finish_s(self) -> float | None: ...
-    @property
-    def rto(self) -> timedelta | None: ...
-    @property
-    def breach_s(self) -> float | None: ...
-    @property
-    def fits(self) -> bool: ...
-    @property
-    def shortfalls(self) -> Sequence[Shortfall]: ...
-    @property
-    def basis(self) -> str: ...
-
-
-class HostNeedLike(Protocol):
-    """One recovery host: what everyone failing onto it needs, against its size."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def total(self) -> Size | None: ...
-    @property
-    def before(self) -> Size: ...
-    @property
-    def needed(self) -> Size: ...
-    @property
-    def fits(self) -> bool: ...
-    @property
-    def short(self) -> Size: ...
-
-
-class WhatIfLike(Protocol):
-    @property
-    def title(self) -> str: ...
-    @property
-    def outcomes(self) -> Sequence[OutcomeLike]: ...
-    @property
-    def better(self) -> Sequence[str]: ...
-
-
-class PlanLike(Protocol):
-    @property
-    def outcomes(self) -> Sequence[OutcomeLike]: ...
-    @property
-    def hosts(self) -> Sequence[HostNeedLike]: ...
-    @property
-    def what_ifs(self) -> Sequence[WhatIfLike]: ...
-    def for_tenant(self, tenant: str) -> PlanLike: ...
 
 
 @dataclass(frozen=True)
 class PlanShown:
     """A plan as the view shows it: the plan (already scoped), what fails,
-    and when the disaster is taken to strike (None: times are offsets)."""
+    when the disaster is taken to strike (None: times are offsets only), the
+    reader's scope, and what the plan could not know."""
 
-    plan: PlanLike
+    plan: DisasterPlan
     heading: str  # what fails: "pbrazos: 1 node fails (1 production host)"
     at: datetime | None = None
     scope: str | None = None  # the reader's tenant (None: every tenant)
-    notes: tuple[str, ...] = ()  # what the plan could not know (a failing node never read)
+    notes: tuple[str, ...] = ()  # e.g. a failing node never read
 
 
-def scoped_plan(plan: PlanLike, scope: str | None) -> PlanLike:
+def scoped_plan(plan: DisasterPlan, scope: str | None) -> DisasterPlan:
     return plan if scope is None else plan.for_tenant(scope)
+
+
+def shown_from(report: DisasterReport, scope: str | None = None) -> PlanShown:
+    """The arbiter's report as the view shows it (as ``scope`` may see it)."""
+    return PlanShown(scoped_plan(report.plan, scope), report.failure.text(), report.at, scope, report.notes)
 
 
 def when(seconds: float | None) -> str:
@@ -119,29 +61,16 @@ def when(seconds: float | None) -> str:
     return "-" if seconds is None else "+" + format_age(seconds)
 
 
-def short_of(shortfalls: Sequence[Shortfall]) -> str:
-    parts = [f"{s.short.short_text()} on {s.name}" for s in shortfalls]
-    return "short " + "; ".join(parts) if parts else ""
-
-
-def verdict(o: OutcomeLike, *, hidden: bool = False) -> str:
+def verdict(o: Outcome, *, hidden: bool = False) -> str:
     """meets (9m00s to spare) / BREACH by 12m00s / DOES NOT FIT short 180 GB
-    on snorlax / no RTO agreed, as ``ksystui plan disaster`` says it. Another
-    tenant's recovery in a scoped plan: only whether it fits ("recovers")."""
-    if not o.fits:
-        return DOES_NOT_FIT if hidden else f"{DOES_NOT_FIT} {short_of(o.shortfalls)}".rstrip()
+    on snorlax / no RTO agreed: the planner's words. Another tenant's
+    recovery in a scoped plan: only whether it fits ("recovers")."""
     if hidden:
-        return "recovers"
-    if o.breach_s is not None and o.breach_s > 0:
-        return f"{BREACH} by {format_age(o.breach_s)}"
-    if o.finish_s is None:
-        return "finish unknown"
-    if o.rto is None:
-        return "no RTO agreed"
-    return f"{MEETS} ({format_age(o.rto.total_seconds() - o.finish_s)} to spare)"
+        return DOES_NOT_FIT if not o.fits else "recovers"
+    return said(o)
 
 
-def _hidden(o: OutcomeLike, scope: str | None) -> bool:
+def _hidden(o: Outcome, scope: str | None) -> bool:
     return scope is not None and o.tenant != scope
 
 
@@ -165,7 +94,7 @@ def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
     return rows
 
 
-def host_line(h: HostNeedLike) -> str:
+def host_line(h: HostNeed) -> str:
     """``snorlax: needs 480 GB, 30 CPU of 300 GB, 32 CPU: DOES NOT FIT, short 180 GB``."""
     busy = f" ({h.before.text()} in use before)" if h.before.memory_gb or h.before.cpu else ""
     if h.total is None:
@@ -174,7 +103,7 @@ def host_line(h: HostNeedLike) -> str:
     return f"{head}: fits" if h.fits else f"{head}: {DOES_NOT_FIT}, short {h.short.short_text()}"
 
 
-def summary(outcomes: Sequence[OutcomeLike], scope: str | None = None) -> str:
+def summary(outcomes: Sequence[Outcome], scope: str | None = None) -> str:
     """``2 recoveries: 1 meets its RTO, 1 does not fit; all that can run are
     back after 21m00s``. Scoped: the verdicts are the reader's own; the
     others are only counted."""

@@ -15,7 +15,6 @@ recovery and "another tenant" for every other one, never a name.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any, Protocol, cast
 
 from rich.text import Text
@@ -23,14 +22,8 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
-from ksystui.core.plan_rows import (
-    BREACH,
-    DOES_NOT_FIT,
-    PlanShown,
-    plan_note,
-    plan_rows,
-    scoped_plan,
-)
+from ksystui.core.disaster_report import DisasterReport
+from ksystui.core.plan_rows import BREACH, DOES_NOT_FIT, PlanShown, plan_note, plan_rows, shown_from
 from ksystui.core.viewdefs import VIEWS
 from ksystui.ui.screens import ArbiterTableScreen, columns_for, to_row
 
@@ -40,7 +33,7 @@ PLAN_VIEW = "plan"
 class Planner(Protocol):
     """What the plan screen needs of the arbiter: its ``plan`` method."""
 
-    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> Any:
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
         """The disaster report (``arbiter.disaster``): the plan, what fails and when."""
         ...
 
@@ -48,18 +41,6 @@ class Planner(Protocol):
 def fail_terms(arg: str) -> tuple[str, ...]:
     """``:plan pbrazos, city=austin`` → ("pbrazos", "city=austin")."""
     return tuple(t.strip() for t in arg.replace(" ", ",").split(",") if t.strip())
-
-
-def shown_from(report: Any, scope: str | None = None) -> PlanShown:
-    """The arbiter's ``DisasterReport`` as the view shows it: its plan (as
-    ``scope`` may see it), what fails (its failure's text), when it strikes
-    and its notes."""
-    plan = scoped_plan(getattr(report, "plan", report), scope)
-    failure = getattr(report, "failure", None)
-    heading = failure.text() if failure is not None and hasattr(failure, "text") else "every production host fails"
-    at = getattr(report, "at", None)
-    notes = tuple(str(n) for n in getattr(report, "notes", ()))
-    return PlanShown(plan, heading, at if isinstance(at, datetime) else None, scope, notes)
 
 
 def note_text(lines: Sequence[str]) -> Text:

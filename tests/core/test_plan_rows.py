@@ -1,5 +1,5 @@
-"""The `:plan` view's rows and lines (core.plan_rows), from a plan shaped as
-core.disaster makes it."""
+"""The `:plan` view's rows and lines (core.plan_rows), from a plan built of
+core.disaster's own values (tests.plan_fake)."""
 
 from __future__ import annotations
 
