@@ -353,7 +353,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk, ReplayDesk):
             self.notify("cancelled: nothing queued", timeout=2)
             return
         try:
-            op_id = await self.arbiter.submit(preview, typed or None)
+            # over capacity, the confirmation took the written reason why it must run anyway (audited)
+            op_id = await self.arbiter.submit(preview, typed or None, capacity_reason=confirm.capacity_reason)
         except Exception as exc:
             self.notify(f"not queued: {exc}", severity="error")
             return
