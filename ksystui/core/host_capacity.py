@@ -92,22 +92,25 @@ def _plural(n: int, word: str) -> str:
 def shared_with(load: HostLoad | None, tenant: str, roles: Mapping[str, str], *, scoped: bool) -> str:
     """The other tenants on a host, from ``tenant``'s row. ``roles``: every
     other tenant that counts on it or runs on it, with its role there
-    ("recovery", "runs VMs"). Unscoped: each named, with its share. Scoped:
-    how many, and their use summed, never a name."""
+    ("recovery", "runs VMs"). Unscoped: each named, with its share. Scoped
+    (``load`` as ``HostLoad.for_tenant`` tells it, or whole): how many, and
+    their use summed, never a name."""
     shares = load.shares if load is not None else ()
     sizes: dict[str, list[Share]] = {}
     for s in shares:
         if s.tenant != tenant:
             sizes.setdefault(s.tenant, []).append(s)
+    if scoped:
+        theirs = total(s.size for s in shares if s.tenant != tenant)
+        named = set(roles) | (set(sizes) - {OTHER_TENANTS})
+        n = max(len(named), 1 if theirs != ZERO else 0)
+        if not n:
+            return NOTHING
+        count = _plural(n, "other tenant")
+        return count if theirs == ZERO else f"{count}: {theirs.text()}"
     others = sorted(set(roles) | set(sizes))
     if not others:
         return NOTHING
-    if scoped:
-        assert load is not None or not sizes
-        anonymous = load.for_tenant(tenant).shares if load is not None else ()
-        theirs = total(s.size for s in anonymous if s.tenant == OTHER_TENANTS)
-        count = _plural(len(others), "other tenant")
-        return count if theirs == ZERO else f"{count}: {theirs.text()}"
     parts = []
     for t in others:
         mine = sizes.get(t, [])

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from ksystui.core.age import format_age
 from ksystui.core.alerts import AlertRecord
-from ksystui.core.capacity import host_loads
+from ksystui.core.capacity import host_loads, loads_for
 from ksystui.core.events import event_def, is_critical
 from ksystui.core.host_capacity import capacity_cells, dedicated_hosts, shared_with
 from ksystui.core.model import KsysEvent
@@ -285,8 +285,10 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
     their roles and shares; a scoped view only counts them and sums their
     use (``core.host_capacity``)."""
     everyone = recovery_hosts(snapshots.values())
-    loads = host_loads(snapshots.values())
-    everyone.update(dedicated_hosts(snapshots.values(), everyone, loads))
+    every = host_loads(snapshots.values())
+    everyone.update(dedicated_hosts(snapshots.values(), everyone, every))
+    # a scoped row reads its own shares and one anonymous total for everyone else
+    loads = loads_for(every, scope)
     rows: list[ViewRow] = []
     for snap in scoped(snapshots, scope):
         age, style = age_cell(snap, now, "host")
