@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
+from ksystui.arbiter.disaster import PlanContext, disaster_report
 from ksystui.arbiter.drills import DrillReader, live_drill
 from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
@@ -28,12 +29,14 @@ from ksystui.arbiter.service import (
 )
 from ksystui.core.actor import Actor
 from ksystui.core.arbitration import Request, decide, ordered
+from ksystui.core.disaster_report import DisasterReport
 from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail, when
 from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
+from ksystui.core.tenants import TenantInfo
 from ksystui.store.queue_async import AsyncQueue
 
 if TYPE_CHECKING:
@@ -233,3 +236,22 @@ class ArbiterPort:
         if not reason.strip():
             raise SubmitError("a written reason is required")
         return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=self.scope or scope)
+
+    # --- the disaster planner (`:plan`) ---------------------------------------------------------
+    # What the planner reads of the configuration (the tenants' agreements and the nodes'
+    # failure-domain tags): the composition root sets it (``bootstrap.plan_context``). None: the
+    # priorities this port was given, with no RTO and no tags.
+    plan_context: PlanContext | None = None
+
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
+        """If ``fail`` failed now (production hosts, sites, ``KEY=VALUE``
+        failure-domain tags; none: every production host in scope): the
+        disaster report, planned over every tenant (they compete for the
+        same recovery hosts) and told as the scope may see it, as ``ksystui
+        plan disaster`` makes it. Raises ``UnknownFailureDomain`` (a
+        ValueError) for a name that takes nothing down."""
+        context = self.plan_context
+        if context is None:
+            context = PlanContext(tuple(TenantInfo(t, p, "") for t, p in sorted(self.priorities.items())))
+        return await disaster_report(self.queue, self.fleet.snapshots, list(fail), context=context,
+                                     scope=self.scope or scope)

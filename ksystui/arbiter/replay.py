@@ -14,7 +14,7 @@ refused: a replay changes nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, cast
@@ -22,17 +22,21 @@ from typing import Protocol, cast
 from sqlalchemy import Engine
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
+from ksystui.arbiter.disaster import PlanContext, disaster_report
 from ksystui.arbiter.drills import DrillReader, live_drill
 from ksystui.arbiter.history import record_view
 from ksystui.arbiter.service import SubmitError, queue_lines, unpaired_rehearsals
 from ksystui.core.arbitration import ordered_by
+from ksystui.core.disaster_report import DisasterReport
 from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail, OutputLine, when
 from ksystui.core.operations import OP_LABEL
 from ksystui.core.opstate import ACTIVE, HOLDING, OpState
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
+from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.tenant_numbers import own_numbers, shown_ref
+from ksystui.core.tenants import TenantInfo
 from ksystui.store.audit_log import AuditLog
 from ksystui.store.bundle import BundleInfo
 from ksystui.store.history_reads import (
@@ -129,7 +133,7 @@ class ReplayArbiter:
     async def preview(self, node: str, op: Op, *, scope: str | None = None) -> Preview:
         raise Replaying()
 
-    async def submit(self, preview: Preview, typed: str | None = None) -> int:
+    async def submit(self, preview: Preview, typed: str | None = None, capacity_reason: str | None = None) -> int:
         raise Replaying()
 
     async def cancel(self, op_id: int, reason: str) -> bool:
@@ -213,3 +217,26 @@ class ReplayArbiter:
         if row is None:
             return None
         return record_view(row, self._numbers(self._queue(), scope))
+
+    # --- the disaster planner (`:plan`), at the cursor ------------------------------------------------
+    # The configuration's agreements and failure-domain tags when the composition root knows them
+    # (``bootstrap.plan_context``); None: the priorities the recorded operations carried, no RTO.
+    plan_context: PlanContext | None = None
+
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
+        """The disaster plan as it would have read at the cursor: the nodes'
+        snapshots as they stood then, the queue's history and holders then,
+        the disaster striking at the cursor's instant. A record without
+        snapshots: "not in a replay"."""
+        snapshots: Mapping[str, NodeSnapshot] | None = getattr(self.source, "snapshots", None)
+        if snapshots is None:
+            raise SubmitError("not in a replay: this record holds no node snapshots to plan from")
+        queue = self._queue()
+        context = self.plan_context
+        if context is None:
+            priorities: dict[str, int] = {}
+            for o in queue.ops:
+                priorities[o.tenant] = min(o.priority, priorities.get(o.tenant, o.priority))
+            context = PlanContext(tuple(TenantInfo(t, p, "") for t, p in sorted(priorities.items())))
+        return await disaster_report(queue, snapshots, list(fail), context=context, scope=self._scope(scope),
+                                     now=queue.at)

@@ -313,11 +313,13 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
     ViewDef("hosts", "Hosts", (
         text("recovery", "HOST"), text("uuid", "CEC UUID"), text("tenant", "TENANT"),
         text("node", "NODE"), text("role", "ROLE"), text("paired", "PAIRED HOST"), text("state", "STATE"),
-        long_text("shared", "SHARED WITH"), age("age", "AGE")),
+        long_text("shared", "SHARED WITH"),
+        # capacity (core.host_capacity): in use of the host's size, what is left, this tenant's share
+        text("mem", "MEM"), text("cpu", "CPU"), text("free", "FREE"), text("share", "SHARE"), age("age", "AGE")),
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
-        hint="recovery hosts: who counts on them, whose VMs run on them",
-        keep=("recovery", "tenant", "role", "state", "shared", "age")),
+        hint="recovery hosts: who counts on them, whose VMs run on them, memory and CPU used and free by tenant",
+        keep=("recovery", "tenant", "role", "state", "shared", "mem", "free", "share", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),
@@ -362,6 +364,16 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FromArbiter(), capabilities=frozenset({Capability.LIST, Capability.DRILL}),
         hint="every DR test and move: measured RTO against the agreed one, its trend, rehearsals never cleaned up",
         keep=("tenant", "id", "op", "state", "measured", "verdict", "cleaned")),
+    ViewDef("plan", "Disaster plan", (
+        # the verdict first after the tenant: a narrow terminal keeps it whole
+        number("order", "ORDER"), text("tenant", "TENANT"), text("verdict", "VERDICT", max_width=60),
+        text("rto", "RTO"), text("finish", "FINISH"), text("start", "START"), text("node", "NODE"),
+        long_text("basis", "ESTIMATED FROM")),
+        FromArbiter(), aliases=("disaster",), capabilities=frozenset({Capability.LIST}),
+        hint="`:plan [HOST|SITE|KEY=VALUE,...]`: if these fail now (default: every production host in scope), "
+             "each tenant's recovery in order, predicted start and finish against its RTO, whether it fits, "
+             "what another order or more capacity would change",
+        keep=("order", "tenant", "verdict", "rto", "finish", "basis")),
     ViewDef("tenant", "Tenant", (
         text("kind", "KIND"), text("name", "NAME"), text("node", "NODE"), text("site", "SITE"),
         long_text("detail", "DETAIL"), age("age", "AGE")),

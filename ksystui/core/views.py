@@ -20,7 +20,9 @@ from datetime import datetime
 
 from ksystui.core.age import format_age
 from ksystui.core.alerts import AlertRecord
+from ksystui.core.capacity import host_loads, loads_for
 from ksystui.core.events import event_def, is_critical
+from ksystui.core.host_capacity import capacity_cells, dedicated_hosts, shared_with
 from ksystui.core.model import KsysEvent
 from ksystui.core.operations import OP_LABEL
 from ksystui.core.rpo import (
@@ -277,9 +279,16 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
     """Each recovery host (by CEC UUID) and every tenant that uses it: those
     that count on it for recovery (ROLE "recovery", with the production host
     paired with it) and those whose VMs run on it now, after a failover onto
-    it (ROLE "runs N VMs", with the home host it is paired with). SHARED WITH
-    names the other tenants and their roles; a scoped view only counts them."""
+    it (ROLE "runs N VMs", with the home host it is paired with). MEM and CPU
+    say how much of the host is in use ("used/total"), FREE what is left,
+    SHARE this row's tenant's use of it. SHARED WITH names the other tenants,
+    their roles and shares; a scoped view only counts them and sums their
+    use (``core.host_capacity``)."""
     everyone = recovery_hosts(snapshots.values())
+    every = host_loads(snapshots.values())
+    everyone.update(dedicated_hosts(snapshots.values(), everyone, every))
+    # a scoped row reads its own shares and one anonymous total for everyone else
+    loads = loads_for(every, scope)
     rows: list[ViewRow] = []
     for snap in scoped(snapshots, scope):
         age, style = age_cell(snap, now, "host")
@@ -291,11 +300,11 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
                      for t, node, n in h.running if node == snap.node]
             if not here:
                 continue
-            others = [t for t in h.users if t != snap.tenant]
-            if scope is None:
-                shared = ", ".join(f"{t} ({_role(t, h)})" for t in others) or "-"
-            else:
-                shared = (f"{len(others)} other tenant" + ("s" if len(others) > 1 else "")) if others else "-"
+            load = loads.get(uuid)
+            roles = {t: _role(t, h) for t in h.users if t != snap.tenant}
+            shared = shared_with(load, snap.tenant, roles, scoped=scope is not None)
+            runs = any(node == snap.node for _, node, _ in h.running)
+            cap = capacity_cells(load, snap.tenant, runs_vms=runs)
             name = mine.name if mine else h.name
             # a scoped row's data tells of its own tenant only, like its cells
             data = h if scope is None else _only(h, snap.tenant, name)
@@ -303,7 +312,7 @@ def host_rows(snapshots: Mapping[str, NodeSnapshot], now: datetime, scope: str |
                 rows.append(ViewRow(
                     ("host", snap.node, uuid, paired, role.split()[0]),
                     (name, uuid, snap.tenant, snap.node, role, paired, (mine.state if mine else None) or "-",
-                     shared, age),
+                     shared, cap.memory, cap.cpu, cap.free, cap.share, age),
                     style, snap.tenant, snap.node, data,
                 ))
     return rows

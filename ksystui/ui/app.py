@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, cast
 
 from textual import work
 from textual.screen import Screen
@@ -62,6 +62,7 @@ from ksystui.ui.messages import (
 from ksystui.ui.op_detail import OperationScreen
 from ksystui.ui.operate import AskScreen, ConfirmScreen, QueueScreen, ReasonScreen
 from ksystui.ui.palette import ConsoleCommands
+from ksystui.ui.plan_screen import PLAN_VIEW, PlanScreen
 from ksystui.ui.ports import ArbiterClient, FleetNotice, SharedState, SnapshotSource
 from ksystui.ui.quitting import QuitDesk
 from ksystui.ui.replaying import REPLAY_ACTIONS, REPLAY_IDS, Replay, ReplayDesk, cursor_clock
@@ -352,7 +353,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk, ReplayDesk):
             self.notify("cancelled: nothing queued", timeout=2)
             return
         try:
-            op_id = await self.arbiter.submit(preview, typed or None)
+            # over capacity, the confirmation took the written reason why it must run anyway (audited)
+            op_id = await self.arbiter.submit(preview, typed or None, capacity_reason=confirm.capacity_reason)
         except Exception as exc:
             self.notify(f"not queued: {exc}", severity="error")
             return
@@ -419,6 +421,8 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk, ReplayDesk):
     def _screen_for(self, target: OpenView) -> BaseScreen:
         if target.view in DRILL_VIEWS:
             return self.drill_screen_for(target.view, target.preset_filter)
+        if target.view == PLAN_VIEW:  # `:plan FAIL,...`: what fails, not a filter
+            return PlanScreen(cast(Any, self.arbiter), self.scope, target.preset_filter)
         if isinstance(VIEWS[target.view].source, FromArbiter):
             return ARBITER_SCREENS[target.view](self.arbiter, self.scope)
         return TableScreen(target.view, self.state, preset_filter=target.preset_filter, tenant=target.tenant,
