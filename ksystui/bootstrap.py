@@ -208,7 +208,8 @@ async def runtime(loaded: LoadedConfig, err: TextIO, *, record: bool = False, qu
     if opened_queue is not None:
         dispatcher = Dispatcher(opened_queue, fleet, {n: m.transport for n, m in fleet.monitors.items()},
                                 rt.actor, tick=tick, on_event=on_event)
-        port = ArbiterPort(opened_queue, fleet, rt.actor, {t.name: t.priority for t in rt.tenants}, dispatcher)
+        port = ArbiterPort(opened_queue, fleet, rt.actor, {t.name: t.priority for t in rt.tenants}, dispatcher,
+                           plan_context=plan_context(cfg))
         rt.operations = Operations(opened_queue, dispatcher, port)
     try:
         yield rt
@@ -336,7 +337,7 @@ async def client_runtime(loaded: LoadedConfig, err: TextIO, *, scope: str | None
         tenants = tenant_infos(cfg)
         actor = current_actor(console_id())
         port = ArbiterPort(queue, source, actor, {t.name: t.priority for t in tenants}, feed=feed,
-                           readonly=readonly, scope=scope)
+                           readonly=readonly, scope=scope, plan_context=plan_context(cfg))
         yield ClientRuntime(loaded, actor, feed, queue, source, port, tenants)
     finally:
         await source.stop()

@@ -65,8 +65,11 @@ class ArbiterPort:
 
     def __init__(self, queue: AsyncQueue, fleet: FleetReader, actor: Actor, priorities: Mapping[str, int],
                  dispatcher: Waker | None = None, *, feed: AsyncFeed | None = None, readonly: bool = False,
-                 scope: str | None = None):
+                 scope: str | None = None, plan_context: PlanContext | None = None):
         self.queue = queue
+        # what the planner reads of the configuration (the tenants' agreements and the nodes'
+        # failure-domain tags: ``bootstrap.plan_context``); None: the priorities above, no RTO, no tags
+        self.plan_context = plan_context
         self.fleet = fleet
         self.actor = actor
         self.priorities = priorities
@@ -238,11 +241,6 @@ class ArbiterPort:
         return await self.feed.acknowledge(alert_id, self.actor, reason.strip(), tenant=self.scope or scope)
 
     # --- the disaster planner (`:plan`) ---------------------------------------------------------
-    # What the planner reads of the configuration (the tenants' agreements and the nodes'
-    # failure-domain tags): the composition root sets it (``bootstrap.plan_context``). None: the
-    # priorities this port was given, with no RTO and no tags.
-    plan_context: PlanContext | None = None
-
     async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
         """If ``fail`` failed now (production hosts, sites, ``KEY=VALUE``
         failure-domain tags; none: every production host in scope): the

@@ -116,8 +116,11 @@ class QueueAsOf:
 class ReplayArbiter:
     """``ui.ports.ArbiterClient`` at the replay's cursor (read-only)."""
 
-    def __init__(self, source: ReplayRecord):
+    def __init__(self, source: ReplayRecord, plan_context: PlanContext | None = None):
         self.source = source
+        # the configuration's agreements and failure-domain tags (``bootstrap.plan_context``);
+        # None: the priorities the recorded operations carried, no RTO
+        self.plan_context = plan_context
 
     def _scope(self, scope: str | None) -> str | None:
         return self.source.scope or scope
@@ -219,10 +222,6 @@ class ReplayArbiter:
         return record_view(row, self._numbers(self._queue(), scope))
 
     # --- the disaster planner (`:plan`), at the cursor ------------------------------------------------
-    # The configuration's agreements and failure-domain tags when the composition root knows them
-    # (``bootstrap.plan_context``); None: the priorities the recorded operations carried, no RTO.
-    plan_context: PlanContext | None = None
-
     async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
         """The disaster plan as it would have read at the cursor: the nodes'
         snapshots as they stood then, the queue's history and holders then,

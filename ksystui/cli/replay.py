@@ -83,7 +83,7 @@ def _run(make: Callable[[], Coroutine[Any, Any, int]]) -> None:
 async def replay_console(opts: GlobalOptions, start: datetime | None, end: datetime | None, bundle: Path | None, *,
                          speed: float = 1.0, playing: bool = True) -> int:
     from ksystui.arbiter.replay import ReplayArbiter
-    from ksystui.bootstrap import StartupError, load
+    from ksystui.bootstrap import StartupError, load, plan_context
     from ksystui.ui.app import ControlRoomApp
 
     # a bundle needs no configuration (another machine replays it); given one, its tenants and keys are used
@@ -95,7 +95,7 @@ async def replay_console(opts: GlobalOptions, start: datetime | None, end: datet
         try:
             app = ControlRoomApp(source, _tenants(loaded, source), scope=scope, readonly=True,
                                  theme=opts.theme or (ui.theme if ui else "dark"), keys=ui.keys if ui else None,
-                                 bell=False, arbiter=ReplayArbiter(source), shared=source, replay=source.cursor,
+                                 bell=False, arbiter=ReplayArbiter(source, plan_context(loaded.config) if loaded else None), shared=source, replay=source.cursor,
                                  playing=playing)
         except ValueError as exc:  # a key map that does not fit
             raise StartupError(str(exc)) from None

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
-from typing import Any, cast
+from typing import Any
 
 from textual import work
 from textual.screen import Screen
@@ -422,7 +422,7 @@ class ControlRoomApp(AlertDesk, SelectionDesk, QuitDesk, DrillDesk, ReplayDesk):
         if target.view in DRILL_VIEWS:
             return self.drill_screen_for(target.view, target.preset_filter)
         if target.view == PLAN_VIEW:  # `:plan FAIL,...`: what fails, not a filter
-            return PlanScreen(cast(Any, self.arbiter), self.scope, target.preset_filter)
+            return PlanScreen(self.arbiter, self.scope, target.preset_filter)
         if isinstance(VIEWS[target.view].source, FromArbiter):
             return ARBITER_SCREENS[target.view](self.arbiter, self.scope)
         return TableScreen(target.view, self.state, preset_filter=target.preset_filter, tenant=target.tenant,

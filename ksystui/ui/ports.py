@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from ksystui.core.alerts import AlertRecord
+from ksystui.core.disaster_report import DisasterReport
 from ksystui.core.drills import DrillLive, DrillRun
 from ksystui.core.lifecycle import Op
 from ksystui.core.model import KsysEvent
@@ -124,6 +125,11 @@ class ArbiterClient(Protocol):
 
     async def drills(self, scope: str | None = None) -> Sequence[DrillRun]:
         """Every DR test and move in scope, oldest first."""
+        ...
+
+    async def plan(self, fail: Sequence[str] = (), scope: str | None = None) -> DisasterReport:
+        """The disaster plan if ``fail`` failed now (none: every production
+        host in scope), told as the scope may see it (``:plan``)."""
         ...
 
     async def cancel(self, op_id: int, reason: str) -> bool: ...

@@ -85,7 +85,12 @@ async def test_a_console_is_a_client_of_the_database_only(quiet):
         assert rt.port.fleet is rt.source and rt.port.dispatcher is None and rt.port.feed is rt.feed
         assert rt.port.queue is rt.queue and rt.port.actor == rt.actor
         assert not any(hasattr(m, "transport") for m in rt.source.monitors.values())
+        # `:plan` plans with the configuration's agreements, as `ksystui plan disaster` does
+        assert rt.port.plan_context is not None
+        assert [(t.name, t.priority) for t in rt.port.plan_context.tenants] == [("customerA", 1), ("customerB", 2)]
     assert err.getvalue() == ""
+    async with runtime(load(quiet.config, err), err, queue=Need.REQUIRED) as rt:
+        assert rt.arbiter is not None and rt.arbiter.plan_context is not None
 
 
 async def test_a_console_whose_database_cannot_open_does_not_start(broken):
