@@ -125,7 +125,8 @@ def inputs(snaps: list[NodeSnapshot], facts: dict[str, dict]) -> tuple[dict[str,
     for snap in snaps:
         f = facts[snap.node]
         demands = tuple(capacity.demand(Op.MOVE_UNPLANNED, snap))
-        seconds, basis = estimate_recovery(f["unplanned"], f["planned"], f["dr_average"], f["vm_count"])
+        dr_time = None if f["dr_average"] is None else f["dr_average"] * f["vm_count"]  # core.rpo.dr_recovery_time
+        seconds, basis = estimate_recovery(f["unplanned"], f["planned"], dr_time, f["vm_count"])
         recoveries.append(Recovery(snap.tenant, snap.node, f["priority"], f["rto"], demands,
                                    frozenset(d.uuid for d in demands), seconds, basis))
     return loads, recoveries

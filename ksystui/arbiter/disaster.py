@@ -28,7 +28,7 @@ from ksystui.core.lifecycle import UNMANAGED, Op
 from ksystui.core.operations import PlanRefused, plan
 from ksystui.core.opstate import OpState
 from ksystui.core.planning import estimate_seconds
-from ksystui.core.rpo import dr_average
+from ksystui.core.rpo import dr_recovery_time
 from ksystui.core.snapshot import Freshness, NodeSnapshot
 from ksystui.core.tenants import UNKNOWN_PRIORITY, TenantInfo
 from ksystui.store.queue_types import QueuedOp
@@ -81,9 +81,9 @@ async def recovery_of(history: PlanHistory, snap: NodeSnapshot, info: TenantInfo
     # planned moves count only where no unplanned one is known: not read otherwise (one query a node less,
     # which a plan over hundreds of nodes feels)
     planned = await history.durations(Op.MOVE_PLANNED, snap.node) if estimate_seconds(unplanned) is None else []
-    average = dr_average(snap)
+    dr_time = dr_recovery_time(snap)
     vms = sum(1 for v in snap.vms if v.state != UNMANAGED)
-    seconds, basis = estimate_recovery(unplanned, planned, None if average is None else average.total_seconds(), vms)
+    seconds, basis = estimate_recovery(unplanned, planned, None if dr_time is None else dr_time.total_seconds(), vms)
     return Recovery(snap.tenant, snap.node, info.priority if info is not None else UNKNOWN_PRIORITY,
                     info.rto if info is not None else None, demands, _claims(snap, demands), seconds, basis)
 

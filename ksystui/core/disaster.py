@@ -47,20 +47,22 @@ def _figure(x: float) -> str:
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
-def estimate_recovery(unplanned: Sequence[float], planned: Sequence[float], dr_average_s: float | None,
+def estimate_recovery(unplanned: Sequence[float], planned: Sequence[float], dr_time_s: float | None,
                       vm_count: int) -> tuple[float, str]:
     """How long a node's unplanned move will take, and why we think so:
     the median of its last unplanned moves; else of its planned moves (the
-    same VMs booted on the same hosts); else the service's ``dr_average_time``
-    (per VM, INFERRED) times its VMs; else ``ASSUMED_RECOVERY_S``."""
+    same VMs booted on the same hosts); else the node's DR time by the
+    service's per-VM ``dr_average_time`` figures (``core.rpo.dr_recovery_time``:
+    one VM after another, INFERRED), said as the mean per VM times its VMs;
+    else ``ASSUMED_RECOVERY_S``."""
     for runs, what in ((unplanned, "unplanned"), (planned, "planned")):
         seconds = estimate_seconds(runs)
         if seconds is not None:
             used = len([d for d in runs[-10:] if d > 0])
             return seconds, f"median of {used} past {what} move{'s' if used != 1 else ''}"
-    if dr_average_s is not None and dr_average_s > 0:
+    if dr_time_s is not None and dr_time_s > 0:
         vms = max(1, vm_count)
-        return dr_average_s * vms, f"DR average {format_age(dr_average_s)} x {vms} VM{'s' if vms != 1 else ''}"
+        return dr_time_s, f"DR average {format_age(dr_time_s / vms)} x {vms} VM{'s' if vms != 1 else ''}"
     return ASSUMED_RECOVERY_S, f"no past run: {format_age(ASSUMED_RECOVERY_S)} assumed"
 
 

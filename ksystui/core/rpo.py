@@ -19,8 +19,8 @@ copied), so the measurement takes, per disk group, the best basis there is:
    5 hours are missing).
 
 The node's reading is its worst group. ``dr_average_time`` (PowerVS) is how
-long a DR move takes on average: evidence for the RTO, not the RPO; see
-:func:`dr_average`.
+long a VM's DR move takes on average: evidence for the RTO, not the RPO; see
+:func:`dr_recovery_time`.
 """
 
 from __future__ import annotations
@@ -254,26 +254,28 @@ def detail_text(r: RpoReading) -> str:
 
 
 # --- RTO evidence -----------------------------------------------------------------------
-def dr_average(snapshot: NodeSnapshot) -> timedelta | None:
-    """The longest average DR (move) time the DR Automation service gives for
-    the node's VMs (``dr_average_time``, INFERRED unit: seconds): how long a
-    failover has taken, to set against the agreed RTO. None where not given."""
+def dr_recovery_time(snapshot: NodeSnapshot) -> timedelta | None:
+    """How long the node's failover takes by the DR Automation service's
+    figures: its VMs' average DR times one after another (INFERRED: a site's
+    VMs boot in turn, as in the simulator's flows). The one rule the overview's
+    RTO cell, the agreement rows and the disaster planner all use. None where
+    the service gives no figure."""
     times: list[float] = []
     for m in snapshot.managed_vms:
         try:
             times.append(float(m.dr_average_time or ""))
         except ValueError:
             continue  # not given, or not a number: no evidence
-    return timedelta(seconds=max(times)) if times else None
+    return timedelta(seconds=sum(times)) if times else None
 
 
-def rto_cell(rto: timedelta | None, dr_avg: timedelta | None) -> str:
+def rto_cell(rto: timedelta | None, dr_time: timedelta | None) -> str:
     """The overview's RTO cell: the agreed RTO and, where the service gives
-    one, the average DR time against it (``4h, DR avg 7m00s``, ``30m, DR avg
-    41m BREACH``)."""
-    if dr_avg is None:
+    its figures, the node's DR time by them (``dr_recovery_time``) against it
+    (``4h, DR est 21m00s``, ``30m, DR est 41m BREACH``)."""
+    if dr_time is None:
         return duration_text(rto)
-    avg = f"DR avg {format_age(dr_avg.total_seconds())}"
+    est = f"DR est {format_age(dr_time.total_seconds())}"
     if rto is None:
-        return f"- ({avg})"
-    return f"{duration_text(rto)}, {avg}" + (f" {BREACH}" if dr_avg > rto else "")
+        return f"- ({est})"
+    return f"{duration_text(rto)}, {est}" + (f" {BREACH}" if dr_time > rto else "")

@@ -28,7 +28,7 @@ from ksystui.core.operations import OP_LABEL
 from ksystui.core.rpo import (
     BREACH,
     detail_text,
-    dr_average,
+    dr_recovery_time,
     duration_text,
     lag_text,
     measure_group,
@@ -141,7 +141,7 @@ def overview_rows(snapshots: Mapping[str, NodeSnapshot], tenants: Iterable[Tenan
                 ("overview", name),
                 (t.name, str(t.priority), t.tier, name, f.value, age, vm_counts(snap),
                  replication_health(snap.disk_groups), str(crit) if crit else "-", ", ".join(shared) or "-",
-                 rto_cell(t.rto, dr_average(snap)), rpo_cell(rpo, t.rpo)),
+                 rto_cell(t.rto, dr_recovery_time(snap)), rpo_cell(rpo, t.rpo)),
                 "alert" if loud and style is None else style, t.name, name, snap,
             ))
     return rows
@@ -342,8 +342,9 @@ def agreement_rows(snapshots: Mapping[str, NodeSnapshot], info: TenantInfo,
     RPO and the measured one, what it was measured from, the breach in words."""
     t = info.name
     mine = scoped(snapshots, t)
-    avg = max((a for s in mine if (a := dr_average(s)) is not None), default=None)
-    evidence = f"; DR average time {format_age(avg.total_seconds())} (DR Automation service)" if avg else ""
+    avg = max((a for s in mine if (a := dr_recovery_time(s)) is not None), default=None)
+    evidence = (f"; DR time {format_age(avg.total_seconds())} by the DR Automation service's averages, one VM "
+                "after another" if avg else "")
     rto_breach = avg is not None and info.rto is not None and avg > info.rto
     # the RTO is the tenant's, not a node's: its row opens the node an operation acts on by default
     rows = [ViewRow(("t", "-", "agreement", "rto"),

@@ -102,7 +102,7 @@ def test_a_scoped_plan_names_no_other_tenant():
 def test_estimates_say_what_they_rest_on():
     assert estimate_recovery([600, 900, 700], [100], 60, 3) == (700, "median of 3 past unplanned moves")
     assert estimate_recovery([], [500], 60, 3) == (500, "median of 1 past planned move")
-    assert estimate_recovery([], [], 420, 3) == (1260, "DR average 7m00s x 3 VMs")
+    assert estimate_recovery([], [], 1260, 3) == (1260, "DR average 7m00s x 3 VMs")  # core.rpo.dr_recovery_time
     assert estimate_recovery([], [], None, 3) == (ASSUMED_RECOVERY_S, "no past run: 15m00s assumed")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ksystui.core.model import DiskGroup, Flavour, KsysEvent, ManagedVm
 from ksystui.core.rpo import (
-    dr_average,
+    dr_recovery_time,
     measure_rpo,
     parse_point,
     rpo_cell,
@@ -164,11 +164,13 @@ def test_no_agreement_shows_the_measured_lag_without_a_verdict():
 def test_the_rto_cell_sets_the_services_average_dr_time_against_the_agreed_rto():
     assert rto_cell(timedelta(minutes=30), None) == "30m"
     assert rto_cell(None, None) == "-"
-    assert rto_cell(timedelta(hours=4), timedelta(minutes=7)) == "4h, DR avg 7m00s"
-    assert rto_cell(timedelta(minutes=5), timedelta(minutes=7)) == "5m, DR avg 7m00s BREACH"
+    assert rto_cell(timedelta(hours=4), timedelta(minutes=7)) == "4h, DR est 7m00s"
+    assert rto_cell(timedelta(minutes=5), timedelta(minutes=7)) == "5m, DR est 7m00s BREACH"
     vms = [ManagedVm("1", "a", dr_average_time="420"), ManagedVm("2", "b", dr_average_time="n/a"),
            ManagedVm("3", "c", dr_average_time="600")]
-    assert dr_average(snap("n", "customerC", [], flavour=Flavour.POWERVS, managed=vms)) == timedelta(minutes=10)
+    # one rule with the disaster planner: the VMs' averages one after another (17m: 7m + 10m)
+    assert dr_recovery_time(snap("n", "customerC", [], flavour=Flavour.POWERVS, managed=vms)) == \
+        timedelta(minutes=17)
 
 
 # --- the overview and the tenant view ---------------------------------------------------------
@@ -192,7 +194,7 @@ def test_the_overview_shows_every_tenants_agreement_and_its_measured_rpo_with_th
     assert cell(rows["customerA"], "rto") == "30m"
     assert cell(rows["customerA"], "rpo") == "BREACH 40m00s / 15m" and rows["customerA"].style == "alert"
     assert cell(rows["customerB"], "rpo") == "ok 10m00s / 30m" and rows["customerB"].style is None
-    assert cell(rows["customerC"], "rto") == "4h, DR avg 7m00s"
+    assert cell(rows["customerC"], "rto") == "4h, DR est 7m00s"
     assert cell(rows["customerC"], "rpo") == ("not measurable / 1h: copy consistent_copying, 97% copied, "
                                               "and no consistent point given")
     assert rows["customerC"].style is None
@@ -213,7 +215,7 @@ def test_the_tenant_view_opens_on_its_agreement_and_what_the_rpo_was_measured_fr
     assert rpo.cells[4] == ("BREACH measured 40m00s against 15m agreed — last consistent point "
                             "2026-11-30 14:20:00Z (ksysmgr) in VMRDG_cluster01_customerA")
     (c_rto, c_rpo) = agreement_rows(fleet(), C, NOW)
-    assert c_rto.cells[4] == "4h agreed; DR average time 7m00s (DR Automation service)"
+    assert c_rto.cells[4] == "4h agreed; DR time 7m00s by the DR Automation service's averages, one VM after another"
     assert c_rpo.cells[4].startswith("not measurable: copy consistent_copying") and c_rpo.cells[4].endswith("; 1h agreed")
     # without the tenant's configuration, or with no objective in it, the view is as before
     assert all(r.cells[0] != "agreement" for r in tenant_rows(fleet(), "customerA", NOW))
