@@ -101,6 +101,18 @@ TAG_VALUE = re.compile(r"^[^\s,=](?:[^,=]{0,62}[^\s,=])?$")
 MAX_TAGS = 16
 
 
+class DedicatedHostConfig(_Model):
+    """A PowerVS dedicated host the node's DR workspace runs on, as the
+    provider knows it: PowerVS KSYS has no ``query host``, so its size comes
+    from here (what the capacity check and the planner size it by)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    site: str = Field(min_length=1, description="the KSYS site whose workspace the host serves, e.g. WDC")
+    memory_gb: float = Field(gt=0)
+    processors: float = Field(gt=0)
+    uuid: str | None = None  # the host's id where known: two tenants' nodes naming one host share it
+
+
 class NodeConfig(_Model):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
     flavour: Literal["onprem", "powervs"] = "onprem"
@@ -110,6 +122,19 @@ class NodeConfig(_Model):
     # failure-domain tags of the node's production site, e.g. { city = "austin", power = "grid-2" }:
     # `ksystui plan disaster --fail city=austin` fails every node tagged so
     tags: dict[str, str] = {}
+    # PowerVS: the dedicated hosts of its DR workspace, with their size (an on-prem node's hosts print theirs)
+    dedicated_hosts: list[DedicatedHostConfig] = []
+
+    @model_validator(mode="after")
+    def _dedicated_hosts_are_powervs(self) -> NodeConfig:
+        if self.dedicated_hosts and self.flavour != "powervs":
+            raise ValueError("dedicated_hosts are a PowerVS node's: an on-prem node's hosts print their size "
+                             "in ksysmgr query host")
+        names = [h.name for h in self.dedicated_hosts]
+        twice = next((n for n in names if names.count(n) > 1), None)
+        if twice is not None:
+            raise ValueError(f"dedicated_hosts: {twice} is named twice")
+        return self
 
     @field_validator("tags")
     @classmethod

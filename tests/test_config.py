@@ -425,3 +425,28 @@ def test_a_hooks_files_are_the_configurations_neighbours(tmp_path):
     assert hooks["pager"].url_file == tmp_path / "secrets/pager-url"
     assert hooks["pager"].routing_key_file == tmp_path / "secrets/pager-key"
     assert hooks["runbook"].command == [str(tmp_path / "hooks/page.sh"), "-v"]
+
+
+def test_a_powervs_node_sizes_its_dedicated_hosts_and_an_onprem_one_is_told_why_not():
+    from ksystui.config import ConfigError, parse_config
+    from ksystui.fleet.connect import declared_hosts
+
+    def text(flavour: str, hosts: str) -> str:
+        return ('[[tenants]]\nname = "customerC"\npriority = 1\n[[tenants.nodes]]\nname = "orch"\n'
+                f'flavour = "{flavour}"\n{hosts}[tenants.nodes.ssh]\nhost = "10.0.0.1"\nkey_file = "id"\n')
+
+    one = ('[[tenants.nodes.dedicated_hosts]]\nname = "dh-wdc06-01"\nsite = "WDC"\nmemory_gb = 128\n'
+           'processors = 8\n')
+    (_, node), = parse_config(text("powervs", ""), Path("/c.toml")).config.nodes()
+    assert declared_hosts(node) == ()
+    cfg = parse_config(text("powervs", one), Path("/c.toml")).config
+    (_, node), = cfg.nodes()
+    (host,) = declared_hosts(node)
+    assert (host.name, host.uuid, host.site, host.memory_capacity, host.processors) == (
+        "dh-wdc06-01", "dedicated-host:dh-wdc06-01", "WDC", "128", "8")
+    with pytest.raises(ConfigError, match="dedicated_hosts are a PowerVS node's"):
+        parse_config(text("onprem", one), Path("/c.toml"))
+    with pytest.raises(ConfigError, match="dh-wdc06-01 is named twice"):
+        parse_config(text("powervs", one + one), Path("/c.toml"))
+    with pytest.raises(ConfigError, match="memory_gb"):
+        parse_config(text("powervs", one.replace("memory_gb = 128", "memory_gb = 0")), Path("/c.toml"))

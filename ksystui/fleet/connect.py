@@ -4,7 +4,7 @@ PowerVS, one REST client) per node, one monitor per node."""
 from __future__ import annotations
 
 from ksystui.config import Config, ConfigError, NodeConfig, resolve_passphrase, resolve_token
-from ksystui.core.model import Flavour
+from ksystui.core.model import Flavour, Host
 from ksystui.core.tenants import TenantInfo
 from ksystui.fleet.fleet import Fleet, SnapshotSink
 from ksystui.fleet.monitor import NodeMonitor
@@ -56,9 +56,22 @@ def build_fleet(cfg: Config, store: SnapshotSink | None = None) -> Fleet:
                 interval=node.poll_interval or cfg.poll.interval,
                 jitter=cfg.poll.jitter,
                 command_timeout=node.ssh.command_timeout,
+                declared_hosts=declared_hosts(node),
             )
         )
     return fleet
+
+
+DECLARED = (("Source", "configuration"),)  # a host record the configuration gave, not the node
+
+
+def declared_hosts(node: NodeConfig) -> tuple[Host, ...]:
+    """A PowerVS node's dedicated hosts as host records (its KSYS prints none):
+    what the capacity model, the claims and the hosts view read. A host with
+    no id in the configuration is known by its name."""
+    return tuple(Host(name=h.name, uuid=h.uuid or f"dedicated-host:{h.name}", site=h.site,
+                      memory_capacity=f"{h.memory_gb:g}", processors=f"{h.processors:g}", extra=DECLARED)
+                 for h in node.dedicated_hosts)
 
 
 async def close_fleet(fleet: Fleet) -> None:

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from ksystui.core.ksysmgr.commands import build_query
 from ksystui.core.ksysmgr.errors import KsysmgrParseError
 from ksystui.core.ksysmgr.parse import PARSERS
-from ksystui.core.model import Flavour
+from ksystui.core.model import Flavour, Host
 from ksystui.core.snapshot import UNREACHABLE_KINDS, NodeHealth, NodeSnapshot, Section
 from ksystui.fleet.service_reader import ServiceReader
 from ksystui.transport.base import KsysTransport
@@ -81,6 +81,7 @@ class NodeMonitor:
         jitter: float = 0.1,
         command_timeout: float | None = None,
         publish: Publish | None = None,
+        declared_hosts: tuple[Host, ...] = (),
     ):
         self.node = node
         self.tenant = tenant
@@ -91,6 +92,9 @@ class NodeMonitor:
         self.jitter = jitter
         self.command_timeout = command_timeout
         self.publish = publish
+        # hosts the configuration gives where the node prints none (PowerVS dedicated hosts):
+        # every poll carries them as its "host" section
+        self.declared_hosts = declared_hosts
         self.snapshot = NodeSnapshot(node, tenant, flavour, interval)
         self._task: asyncio.Task[None] | None = None
         self._service_task: asyncio.Task[None] | None = None
@@ -208,6 +212,8 @@ class NodeMonitor:
                 # "service_…": the REST side failed; the node itself answers over SSH
                 last_error = (self._service.error_kind or "service_error", self._service.error)
         finished = datetime.now(UTC)
+        if self.declared_hosts and "host" not in kinds:
+            sections["host"] = Section("host", self.declared_hosts, finished)
         if fatal is not None:
             health = NodeHealth(
                 last_attempt=started,

@@ -33,6 +33,7 @@ import asyncssh
 import tomli_w
 
 from ksystui.core.durations import format_duration
+from ksystui.core.model import Flavour
 from ksystui.sim import keys
 from ksystui.sim.admin_server import AdminServer
 from ksystui.sim.rest_server import RestNodeServer
@@ -283,6 +284,11 @@ class SimRunner:
         }
         if node.spec.tags:
             entry["tags"] = dict(node.spec.tags)
+        # PowerVS KSYS prints no hosts: the provider's configuration sizes its dedicated hosts
+        sized = [h for h in node.state.hosts.values() if h.memory_gb is not None and h.processors is not None]
+        if node.flavour is Flavour.POWERVS and sized:
+            entry["dedicated_hosts"] = [{"name": h.name, "site": h.site, "uuid": h.uuid, "memory_gb": h.memory_gb,
+                                         "processors": h.processors} for h in sized]
         if node.rest is not None and ep.rest_url is not None:
             entry["rest"] = {"url": ep.rest_url, "instance_id": node.rest.instance_id,
                              "token_file": str(state / "tokens" / f"{name}.token"),
