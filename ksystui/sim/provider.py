@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Generic, Protocol, TypeVar
 
 from ksystui.core.capacity import Size
 
@@ -53,21 +54,35 @@ class Collision:
         }
 
 
-class CollisionLog:
+class _Entry(Protocol):
+    def to_json(self) -> dict: ...
+
+
+E = TypeVar("E", bound=_Entry)
+
+
+class EventLog(Generic[E]):
+    """What the simulated provider site records for the tests to read (the
+    collisions, the refused boots), in order."""
+
     def __init__(self) -> None:
-        self._entries: list[Collision] = []
+        self._entries: list[E] = []
 
-    def record(self, collision: Collision) -> None:
-        self._entries.append(collision)
+    def record(self, entry: E) -> None:
+        self._entries.append(entry)
 
-    def entries(self) -> list[Collision]:
+    def entries(self) -> list[E]:
         return list(self._entries)
 
     def to_json(self) -> list[dict]:
-        return [c.to_json() for c in self._entries]
+        return [e.to_json() for e in self._entries]
 
     def clear(self) -> None:
         self._entries.clear()
+
+
+class CollisionLog(EventLog[Collision]):
+    pass
 
 
 @dataclass(frozen=True)
@@ -103,21 +118,8 @@ class CapacityFailure:
         }
 
 
-class CapacityLog:
-    def __init__(self) -> None:
-        self._entries: list[CapacityFailure] = []
-
-    def record(self, failure: CapacityFailure) -> None:
-        self._entries.append(failure)
-
-    def entries(self) -> list[CapacityFailure]:
-        return list(self._entries)
-
-    def to_json(self) -> list[dict]:
-        return [f.to_json() for f in self._entries]
-
-    def clear(self) -> None:
-        self._entries.clear()
+class CapacityLog(EventLog[CapacityFailure]):
+    pass
 
 
 class HostBusy(Exception):

@@ -4,6 +4,7 @@ real queue in SQLite, the simulator's collision log as the oracle."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,12 +46,14 @@ class Rig:
         return sum(1 for argv in self.world.nodes[node].command_log if word in argv)
 
 
-@pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    world = SimWorld.seed(speed=60)
+@asynccontextmanager
+async def rig_on(world: SimWorld, tmp_path: Path, *, db: Path | None = None) -> AsyncIterator[Rig]:
+    """``world`` served on loopback (its state in ``tmp_path/state``), and
+    ksystui on it: the fleet read once, the queue in ``db`` (default
+    ``tmp_path/k.db``; two rigs may share one, as a history)."""
     state = tmp_path / "state"
     async with SimRunner(world, state) as runner:
-        path = write_config(state, tmp_path / "k.db")
+        path = write_config(state, db or tmp_path / "k.db")
         cfg = load_config(path).config
         queue = await AsyncQueue.open(cfg.database.url)
         fleet = build_fleet(cfg)
@@ -60,6 +63,12 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         finally:
             await close_fleet(fleet)
             await queue.close()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with rig_on(SimWorld.seed(speed=60), tmp_path) as rig:
+        yield rig
 
 
 @pytest.fixture

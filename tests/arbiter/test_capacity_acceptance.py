@@ -19,8 +19,7 @@ from ksystui.arbiter.service import CapacityRefused, plan_for, submit
 from ksystui.core.lifecycle import Op
 from tests.sim.capacity_scenarios import ONLY_ONE_FITS_GB, world_with
 
-from .capacity_rig import rig_on
-from .conftest import Rig
+from .conftest import Rig, rig_on
 from .test_arbiter import MemoryIO, run_until_settled
 
 SHORT_B = "snorlax needs 200 GB, 12.5 CPU; 20 GB, 14.5 CPU free of 300 GB, 32 CPU: short 180 GB"

@@ -16,7 +16,7 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.views import host_rows
 from tests.sim.capacity_scenarios import world_with
 
-from .capacity_rig import rig_on
+from .conftest import rig_on
 from .test_arbiter import run_until_settled
 
 DH = "dh-wdc06-01"  # customerC's VMs take 64 GB, 3.5 CPU on it

@@ -7,42 +7,23 @@ same disaster run through the arbiter."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from ksystui.arbiter.disaster import disaster_report
 from ksystui.bootstrap import plan_context
-from ksystui.config import load_config
 from ksystui.core.lifecycle import Op
-from ksystui.fleet.connect import build_fleet, close_fleet
-from ksystui.sim.runner import SimRunner
 from ksystui.sim.world import SimWorld
-from ksystui.store.audit_log import current_actor
-from ksystui.store.queue_async import AsyncQueue
-from tests.arbiter.conftest import Rig
+from tests.arbiter.conftest import Rig, rig_on
 from tests.arbiter.test_arbiter import queue_op, run_until_settled
-from tests.sim_config import write_config
 
 SPEED = 12  # slow enough that a move (seconds) dwarfs the dispatcher's tick and the SSH round trips
 
 
-@contextlib.asynccontextmanager
-async def seed_fleet(state: Path, db: Path) -> AsyncIterator[Rig]:
+def seed_fleet(tmp_path: Path, db: Path) -> contextlib.AbstractAsyncContextManager[Rig]:
     """A fresh seed world on loopback, ksystui's fleet on it, the queue in ``db``."""
-    world = SimWorld.seed(speed=SPEED)
-    async with SimRunner(world, state) as runner:
-        path = write_config(state, db)
-        cfg = load_config(path).config
-        queue = await AsyncQueue.open(cfg.database.url)
-        fleet = build_fleet(cfg)
-        await fleet.refresh_all()
-        try:
-            yield Rig(world, runner, path, cfg, queue, fleet, current_actor("test-console"))
-        finally:
-            await close_fleet(fleet)
-            await queue.close()
+    return rig_on(SimWorld.seed(speed=SPEED), tmp_path, db=db)
 
 
 async def disaster(rig: Rig) -> dict[str, float]:

@@ -5,6 +5,7 @@ the attempt, and secrets that never reach an outcome or a log."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -12,6 +13,7 @@ import os
 import socket
 import ssl
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -269,8 +271,9 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     return ctx
 
 
-async def test_a_receiver_whose_certificate_nobody_vouches_for_gets_nothing(tmp_path, monkeypatch):
-    received: list[bytes] = []
+@contextlib.asynccontextmanager
+async def tls_receiver(ctx: ssl.SSLContext, received: list[bytes]) -> AsyncIterator[int]:
+    """An HTTPS receiver on 127.0.0.1 with the server context ``ctx``; yields its port."""
 
     async def handle(request: web.Request) -> web.Response:
         received.append(await request.read())
@@ -280,15 +283,20 @@ async def test_a_receiver_whose_certificate_nobody_vouches_for_gets_nothing(tmp_
     app.router.add_post("/{tail:.*}", handle)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self_signed(tmp_path))
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
     await site.start()
     try:
-        port = runner.addresses[0][1]
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_receiver_whose_certificate_nobody_vouches_for_gets_nothing(tmp_path, monkeypatch):
+    received: list[bytes] = []
+    async with tls_receiver(self_signed(tmp_path), received) as port:
         monkeypatch.setenv("PD_KEY", CANARY_KEY)
         hook = webhook(url=f"https://127.0.0.1:{port}/{CANARY_TOKEN}", format="pagerduty", routing_key_env="PD_KEY")
         outcome = await send(hook, NOTICE)
-    finally:
-        await runner.cleanup()
     assert (outcome.ok, outcome.status) == (False, "unreachable") and "certificate" in outcome.error.lower(), outcome
     assert received == []  # the key never left: the certificate was checked before anything was sent
     assert_no_secret(outcome)
@@ -307,24 +315,11 @@ async def test_a_receiver_behind_a_private_authority_is_trusted_through_its_ca_f
     server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server.load_cert_chain(tmp_path / "server.pem", tmp_path / "server.key")
     received: list[bytes] = []
-
-    async def handle(request: web.Request) -> web.Response:
-        received.append(await request.read())
-        return web.Response()
-
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server)
-    await site.start()
-    try:
-        url = f"https://127.0.0.1:{runner.addresses[0][1]}/in"
+    async with tls_receiver(server, received) as port:
+        url = f"https://127.0.0.1:{port}/in"
         trusted = await send(webhook(url=url, ca_file=tmp_path / "ca.pem"), NOTICE)
         untrusted = await send(webhook(url=url), NOTICE)
         unreadable = await send(webhook(url=url, ca_file=tmp_path / "missing.pem"), NOTICE)
-    finally:
-        await runner.cleanup()
     assert (trusted.ok, trusted.status) == (True, "HTTP 200")
     assert (untrusted.ok, untrusted.status) == (False, "unreachable") and "certificate" in untrusted.error.lower()
     assert (unreadable.ok, unreadable.status) == (False, "not configured") and "missing.pem" in unreadable.error
