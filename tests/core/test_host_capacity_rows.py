@@ -4,20 +4,18 @@ share and an anonymous "other tenants" total"."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from ksystui.core.model import Flavour, Host, Site, Vm, Workgroup
-from ksystui.core.snapshot import NodeHealth, NodeSnapshot, Section
+from ksystui.core.snapshot import NodeSnapshot, Section
 from ksystui.core.viewdefs import VIEWS
 from ksystui.core.views import host_rows
+from tests.core.test_capacity import (  # the seed's VMs: 280 GB / 17.5 CPU, 200 GB / 12.5 CPU
+    A_VMS,
+    B_VMS,
+    NOW,
+)
+from tests.core.test_capacity import snapshot as node
 
-NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 SNORLAX = "a1f3c9e0"
-# the seed's VMs: customerA 280 GB / 17.5 CPU, customerB 200 GB / 12.5 CPU
-A_VMS = (("cA_oradb01", 128, 8), ("cA_sapascs", 16, 1), ("cA_sapapp01", 64, 4), ("cA_sapapp02", 64, 4),
-         ("cA_nimsrv", 8, 0.5))
-B_VMS = (("cB_db2core", 96, 6), ("cB_wasapp01", 32, 2), ("cB_wasapp02", 32, 2), ("cB_mqgw01", 16, 1),
-         ("cB_batch01", 24, 1.5))
 COLUMNS = [c.key for c in VIEWS["hosts"].columns]
 
 
@@ -25,9 +23,6 @@ def cell(row, key: str) -> str:
     return row.cells[COLUMNS.index(key)]
 
 
-def node(name: str, tenant: str, flavour: Flavour, **items: tuple) -> NodeSnapshot:
-    secs = {kind: Section(kind, tuple(values), NOW) for kind, values in items.items()}
-    return NodeSnapshot(name, tenant, flavour, 10, secs, NodeHealth(last_success=NOW))
 
 
 def onprem(name: str, tenant: str, prod: str, vms: tuple, *, moved: bool = False, snorlax_gb: float | None = 512,
