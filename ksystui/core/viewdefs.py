@@ -319,7 +319,8 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
         hint="recovery hosts: who counts on them, whose VMs run on them, memory and CPU used and free by tenant",
-        keep=("recovery", "tenant", "role", "state", "shared", "mem", "free", "share", "age")),
+        # at 80 columns: whose host, what role, who shares it, how much is left (MEM, CPU, SHARE when room)
+        keep=("recovery", "tenant", "role", "shared", "free", "age")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),

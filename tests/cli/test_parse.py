@@ -37,7 +37,7 @@ def test_file_to_json_records():
     (vm,) = doc["records"]
     assert (vm["name"], vm["state"], vm["active_vm"]) == ("test_dh01_BackUp", "DISCOVERED", False)
     assert vm["ip_addresses"] == ["3x.x0.xx.72"]
-    assert vm["extra"] == {"Dedicated_Host": "dedicated_host1"}
+    assert (vm["dedicated_host"], vm["extra"]) == ("dedicated_host1", {})
     assert out.startswith('{\n  "kind": "vm",')  # indent 2
 
 

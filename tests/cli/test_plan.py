@@ -14,16 +14,11 @@ from ksystui.config import ConfigError, parse_config
 
 from .conftest import aksystui
 
-AUSTIN = {"r7r3m116": "city = \"austin\"", "r7r3m108": "city = \"austin\", power = \"grid-2\""}
-
-
 def tagged(cfg: Path) -> Path:
-    """The simulator's configuration with customerA's and customerB's nodes in Austin."""
-    text = cfg.read_text()
-    for node, tags in AUSTIN.items():
-        text = text.replace(f'name = "{node}"\nflavour = "onprem"',
-                            f'name = "{node}"\nflavour = "onprem"\ntags = {{ {tags} }}')
-    cfg.write_text(text)
+    """The simulator's configuration, whose seed puts customerA's and
+    customerB's nodes in Austin (``ksystui sim`` writes the scenario's tags)."""
+    tags = parse_config(cfg.read_text(), cfg).config.node_tags()
+    assert {n for n, t in tags.items() if t.get("city") == "austin"} == {"r7r3m116", "r7r3m108"}
     return cfg
 
 
