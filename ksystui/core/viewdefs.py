@@ -181,8 +181,10 @@ class ViewDef:
     # the natural order of its rows; None: as built
     order: Callable[[ViewRow, Rank], tuple[Any, ...]] | None = None
     hint: str = ""  # one line for the palette and ``?``
-    # the columns a narrow terminal keeps (status, WHY, AGE, …); the others go, rightmost first
+    # the columns a narrow terminal keeps (status, WHY, AGE, …); the others go, rightmost first…
     keep: tuple[str, ...] = ()
+    # …except these, which go before any other, in this order (wide and seldom read: a CEC UUID)
+    drop_first: tuple[str, ...] = ()
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -319,8 +321,10 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
         hint="recovery hosts: who counts on them, whose VMs run on them, memory and CPU used and free by tenant",
-        # at 80 columns: whose host, what role, who shares it, how much is left (MEM, CPU, SHARE when room)
-        keep=("recovery", "tenant", "role", "shared", "free", "age")),
+        # at 80 columns: whose host, what role, who shares it, how much is left; the capacity columns
+        # outlast the identifiers when narrower (the UUID and the node are in the row's detail)
+        keep=("recovery", "tenant", "role", "shared", "free", "age"),
+        drop_first=("uuid", "node", "paired", "state")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),

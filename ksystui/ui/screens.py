@@ -83,7 +83,8 @@ def columns_for(view: ViewDef, *, typed_sort: bool = True) -> list[Column]:
         if c.long_text:
             kw = {"max_width": c.max_width or LONG_TEXT_CAP, "grow": True}
         out.append(Column(key=c.key, label=c.label, align="right" if c.kind is ColumnKind.NUMBER else "left",
-                          sort_key=_by(i, parse) if parse and typed_sort else None, keep=view.kept(c.key), **kw))
+                          sort_key=_by(i, parse) if parse and typed_sort else None, keep=view.kept(c.key),
+                          drop_rank=view.drop_first.index(c.key) + 1 if c.key in view.drop_first else 0, **kw))
     return out
 
 

@@ -357,3 +357,20 @@ def test_layout_shrinks_long_text_first_then_drops_unkept_columns_rightmost_firs
     tight = layout(WIDE_COLUMNS, natural, 70)
     assert tight.shown == (0, 3, 4) and tight.hidden == 3 and tight.total + len("+3 hidden") <= 70
     assert tight.widths[2] == 70 - len("+3 hidden") - (19 + 2) - (12 + 2) - 2
+
+
+def test_a_view_may_name_the_columns_that_go_first_whatever_their_place() -> None:
+    """The hosts view: at 120 columns its CEC UUID and node went while MEM,
+    CPU and SHARE (to the right) stayed hidden; columns ranked to go first
+    (``drop_rank``) now go before the rightmost ones."""
+    from dataclasses import replace
+
+    from ksystui.ui.widgets.table_layout import layout
+
+    natural = [19, 9, 8, 12, len(LONG), 14]
+    floor = sum(natural[:4]) + 24 + natural[5] + 2 * 6
+    width = floor - (8 + 2) + len("+1 hidden")  # room for all but NODE
+    assert layout(WIDE_COLUMNS, natural, width).shown == (0, 1, 2, 3, 4)  # rightmost first: ACK goes
+    ranked = [replace(c, drop_rank=1) if i == 2 else c for i, c in enumerate(WIDE_COLUMNS)]
+    assert not ranked[2].keep and not ranked[5].keep
+    assert layout(ranked, natural, width).shown == (0, 1, 3, 4, 5)  # NODE goes first, ACK stays

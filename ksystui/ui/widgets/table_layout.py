@@ -5,7 +5,8 @@ A wide terminal shows every column at its content's width, and a long text
 column (``Column.grow``: a description, a reason, WHY/PROGRESS) its whole
 text. When the columns do not fit, long text shrinks first (down to
 ``GROW_MIN`` cells, its cells then end in an ellipsis); then the columns a
-view does not keep (``Column.keep`` False) go, rightmost first, and their
+view does not keep (``Column.keep`` False) go, those it ranks first
+(``Column.drop_rank``) in their order, then the others rightmost first, and their
 width goes back to the long text; if the kept columns alone are still too
 wide, long text shrinks down to its label (and the table scrolls sideways). A table never loses a column silently: the
 layout says how many it hid (the header says so), and every cell is whole
@@ -53,7 +54,9 @@ def layout(columns: Sequence[Column], natural: Sequence[int], available: int | N
     floor = [min(natural[i], max(GROW_MIN, cell_len(c.label) + 1)) if c.grow else natural[i]
              for i, c in enumerate(columns)]
     shown = list(everything)
-    droppable = [i for i in reversed(everything) if not columns[i].keep]
+    # ranked columns first (``Column.drop_rank``), then the rest, rightmost first
+    droppable = sorted((i for i in reversed(everything) if not columns[i].keep),
+                       key=lambda i: (columns[i].drop_rank == 0, columns[i].drop_rank, -i))
     room = available
     dropped: list[int] = []
     while droppable and _total(floor, shown) > room:

@@ -53,6 +53,7 @@ class Column:
     align: Literal["left", "right"] = "left"
     sort_key: Callable[[object], object] | None = None
     keep: bool = True  # a narrow table keeps it (the others go first, rightmost first)
+    drop_rank: int = 0  # 1, 2, …: a column not kept that goes before the others, in this order
     grow: bool = False  # long text: takes the free width, shrinks first (with an ellipsis)
 
 
