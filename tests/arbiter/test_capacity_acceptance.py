@@ -15,7 +15,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from ksystui.arbiter.disaster import disaster_report
 from ksystui.arbiter.service import CapacityRefused, plan_for, submit
+from ksystui.bootstrap import plan_context
+from ksystui.core.disaster_report import report_lines
 from ksystui.core.lifecycle import Op
 from tests.sim.capacity_scenarios import ONLY_ONE_FITS_GB, world_with
 
@@ -48,6 +51,27 @@ async def through_ksystui(rig: Rig, tenant: str):
     p = await planned_move(rig, tenant)
     return await submit(rig.queue, rig.fleet, p, priority=rig.cfg.tenant(tenant).priority, actor=rig.actor,
                         confirmed=True)
+
+
+async def test_the_planner_says_which_tenant_does_not_fit_and_by_how_much(small):
+    """Before anything moves: if Austin (customerA's and customerB's
+    production, the seed's tags) failed now, customerA recovers first by its
+    agreement and customerB would not fit snorlax, short 180 GB; scoped to
+    customerB, the same verdict and nobody else's name."""
+    context = plan_context(small.cfg)
+    report = await disaster_report(small.queue, small.fleet.snapshots, ["city=austin"], context=context)
+    by_tenant = {o.tenant: o for o in report.plan.outcomes}
+    assert list(by_tenant) == ["customerA", "customerB"]
+    assert by_tenant["customerA"].fits and not by_tenant["customerB"].fits
+    (short,) = by_tenant["customerB"].shortfalls
+    assert (short.name, short.short.memory_gb, short.short.cpu) == ("snorlax", 180.0, 0.0)
+    text = "\n".join(report_lines(report))
+    assert "DOES NOT FIT short 180 GB on snorlax" in text and "snorlax +180 GB" in text  # the what-if that saves it
+    mine = await disaster_report(small.queue, small.fleet.snapshots, ["city=austin"], context=context,
+                                 scope="customerB")
+    told = "\n".join(report_lines(mine))
+    assert "DOES NOT FIT short 180 GB on snorlax" in told
+    assert not any(word in told for word in ("customerA", "r7r3m116", "pbrazos", "customerC"))
 
 
 async def test_through_ksystui_the_second_move_is_refused_with_the_numbers_and_no_boot_fails(small):
