@@ -14,6 +14,7 @@ from ksystui.config import ConfigError, parse_config
 
 from .conftest import aksystui
 
+
 def tagged(cfg: Path) -> Path:
     """The simulator's configuration, whose seed puts customerA's and
     customerB's nodes in Austin (``ksystui sim`` writes the scenario's tags)."""
