@@ -321,10 +321,10 @@ VIEW_DEFS: tuple[ViewDef, ...] = (
         FleetWide(lambda c: host_rows(c.snapshots, c.now, c.scope)),
         key="4", capabilities=FLEET, drill=to_node_vms, order=by_recovery_host,
         hint="recovery hosts: who counts on them, whose VMs run on them, memory and CPU used and free by tenant",
-        # at 80 columns: whose host, what role, who shares it, how much is left; the capacity columns
-        # outlast the identifiers when narrower (the UUID and the node are in the row's detail)
-        keep=("recovery", "tenant", "role", "shared", "free", "age"),
-        drop_first=("uuid", "node", "paired", "state")),
+        # at 80 columns: whose host, its state, who shares it, how much is left (ROLE from about 90);
+        # the capacity columns outlast the identifiers (the UUID and the node are in the row's detail)
+        keep=("recovery", "tenant", "state", "shared", "free", "age"),
+        drop_first=("uuid", "node", "paired")),
     ViewDef("nodes", "Nodes", (
         text("node", "NODE"), text("tenant", "TENANT"), text("conn", "CONN"), number("latency", "LATENCY"),
         age("success", "LAST SUCCESS"), long_text("error", "LAST ERROR"), text("hostkey", "HOST KEY"),

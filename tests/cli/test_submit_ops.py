@@ -61,8 +61,9 @@ async def test_each_submit_operation_on_each_flavour_is_queued_or_refused_in_one
     assert len(queued) == 15
     # PowerVS moves and rehearsals claim the workspaces they work on (today: a traceback,
     # "ValueError: move on ksysorch-dal12 works on recovery hosts: name them (CEC UUIDs)…")
-    assert queued[("customerC", "move")].host_names == ("custC-dal12-prod", "custC-wdc06-dr")
-    assert queued[("customerC", "dr-test")].host_names == ("custC-wdc06-dr",)
+    # and the dedicated host of the DR workspace the configuration sizes (PowerVS KSYS prints no hosts)
+    assert queued[("customerC", "move")].host_names == ("custC-dal12-prod", "custC-wdc06-dr", "dh-wdc06-01")
+    assert queued[("customerC", "dr-test")].host_names == ("custC-wdc06-dr", "dh-wdc06-01")
     assert queued[("customerA", "dr-test")].host_names == ("snorlax",)
 
 
