@@ -101,7 +101,9 @@ async def _running_verify(app, pilot, queue, port, dispatcher, world):
     world.speed = 1  # ~17 s: surely still running when q is pressed
     await port.submit(await port.preview("r7r3m116", Op.VERIFY))
     run = asyncio.create_task(dispatcher.run())
-    await eventually(lambda: _state(queue, 1, "running"))
+    # the dispatcher reads the node afresh before it starts the verify: under a loaded suite (4 workers on
+    # 2 cores) that once took longer than 10 s; a wider bound costs a passing run nothing
+    await eventually(lambda: _state(queue, 1, "running"), timeout=30)
     return run
 
 
