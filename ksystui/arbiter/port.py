@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
-from ksystui.arbiter.disaster import PlanContext, disaster_report
+from ksystui.arbiter.disaster import PlanContext, RecentHistory, disaster_report
 from ksystui.arbiter.drills import DrillReader, live_drill
 from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
@@ -70,6 +70,7 @@ class ArbiterPort:
         # what the planner reads of the configuration (the tenants' agreements and the nodes'
         # failure-domain tags: ``bootstrap.plan_context``); None: the priorities above, no RTO, no tags
         self.plan_context = plan_context
+        self._plan_history = RecentHistory(queue)  # `:plan` plans again every few seconds
         self.fleet = fleet
         self.actor = actor
         self.priorities = priorities
@@ -251,5 +252,5 @@ class ArbiterPort:
         context = self.plan_context
         if context is None:
             context = PlanContext(tuple(TenantInfo(t, p, "") for t, p in sorted(self.priorities.items())))
-        return await disaster_report(self.queue, self.fleet.snapshots, list(fail), context=context,
-                                     scope=self.scope or scope)
+        return await disaster_report(await self._plan_history.fresh(), self.fleet.snapshots, list(fail),
+                                     context=context, scope=self.scope or scope)
