@@ -123,15 +123,17 @@ async def recovery_of(history: PlanHistory, snap: NodeSnapshot, info: TenantInfo
                     info.rto if info is not None else None, demands, _claims(snap, demands), seconds, basis)
 
 
-async def busy_now(history: PlanHistory, now: datetime, *, in_doubt_holds: bool = False) -> list[Busy]:
+async def busy_now(history: PlanHistory, now: datetime, *, in_doubt_holds: bool = False,
+                   holding: Sequence[QueuedOp] | None = None) -> list[Busy]:
     """The operations that hold resources when the disaster strikes (running,
     admitted, in doubt), each with the time it is expected to hold them yet
     (its kind's median on its node, less what it has run; none known:
     ``UNKNOWN_RUN_SECONDS`` in all). ``in_doubt_holds``: an operation in
     doubt holds its resources until an operator decides (``inf``), instead
-    of as long as its run would have taken."""
+    of as long as its run would have taken. ``holding``: those operations,
+    when the caller has just read them (not read again)."""
     out = []
-    for o in await history.holding():
+    for o in await history.holding() if holding is None else holding:
         started = o.started_at or o.admitted_at
         elapsed = max(0.0, (now - started).total_seconds()) if started is not None else 0.0
         eta = estimate_seconds(await history.durations(o.op, o.node), default=UNKNOWN_RUN_SECONDS)

@@ -43,13 +43,17 @@ async def expected_seconds(queue: QueueHistory, ops: Sequence[QueuedOp]) -> dict
     return out
 
 
-async def predicted_starts(queue: QueueHistory, now: datetime) -> dict[int, datetime | None]:
+async def predicted_starts(queue: QueueHistory, now: datetime, *, holding: Sequence[QueuedOp] | None = None,
+                           waiting: Sequence[QueuedOp] | None = None) -> dict[int, datetime | None]:
     """Every waiting request's predicted start (None: it cannot be told,
-    e.g. it waits behind something that never ends in the model)."""
-    waiting = await queue.waiting()
+    e.g. it waits behind something that never ends in the model).
+    ``holding`` / ``waiting``: the queue as the caller has just read it (the
+    queue view has), not read again."""
+    waiting = await queue.waiting() if waiting is None else waiting
     if not waiting:
         return {}
-    busy = await busy_now(queue, now, in_doubt_holds=True)  # behind one in doubt: nobody can tell when
+    # behind one in doubt: nobody can tell when
+    busy = await busy_now(queue, now, in_doubt_holds=True, holding=holding)
     seconds = await expected_seconds(queue, waiting)
     starts = play_forward(busy, [o.to_request() for o in waiting], seconds)
     return {o.id: now + timedelta(seconds=s) if (s := starts.get(o.id)) is not None and math.isfinite(s) else None

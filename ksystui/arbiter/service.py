@@ -243,7 +243,7 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
                 f"an operator decides (ksystui resolve {o.id} succeeded|failed --reason …)"
             detail = f"IN DOUBT, keeps its hosts until {how}: {o.outcome or ''}"
         lines.append(_line(o, o.state, None, detail, numbers))
-    starts = await predicted_starts(queue, now) if waiting else {}
+    starts = await predicted_starts(queue, now, holding=active, waiting=waiting) if waiting else {}
     for position, o in enumerate(waiting, start=1):
         if tenant is not None and o.tenant != tenant:
             continue
