@@ -3,7 +3,6 @@ formats, and a missing or hanging browser said in one sentence."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import stat
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from ksystui.report import BrowserFailed, BrowserMissing, html_to_pdf
 from ksystui.report.browser import BROWSER_ENV
 from tests.cli.conftest import ksystui
+from tests.waiting import eventually
 
 
 def test_another_tenants_operation_is_no_operation_and_an_unknown_one_neither(quiet):
@@ -53,9 +53,7 @@ async def test_a_browser_that_hangs_is_stopped_at_the_time_limit(tmp_path, monke
     with pytest.raises(BrowserFailed, match=r"did not finish within 1s"):
         await html_to_pdf("<p>x</p>", tmp_path / "r.pdf", browser=str(hangs), timeout=1)
     pid = int(pid_file.read_text())
-    async with asyncio.timeout(10):  # it and its children are gone
-        while Path(f"/proc/{pid}").exists():
-            await asyncio.sleep(0.05)
+    await eventually(lambda: not Path(f"/proc/{pid}").exists(), timeout=10)  # it and its children are gone
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(BrowserMissing, match="install it"):
         await html_to_pdf("<p>x</p>", tmp_path / "r.pdf")

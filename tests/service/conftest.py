@@ -131,3 +131,12 @@ async def ksystui(*args: str, timeout: float = 60) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty store in SQLite, migrated to the head."""
+    eng = open_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    migrate(eng)
+    yield eng
+    eng.dispose()

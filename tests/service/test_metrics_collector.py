@@ -6,7 +6,6 @@ that never reach the output, and a service whose endpoint cannot listen."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from ksystui.service.metrics_http import MetricsListenError
 from ksystui.service.serve import Service
 from ksystui.store.audit_log import current_actor
 from ksystui.store.delivery_tables import notify_deliveries
-from ksystui.store.engine import migrate, open_engine
+from ksystui.store.engine import open_engine
 from ksystui.store.feed import Feed
 from ksystui.store.lease import LeaseStore
 from ksystui.store.repository import Store
@@ -54,14 +53,6 @@ def cfg(tmp_path: Path, monkeypatch) -> Config:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     return load_config(path).config
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = open_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def scrape(cfg: Config, engine: sa.Engine, role: str = "standby") -> tuple[str, dict[tuple[str, frozenset], float]]:

@@ -7,9 +7,7 @@ lost the lease stops."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import click
 import pytest
@@ -52,14 +50,6 @@ class Recorder:
 
     def kinds(self, name: str) -> list[str]:
         return [n.kind for h, n in self.sent if h == name]
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    eng = open_engine(f"sqlite:///{tmp_path / 'k.db'}")
-    migrate(eng)
-    yield eng
-    eng.dispose()
 
 
 def notifier(engine: sa.Engine, hooks: list[NotifyConfig], sender: Recorder, **kw) -> Notifier:
