@@ -52,7 +52,8 @@ def _number(text: str | None) -> float | None:
     return value if value >= 0 else None
 
 
-def _figure(x: float) -> str:
+def figure(x: float) -> str:
+    """A size as a person writes it: 512, 17.5, 0.25 (no trailing zeros)."""
     return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
@@ -81,12 +82,12 @@ class Size:
         return Size(max(0.0, self.memory_gb - free.memory_gb), max(0.0, self.cpu - free.cpu))
 
     def text(self) -> str:
-        return f"{_figure(self.memory_gb)} GB, {_figure(self.cpu)} CPU"
+        return f"{figure(self.memory_gb)} GB, {figure(self.cpu)} CPU"
 
     def short_text(self) -> str:
         """Only the parts that are missing: ``180 GB`` / ``2.5 CPU`` / both."""
-        parts = ([f"{_figure(self.memory_gb)} GB"] if self.memory_gb > 1e-6 else []) + (
-            [f"{_figure(self.cpu)} CPU"] if self.cpu > 1e-6 else [])
+        parts = ([f"{figure(self.memory_gb)} GB"] if self.memory_gb > 1e-6 else []) + (
+            [f"{figure(self.cpu)} CPU"] if self.cpu > 1e-6 else [])
         return ", ".join(parts) or "nothing"
 
 

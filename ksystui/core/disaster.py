@@ -30,7 +30,7 @@ from datetime import timedelta
 
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import Claim, Request, ordered
-from ksystui.core.capacity import ZERO, Demand, HostLoad, Shortfall, Size, total
+from ksystui.core.capacity import ZERO, Demand, HostLoad, Shortfall, Size, figure, total
 from ksystui.core.lifecycle import Op
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.queue_forecast import NEVER, Busy, play, predicted_starts, release_times
@@ -41,10 +41,6 @@ __all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "Busy", "DisasterPlan", "Host
 ANOTHER_TENANT = "another tenant"  # every other tenant, in a plan scoped to one
 # a node never seen moving, with no DR average from the service: a guess, said so
 ASSUMED_RECOVERY_S = 900.0
-
-
-def _figure(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def estimate_recovery(unplanned: Sequence[float], planned: Sequence[float], dr_time_s: float | None,
@@ -380,7 +376,7 @@ def _what_ifs(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, f
         what_if("order by RTO (earliest deadline first)", _outcomes(edf, room, released))
     short = [h for h in hosts if not h.fits and h.uuid in room.total]
     for h in short:
-        what_if(f"{h.name} +{_figure(h.short.memory_gb)} GB, +{_figure(h.short.cpu)} CPU",
+        what_if(f"{h.name} +{figure(h.short.memory_gb)} GB, +{figure(h.short.cpu)} CPU",
                 _with_more_room(agreed, room, released, base, [h]))
     if len(short) > 1:
         what_if(f"all {len(short)} short hosts enlarged ({total(h.short for h in short).text()} in all)",

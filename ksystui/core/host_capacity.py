@@ -19,17 +19,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from ksystui.core.capacity import OTHER_TENANTS, ZERO, HostLoad, Share, ShareKind, Size, total
+from ksystui.core.capacity import (
+    OTHER_TENANTS,
+    ZERO,
+    HostLoad,
+    Share,
+    ShareKind,
+    Size,
+    figure,
+    total,
+)
 from ksystui.core.model import Flavour
 from ksystui.core.snapshot import NodeSnapshot, SharedHost
 
 NOT_REPORTED = "not reported"
 NOTHING = "-"
-
-
-def figure(x: float) -> str:
-    """A size as a person writes it: 512, 17.5, 0.25 (no trailing zeros)."""
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
