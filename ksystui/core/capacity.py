@@ -36,7 +36,8 @@ from ksystui.core.model import Flavour, Host, Vm
 from ksystui.core.snapshot import NodeSnapshot, recovery_hosts
 from ksystui.core.touches import host_pairs
 
-OTHER_TENANTS = "other tenants"  # what a scoped view calls every other tenant's share, summed
+OTHER_TENANTS = "other tenants"
+DOES_NOT_FIT = "DOES NOT FIT"  # the verdict on a host, in every view, line and plan that says it  # what a scoped view calls every other tenant's share, summed
 CHECKED_OPS = frozenset({Op.MOVE_PLANNED, Op.MOVE_UNPLANNED, Op.DR_TEST})
 # Dr Test States in which a VM's rehearsal clone runs on the recovery host
 # (ACTIVE while the rehearsal boots it, ACTIVE_COMPLETED until its cleanup)
@@ -414,7 +415,7 @@ def check(op: Op, snap: NodeSnapshot, snapshots: Iterable[NodeSnapshot], *,
         else:
             short = Shortfall(d.uuid, d.name, d.size, free, load.total)
             shortfalls.append(short)
-            lines.append(line + f": DOES NOT FIT, short {short.short.short_text()}")
+            lines.append(line + f": {DOES_NOT_FIT}, short {short.short.short_text()}")
     return CapacityVerdict(not shortfalls, tuple(lines), tuple(shortfalls), tuple(unchecked))
 
 

@@ -30,7 +30,16 @@ from datetime import timedelta
 
 from ksystui.core.age import format_age
 from ksystui.core.arbitration import Claim, Request, ordered
-from ksystui.core.capacity import ZERO, Demand, HostLoad, Shortfall, Size, figure, total
+from ksystui.core.capacity import (
+    DOES_NOT_FIT,
+    ZERO,
+    Demand,
+    HostLoad,
+    Shortfall,
+    Size,
+    figure,
+    total,
+)
 from ksystui.core.lifecycle import Op
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.queue_forecast import NEVER, Busy, play, predicted_starts, release_times
@@ -39,6 +48,7 @@ __all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "Busy", "DisasterPlan", "Host
            "WhatIf", "estimate_recovery", "plan_disaster", "predicted_starts"]
 
 ANOTHER_TENANT = "another tenant"  # every other tenant, in a plan scoped to one
+MEETS = "meets"  # a recovery back within its RTO
 # a node never seen moving, with no DR average from the service: a guess, said so
 ASSUMED_RECOVERY_S = 900.0
 
@@ -94,8 +104,8 @@ class Outcome:
         """``meets`` / ``BREACH by 12m00s`` / ``DOES NOT FIT short 180 GB on snorlax``."""
         if not self.fits:
             if not self.shortfalls:
-                return "DOES NOT FIT"
-            return "DOES NOT FIT short " + "; ".join(f"{s.short.short_text()} on {s.name}" for s in self.shortfalls)
+                return DOES_NOT_FIT
+            return f"{DOES_NOT_FIT} short " + "; ".join(f"{s.short.short_text()} on {s.name}" for s in self.shortfalls)
         if self.tenant == ANOTHER_TENANT:
             return "recovers"
         if self.finish_s is None:
@@ -104,7 +114,7 @@ class Outcome:
             return "no RTO agreed"
         if self.breach_s is not None:
             return f"BREACH by {format_age(self.breach_s)}"
-        return "meets"
+        return MEETS
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ksystui.core.age import format_age
-from ksystui.core.capacity import Size
-from ksystui.core.disaster import DisasterPlan, HostNeed, Outcome, WhatIf
+from ksystui.core.capacity import DOES_NOT_FIT, Size
+from ksystui.core.disaster import MEETS, DisasterPlan, HostNeed, Outcome, WhatIf
 from ksystui.core.durations import format_duration
 from ksystui.core.failure_domains import Failure
-
-MEETS, NOT_FIT = "meets", "DOES NOT FIT"
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def host_row(h: HostNeed) -> tuple[str, ...]:
     if h.total is None:
         said = "not checked (its size is not reported)"
     else:
-        said = "fits" if h.fits else f"{NOT_FIT} short {h.short.short_text()}"
+        said = "fits" if h.fits else f"{DOES_NOT_FIT} short {h.short.short_text()}"
     return (h.name, h.before.text(), h.needed.text(), _size(h.total), said)
 
 

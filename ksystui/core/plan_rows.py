@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ksystui.core.age import format_age
+from ksystui.core.capacity import DOES_NOT_FIT
 from ksystui.core.disaster import ANOTHER_TENANT, DisasterPlan, HostNeed, Outcome
 from ksystui.core.disaster_report import DisasterReport
 from ksystui.core.disaster_report import verdict as said
@@ -29,7 +30,6 @@ from ksystui.core.rpo import duration_text
 from ksystui.core.views import ViewRow
 
 BREACH = "BREACH"
-DOES_NOT_FIT = "DOES NOT FIT"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from ksystui.core.capacity import DOES_NOT_FIT
 from ksystui.core.drills import DRILL_OPS
 from ksystui.core.readouts import Preview
 from ksystui.ui.messages import CancelRequested, OperationDetailRequested, RaiseRequested
@@ -51,9 +52,9 @@ def _capacity_text(t: Text, p: Preview) -> None:
         t.append("fits" + (" (some hosts not checked)" if verdict.unchecked else "") + "\n", style="bold green")
     else:
         short = "; ".join(f"{s.name} short {s.short.short_text()}" for s in verdict.shortfalls)
-        t.append(f"DOES NOT FIT: {short}\n", style="bold red")
+        t.append(f"{DOES_NOT_FIT}: {short}\n", style="bold red")
     for line in verdict.lines:
-        style = "red" if "DOES NOT FIT" in line else ("yellow" if "not checked" in line else "green")
+        style = "red" if DOES_NOT_FIT in line else ("yellow" if "not checked" in line else "green")
         t.append(f"          {line}\n", style=style)
 
 

@@ -22,8 +22,9 @@ from textual import work
 from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
+from ksystui.core.capacity import DOES_NOT_FIT
 from ksystui.core.disaster_report import DisasterReport
-from ksystui.core.plan_rows import BREACH, DOES_NOT_FIT, PlanShown, plan_note, plan_rows, shown_from
+from ksystui.core.plan_rows import BREACH, PlanShown, plan_note, plan_rows, shown_from
 from ksystui.core.viewdefs import VIEWS
 from ksystui.ui.screens import ArbiterTableScreen, columns_for, to_row
 
