@@ -41,8 +41,12 @@ async def every_snapshot(queue: AsyncQueue, fleet: FleetReader) -> dict[str, Nod
                if not _was_read(fleet.snapshots.get(name)) and not _was_read(stored.get(name))]
     if unknown:
         await asyncio.gather(*(m.poll_once() for m in unknown), return_exceptions=True)
-    known = {name: snap for name, snap in fleet.snapshots.items() if _was_read(snap)}
-    return {**{n: s for n, s in stored.items() if _was_read(s)}, **known}
+    return {**{n: s for n, s in stored.items() if _was_read(s)}, **read_by(fleet)}
+
+
+def read_by(fleet: FleetReader) -> dict[str, NodeSnapshot]:
+    """The snapshots the fleet itself has read (over the stored ones, they are the newer)."""
+    return {name: snap for name, snap in fleet.snapshots.items() if _was_read(snap)}
 
 
 def _without_clones_up(snap: NodeSnapshot) -> NodeSnapshot:

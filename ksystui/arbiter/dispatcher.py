@@ -271,7 +271,7 @@ class Dispatcher:
         if verdict is None or len(verdict.unchecked) == len(verdict.lines):
             return None  # no host it boots on reports its size: nothing to check, no node to read again
         await capacity_gate.refresh_sharers(self.fleet, op.node, snap, to_site=op.to_site, op=op.op)
-        snapshots = await capacity_gate.every_snapshot(self.queue, self.fleet)
+        snapshots = {**snapshots, **capacity_gate.read_by(self.fleet)}  # the sharers as just read again
         verdict = capacity_gate.check(op.op, snap, snapshots, holding, to_site=op.to_site, skip=op.id)
         if verdict is None or verdict.fits:
             return None
