@@ -18,22 +18,10 @@ from ksystui.store import Feed
 from ksystui.store.engine import migrate, open_engine, read_connection
 from ksystui.store.history import read_window
 from ksystui.store.history_tables import poll_history, snapshot_history
+from tests.cli.conftest import QUIET_TENANT
 
-CONFIG = """
-[service]
-history_retention = "1h"
-
-[[tenants]]
-name = "customerA"
-priority = 1
-[[tenants.nodes]]
-name = "n1"
-[tenants.nodes.ssh]
-host = "127.0.0.1"
-port = 1
-key_file = "id_ed25519"
-known_hosts = "known_hosts"
-"""
+# a tenant whose node refuses every connection, and the history kept one hour
+CONFIG = '[service]\nhistory_retention = "1h"\n' + QUIET_TENANT.format(tenant="customerA", priority=1, node="n1")
 
 
 def poll(at: datetime, state: str) -> NodeSnapshot:
