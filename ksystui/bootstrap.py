@@ -22,6 +22,7 @@ import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -409,6 +410,25 @@ class Demo:
 
 
 @contextlib.asynccontextmanager
+async def blocking_work_joined() -> AsyncIterator[None]:
+    """The block's blocking work (``asyncio.to_thread``: every database
+    read and write) runs on threads of its own, and all of it has ended
+    when the block has. Cancelling a ``to_thread`` ends the wait, not the
+    thread: a write the stopping service or console cancelled would
+    otherwise commit after the demo removed its directory (seen in CI: a
+    queue write waiting on ``BEGIN IMMEDIATE`` anchored the audit trail
+    into a directory being deleted, "Directory not empty")."""
+    loop = asyncio.get_running_loop()
+    own = ThreadPoolExecutor(thread_name_prefix="ksystui-demo")
+    loop.set_default_executor(own)
+    try:
+        yield
+    finally:
+        loop.set_default_executor(ThreadPoolExecutor())  # for whatever runs after the block
+        await loop.run_in_executor(None, own.shutdown)
+
+
+@contextlib.asynccontextmanager
 async def demo_configuration(scenario: Path | None, speed: float, *, poll_interval: float = 2.0,
                              ) -> AsyncIterator[Demo]:
     """The simulator embedded, serving on loopback while the block runs, and
@@ -421,9 +441,10 @@ async def demo_configuration(scenario: Path | None, speed: float, *, poll_interv
     from ksystui.sim.world import SimWorld
 
     world = SimWorld.from_scenario(scenario, speed=speed)
+    # the threads are joined before the directory goes (the innermost block ends first)
     with tempfile.TemporaryDirectory(prefix="ksystui-demo-") as tmp:
         state = Path(tmp)
-        async with SimRunner(world, state) as runner:
+        async with blocking_work_joined(), SimRunner(world, state) as runner:
             loaded = load_config(state / "config.toml")
             cfg = loaded.config
             cfg = cfg.model_copy(update={"poll": cfg.poll.model_copy(update={"interval": poll_interval})})

@@ -3,7 +3,10 @@ and what a database it cannot open means to whoever asked."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -14,10 +17,12 @@ from ksystui.bootstrap import (
     client_runtime,
     console_app,
     console_id,
+    demo_configuration,
     load,
     runtime,
 )
 from ksystui.config import parse_config
+from tests.waiting import eventually
 
 from .conftest import ksystui, quiet_fleet
 
@@ -108,3 +113,32 @@ def test_scope_and_console_ids(tmp_path):
         check_scope(loaded, "customerC")
     assert "customerA" not in str(caught.value)  # names none of the tenants that do exist
     assert console_id() != console_id()
+
+
+async def test_a_write_cancelled_as_the_demo_stops_ends_before_its_directory_is_removed():
+    """CI saw ``ksystui demo`` end in "Directory not empty": a queue write the
+    stopping service had cancelled went on in its thread and anchored the
+    audit trail into the directory being removed. Cancelling ``to_thread``
+    ends the wait, not the thread; the demo now joins the thread first."""
+    release = threading.Event()
+    written: list[bool] = []
+    started = threading.Event()
+
+    def late_write(state: Path) -> None:
+        started.set()
+        release.wait(timeout=2)  # released after the block: so long does the stopping demo wait
+        try:
+            (state / "ksystui.db.anchors").write_text("{}\n")
+            written.append(True)
+        except FileNotFoundError:
+            written.append(False)  # the directory went first
+
+    async with demo_configuration(None, 200.0) as demo:
+        state = demo.loaded.path.parent
+        write = asyncio.ensure_future(asyncio.to_thread(late_write, state))
+        await eventually(started.is_set)
+        write.cancel()
+    release.set()
+    await eventually(lambda: written)
+    assert written == [True]
+    assert not state.exists()
