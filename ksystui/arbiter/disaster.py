@@ -151,6 +151,24 @@ def _unread_note(n: FailedNode, scope: str | None) -> str:
     return f"{n.node} ({n.tenant}) fails and was never read: its recovery is not in the plan"
 
 
+def _recovery_host_lost(snaps: Iterable[NodeSnapshot], failing: Sequence[str], down: frozenset[str],
+                        scope: str | None) -> list[str]:
+    """A node the disaster leaves standing whose recovery host it takes (a
+    host another tenant moved onto): it is not in the plan, but it has lost
+    its way out. Scoped: the reader's own nodes only."""
+    out = []
+    for snap in sorted(snaps, key=lambda s: (s.tenant, s.node)):
+        if snap.node in failing or (scope is not None and snap.tenant != scope):
+            continue
+        lost = sorted({d.name for d in capacity.demand(Op.MOVE_UNPLANNED, snap) if d.uuid in down})
+        if lost:
+            names = ", ".join(lost)
+            out.append(f"{snap.node} ({snap.tenant}) does not fail, but its recovery host {names} "
+                       f"do{'es' if len(lost) == 1 else ''}: it could not recover until {names} "
+                       f"{'is' if len(lost) == 1 else 'are'} back")
+    return out
+
+
 async def disaster_report(history: PlanHistory, snapshots: Mapping[str, NodeSnapshot] | Iterable[NodeSnapshot],
                           fail: str | Sequence[str] = (), *, context: PlanContext, scope: str | None = None,
                           now: datetime | None = None) -> DisasterReport:
@@ -177,8 +195,10 @@ async def disaster_report(history: PlanHistory, snapshots: Mapping[str, NodeSnap
     if any(not r.demands for r in recoveries if scope is None or r.tenant == scope):
         unsized = [r.node for r in recoveries if not r.demands and (scope is None or r.tenant == scope)]
         notes.append(f"{', '.join(unsized)}: no VM size is reported (memory_capacity): its capacity is not checked")
+    down = failure.down_hosts
+    notes += _recovery_host_lost(snaps, failure.node_names, down, scope)
     busy = await busy_now(history, now)
-    plan_ = plan_disaster(recoveries, capacity.host_loads(snaps), busy)
+    plan_ = plan_disaster(recoveries, capacity.host_loads(snaps), busy, down)
     if scope is not None:
         plan_ = plan_.for_tenant(scope)
         failure = failure.for_tenant(scope)

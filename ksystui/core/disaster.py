@@ -14,6 +14,10 @@ host, after everyone ahead of it took their share, would be refused by
 ksystui (``capacity.check``): it does not run, holds nothing and delays no
 one, and its outcome says by how much it is short.
 
+A host the disaster takes may be another tenant's recovery host (a tenant
+that moved onto a shared host runs its production there): a recovery that
+needs it cannot run ("NO RECOVERY HOST"), and no what-if enlarges it.
+
 What-ifs: the same disaster with another agreement order (earliest RTO
 deadline first) and with each short host made big enough for everyone.
 
@@ -44,11 +48,12 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.planning import estimate_seconds
 from ksystui.core.queue_forecast import NEVER, Busy, play, predicted_starts, release_times
 
-__all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "Busy", "DisasterPlan", "HostNeed", "Outcome", "Recovery",
-           "WhatIf", "estimate_recovery", "plan_disaster", "predicted_starts"]
+__all__ = ["ANOTHER_TENANT", "ASSUMED_RECOVERY_S", "NO_RECOVERY_HOST", "Busy", "DisasterPlan", "HostNeed", "Outcome",
+           "Recovery", "WhatIf", "estimate_recovery", "plan_disaster", "predicted_starts"]
 
 ANOTHER_TENANT = "another tenant"  # every other tenant, in a plan scoped to one
 MEETS = "meets"  # a recovery back within its RTO
+NO_RECOVERY_HOST = "NO RECOVERY HOST"  # a recovery whose recovery host fails in the same disaster
 # a node never seen moving, with no DR average from the service: a guess, said so
 ASSUMED_RECOVERY_S = 900.0
 
@@ -98,10 +103,14 @@ class Outcome:
     fits: bool
     shortfalls: tuple[Shortfall, ...]
     basis: str
+    lost_hosts: tuple[str, ...] = ()  # its recovery hosts that fail too (by name): it cannot run
 
     @property
     def verdict(self) -> str:
-        """``meets`` / ``BREACH by 12m00s`` / ``DOES NOT FIT short 180 GB on snorlax``."""
+        """``meets`` / ``BREACH by 12m00s`` / ``DOES NOT FIT short 180 GB on snorlax``
+        / ``NO RECOVERY HOST: snorlax fails too``."""
+        if self.lost_hosts:
+            return f"{NO_RECOVERY_HOST}: {', '.join(self.lost_hosts)} fail{'s' if len(self.lost_hosts) == 1 else ''} too"
         if not self.fits:
             if not self.shortfalls:
                 return DOES_NOT_FIT
@@ -128,6 +137,7 @@ class HostNeed:
     needed: Size  # what every recovery would add
     fits: bool
     short: Size  # what it lacks for everyone to fit (ZERO when they do)
+    down: bool = False  # it fails in this disaster: no recovery goes there
 
 
 @dataclass(frozen=True)
@@ -253,22 +263,23 @@ class _Room:
     free: Mapping[str, Size]
     total: Mapping[str, Size]
     name: Mapping[str, str]
+    down: frozenset[str] = frozenset()  # hosts that fail in the disaster, sized or not
 
     @classmethod
-    def of(cls, loads: Mapping[str, HostLoad]) -> _Room:
+    def of(cls, loads: Mapping[str, HostLoad], down: Iterable[str] = ()) -> _Room:
         free: dict[str, Size] = {}
         size: dict[str, Size] = {}
         for uuid, load in loads.items():
             if load.total is not None:
                 free[uuid], size[uuid] = load.total - load.used, load.total
-        return cls(free, size, {uuid: loads[uuid].name for uuid in size})
+        return cls(free, size, {uuid: loads[uuid].name for uuid in size}, frozenset(down))
 
     def enlarged(self, hosts: Iterable[HostNeed]) -> _Room:
         free, size = dict(self.free), dict(self.total)
         for h in hosts:
             free[h.uuid] = free[h.uuid] + h.short
             size[h.uuid] = size[h.uuid] + h.short
-        return _Room(free, size, self.name)
+        return _Room(free, size, self.name, self.down)
 
 
 def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, float],
@@ -296,8 +307,13 @@ def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, fl
         out.extend(base[:first])
     rest = queue[first:]
     refused: dict[int, tuple[Shortfall, ...]] = {}
+    lost: dict[int, tuple[str, ...]] = {}
     running: list[_Queued] = []
     for q in rest:
+        gone = sorted({d.name for d in q.rec.demands if d.uuid in room.down})
+        if gone:  # its recovery host is down too: nothing to boot on, so it holds nothing
+            lost[q.position] = tuple(gone)
+            continue
         lacking = None
         for uuid, size in q.wanted:
             room_there = free.get(uuid)
@@ -319,17 +335,19 @@ def _outcomes(queue: Sequence[_Queued], room: _Room, released: Mapping[Claim, fl
         rec = q.rec
         start, finish = times.get(q.position, (None, None))
         shortfalls = refused.get(q.position, ())
+        lost_hosts = lost.get(q.position, ())
         if base is not None:
             was = base[i]
             if (was.start_s == start and was.finish_s == finish and was.position == q.position
-                    and was.node == rec.node and was.tenant == rec.tenant and was.shortfalls == shortfalls):
+                    and was.node == rec.node and was.tenant == rec.tenant and was.shortfalls == shortfalls
+                    and was.lost_hosts == lost_hosts):
                 out.append(was)
                 continue
         breach = None
         if finish is not None and rec.rto is not None and finish > rec.rto.total_seconds():
             breach = finish - rec.rto.total_seconds()
         out.append(Outcome(rec.tenant, rec.node, q.position, start, finish, rec.rto, breach,
-                           not shortfalls, shortfalls, rec.basis))
+                           not shortfalls and not lost_hosts, shortfalls, rec.basis, lost_hosts))
     return tuple(out)
 
 
@@ -346,7 +364,8 @@ def _with_more_room(agreed: Sequence[_Queued], room: _Room, released: Mapping[Cl
     return _outcomes(agreed, room.enlarged(hosts), released, base, first)
 
 
-def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad]) -> tuple[HostNeed, ...]:
+def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad],
+                down: frozenset[str]) -> tuple[HostNeed, ...]:
     needed: dict[str, Size] = {}
     names: dict[str, str] = {}
     for rec in recoveries:
@@ -358,9 +377,12 @@ def _host_needs(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad]) -
         load = loads.get(uuid)
         before = load.used if load is not None else ZERO
         cap = load.total if load is not None else None
+        name = load.name if load is not None else names[uuid]
+        if uuid in down:
+            out.append(HostNeed(uuid, name, cap, before, size, False, ZERO, down=True))
+            continue
         short = ZERO if cap is None else (before + size).shortfall_against(cap)
-        out.append(HostNeed(uuid, load.name if load is not None else names[uuid], cap, before, size,
-                            short == ZERO, short))
+        out.append(HostNeed(uuid, name, cap, before, size, short == ZERO, short))
     return tuple(sorted(out, key=lambda h: (h.name, h.uuid)))
 
 
@@ -384,7 +406,7 @@ def _what_ifs(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, f
     edf = _by_deadline(agreed)
     if any(e.rec is not q.rec for e, q in zip(edf, agreed, strict=True)):
         what_if("order by RTO (earliest deadline first)", _outcomes(edf, room, released))
-    short = [h for h in hosts if not h.fits and h.uuid in room.total]
+    short = [h for h in hosts if not h.fits and not h.down and h.uuid in room.total]
     for h in short:
         what_if(f"{h.name} +{figure(h.short.memory_gb)} GB, +{figure(h.short.cpu)} CPU",
                 _with_more_room(agreed, room, released, base, [h]))
@@ -395,13 +417,16 @@ def _what_ifs(agreed: Sequence[_Queued], room: _Room, released: Mapping[Claim, f
 
 
 def plan_disaster(recoveries: Sequence[Recovery], loads: Mapping[str, HostLoad],
-                  busy: Sequence[Busy] = ()) -> DisasterPlan:
+                  busy: Sequence[Busy] = (), down: Iterable[str] = ()) -> DisasterPlan:
     """Every recovery's place, start and finish (seconds after the disaster)
     and verdict against its RTO and the hosts' capacity; every recovery host
-    it needs against its size; and the what-ifs."""
+    it needs against its size; and the what-ifs. ``down``: the hosts the
+    disaster takes (CEC UUIDs): one may be another tenant's recovery host
+    (a tenant that moved onto a shared host runs its production there), and
+    a recovery that needs it cannot run."""
     released = release_times(busy)
     agreed = _queue(recoveries)
-    room = _Room.of(loads)
+    room = _Room.of(loads, down)
     outcomes = _outcomes(agreed, room, released)
-    hosts = _host_needs(recoveries, loads)
+    hosts = _host_needs(recoveries, loads, room.down)
     return DisasterPlan(outcomes, hosts, _what_ifs(agreed, room, released, outcomes, hosts))

@@ -78,10 +78,13 @@ def outcome_row(report: DisasterReport, o: Outcome) -> tuple[str, ...]:
 
 OUTCOME_HEADER = ("ORDER", "TENANT", "NODE", "START", "FINISH", "RTO", "VERDICT", "ESTIMATE")
 HOST_HEADER = ("RECOVERY HOST", "IN USE BEFORE", "NEEDED", "TOTAL", "VERDICT")
+HOST_DOWN = "FAILS in this disaster"  # a recovery host the disaster itself takes
 
 
 def host_row(h: HostNeed) -> tuple[str, ...]:
-    if h.total is None:
+    if h.down:
+        said = HOST_DOWN
+    elif h.total is None:
         said = "not checked (its size is not reported)"
     else:
         said = "fits" if h.fits else f"{DOES_NOT_FIT} short {h.short.short_text()}"
@@ -140,6 +143,7 @@ def outcome_json(report: DisasterReport, o: Outcome) -> dict[str, Any]:
         "fits": o.fits, "verdict": verdict(o), "basis": o.basis or None,
         "shortfalls": [{"host": s.name, "uuid": s.uuid, "needed": _size_json(s.needed), "free": _size_json(s.free),
                         "total": _size_json(s.total), "short": _size_json(s.short)} for s in o.shortfalls],
+        "lost_hosts": list(o.lost_hosts),
     }
 
 
@@ -157,7 +161,7 @@ def report_json(report: DisasterReport) -> dict[str, Any]:
                           "because": list(n.because)} for n in report.failure.nodes],
         "tenants": [outcome_json(report, o) for o in report.plan.outcomes],
         "hosts": [{"host": h.name, "uuid": h.uuid, "total": _size_json(h.total), "before": _size_json(h.before),
-                   "needed": _size_json(h.needed), "fits": h.fits, "short": _size_json(h.short)}
+                   "needed": _size_json(h.needed), "fits": h.fits, "short": _size_json(h.short), "down": h.down}
                   for h in report.plan.hosts],
         "what_ifs": [_what_if_json(report, w) for w in report.plan.what_ifs],
         "notes": list(report.notes),

@@ -42,6 +42,7 @@ class FailedNode:
     site: str | None  # the site it is active on (None: the node was never read)
     hosts: tuple[str, ...]  # the production hosts that fail (PowerVS: workspaces)
     because: tuple[str, ...]  # the terms that reach it
+    host_ids: tuple[str, ...] = ()  # the failed hosts as recovery hosts are known: CEC UUID, else name
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,12 @@ class Failure:
     @property
     def node_names(self) -> tuple[str, ...]:
         return tuple(n.node for n in self.nodes)
+
+    @property
+    def down_hosts(self) -> frozenset[str]:
+        """Every failed host (CEC UUID, else name): a recovery onto one of
+        them cannot happen, whoever's recovery host it was."""
+        return frozenset(h for n in self.nodes for h in n.host_ids)
 
     def text(self) -> str:
         """``pbrazos, city=austin: 2 nodes fail (3 production hosts)``."""
@@ -98,6 +105,9 @@ class _Production:
     uuids: Mapping[str, str]  # production host name -> CEC UUID
     aliases: frozenset[str]  # what names its production site: site name, region
 
+    def ids(self, hosts: Iterable[str]) -> tuple[str, ...]:
+        return tuple(self.uuids.get(h, h) for h in hosts)
+
 
 def _production(snap: NodeSnapshot) -> _Production:
     site = _active_site(snap)
@@ -135,7 +145,7 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
     terms = parse_terms(given) if not isinstance(given, str) or given.strip() else ()
     if not terms:
         return Failure((EVERYTHING,), tuple(
-            FailedNode(p.snap.tenant, p.snap.node, p.site, p.hosts, (EVERYTHING,))
+            FailedNode(p.snap.tenant, p.snap.node, p.site, p.hosts, (EVERYTHING,), p.ids(p.hosts))
             for p in prods if scope is None or p.snap.tenant == scope))
     visible = [p for p in prods if scope is None or p.snap.tenant == scope]
     reached: dict[str, tuple[set[str], list[str]]] = {}  # node -> (failed hosts, terms)
@@ -170,7 +180,7 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
             hit(p, p.hosts, term)
     return Failure(terms, tuple(
         FailedNode(p.snap.tenant, p.snap.node, p.site, tuple(sorted(reached[p.snap.node][0])),
-                   tuple(reached[p.snap.node][1]))
+                   tuple(reached[p.snap.node][1]), p.ids(sorted(reached[p.snap.node][0])))
         for p in prods if p.snap.node in reached))
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from ksystui.core.age import format_age
 from ksystui.core.capacity import DOES_NOT_FIT
 from ksystui.core.disaster import ANOTHER_TENANT, DisasterPlan, HostNeed, Outcome
-from ksystui.core.disaster_report import DisasterReport
+from ksystui.core.disaster_report import HOST_DOWN, DisasterReport
 from ksystui.core.disaster_report import verdict as said
 from ksystui.core.rpo import duration_text
 from ksystui.core.views import ViewRow
@@ -97,6 +97,8 @@ def plan_rows(shown: PlanShown, scope: str | None = None) -> list[ViewRow]:
 def host_line(h: HostNeed) -> str:
     """``snorlax: needs 480 GB, 30 CPU of 300 GB, 32 CPU: DOES NOT FIT, short 180 GB``."""
     busy = f" ({h.before.text()} in use before)" if h.before.memory_gb or h.before.cpu else ""
+    if h.down:
+        return f"{h.name}: needed by recoveries ({h.needed.text()}) but it {HOST_DOWN}"
     if h.total is None:
         return f"{h.name}: needs {h.needed.text()}{busy}; its size is not reported: not checked"
     head = f"{h.name}: needs {h.needed.text()} of {h.total.text()}{busy}"
@@ -111,7 +113,8 @@ def summary(outcomes: Sequence[Outcome], scope: str | None = None) -> str:
     if not n:
         return "nothing to recover: no node in scope fails"
     own = [o for o in outcomes if scope is None or o.tenant == scope]
-    unfit = sum(1 for o in own if not o.fits)
+    lost = sum(1 for o in own if o.lost_hosts)
+    unfit = sum(1 for o in own if not o.fits) - lost
     late = sum(1 for o in own if o.fits and o.breach_s is not None and o.breach_s > 0)
     meets = sum(1 for o in own if o.fits and not (o.breach_s and o.breach_s > 0) and o.rto is not None
                 and o.finish_s is not None)
@@ -120,6 +123,8 @@ def summary(outcomes: Sequence[Outcome], scope: str | None = None) -> str:
         parts.append(f"{late} breach{'es' if late == 1 else ''} {'its' if late == 1 else 'their'} RTO")
     if unfit:
         parts.append(f"{unfit} do{'es' if unfit == 1 else ''} not fit")
+    if lost:
+        parts.append(f"{lost} ha{'s' if lost == 1 else 've'} no recovery host left")
     others = n - len(own)
     whose = f" ({others} of other tenants)" if others else ""
     last = max((o.finish_s for o in outcomes if o.finish_s is not None), default=None)

@@ -184,3 +184,38 @@ async def test_a_view_that_plans_again_reads_the_histories_again_only_once_an_op
     later = await disaster_report(await recent.fresh(), seed(), "city=austin", context=CONTEXT, now=NOW)
     assert queue.reads > reads
     assert {o.tenant: o.basis for o in later.plan.outcomes}["customerA"] == "median of 1 past unplanned move"
+
+
+async def test_once_customerA_runs_on_snorlax_a_disaster_there_leaves_customerB_no_recovery_host():
+    """Tried in the demo: after customerA's move to snorlax, ``:plan`` (every
+    production host fails: snorlax is now customerA's) still sent customerB
+    to snorlax, "fits", counting customerA's 280 GB as still running on the
+    host that had just failed."""
+    report = await disaster_report(History(MOVES), seed(a_moved=True), (), context=CONTEXT, now=NOW)
+    by_tenant = {o.tenant: o for o in report.plan.outcomes}
+    a, b = by_tenant["customerA"], by_tenant["customerB"]
+    assert a.fits and a.finish_s is not None  # home to pbrazos, which stands
+    assert not b.fits and b.start_s is None and b.finish_s is None
+    assert verdict(b) == "NO RECOVERY HOST: snorlax fails too"
+    snorlax = next(h for h in report.plan.hosts if h.name == "snorlax")
+    assert snorlax.down and not snorlax.fits
+    assert report.problems == (b,)
+    lines = report_lines(report)
+    assert lines[-1].startswith("At risk: customerB (r7r3m108): NO RECOVERY HOST: snorlax fails too"), lines
+    assert any(line.split()[:1] == ["snorlax"] and line.endswith("FAILS in this disaster") for line in lines), lines
+    data = report_json(report)
+    assert [t["lost_hosts"] for t in data["tenants"]] == [[], ["snorlax"]]
+    assert {h["host"]: h["down"] for h in data["hosts"]} == {"pbrazos": False, "snorlax": True}
+    # no what-if offers to enlarge a host that is down
+    assert not any("snorlax +" in w.title for w in report.plan.what_ifs)
+
+
+async def test_a_tenant_that_does_not_fail_is_told_its_recovery_host_does():
+    report = await disaster_report(History(MOVES), seed(a_moved=True), "snorlax", context=CONTEXT, now=NOW)
+    assert [o.tenant for o in report.plan.outcomes] == ["customerA"]
+    assert ("r7r3m108 (customerB) does not fail, but its recovery host snorlax does: it could not recover "
+            "until snorlax is back") in report.notes
+    scoped = await disaster_report(History(MOVES), seed(a_moved=True), "snorlax", context=CONTEXT, now=NOW,
+                                   scope="customerA")
+    assert [o.tenant for o in scoped.plan.outcomes] == ["customerA"]
+    assert not any("customerB" in n or "r7r3m108" in n for n in scoped.notes)

@@ -157,3 +157,18 @@ def test_waiting_requests_get_a_predicted_start_from_the_same_rules():
     assert starts == {5: 5 * MIN, 2: 7 * MIN, 3: 17 * MIN, 4: 0, 6: 17 * MIN}
     # a request of unknown length: what waits behind it cannot be told
     assert predicted_starts(running, waiting, {4: 60, 5: 2 * MIN})[3] is None
+
+
+def test_a_recovery_host_the_disaster_takes_holds_no_one_and_no_what_if_enlarges_it():
+    snaps = seed(snorlax_gb=300)
+    p = plan_disaster(recoveries(snaps), capacity.host_loads(snaps), down={"u-snorlax"})
+    a, b = p.outcomes
+    for o in (a, b):  # both would boot on snorlax: neither runs, neither holds or delays anyone
+        assert not o.fits and (o.start_s, o.finish_s) == (None, None) and o.shortfalls == ()
+        assert o.lost_hosts == ("snorlax",) and o.verdict == "NO RECOVERY HOST: snorlax fails too"
+    (snorlax,) = p.hosts
+    assert snorlax.down and not snorlax.fits and snorlax.short == Size()
+    assert not any("snorlax +" in w.title for w in p.what_ifs)
+    # scoped, another tenant's lost recovery names no host of theirs
+    hidden = p.for_tenant("customerB").outcomes[0]
+    assert hidden.tenant == "another tenant" and hidden.lost_hosts == () and not hidden.fits

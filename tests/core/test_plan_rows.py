@@ -63,3 +63,16 @@ def test_a_plan_over_many_hosts_and_tenants_keeps_its_note_short_the_hosts_that_
     lines = plan_note(PlanShown(many, "everything"))
     assert lines[3].startswith("  snorlax: needs") and "  … 13 more" in lines
     assert lines[-1] == "  … and 4 more recoveries" and len(lines) < 20
+
+
+def test_a_recovery_host_the_disaster_takes_reads_so_and_its_recoveries_have_none_left():
+    need = HostNeed("u", "snorlax", Size(512, 32), Size(280, 17.5), Size(200, 12.5), False, Size(), down=True)
+    assert host_line(need) == "snorlax: needed by recoveries (200 GB, 12.5 CPU) but it FAILS in this disaster"
+    plan = seed_plan()
+    a, b = plan.outcomes
+    lost = replace(b, shortfalls=(), lost_hosts=("snorlax",))
+    shown = PlanShown(replace(plan, outcomes=(a, lost), hosts=(need,)), "every production host")
+    assert plan_note(shown)[1] == ("2 recoveries: 1 meets its RTO, 1 has no recovery host left; "
+                                   "all that can run are back after 21m00s")
+    row = plan_rows(shown)[1]
+    assert row.cells[2] == "NO RECOVERY HOST: snorlax fails too" and row.style == "alert"
