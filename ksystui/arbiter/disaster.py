@@ -197,8 +197,12 @@ async def disaster_report(history: PlanHistory, snapshots: Mapping[str, NodeSnap
         notes.append(f"{', '.join(unsized)}: no VM size is reported (memory_capacity): its capacity is not checked")
     down = failure.down_hosts
     notes += _recovery_host_lost(snaps, failure.node_names, down, scope)
+    loads, freed = capacity.abandon_rehearsals(capacity.host_loads(snaps), failure.node_names)
+    notes += [f"{node}: its DR test clones ({'; '.join(f'{size.text()} on {host}' for host, size in clones)}) are "
+              "taken as cleaned up before it recovers"
+              for node, clones in sorted(freed.items()) if scope is None or by_node[node].tenant == scope]
     busy = await busy_now(history, now)
-    plan_ = plan_disaster(recoveries, capacity.host_loads(snaps), busy, down)
+    plan_ = plan_disaster(recoveries, loads, busy, down)
     if scope is not None:
         plan_ = plan_.for_tenant(scope)
         failure = failure.for_tenant(scope)

@@ -419,6 +419,27 @@ def check(op: Op, snap: NodeSnapshot, snapshots: Iterable[NodeSnapshot], *,
     return CapacityVerdict(not shortfalls, tuple(lines), tuple(shortfalls), tuple(unchecked))
 
 
+def abandon_rehearsals(loads: Mapping[str, HostLoad], nodes: Iterable[str],
+                       ) -> tuple[dict[str, HostLoad], dict[str, list[tuple[str, Size]]]]:
+    """The loads once ``nodes`` gave up their DR tests: a node that fails
+    recovers for real, and its rehearsal clones on the recovery hosts are
+    cleaned up first (INFERRED: KSYS's order in a disaster during a DR test
+    is not published; a provider would not let test clones keep out the
+    production they rehearse). Also, per node, what it freed: (host, size)."""
+    gone = set(nodes)
+    freed: dict[str, list[tuple[str, Size]]] = {}
+    out: dict[str, HostLoad] = {}
+    for uuid, load in loads.items():
+        kept = []
+        for share in load.shares:
+            if share.kind is ShareKind.REHEARSAL and share.node in gone:
+                freed.setdefault(share.node, []).append((load.name, share.size))
+            else:
+                kept.append(share)
+        out[uuid] = load if len(kept) == len(load.shares) else replace(load, shares=tuple(kept))
+    return out, freed
+
+
 def loads_for(loads: Mapping[str, HostLoad], tenant: str | None) -> dict[str, HostLoad]:
     """The loads as a reader scoped to ``tenant`` may see them (None: all)."""
     return dict(loads) if tenant is None else {u: h.for_tenant(tenant) for u, h in loads.items()}

@@ -20,7 +20,7 @@ from ksystui.core.opstate import OpState
 from ksystui.core.snapshot import NodeSnapshot
 from ksystui.core.tenants import TenantInfo
 from ksystui.store.queue_types import QueuedOp
-from tests.core.test_capacity import seed
+from tests.core.test_capacity import A_VMS, B_VMS, onprem, seed
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 CONTEXT = PlanContext(
@@ -219,3 +219,23 @@ async def test_a_tenant_that_does_not_fail_is_told_its_recovery_host_does():
                                    scope="customerA")
     assert [o.tenant for o in scoped.plan.outcomes] == ["customerA"]
     assert not any("customerB" in n or "r7r3m108" in n for n in scoped.notes)
+
+
+async def test_a_tenant_caught_in_its_own_dr_test_recovers_into_the_room_of_its_clones():
+    """Tried in the demo: during customerB's DR test (200 GB of clones on
+    snorlax) ``:plan`` said customerB "DOES NOT FIT short 168 GB, 10.5 CPU
+    on snorlax": its own rehearsal clones stood in the way of its recovery.
+    A node that fails abandons its rehearsal; its clones go."""
+    snaps = [onprem("r7r3m116", "customerA", "pbrazos", A_VMS),
+             onprem("r7r3m108", "customerB", "raichu", B_VMS, dr_test="ACTIVE")]
+    report = await disaster_report(History(MOVES), snaps, "city=austin", context=CONTEXT, now=NOW)
+    assert [verdict(o).split(" (")[0] for o in report.plan.outcomes] == ["meets", "meets"]
+    (snorlax,) = [h for h in report.plan.hosts if h.name == "snorlax"]
+    assert snorlax.fits and snorlax.before.memory_gb == 0
+    assert ("r7r3m108: its DR test clones (200 GB, 12.5 CPU on snorlax) are taken as cleaned up before it "
+            "recovers") in report.notes
+    # a tenant that does not fail keeps its rehearsal: its clones still hold the host
+    only_a = await disaster_report(History(MOVES), snaps, "pbrazos", context=CONTEXT, now=NOW)
+    (snorlax,) = [h for h in only_a.plan.hosts if h.name == "snorlax"]
+    assert snorlax.before.memory_gb == 200
+    assert not any("clones" in n for n in only_a.notes)

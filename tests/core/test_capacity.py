@@ -168,3 +168,14 @@ def test_a_move_is_refused_exactly_when_its_vms_exceed_the_free_memory(vms, room
     assert verdict.fits == need.fits_in(Size(room, 32))
     if not verdict.fits:
         assert verdict.shortfalls[0].short.memory_gb > 0 or verdict.shortfalls[0].short.cpu > 0
+
+
+def test_a_node_that_gives_up_its_dr_test_frees_its_clones_and_no_one_elses():
+    a = onprem("r7r3m116", "customerA", "pbrazos", A_VMS, dr_test="ACTIVE")
+    b = onprem("r7r3m108", "customerB", "raichu", B_VMS, dr_test="ACTIVE")
+    loads = host_loads([a, b])
+    assert loads[SNORLAX].used == Size(480, 30)
+    left, freed = capacity.abandon_rehearsals(loads, ["r7r3m108"])
+    assert left[SNORLAX].by_tenant() == {"customerA": Size(280, 17.5)}
+    assert freed == {"r7r3m108": [("snorlax", Size(200, 12.5))]}
+    assert left["u-pbrazos"] is loads["u-pbrazos"]  # untouched hosts are the same objects
