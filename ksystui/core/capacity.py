@@ -136,7 +136,6 @@ class ShareKind(StrEnum):
     RUNNING = "running"
     REHEARSAL = "DR test"
     RESERVED = "inactive backups"
-    PENDING = "queued"
 
 
 @dataclass(frozen=True)
