@@ -271,7 +271,8 @@ def test_one_session_holds_the_advisory_lock_and_a_dead_session_loses_it(pg_engi
         assert a.healthy() and not b.healthy()
         (pid,) = _lock_holders(first, a.key)
         with first.connect() as conn:  # the leader's session dies (kill -9, network)
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # the backend gone, not only signalled (the timeout waits: PostgreSQL 14+), as after a kill -9
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
         assert not a.healthy() and not a.held
         assert b.try_acquire()
         assert not a.try_acquire()
@@ -320,7 +321,8 @@ def test_two_services_contending_at_once_with_the_lock_one_leads_and_a_dead_lead
         assert stores[1 - leader].contend(other, None, locks[1 - leader]) is None  # WAIT
         (pid,) = _lock_holders(first, locks[leader].key)
         with first.connect() as conn:  # the leader dies (kill -9): its session, and the lock, go
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # the backend gone, not only signalled (the timeout waits: PostgreSQL 14+), as after a kill -9
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 10000)"), {"pid": pid})
         # the lease has not expired, but holding the lock proves the old leader is gone
         assert stores[1 - leader].contend(other, None, locks[1 - leader]) == epoch + 1
         assert stores[leader].contend(me, epoch, locks[leader]) is None  # it must step down
