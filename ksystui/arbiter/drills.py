@@ -24,7 +24,31 @@ from ksystui.core.tenant_numbers import shown_ref
 from ksystui.store.queue_types import QueuedOp
 
 HISTORY = 200  # the newest drills a history lists (per console scope)
+# what a drill view reads of the queue: the drills and their cleanups (which
+# tell whether a DR test was cleaned up), the newest of them only, with room
+# for the newest HISTORY drills' pairs; never the whole history, which grows
+# without end while the view reads it every second
+DRILL_KINDS = (*sorted(DRILL_OPS), Op.DR_TEST_CLEANUP)
+DRILL_READ = 2 * HISTORY
 _REF = re.compile(r"#?(\d+)")
+
+
+def named_operation(ref: str, numbers: Mapping[int, int] | None, op_id: int | None = None) -> int | None:
+    """The global id ``op_id`` or ``ref`` names ("#42", "42"; a scoped
+    console's own number); None when neither names one; -1 for a name that
+    matches nothing."""
+    if op_id is not None:
+        return op_id
+    ref = ref.strip()
+    if not ref:
+        return None
+    m = _REF.fullmatch(ref)
+    if m is None:
+        return -1
+    wanted = int(m.group(1))
+    if numbers is not None:  # a scoped console names its tenant's operations by their own numbers
+        wanted = next((gid for gid, n in numbers.items() if n == wanted), -1)
+    return wanted
 
 
 def pick(ops: Sequence[QueuedOp], ref: str, numbers: Mapping[int, int] | None,
@@ -32,16 +56,8 @@ def pick(ops: Sequence[QueuedOp], ref: str, numbers: Mapping[int, int] | None,
     """The operation ``op_id`` is, or the one ``ref`` names ("#42", "42"; a
     scoped console's own number), or without either the drill to watch: the
     newest that runs or waits, else the newest that ran."""
-    if op_id is not None:
-        return next((o for o in ops if o.id == op_id), None)
-    ref = ref.strip()
-    if ref:
-        m = _REF.fullmatch(ref)
-        if m is None:
-            return None
-        wanted = int(m.group(1))
-        if numbers is not None:  # a scoped console names its tenant's operations by their own numbers
-            wanted = next((gid for gid, n in numbers.items() if n == wanted), -1)
+    wanted = named_operation(ref, numbers, op_id)
+    if wanted is not None:
         return next((o for o in ops if o.id == wanted), None)
     drills = [o for o in ops if o.op in DRILL_OPS]
     active = [o for o in drills if o.state not in FINISHED]

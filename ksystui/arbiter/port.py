@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 
 from ksystui.arbiter.audit_lines import audit_line, chain_status
 from ksystui.arbiter.disaster import PlanContext, RecentHistory, disaster_report
-from ksystui.arbiter.drills import DrillReader, live_drill
+from ksystui.arbiter.drills import (
+    DRILL_KINDS,
+    DRILL_READ,
+    DrillReader,
+    live_drill,
+    named_operation,
+    pick,
+)
 from ksystui.arbiter.history import audit_of_operation, audit_record, output_lines, record_view
 from ksystui.arbiter.ports import FleetReader, Waker
 from ksystui.arbiter.service import (
@@ -35,9 +42,10 @@ from ksystui.core.lifecycle import Op
 from ksystui.core.op_detail import AuditRecordView, OperationDetail, when
 from ksystui.core.operations import OP_LABEL, preconditions
 from ksystui.core.readouts import AuditLine, Preview, QueueLine
-from ksystui.core.tenant_numbers import own_numbers, shown_ref
+from ksystui.core.tenant_numbers import shown_ref
 from ksystui.core.tenants import TenantInfo
 from ksystui.store.queue_async import AsyncQueue
+from ksystui.store.queue_types import QueuedOp
 
 if TYPE_CHECKING:
     from ksystui.store.feed import AsyncFeed
@@ -140,8 +148,8 @@ class ArbiterPort:
 
     async def rehearsals_left(self, scope: str | None = None) -> list[str]:
         scope = self.scope or scope
-        ops = await self.queue.operations(tenant=scope)
-        numbers = own_numbers(o.id for o in ops) if scope is not None else None
+        ops = await self.queue.operations(tenant=scope, kinds=(Op.DR_TEST, Op.DR_TEST_CLEANUP))
+        numbers = await own_numbers_of(self.queue, scope)
         return [f"{shown_ref(o.id, numbers)} {o.tenant} DR test on {o.node} succeeded and was never cleaned up"
                 for o in unpaired_rehearsals(ops)]
 
@@ -199,17 +207,30 @@ class ArbiterPort:
         """One drill as it runs (``arbiter.drills.live_drill``); None when
         there is none in this console's scope."""
         scope = self.scope or scope
-        ops = await self.queue.operations(tenant=scope)
-        numbers = own_numbers(o.id for o in ops) if scope is not None else None
-        return await live_drill(self._drill_reader(), ops, numbers, ref, op_id, lambda: self.lines(scope))
+        numbers = await own_numbers_of(self.queue, scope)
+        wanted = named_operation(ref, numbers, op_id)
+        if wanted is None:  # the drill to watch: the newest that runs or waits, else the newest that ran
+            target = pick(await self._drills_of(scope), "", None)
+        else:  # named: any kind (a verify watched live), however old
+            target = await self.queue.get(wanted) if wanted > 0 else None
+            if target is not None and scope is not None and target.tenant != scope:
+                target = None
+        if target is None:
+            return None
+        ops = await self._drills_of(target.tenant)  # its tenant's past runs, however many others ran since
+        if all(o.id != target.id for o in ops):
+            ops = sorted([*ops, target], key=lambda o: o.id)
+        return await live_drill(self._drill_reader(), ops, numbers, "", target.id, lambda: self.lines(scope))
+
+    async def _drills_of(self, tenant: str | None) -> list[QueuedOp]:
+        """The newest drills (and their cleanups) of ``tenant`` (None: of all)."""
+        return await self.queue.operations(tenant=tenant, kinds=DRILL_KINDS, limit=DRILL_READ)
 
     async def drills(self, scope: str | None = None) -> list[DrillRun]:
         """Every drill in scope (DR tests and moves), oldest first, each with
         when its last VM came up and, for a DR test, whether it was cleaned up."""
         scope = self.scope or scope
-        ops = await self.queue.operations(tenant=scope)
-        numbers = own_numbers(o.id for o in ops) if scope is not None else None
-        return await self._drill_reader().runs(ops, numbers)
+        return await self._drill_reader().runs(await self._drills_of(scope), await own_numbers_of(self.queue, scope))
 
     async def audit_record(self, seq: int, scope: str | None = None) -> AuditRecordView | None:
         """One audit record whole (Enter on its audit row); a scoped console

@@ -94,10 +94,17 @@ class QueueAsOf:
         return ordered_by([o for o in self.ops if o.state is OpState.QUEUED], QueuedOp.to_request)
 
     async def operations(self, states: Iterable[OpState | str] | None = None, tenant: str | None = None,
-                         limit: int | None = None) -> list[QueuedOp]:
+                         limit: int | None = None, *, kinds: Iterable[Op | str] | None = None,
+                         finished_since: datetime | None = None) -> list[QueuedOp]:
         wanted = None if states is None else {OpState(s) for s in states}
-        out = [o for o in self.ops if (wanted is None or o.state in wanted) and (tenant is None or o.tenant == tenant)]
+        ops = None if kinds is None else {Op(k) for k in kinds}
+        out = [o for o in self.ops if (wanted is None or o.state in wanted) and (tenant is None or o.tenant == tenant)
+               and (ops is None or o.op in ops)
+               and (finished_since is None or (o.finished_at is not None and o.finished_at >= finished_since))]
         return out[-limit:] if limit is not None else out
+
+    async def operation_ids(self, tenant: str | None = None) -> list[int]:
+        return sorted(o.id for o in self.ops if tenant is None or o.tenant == tenant)
 
     async def durations(self, op: str, node: str, limit: int = 10) -> list[float]:
         runs = sorted((o.finished_at, o.id, (o.finished_at - o.started_at).total_seconds()) for o in self.ops

@@ -4,7 +4,7 @@ and the console, so both go through the same arbiter and database."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ksystui.arbiter import capacity_gate
 from ksystui.arbiter.forecast import predicted_starts
@@ -144,7 +144,7 @@ async def own_numbers_of(queue: AsyncQueue, tenant: str | None) -> dict[int, int
     global ids are shown)."""
     if tenant is None:
         return None
-    return own_numbers(o.id for o in await queue.operations(tenant=tenant))
+    return own_numbers(await queue.operation_ids(tenant))
 
 
 def _fmt(seconds: float | None) -> str:
@@ -250,7 +250,8 @@ async def queue_lines(queue: AsyncQueue, *, tenant: str | None = None, now: date
         lines.append(_line(o, OpState.QUEUED, position, explain.reason(o) + _predicted(starts.get(o.id), now),
                            numbers))
     # the last outcomes, so a finished drill does not just vanish from the screen
-    recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant)
+    since = now - timedelta(seconds=RECENT_SECONDS)
+    recent = [(o, o.finished_at) for o in await queue.operations(states=FINISHED, tenant=tenant, finished_since=since)
               if o.finished_at and (now - o.finished_at).total_seconds() < RECENT_SECONDS]
     for o, finished_at in sorted(recent, key=lambda pair: pair[1], reverse=True)[:RECENT_LIMIT]:
         took = (finished_at - o.started_at).total_seconds() if o.started_at else None

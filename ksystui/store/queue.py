@@ -270,16 +270,34 @@ class Queue:
         return self._select(sa.select(_ops).where(_ops.c.state.in_(_HOLDING)).order_by(_ops.c.fence, _ops.c.id))
 
     def operations(self, states: Iterable[OpState | str] | None = None, tenant: str | None = None,
-                   limit: int | None = None) -> list[QueuedOp]:
-        """Operations oldest first (with ``limit``: the newest ``limit`` of them)."""
+                   limit: int | None = None, *, kinds: Iterable[Op | str] | None = None,
+                   finished_since: datetime | None = None) -> list[QueuedOp]:
+        """Operations oldest first (with ``limit``: the newest ``limit`` of
+        them); only of ``kinds`` / finished at or after ``finished_since``
+        when given. A console polls these every second or so: the history
+        grows without end, and reading it whole costs about 50 µs a row
+        (16,384 rows: 0.8 s), so readers ask for what they show."""
         query = sa.select(_ops).order_by(_ops.c.id.desc())
         if states is not None:
             query = query.where(_ops.c.state.in_(_sql(map(OpState, states))))
         if tenant is not None:
             query = query.where(_ops.c.tenant == tenant)
+        if kinds is not None:
+            query = query.where(_ops.c.op.in_([Op(k).value for k in kinds]))
+        if finished_since is not None:
+            query = query.where(_ops.c.finished_at >= finished_since)
         if limit is not None:
             query = query.limit(limit)
         return self._select(query)[::-1]
+
+    def operation_ids(self, tenant: str | None = None) -> list[int]:
+        """Every operation's id (of ``tenant``), ascending: what a scoped
+        console's own numbering needs, without reading the rows."""
+        query = sa.select(_ops.c.id).order_by(_ops.c.id)
+        if tenant is not None:
+            query = query.where(_ops.c.tenant == tenant)
+        with read_connection(self.engine) as conn:
+            return list(conn.execute(query).scalars())
 
     # --- admission and the holder's calls ----------------------------------------------------
     def admit(self, op_id: int, console: str, actor: Actor) -> int | None:

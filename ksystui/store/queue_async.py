@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import URL, Engine
 
 from ksystui.core.actor import Actor
 from ksystui.core.audit import AuditEntry, AuditRecord, ChainProblem
+from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import OpState
 from ksystui.store.lease import Guard
 from ksystui.store.queue import Queue
@@ -57,8 +59,13 @@ class AsyncQueue:
         return await self._run(self.queue.holding)
 
     async def operations(self, states: Iterable[OpState | str] | None = None, tenant: str | None = None,
-                         limit: int | None = None) -> list[QueuedOp]:
-        return await self._run(self.queue.operations, None if states is None else tuple(states), tenant, limit)
+                         limit: int | None = None, *, kinds: Iterable[Op | str] | None = None,
+                         finished_since: datetime | None = None) -> list[QueuedOp]:
+        return await self._run(self.queue.operations, None if states is None else tuple(states), tenant, limit,
+                               kinds=None if kinds is None else tuple(kinds), finished_since=finished_since)
+
+    async def operation_ids(self, tenant: str | None = None) -> list[int]:
+        return await self._run(self.queue.operation_ids, tenant)
 
     async def admit(self, op_id: int, console: str, actor: Actor) -> int | None:
         return await self._run(self.queue.admit, op_id, console, actor)

@@ -80,3 +80,43 @@ async def test_the_drill_to_watch_its_steps_past_runs_and_open_rehearsals(queue)
     text = repr(listed) + repr(mine)
     assert "customerB" not in text and "cB_core" not in text and "r7r3m108" not in text
     assert await port(queue, scope="customerC").drill() is None
+
+
+async def test_a_long_history_is_not_read_whole_by_the_views_that_poll_it(queue, monkeypatch):
+    """The drill view reads every second, the queue view every few: each read
+    the whole history of operations, which grows without end (16,384 rows
+    took 0.8 s to read on SQLite). They now read what they show: the drills
+    and their cleanups, the last hour's outcomes, the ids for a scoped
+    console's numbering."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from ksystui.store import queue as queue_module
+    from ksystui.store.queue_tables import OperationRow
+
+    q = queue.queue
+    old = [run_op(q, "customerA", "r7r3m116", Op.VERIFY, []) for _ in range(50)]
+    with q.engine.begin() as conn:  # they ended a week ago
+        conn.execute(sa.update(OperationRow.__table__).values(finished_at=datetime.now(UTC) - timedelta(days=7)))
+    drill = run_op(q, "customerA", "r7r3m116", Op.DR_TEST, rehearsal(["cA_db"], "dr"))
+    read: list[int] = []
+    select = queue_module.Queue._select
+
+    def counted(self, query):
+        rows = select(self, query)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(queue_module.Queue, "_select", counted)
+    for scope in (None, "customerA"):
+        p = port(queue, scope=scope)
+        lines = await p.lines()
+        assert [line.id for line in lines] == [drill]  # the last hour's outcome; last week's are not listed
+        live = await p.drill()
+        assert live is not None and live.run.id == drill
+        assert [r.id for r in await p.drills()] == [drill]
+        assert await p.rehearsals_left() != []
+        named = await p.drill(f"#{old[0]}")  # an old operation of another kind, watched by its name
+        assert named is not None and named.run.id == old[0]
+    assert read and max(read) <= 2, read  # never the history: one row or two per read

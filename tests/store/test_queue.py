@@ -227,6 +227,19 @@ def test_list_filters_and_keeps_the_newest(q):
     assert [o.id for o in q.operations(limit=2)] == ids[-2:]
 
 
+
+def test_a_reader_asks_for_kinds_recent_ends_or_only_ids(q, clock):
+    ids = [q.submit(verify_op(f"t{i % 2}", f"n{i}"), ALICE).id for i in range(4)]
+    drill = q.submit(verify_op("t0", "n9", op=Op.DR_TEST, argv=["ksysmgr", "move"]), ALICE).id
+    assert q.cancel(ids[0], ALICE, "an hour ago")
+    clock.advance(hours=2)
+    assert q.cancel(ids[2], ALICE, "now")
+    assert [o.id for o in q.operations(finished_since=clock.now - timedelta(hours=1))] == [ids[2]]
+    assert [o.id for o in q.operations(kinds=[Op.DR_TEST, "dr-test-cleanup"])] == [drill]
+    assert [o.id for o in q.operations(tenant="t0", kinds=[Op.VERIFY], limit=1)] == [ids[2]]
+    assert q.operation_ids() == [*ids, drill] and q.operation_ids("t1") == [ids[1], ids[3]]
+
+
 # --- the state machine ----------------------------------------------------------------------------
 def test_submit_admit_run_progress_finish(q, clock):
     op = q.submit(verify_op(), ALICE)
