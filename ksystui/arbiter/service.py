@@ -116,7 +116,7 @@ async def submit(queue: AsyncQueue, fleet: FleetReader, planned: PlannedOp, *, p
         over = None  # nothing to override: no reason is recorded for a request that fits
     if planned.op is Op.DR_TEST_CLEANUP and pair_id is None:
         # a DR test and its cleanup are tracked as a pair
-        for prev in reversed(await queue.operations(tenant=planned.tenant)):
+        for prev in reversed(await queue.operations(tenant=planned.tenant, kinds=(Op.DR_TEST,))):
             if prev.node == planned.node and prev.op is Op.DR_TEST:
                 pair_id = prev.id
                 break
