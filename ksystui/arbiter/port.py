@@ -227,8 +227,9 @@ class ArbiterPort:
         return await self.queue.operations(tenant=tenant, kinds=DRILL_KINDS, limit=DRILL_READ)
 
     async def drills(self, scope: str | None = None) -> list[DrillRun]:
-        """Every drill in scope (DR tests and moves), oldest first, each with
-        when its last VM came up and, for a DR test, whether it was cleaned up."""
+        """The drills in scope (DR tests and moves; the newest
+        ``drills.HISTORY``), oldest first, each with when its last VM came up
+        and, for a DR test, whether it was cleaned up."""
         scope = self.scope or scope
         return await self._drill_reader().runs(await self._drills_of(scope), await own_numbers_of(self.queue, scope))
 
