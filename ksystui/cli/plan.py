@@ -49,7 +49,8 @@ def plan_group() -> None:
 
 @click.command(name="disaster")
 @click.option("--fail", "fail", multiple=True, metavar="HOST|SITE|KEY=VALUE[,...]",
-              help="what fails: production hosts (name or CEC UUID), sites (or PowerVS regions, workspaces), "
+              help="what fails: hosts (name or CEC UUID; a recovery host takes no one down, but whoever would "
+                   "recover onto it cannot), sites (or PowerVS regions, workspaces), "
                    "node tags of the configuration (city=austin); default: every production host in scope")
 @click.option("--json", "as_json", is_flag=True, help="print JSON (seconds from the disaster and ISO times)")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=3600), default=DEFAULT_TIMEOUT,

@@ -8,7 +8,9 @@ as ``dal12``, or a workspace), or a failure-domain tag of the configuration
 (``city=austin``: every node whose ``tags`` say so). What fails is always a
 node's *production* side, the site it is active on now: KSYS recovers a
 site as a whole (one unplanned move per node), so a node fails as soon as
-one of its production hosts does.
+one of its production hosts does. A recovery host that runs no production
+(``snorlax`` before anyone moved) takes no node down, but it is down: who
+would recover onto it cannot (``Failure.idle_hosts``).
 
 A physical host is one host whoever reports it (same CEC UUID): failing it
 fails every node that runs its production there. A term is known when some
@@ -51,6 +53,9 @@ class Failure:
 
     terms: tuple[str, ...]  # as given; (EVERYTHING,) when none was
     nodes: tuple[FailedNode, ...]
+    # hosts named that run no one's production: they take no tenant down, but
+    # whoever would recover onto them cannot (CEC UUID, else name)
+    idle_hosts: tuple[str, ...] = ()
 
     @property
     def node_names(self) -> tuple[str, ...]:
@@ -60,17 +65,23 @@ class Failure:
     def down_hosts(self) -> frozenset[str]:
         """Every failed host (CEC UUID, else name): a recovery onto one of
         them cannot happen, whoever's recovery host it was."""
-        return frozenset(h for n in self.nodes for h in n.host_ids)
+        return frozenset(h for n in self.nodes for h in n.host_ids) | frozenset(self.idle_hosts)
 
     def text(self) -> str:
-        """``pbrazos, city=austin: 2 nodes fail (3 production hosts)``."""
+        """``pbrazos, city=austin: 2 nodes fail (3 production hosts)``;
+        ``snorlax: no node fails (1 recovery host)``."""
         hosts = sum(len(n.hosts) for n in self.nodes)
-        return (f"{', '.join(self.terms)}: {len(self.nodes)} node{'s' if len(self.nodes) != 1 else ''} fail"
-                f"{'s' if len(self.nodes) == 1 else ''} ({hosts} production host{'s' if hosts != 1 else ''})")
+        nodes = "no node fails" if not self.nodes else \
+            f"{len(self.nodes)} node{'s' if len(self.nodes) != 1 else ''} fail{'s' if len(self.nodes) == 1 else ''}"
+        what = [f"{hosts} production host{'s' if hosts != 1 else ''}"] if self.nodes else []
+        if self.idle_hosts:
+            idle = len(self.idle_hosts)
+            what.append(f"{idle} recovery host{'s' if idle != 1 else ''}")
+        return f"{', '.join(self.terms)}: {nodes} ({', '.join(what)})"
 
     def for_tenant(self, tenant: str) -> Failure:
         """Only ``tenant``'s own failed nodes (what a scoped reader is shown)."""
-        return Failure(self.terms, tuple(n for n in self.nodes if n.tenant == tenant))
+        return Failure(self.terms, tuple(n for n in self.nodes if n.tenant == tenant), self.idle_hosts)
 
 
 def parse_terms(given: str | Iterable[str]) -> tuple[str, ...]:
@@ -138,8 +149,10 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
     """The nodes that ``given`` (``--fail`` terms; none: every production
     host in scope) takes down. ``snapshots``: every configured node's latest
     (an unread node's empty one too); ``tags``: node -> its configured tags.
-    A term that names nothing, or only a recovery side, raises
-    :class:`UnknownFailureDomain` naming it."""
+    A host that runs no production (a recovery host) takes no node down
+    but is down all the same (``Failure.idle_hosts``: whoever would recover
+    onto it cannot). A term that names nothing, or only a backup site,
+    raises :class:`UnknownFailureDomain` naming it."""
     tags = tags or {}
     prods = [_production(s) for s in sorted(snapshots, key=lambda s: (s.tenant, s.node))]
     terms = parse_terms(given) if not isinstance(given, str) or given.strip() else ()
@@ -149,6 +162,7 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
             for p in prods if scope is None or p.snap.tenant == scope))
     visible = [p for p in prods if scope is None or p.snap.tenant == scope]
     reached: dict[str, tuple[set[str], list[str]]] = {}  # node -> (failed hosts, terms)
+    idle: dict[str, None] = {}  # recovery hosts named that run no production (ids, in order)
 
     def hit(p: _Production, hosts: Iterable[str], term: str) -> None:
         failed, why = reached.setdefault(p.snap.node, (set(), []))
@@ -173,7 +187,11 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
                    or (named and term in p.hosts and term not in p.uuids) or (p in visible and term in p.hosts)]
         by_site = [p for p in prods if term in p.aliases] if any(term in p.aliases for p in visible) else []
         if not by_host and not by_site:
-            raise UnknownFailureDomain(_unknown(term, visible, scoped=scope is not None))
+            ids = _recovery_host_ids(term, visible)
+            if not ids:
+                raise UnknownFailureDomain(_unknown(term, visible, scoped=scope is not None))
+            idle.update(dict.fromkeys(ids))
+            continue
         for p in by_host:
             hit(p, [h for h in p.hosts if term == h or (h in p.uuids and p.uuids[h] in uuids)], term)
         for p in by_site:
@@ -181,13 +199,20 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
     return Failure(terms, tuple(
         FailedNode(p.snap.tenant, p.snap.node, p.site, tuple(sorted(reached[p.snap.node][0])),
                    tuple(reached[p.snap.node][1]), p.ids(sorted(reached[p.snap.node][0])))
-        for p in prods if p.snap.node in reached))
+        for p in prods if p.snap.node in reached), tuple(idle))
+
+
+def _recovery_host_ids(term: str, visible: Sequence[_Production]) -> list[str]:
+    """A host (by name or CEC UUID) that a visible node reports but runs no
+    production on: its id(s), CEC UUID else name; [] when ``term`` is no host."""
+    found = {h.uuid or h.name for p in visible for h in p.snap.hosts if term in (h.name, h.uuid)}
+    return sorted(found)
 
 
 def _unknown(term: str, visible: Sequence[_Production], *, scoped: bool) -> str:
     if any(term in _known_anywhere(p.snap) for p in visible):
         return (f"--fail {term}: it is not where any node{' of this tenant' if scoped else ''} runs production "
-                "now (a recovery host or a backup site does not take a tenant down: name a production host, "
+                "now (a backup site does not take a tenant down: name a production host, a recovery host, "
                 "a site that is active, or a tag)")
     return (f"--fail {term}: no such production host, site or tag{' in this scope' if scoped else ''} "
             "(a host name or CEC UUID, a site, a PowerVS region or workspace, or KEY=VALUE of the "

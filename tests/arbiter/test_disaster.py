@@ -112,8 +112,8 @@ async def test_a_node_never_read_is_said_not_planned():
 
 
 async def test_a_name_that_takes_nothing_down_is_refused():
-    with pytest.raises(UnknownFailureDomain, match="snorlax"):
-        await disaster_report(History(), seed(), "snorlax", context=CONTEXT, now=NOW)
+    with pytest.raises(UnknownFailureDomain, match="service_provider"):  # a backup site: nobody's production
+        await disaster_report(History(), seed(), "service_provider", context=CONTEXT, now=NOW)
 
 
 async def test_the_json_gives_seconds_and_iso_times():
@@ -239,3 +239,24 @@ async def test_a_tenant_caught_in_its_own_dr_test_recovers_into_the_room_of_its_
     (snorlax,) = [h for h in only_a.plan.hosts if h.name == "snorlax"]
     assert snorlax.before.memory_gb == 200
     assert not any("clones" in n for n in only_a.notes)
+
+
+async def test_the_shared_recovery_host_failing_takes_no_one_down_but_every_tenant_on_it_is_told():
+    """``--fail snorlax`` before anyone moved was refused ("not where any node
+    runs production"): a provider could not ask what losing the shared
+    recovery host itself means."""
+    report = await disaster_report(History(MOVES), seed(), "snorlax", context=CONTEXT, now=NOW)
+    assert report.plan.outcomes == () and report.problems == ()
+    assert [n for n in report.notes if "does not fail" in n] == [
+        "r7r3m116 (customerA) does not fail, but its recovery host snorlax does: it could not recover until "
+        "snorlax is back",
+        "r7r3m108 (customerB) does not fail, but its recovery host snorlax does: it could not recover until "
+        "snorlax is back"]
+    scoped = await disaster_report(History(MOVES), seed(), "snorlax", context=CONTEXT, now=NOW, scope="customerA")
+    assert [n for n in scoped.notes if "does not fail" in n] == [
+        "r7r3m116 (customerA) does not fail, but its recovery host snorlax does: it could not recover until "
+        "snorlax is back"]
+    # with customerA's production too: it has nowhere to go
+    both = await disaster_report(History(MOVES), seed(), "pbrazos,snorlax", context=CONTEXT, now=NOW)
+    (a,) = both.plan.outcomes
+    assert verdict(a) == "NO RECOVERY HOST: snorlax fails too" and both.problems == (a,)

@@ -58,8 +58,13 @@ async def test_a_scoped_plan_names_no_other_tenant_and_a_name_that_takes_nothing
     assert run.rc == 2 and run.out == "" and "Traceback" not in run.err, run
     assert run.err.splitlines()[-1].startswith(
         "ksystui plan disaster: --fail pbrazos: no such production host, site or tag in this scope")
+    run = await aksystui("plan", "disaster", "--fail", "service_provider", "--config", str(cfg))
+    assert run.rc == 2 and "service_provider: it is not where any node runs production now" in run.err, run
+    # the shared recovery host takes no one down, and says whose way out it was
     run = await aksystui("plan", "disaster", "--fail", "snorlax", "--config", str(cfg))
-    assert run.rc == 2 and "snorlax: it is not where any node runs production now" in run.err, run
+    assert run.rc == 0 and "Nothing to recover" in run.out, run
+    assert "r7r3m116 (customerA) does not fail, but its recovery host snorlax does" in run.out, run
+    assert "r7r3m108 (customerB) does not fail, but its recovery host snorlax does" in run.out, run
 
 
 @pytest.mark.parametrize(("tags", "words"), [

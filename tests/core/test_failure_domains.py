@@ -75,7 +75,6 @@ def test_the_same_physical_host_fails_every_node_that_runs_production_on_it():
 
 @pytest.mark.parametrize(("given", "words"), [
     ("nosuch", "--fail nosuch: no such production host, site or tag"),
-    ("snorlax", "--fail snorlax: it is not where any node runs production now"),
     ("service_provider", "it is not where any node runs production now"),
     ("city=paris", "--fail city=paris: no node is tagged so (known city values: austin, dallas)"),
     ("rack=3", "--fail rack=3: no node has a tag rack (known tags: city, power)"),
@@ -115,5 +114,18 @@ def test_after_a_failover_the_recovery_host_is_where_that_tenant_runs_production
     # customerA runs on snorlax now: snorlax failing takes it down (its move home), not customerB
     f = resolve_failure("snorlax", [a, b], TAGS)
     assert [(n.node, n.site, n.hosts) for n in f.nodes] == [("r7r3m116", "service_provider", ("snorlax",))]
-    with pytest.raises(UnknownFailureDomain, match="not where any node runs production now"):
-        resolve_failure("pbrazos", [a, b], TAGS)
+    # customerA's home is its recovery side now: failing it takes no one down, but customerA's way home
+    home = resolve_failure("pbrazos", [a, b], TAGS)
+    assert home.nodes == () and home.idle_hosts == ("u-pbrazos",) and home.down_hosts == {"u-pbrazos"}
+
+
+def test_a_recovery_host_named_takes_no_node_down_but_is_down():
+    f = resolve_failure("snorlax", seed(), TAGS)
+    assert f.nodes == () and f.idle_hosts == ("u-snorlax",)
+    assert f.text() == "snorlax: no node fails (1 recovery host)"
+    both = resolve_failure("pbrazos,snorlax", seed(), TAGS)
+    assert both.node_names == ("r7r3m116",) and both.down_hosts == {"u-pbrazos", "u-snorlax"}
+    assert both.text() == "pbrazos, snorlax: 1 node fails (1 production host, 1 recovery host)"
+    # scoped: its own recovery host may be named; the failure it reads keeps the host down
+    assert resolve_failure("snorlax", seed(), TAGS, scope="customerB").for_tenant("customerB").idle_hosts == (
+        "u-snorlax",)
