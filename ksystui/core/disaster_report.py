@@ -159,6 +159,7 @@ def report_json(report: DisasterReport) -> dict[str, Any]:
         "fail": list(report.failure.terms),
         "failed_nodes": [{"tenant": n.tenant, "node": n.node, "site": n.site, "hosts": list(n.hosts),
                           "because": list(n.because)} for n in report.failure.nodes],
+        "recovery_hosts_down": list(report.failure.idle_hosts),  # named, running no production: CEC UUIDs
         "tenants": [outcome_json(report, o) for o in report.plan.outcomes],
         "hosts": [{"host": h.name, "uuid": h.uuid, "total": _size_json(h.total), "before": _size_json(h.before),
                    "needed": _size_json(h.needed), "fits": h.fits, "short": _size_json(h.short), "down": h.down}

@@ -191,6 +191,11 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
             if not ids:
                 raise UnknownFailureDomain(_unknown(term, visible, scoped=scope is not None))
             idle.update(dict.fromkeys(ids))
+            # one of the reader's recovery hosts may run another tenant's production: it fails too, the
+            # same for whoever asks
+            for p in prods:
+                if any(h in ids for h in p.ids(p.hosts)):
+                    hit(p, [h for h in p.hosts if p.uuids.get(h, h) in ids], term)
             continue
         for p in by_host:
             hit(p, [h for h in p.hosts if term == h or (h in p.uuids and p.uuids[h] in uuids)], term)

@@ -247,6 +247,8 @@ async def test_the_shared_recovery_host_failing_takes_no_one_down_but_every_tena
     recovery host itself means."""
     report = await disaster_report(History(MOVES), seed(), "snorlax", context=CONTEXT, now=NOW)
     assert report.plan.outcomes == () and report.problems == ()
+    data = report_json(report)
+    assert data["failed_nodes"] == [] and data["recovery_hosts_down"] == ["u-snorlax"]
     assert [n for n in report.notes if "does not fail" in n] == [
         "r7r3m116 (customerA) does not fail, but its recovery host snorlax does: it could not recover until "
         "snorlax is back",

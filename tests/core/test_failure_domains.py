@@ -129,3 +129,7 @@ def test_a_recovery_host_named_takes_no_node_down_but_is_down():
     # scoped: its own recovery host may be named; the failure it reads keeps the host down
     assert resolve_failure("snorlax", seed(), TAGS, scope="customerB").for_tenant("customerB").idle_hosts == (
         "u-snorlax",)
+    # and takes down what it takes down for everyone: customerA, once it runs on snorlax
+    moved = seed(a_moved=True)
+    assert resolve_failure("snorlax", moved, TAGS, scope="customerB").node_names == ("r7r3m116",) == \
+        resolve_failure("snorlax", moved, TAGS).node_names
