@@ -209,15 +209,18 @@ class ArbiterPort:
         scope = self.scope or scope
         numbers = await own_numbers_of(self.queue, scope)
         wanted = named_operation(ref, numbers, op_id)
+        ops: list[QueuedOp] | None = None  # the scope's newest drills, when read to pick one
         if wanted is None:  # the drill to watch: the newest that runs or waits, else the newest that ran
-            target = pick(await self._drills_of(scope), "", None)
+            ops = await self._drills_of(scope)
+            target = pick(ops, "", None)
         else:  # named: any kind (a verify watched live), however old
             target = await self.queue.get(wanted) if wanted > 0 else None
             if target is not None and scope is not None and target.tenant != scope:
                 target = None
         if target is None:
             return None
-        ops = await self._drills_of(target.tenant)  # its tenant's past runs, however many others ran since
+        if ops is None or scope != target.tenant:  # its tenant's past runs, however many others ran since
+            ops = await self._drills_of(target.tenant)
         if all(o.id != target.id for o in ops):
             ops = sorted([*ops, target], key=lambda o: o.id)
         return await live_drill(self._drill_reader(), ops, numbers, "", target.id, lambda: self.lines(scope))
