@@ -194,8 +194,9 @@ def resolve_failure(given: str | Iterable[str], snapshots: Iterable[NodeSnapshot
             # one of the reader's recovery hosts may run another tenant's production: it fails too, the
             # same for whoever asks
             for p in prods:
-                if any(h in ids for h in p.ids(p.hosts)):
-                    hit(p, [h for h in p.hosts if p.uuids.get(h, h) in ids], term)
+                there = [h for h, i in zip(p.hosts, p.ids(p.hosts), strict=True) if i in ids]
+                if there:
+                    hit(p, there, term)
             continue
         for p in by_host:
             hit(p, [h for h in p.hosts if term == h or (h in p.uuids and p.uuids[h] in uuids)], term)

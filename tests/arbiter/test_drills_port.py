@@ -5,10 +5,16 @@ gets another tenant's drill, its VMs or its global numbers."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+
 from ksystui.arbiter.port import ArbiterPort
 from ksystui.core.lifecycle import Op
 from ksystui.core.opstate import OpState
+from ksystui.store import queue as queue_module
 from ksystui.store.audit_log import current_actor
+from ksystui.store.queue_tables import OperationRow
 from ksystui.store.queue_types import NewOp
 
 ACTOR = current_actor("drill-port-test")
@@ -88,13 +94,6 @@ async def test_a_long_history_is_not_read_whole_by_the_views_that_poll_it(queue,
     took 0.8 s to read on SQLite). They now read what they show: the drills
     and their cleanups, the last hour's outcomes, the ids for a scoped
     console's numbering."""
-    from datetime import UTC, datetime, timedelta
-
-    import sqlalchemy as sa
-
-    from ksystui.store import queue as queue_module
-    from ksystui.store.queue_tables import OperationRow
-
     q = queue.queue
     old = [run_op(q, "customerA", "r7r3m116", Op.VERIFY, []) for _ in range(50)]
     with q.engine.begin() as conn:  # they ended a week ago
